@@ -1,0 +1,78 @@
+# Warren: run `make` (or `make help`) to list every target.
+SHELL := /bin/bash
+export PATH := $(PATH):/usr/local/go/bin
+export GOFLAGS ?= -buildvcs=false
+
+APPS    := $(patsubst apps/%/go.mod,%,$(wildcard apps/*/go.mod))
+MODULES := runtime loadtest $(addprefix apps/,$(APPS))
+FUZZTIME ?= 10s
+N ?= 1000000
+APP ?= chat
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## List every target.
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_%-]+:.*## / {printf "  make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@echo "  make <app>            Build and run one app: $(APPS)"
+
+.PHONY: deps
+deps: ## Download Go modules and npm packages (npm ci).
+	@for m in $(MODULES); do (cd $$m && GOWORK=off go mod download) || exit 1; done
+	@if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --loglevel=error; fi
+
+.PHONY: web
+web: deps ## Bundle every app's front end into apps/<app>/web/dist.
+	@if [ -f package.json ]; then npm run --silent build; fi
+
+.PHONY: build
+build: web ## Build every app binary into bin/.
+	@mkdir -p bin
+	@for a in $(APPS); do echo "build bin/$$a"; (cd apps/$$a && go build -o ../../bin/$$a .) || exit 1; done
+
+.PHONY: vet
+vet: deps ## go vet every module.
+	@for m in $(MODULES); do echo "vet $$m"; (cd $$m && GOWORK=off go vet ./...) || exit 1; done
+
+.PHONY: unit
+unit: web ## Unit tests of every module (runtime with -race), each module on its own (GOWORK=off).
+	@for m in $(MODULES); do \
+	  flags=""; [ "$$m" = runtime ] && flags="-race"; \
+	  echo "test $$m $$flags"; (cd $$m && GOWORK=off go test $$flags -count=1 ./...) || exit 1; \
+	done
+
+.PHONY: e2e
+e2e: web ## Browser tests (playwright-go with a system Chromium; installs it when missing).
+	@eval "$$(scripts/e2e-setup.sh)" && for m in $(MODULES); do \
+	  if grep -rlq '^//go:build e2e' $$m --include='*_test.go'; then \
+	    echo "e2e $$m"; (cd $$m && GOWORK=off go test -tags e2e -count=1 ./...) || exit 1; fi; \
+	done
+
+.PHONY: test
+test: vet unit e2e fuzz ## Every test: vet, unit (+race), browser tests, a short fuzz pass.
+
+.PHONY: fuzz
+fuzz: ## Run every fuzz target for FUZZTIME each (default 10s).
+	@for m in $(MODULES); do (cd $$m && for p in $$(GOWORK=off go list ./...); do \
+	  for f in $$(GOWORK=off go test -list '^Fuzz' $$p | grep '^Fuzz'); do \
+	    echo "fuzz $$p $$f"; GOWORK=off go test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$p || exit 1; \
+	  done; done) || exit 1; done
+
+.PHONY: bench
+bench: ## Runtime benchmarks (figures for the README's performance table).
+	cd runtime && go test -run '^$$' -bench . -benchtime 2s ./...
+
+.PHONY: bench-objects
+bench-objects: ## Write N distinct objects once each (default N=1000000) and report RSS and throughput.
+	cd runtime && go run ./internal/cmd/bench-objects -n $(N)
+
+.PHONY: loadtest
+loadtest: build ## Load-test one app started locally: make loadtest APP=chat.
+	go run ./loadtest $(APP) -start ./bin/$(APP)
+
+.PHONY: clean
+clean: ## Remove build output and local data.
+	rm -rf bin data apps/*/web/dist
+
+$(APPS): %: build
+	./bin/$@ $(ARGS)

@@ -1,0 +1,3 @@
+module github.com/warrenhq/warren/loadtest
+
+go 1.26.0

@@ -1,0 +1,2 @@
+// Package object is Warren's programming model.
+package object
