@@ -2,8 +2,12 @@ module github.com/warrenhq/warren/runtime
 
 go 1.26.0
 
+require github.com/mxschmitt/playwright-go v0.6401.0
+
 require (
+	github.com/deckarep/golang-set/v2 v2.8.0 // indirect
 	github.com/dustin/go-humanize v1.1.0 // indirect
+	github.com/go-stack/stack v1.8.1 // indirect
 	github.com/google/go-cmp v0.7.0 // indirect
 	github.com/google/uuid v1.6.0 // indirect
 	github.com/mattn/go-isatty v0.0.24 // indirect

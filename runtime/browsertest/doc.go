@@ -1,0 +1,34 @@
+// Package browsertest runs Warren apps in a real Chromium for browser tests.
+//
+// A test starts the app under test on a free 127.0.0.1 port with a temporary
+// data directory, opens one isolated browser context per user, and asserts
+// with Playwright's web-first expectations:
+//
+//	//go:build e2e
+//
+//	func TestChat(t *testing.T) {
+//		h := browsertest.New(t, browsertest.Config{})
+//		srv := h.Serve(func(dir string) (http.Handler, error) { return newApp(dir) })
+//		alice, bob := h.NewUser("alice"), h.NewUser("bob")
+//		alice.Goto("/room/1")
+//		bob.Goto("/room/1")
+//		// ...
+//		h.Expect.Locator(bob.Locator(".msg")).ToHaveText("hi")
+//		srv.Restart() // same port, same data directory
+//	}
+//
+// Browser tests carry the build tag e2e and run with `make e2e`, which
+// evaluates scripts/e2e-setup.sh: it installs Debian's chromium and npm's
+// playwright-core (the driver) and exports CHROMIUM_PATH,
+// PLAYWRIGHT_DRIVER_PATH and PLAYWRIGHT_NODEJS_PATH. Nothing is downloaded at
+// test time. Without those variables the harness uses a normal Playwright
+// install (driver and browsers already installed with the playwright-go CLI).
+// When no browser can be started the test fails in CI (CI=true) or when those
+// variables are set, and is skipped otherwise.
+//
+// Chromium and the driver start once per test binary and are shared; each
+// user gets its own context. When a test fails, the harness saves a
+// screenshot, the HTML and the console log of every user's page (and the
+// output of app subprocesses) under test-artifacts/ at the repository root,
+// and logs the directory.
+package browsertest

@@ -1,0 +1,318 @@
+package browsertest
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mxschmitt/playwright-go"
+)
+
+// Config tunes a [Harness]. The zero value is ready to use.
+type Config struct {
+	// Timeout bounds every Playwright action, navigation and Expect assertion.
+	// Default 10s.
+	Timeout time.Duration
+	// ArtifactsDir is where failure artifacts go. Default: $WARREN_TEST_ARTIFACTS
+	// if set, else test-artifacts/<package path>/<test name> at the repository
+	// root (the directory holding go.work, else go.mod).
+	ArtifactsDir string
+}
+
+// Harness drives one browser test: the app under test and one isolated
+// browser context per user. All users share one Chromium per test binary.
+// When the test ends it closes the contexts and stops the servers it started;
+// if the test failed, it first saves every page's screenshot and console log to
+// the artifacts directory and logs where.
+type Harness struct {
+	// Expect makes web-first assertions that retry until Config.Timeout, e.g.
+	// h.Expect.Locator(page.Locator("#status")).ToHaveText("online").
+	Expect playwright.PlaywrightAssertions
+	// Browser is the shared Chromium. Do not close it.
+	Browser playwright.Browser
+
+	t       testing.TB
+	cfg     Config
+	mu      sync.Mutex
+	users   []*user
+	servers []*Server
+}
+
+type user struct {
+	name string
+	ctx  playwright.BrowserContext
+	page playwright.Page
+	log  *consoleLog
+}
+
+// New starts (or reuses) Chromium and returns a harness for t. Without a
+// browser it fails the test in CI (CI=true) or when PLAYWRIGHT_DRIVER_PATH or
+// CHROMIUM_PATH is set, and skips it otherwise, saying to run `make e2e`.
+func New(t testing.TB, cfg Config) *Harness {
+	t.Helper()
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 10 * time.Second
+	}
+	b := browserFor(t)
+	h := &Harness{
+		Expect:  playwright.NewPlaywrightAssertions(ms(cfg.Timeout)),
+		Browser: b,
+		t:       t,
+		cfg:     cfg,
+	}
+	t.Cleanup(h.cleanup)
+	return h
+}
+
+// Serve starts app in process (see [Serve]); the harness stops it at the end,
+// after saving artifacts. Users created afterwards resolve relative URLs
+// against the most recently started server.
+func (h *Harness) Serve(app AppFunc) *Server {
+	h.t.Helper()
+	s := newServer(h.t, app)
+	h.addServer(s)
+	return s
+}
+
+// ServeBinary starts an app binary (see [ServeBinary]); the harness stops it
+// at the end and, on failure, saves its output as server-<n>.log.
+func (h *Harness) ServeBinary(bin string, args ...string) *Server {
+	h.t.Helper()
+	s := newBinaryServer(h.t, bin, args...)
+	h.addServer(s)
+	return s
+}
+
+func (h *Harness) addServer(s *Server) {
+	h.mu.Lock()
+	h.servers = append(h.servers, s)
+	h.mu.Unlock()
+}
+
+// URL returns the latest server's URL joined with path (which starts with "/").
+func (h *Harness) URL(path string) string {
+	h.t.Helper()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.servers) == 0 {
+		h.t.Fatalf("browsertest: URL(%q) before Serve", path)
+	}
+	return h.servers[len(h.servers)-1].URL + path
+}
+
+// NewUser opens a new browser context (its own cookies and localStorage)
+// with one page, for the user called name (unique within the test; it names
+// the artifacts). Console messages, page errors and failed requests of the
+// page are recorded. Relative URLs in page.Goto resolve against the latest
+// server started before the call.
+func (h *Harness) NewUser(name string) playwright.Page {
+	h.t.Helper()
+	h.mu.Lock()
+	for _, u := range h.users {
+		if u.name == name {
+			h.mu.Unlock()
+			h.t.Fatalf("browsertest: NewUser(%q): name already used", name)
+		}
+	}
+	opts := playwright.BrowserNewContextOptions{
+		Viewport: &playwright.Size{Width: 1280, Height: 800},
+	}
+	if n := len(h.servers); n > 0 {
+		opts.BaseURL = playwright.String(h.servers[n-1].URL)
+	}
+	h.mu.Unlock()
+
+	ctx, err := h.Browser.NewContext(opts)
+	if err != nil {
+		h.t.Fatalf("browsertest: NewUser(%q): new context: %v", name, err)
+	}
+	ctx.SetDefaultTimeout(ms(h.cfg.Timeout))
+	ctx.SetDefaultNavigationTimeout(ms(h.cfg.Timeout))
+	page, err := ctx.NewPage()
+	if err != nil {
+		ctx.Close()
+		h.t.Fatalf("browsertest: NewUser(%q): new page: %v", name, err)
+	}
+	u := &user{name: name, ctx: ctx, page: page, log: &consoleLog{}}
+	u.log.attach(page)
+	h.mu.Lock()
+	h.users = append(h.users, u)
+	h.mu.Unlock()
+	return page
+}
+
+// Console returns what user name's page logged so far, one entry a line.
+func (h *Harness) Console(name string) string {
+	h.t.Helper()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, u := range h.users {
+		if u.name == name {
+			return u.log.String()
+		}
+	}
+	h.t.Fatalf("browsertest: Console(%q): no such user", name)
+	return ""
+}
+
+// ArtifactsDir returns the directory failure artifacts of this test go to.
+func (h *Harness) ArtifactsDir() string {
+	if h.cfg.ArtifactsDir != "" {
+		return h.cfg.ArtifactsDir
+	}
+	return defaultArtifactsDir(h.t.Name())
+}
+
+// saveArtifacts writes, for every user, <name>.png (full-page screenshot),
+// <name>.console.log and <name>.html, and server-<n>.log for subprocess
+// servers with output. It keeps going past errors and returns them joined.
+func (h *Harness) saveArtifacts(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	h.mu.Lock()
+	users := append([]*user(nil), h.users...)
+	servers := append([]*Server(nil), h.servers...)
+	h.mu.Unlock()
+	var errs []error
+	for _, u := range users {
+		base := filepath.Join(dir, fileName(u.name))
+		if _, err := u.page.Screenshot(playwright.PageScreenshotOptions{
+			Path:     playwright.String(base + ".png"),
+			FullPage: playwright.Bool(true),
+			Timeout:  playwright.Float(5000),
+		}); err != nil {
+			errs = append(errs, fmt.Errorf("screenshot of %s: %w", u.name, err))
+		}
+		if html, err := u.page.Content(); err == nil {
+			errs = append(errs, os.WriteFile(base+".html", []byte(html), 0o644))
+		}
+		log := fmt.Sprintf("# url: %s\n%s", u.page.URL(), u.log.String())
+		errs = append(errs, os.WriteFile(base+".console.log", []byte(log), 0o644))
+	}
+	for i, s := range servers {
+		if out := s.Output(); out != "" {
+			errs = append(errs, os.WriteFile(filepath.Join(dir, fmt.Sprintf("server-%d.log", i+1)), []byte(out), 0o644))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (h *Harness) cleanup() {
+	if h.t.Failed() {
+		dir := h.ArtifactsDir()
+		if err := h.saveArtifacts(dir); err != nil {
+			h.t.Logf("browsertest: saving artifacts: %v", err)
+		}
+		h.t.Logf("browsertest: screenshots and console logs of the failed test in %s", dir)
+	}
+	h.mu.Lock()
+	users, servers := h.users, h.servers
+	h.users, h.servers = nil, nil
+	h.mu.Unlock()
+	for _, u := range users {
+		u.ctx.Close()
+	}
+	for i := len(servers) - 1; i >= 0; i-- {
+		servers[i].stopQuiet()
+	}
+}
+
+// consoleLog records what a page reports, safe for Playwright's event goroutine.
+type consoleLog struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *consoleLog) add(format string, args ...any) {
+	line := time.Now().Format("15:04:05.000") + " " + fmt.Sprintf(format, args...)
+	l.mu.Lock()
+	l.lines = append(l.lines, line)
+	l.mu.Unlock()
+}
+
+func (l *consoleLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.lines) == 0 {
+		return ""
+	}
+	return strings.Join(l.lines, "\n") + "\n"
+}
+
+func (l *consoleLog) attach(page playwright.Page) {
+	page.OnConsole(func(m playwright.ConsoleMessage) { l.add("[%s] %s", m.Type(), m.Text()) })
+	page.OnPageError(func(err error) { l.add("[pageerror] %v", err) })
+	page.OnCrash(func(playwright.Page) { l.add("[crash] page crashed") })
+	page.OnRequestFailed(func(r playwright.Request) {
+		l.add("[requestfailed] %s %s: %v", r.Method(), r.URL(), r.Failure())
+	})
+}
+
+var unsafeChars = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
+
+// fileName turns a test or user name into a safe single path element.
+func fileName(s string) string {
+	s = unsafeChars.ReplaceAllString(s, "_")
+	s = strings.Trim(s, "._")
+	if s == "" {
+		return "_"
+	}
+	return s
+}
+
+// defaultArtifactsDir is $WARREN_TEST_ARTIFACTS/<pkg>/<test>, else
+// <repo root>/test-artifacts/<pkg>/<test>, where <pkg> is the working
+// directory relative to the root and <test> the test name made path-safe
+// (subtests nest).
+func defaultArtifactsDir(testName string) string {
+	wd, err := os.Getwd()
+	if err != nil {
+		wd = "."
+	}
+	root := repoRoot(wd)
+	base := os.Getenv("WARREN_TEST_ARTIFACTS")
+	if base == "" {
+		base = filepath.Join(root, "test-artifacts")
+	}
+	rel, err := filepath.Rel(root, wd)
+	if err != nil || strings.HasPrefix(rel, "..") {
+		rel = filepath.Base(wd)
+	}
+	parts := []string{base, rel}
+	for _, p := range strings.Split(testName, "/") {
+		parts = append(parts, fileName(p))
+	}
+	return filepath.Join(parts...)
+}
+
+// repoRoot is the nearest ancestor of dir holding go.work, else the nearest
+// holding go.mod, else dir.
+func repoRoot(dir string) string {
+	mod := ""
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, "go.work")); err == nil {
+			return d
+		}
+		if mod == "" {
+			if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+				mod = d
+			}
+		}
+		if filepath.Dir(d) == d {
+			break
+		}
+	}
+	if mod != "" {
+		return mod
+	}
+	return dir
+}
+
+func ms(d time.Duration) float64 { return float64(d / time.Millisecond) }

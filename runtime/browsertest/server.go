@@ -1,0 +1,398 @@
+package browsertest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// AppFunc builds the app under test on a data directory. It is called on every
+// (re)start of an in-process [Server], always with the same directory. If the
+// returned handler also implements [io.Closer], Close is called when the server
+// stops, before the next AppFunc call, so the app can release its files.
+type AppFunc func(dataDir string) (http.Handler, error)
+
+// Server is the app under test, listening on 127.0.0.1. Its URL, Addr and
+// DataDir stay the same across Stop, Kill and Start. Its methods fail the test
+// on error, so call them from the test goroutine.
+type Server struct {
+	// URL is "http://" + Addr, with no trailing slash.
+	URL string
+	// Addr is the "127.0.0.1:port" the server listens on.
+	Addr string
+	// DataDir is the app's data directory, a temporary directory of the test.
+	DataDir string
+
+	t       testing.TB
+	app     AppFunc  // in-process mode
+	bin     string   // subprocess mode
+	args    []string // subprocess mode, before -addr and -data
+	running bool
+
+	// in-process
+	srv     *http.Server
+	handler http.Handler
+	conns   *connSet
+	done    chan struct{}
+
+	// subprocess
+	cmd    *exec.Cmd
+	exited chan struct{}
+	out    *syncBuffer
+}
+
+// Serve starts app in this process on a free 127.0.0.1 port with a fresh
+// data directory, and stops it when the test ends. The listener is bound
+// before Serve returns, so the server is reachable at once.
+func Serve(t testing.TB, app AppFunc) *Server {
+	t.Helper()
+	s := newServer(t, app)
+	t.Cleanup(s.stopQuiet)
+	return s
+}
+
+func newServer(t testing.TB, app AppFunc) *Server {
+	t.Helper()
+	s := &Server{t: t, app: app, DataDir: t.TempDir()}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("browsertest: listen: %v", err)
+	}
+	s.Addr = ln.Addr().String()
+	s.URL = "http://" + s.Addr
+	if err := s.startInProcess(ln); err != nil {
+		t.Fatalf("browsertest: start app: %v", err)
+	}
+	return s
+}
+
+// ServeBinary runs the app binary bin as a subprocess with args followed by
+// "-addr 127.0.0.1:<port> -data <dir>" (the flags every Warren app has), and
+// waits until GET /healthz answers 200. It stops the process when the test
+// ends. The process's combined output is kept in [Server.Output].
+func ServeBinary(t testing.TB, bin string, args ...string) *Server {
+	t.Helper()
+	s := newBinaryServer(t, bin, args...)
+	t.Cleanup(s.stopQuiet)
+	return s
+}
+
+func newBinaryServer(t testing.TB, bin string, args ...string) *Server {
+	t.Helper()
+	s := &Server{t: t, bin: bin, args: args, DataDir: t.TempDir(), out: &syncBuffer{}}
+	port, err := freePort()
+	if err != nil {
+		t.Fatalf("browsertest: %v", err)
+	}
+	s.Addr = fmt.Sprintf("127.0.0.1:%d", port)
+	s.URL = "http://" + s.Addr
+	if err := s.startProcess(); err != nil {
+		t.Fatalf("browsertest: start %s: %v", filepath.Base(bin), err)
+	}
+	return s
+}
+
+// BuildBinary compiles the main package in dir (as `go build`, in dir's
+// module) into a temporary file and returns its path.
+func BuildBinary(t testing.TB, dir string) string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "app")
+	cmd := exec.Command("go", "build", "-o", out, ".")
+	cmd.Dir = dir
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("browsertest: go build in %s: %v\n%s", dir, err, b)
+	}
+	return out
+}
+
+// Running reports whether the server was started and not stopped since.
+func (s *Server) Running() bool { return s.running }
+
+// Output returns what the subprocess of [ServeBinary] wrote to stdout and
+// stderr so far, over all its runs. It is empty for in-process servers.
+func (s *Server) Output() string {
+	if s.out == nil {
+		return ""
+	}
+	return s.out.String()
+}
+
+// Start starts a stopped server again on the same address and data directory.
+func (s *Server) Start() {
+	s.t.Helper()
+	if s.running {
+		s.t.Fatalf("browsertest: Start: server already running")
+	}
+	var err error
+	if s.bin != "" {
+		err = s.startProcess()
+	} else {
+		var ln net.Listener
+		ln, err = listenRetry(s.Addr, 5*time.Second)
+		if err == nil {
+			err = s.startInProcess(ln)
+		}
+	}
+	if err != nil {
+		s.t.Fatalf("browsertest: restart on %s: %v", s.Addr, err)
+	}
+}
+
+// Stop shuts the server down gracefully. In process: it stops accepting,
+// waits up to 5s for HTTP requests in flight, calls the handler's Close if it
+// has one (hijacked connections such as WebSockets are the app's to close
+// there), then closes every connection still open. Subprocess: SIGTERM, and
+// SIGKILL after 10s. Stop on a stopped server does nothing.
+func (s *Server) Stop() {
+	s.t.Helper()
+	if err := s.stop(false); err != nil {
+		s.t.Errorf("browsertest: Stop: %v", err)
+	}
+}
+
+// Kill stops the server abruptly. Subprocess: SIGKILL, so nothing the app did
+// not make durable survives. In process: every connection, WebSockets
+// included, is closed at once with no graceful shutdown, then the handler's
+// Close is called if it has one (to release its files; in-process state cannot
+// be lost the way a killed process loses it, so use [ServeBinary] to test
+// crash durability).
+func (s *Server) Kill() {
+	s.t.Helper()
+	if err := s.stop(true); err != nil {
+		s.t.Errorf("browsertest: Kill: %v", err)
+	}
+}
+
+// Restart is Stop followed by Start.
+func (s *Server) Restart() {
+	s.t.Helper()
+	s.Stop()
+	s.Start()
+}
+
+func (s *Server) stopQuiet() {
+	if err := s.stop(false); err != nil {
+		s.t.Logf("browsertest: stopping server: %v", err)
+	}
+	if s.t.Failed() && s.Output() != "" {
+		s.t.Logf("browsertest: output of %s:\n%s", filepath.Base(s.bin), s.Output())
+	}
+}
+
+func (s *Server) startInProcess(ln net.Listener) error {
+	h, err := s.app(s.DataDir)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	if h == nil {
+		ln.Close()
+		return errors.New("AppFunc returned a nil handler")
+	}
+	s.handler = h
+	s.conns = &connSet{m: map[net.Conn]struct{}{}}
+	s.srv = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	s.done = make(chan struct{})
+	go func(srv *http.Server, ln net.Listener, done chan struct{}) {
+		defer close(done)
+		srv.Serve(&trackingListener{Listener: ln, set: s.conns})
+	}(s.srv, ln, s.done)
+	s.running = true
+	return nil
+}
+
+func (s *Server) startProcess() error {
+	args := append(append([]string{}, s.args...), "-addr", s.Addr, "-data", s.DataDir)
+	cmd := exec.Command(s.bin, args...)
+	cmd.Stdout = s.out
+	cmd.Stderr = s.out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	s.cmd = cmd
+	s.exited = make(chan struct{})
+	go func(cmd *exec.Cmd, exited chan struct{}) {
+		cmd.Wait()
+		close(exited)
+	}(cmd, s.exited)
+	s.running = true
+	if err := waitHealthy(s.URL+"/healthz", s.exited, 30*time.Second); err != nil {
+		s.stop(true)
+		return fmt.Errorf("%w; output:\n%s", err, s.out.String())
+	}
+	return nil
+}
+
+func (s *Server) stop(kill bool) error {
+	if !s.running {
+		return nil
+	}
+	s.running = false
+	if s.bin != "" {
+		return s.stopProcess(kill)
+	}
+	var errs []error
+	if kill {
+		s.srv.Close()
+		s.conns.closeAll()
+	} else {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if err := s.srv.Shutdown(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+			errs = append(errs, err)
+		}
+		cancel()
+	}
+	if c, ok := s.handler.(io.Closer); ok {
+		if err := c.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("app Close: %w", err))
+		}
+	}
+	s.srv.Close()
+	s.conns.closeAll()
+	<-s.done
+	return errors.Join(errs...)
+}
+
+func (s *Server) stopProcess(kill bool) error {
+	sig := syscall.SIGTERM
+	if kill {
+		sig = syscall.SIGKILL
+	}
+	// Signal the process group, so helpers the app started go too.
+	syscall.Kill(-s.cmd.Process.Pid, sig)
+	select {
+	case <-s.exited:
+	case <-time.After(10 * time.Second):
+		syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
+		<-s.exited
+		return errors.New("process ignored SIGTERM for 10s; killed")
+	}
+	return nil
+}
+
+func waitHealthy(url string, exited <-chan struct{}, timeout time.Duration) error {
+	client := &http.Client{Timeout: time.Second}
+	deadline := time.Now().Add(timeout)
+	for {
+		select {
+		case <-exited:
+			return errors.New("process exited before it was healthy")
+		default:
+		}
+		resp, err := client.Get(url)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("GET %s not 200 after %v (last error: %v)", url, timeout, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// freePort returns a 127.0.0.1 TCP port that was free a moment ago.
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("find a free port: %w", err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+// listenRetry binds addr, retrying while it is still in use.
+func listenRetry(addr string, timeout time.Duration) (net.Listener, error) {
+	deadline := time.Now().Add(timeout)
+	for {
+		ln, err := net.Listen("tcp", addr)
+		if err == nil || time.Now().After(deadline) {
+			return ln, err
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// connSet tracks accepted connections, hijacked ones included, which
+// http.Server forgets once hijacked.
+type connSet struct {
+	mu sync.Mutex
+	m  map[net.Conn]struct{}
+}
+
+func (c *connSet) add(conn net.Conn) {
+	c.mu.Lock()
+	c.m[conn] = struct{}{}
+	c.mu.Unlock()
+}
+
+func (c *connSet) remove(conn net.Conn) {
+	c.mu.Lock()
+	delete(c.m, conn)
+	c.mu.Unlock()
+}
+
+func (c *connSet) closeAll() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for conn := range c.m {
+		conn.Close()
+		delete(c.m, conn)
+	}
+}
+
+type trackingListener struct {
+	net.Listener
+	set *connSet
+}
+
+func (l *trackingListener) Accept() (net.Conn, error) {
+	conn, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	l.set.add(conn)
+	return &trackedConn{Conn: conn, set: l.set}, nil
+}
+
+type trackedConn struct {
+	net.Conn
+	set  *connSet
+	once sync.Once
+}
+
+func (c *trackedConn) Close() error {
+	c.once.Do(func() { c.set.remove(c.Conn) })
+	return c.Conn.Close()
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
