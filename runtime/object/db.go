@@ -1,0 +1,194 @@
+package object
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"modernc.org/sqlite"
+)
+
+// reservedPrefix names the runtime's own tables; user SQL cannot touch them.
+const reservedPrefix = "_warren_"
+
+// schema is created in every object's database when it opens.
+var schema = []string{
+	`CREATE TABLE IF NOT EXISTS _warren_kv (key TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID`,
+	`CREATE TABLE IF NOT EXISTS _warren_meta (key TEXT PRIMARY KEY, value BLOB) WITHOUT ROWID`,
+}
+
+// ensureOpen opens the object's database and prepares its State, once per activation.
+func (e *entity) ensureOpen() error {
+	if e.db != nil {
+		return nil
+	}
+	ctx := context.Background()
+	e.rt.evictOverflow(1)
+	release, err := e.rt.cfg.Placement.Acquire(ctx, e.ns.name, e.id)
+	if err != nil {
+		return fmt.Errorf("object: placement: %w", err)
+	}
+	db, conn, g, err := openDB(ctx, e.rt.dbPath(e.ns.name, e.id), e.rt.cfg.Synchronous)
+	if err != nil {
+		release()
+		return fmt.Errorf("%w: open %s/%s: %v", ErrRetryable, e.ns.name, e.id, err)
+	}
+	e.db, e.conn, e.release = db, conn, release
+	e.state = &State{e: e, guard: g}
+	if err := e.loadName(ctx); err != nil {
+		e.closeDB()
+		return fmt.Errorf("%w: open %s/%s: %v", ErrRetryable, e.ns.name, e.id, err)
+	}
+	e.rt.mu.Lock()
+	e.rt.open++
+	e.rt.mu.Unlock()
+	return nil
+}
+
+// loadName records the object's name on first use by name, and recalls it when the
+// object is activated by ID alone (an alarm, a unique-ID stub of a named object).
+func (e *entity) loadName(ctx context.Context) error {
+	if name, ok := e.id.Name(); ok {
+		_, err := e.conn.ExecContext(ctx, `INSERT OR IGNORE INTO _warren_meta (key, value) VALUES ('name', ?)`, []byte(name))
+		return err
+	}
+	var name []byte
+	err := e.conn.QueryRowContext(ctx, `SELECT value FROM _warren_meta WHERE key = 'name'`).Scan(&name)
+	if err == sql.ErrNoRows {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	e.mu.Lock()
+	e.id.name, e.id.has = string(name), true
+	e.mu.Unlock()
+	return nil
+}
+
+func openDB(ctx context.Context, path, synchronous string) (*sql.DB, *sql.Conn, *sqlGuard, error) {
+	if strings.ContainsRune(path, '?') {
+		return nil, nil, nil, fmt.Errorf("data directory path must not contain '?'")
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, nil, nil, err
+	}
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	db.SetMaxOpenConns(1)
+	db.SetMaxIdleConns(1)
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		db.Close()
+		return nil, nil, nil, err
+	}
+	g := &sqlGuard{}
+	fail := func(err error) (*sql.DB, *sql.Conn, *sqlGuard, error) {
+		conn.Close()
+		db.Close()
+		return nil, nil, nil, err
+	}
+	pragmas := []string{
+		"PRAGMA journal_mode=WAL",
+		"PRAGMA synchronous=" + synchronous,
+		"PRAGMA foreign_keys=ON",
+		"PRAGMA trusted_schema=OFF",
+	}
+	for _, q := range append(pragmas, schema...) {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			return fail(fmt.Errorf("%s: %w", q, err))
+		}
+	}
+	err = conn.Raw(func(dc any) error {
+		r, ok := dc.(sqlite.AuthorizerRegisterer)
+		if !ok {
+			return fmt.Errorf("sqlite driver has no authorizer")
+		}
+		return r.RegisterAuthorizer(g.authorize)
+	})
+	if err != nil {
+		return fail(err)
+	}
+	return db, conn, g, nil
+}
+
+// closeDB closes the object's database and drops its instance.
+func (e *entity) closeDB() {
+	if e.db == nil {
+		return
+	}
+	e.reset()
+	if e.state != nil {
+		e.state.closeStmts()
+	}
+	e.conn.Close()
+	e.db.Close()
+	e.release()
+	e.db, e.conn, e.release, e.state = nil, nil, nil, nil
+	e.rt.mu.Lock()
+	e.rt.open--
+	e.rt.mu.Unlock()
+}
+
+func (e *entity) exec(ctx context.Context, q string) error {
+	_, err := e.conn.ExecContext(ctx, q)
+	return err
+}
+
+// sqlGuard is the authorizer of one connection. While user is set (user SQL is being
+// prepared) it denies transaction control, ATTACH/DETACH, reserved tables and
+// pragmas outside a read-only allow-list, and remembers why.
+type sqlGuard struct {
+	user   bool
+	reason string
+}
+
+// allowedPragmas lists the pragmas user SQL may run; the value says whether it may
+// take an argument (a table name, or a harmless setting).
+var allowedPragmas = map[string]bool{
+	"table_info": true, "table_xinfo": true, "table_list": true, "index_list": true,
+	"index_info": true, "index_xinfo": true, "foreign_key_list": true, "foreign_key_check": true,
+	"integrity_check": true, "quick_check": true, "optimize": true, "defer_foreign_keys": true,
+	"page_count": false, "page_size": false, "freelist_count": false, "data_version": false,
+	"function_list": false, "collation_list": false, "pragma_list": false, "compile_options": false,
+}
+
+func (g *sqlGuard) authorize(action sqlite.AuthorizerActionCode, arg1, arg2, dbName, _ string) sqlite.AuthorizerReturnCode {
+	if !g.user {
+		return sqlite.AuthorizerOK
+	}
+	deny := func(reason string) sqlite.AuthorizerReturnCode {
+		if g.reason == "" {
+			g.reason = reason
+		}
+		return sqlite.AuthorizerDeny
+	}
+	switch action {
+	case sqlite.AuthTransaction, sqlite.AuthSavepoint:
+		return deny("transactions are managed by the runtime (every turn is one transaction); BEGIN, COMMIT, ROLLBACK and SAVEPOINT are not allowed")
+	case sqlite.AuthAttach, sqlite.AuthDetach:
+		return deny("ATTACH and DETACH are not allowed")
+	case sqlite.AuthPragma:
+		takesArg, ok := allowedPragmas[strings.ToLower(arg1)]
+		if !ok || (arg2 != "" && !takesArg) {
+			return deny("PRAGMA " + arg1 + " is not allowed")
+		}
+	case sqlite.AuthFunction:
+		if strings.EqualFold(arg2, "load_extension") {
+			return deny("load_extension is not allowed")
+		}
+	}
+	if isReserved(arg1) || isReserved(arg2) {
+		return deny("tables named " + reservedPrefix + "* are reserved for the runtime")
+	}
+	return sqlite.AuthorizerOK
+}
+
+func isReserved(name string) bool {
+	return len(name) >= len(reservedPrefix) && strings.EqualFold(name[:len(reservedPrefix)], reservedPrefix)
+}

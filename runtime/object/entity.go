@@ -1,0 +1,318 @@
+package object
+
+import (
+	"container/list"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"sync"
+	"time"
+)
+
+// entity is the runtime's record of one object: its queue, and while it is in memory
+// its database and instance. Fields below mu are guarded by the runtime's and the
+// entity's locks; fields below "runner-owned" are touched only by the goroutine that
+// runs its turns (at most one at a time, and none while the object is idle).
+type entity struct {
+	rt *Runtime
+	ns *nsCore
+
+	mu        sync.Mutex
+	cond      *sync.Cond // broadcast when the runner goes idle
+	id        ID
+	queue     []*event
+	running   bool
+	evicted   bool
+	idleSince time.Time
+	idleElem  *list.Element
+	pins      int // pending Go work or other reasons to stay in memory
+
+	// runner-owned
+	db      *sql.DB
+	conn    *sql.Conn
+	release func()
+	inst    any
+	gen     uint64 // incremented when the instance is reset or evicted
+	state   *State
+}
+
+type entityEvent int
+
+const entityEvicted entityEvent = iota
+
+// event is one unit of work for an object: it runs as one turn.
+type event struct {
+	ctx      context.Context
+	enqueued time.Time
+	// gen, when non-zero, restricts the event to the instance generation that made it
+	// (continuations of State.Go): a reset instance does not receive them.
+	gen uint64
+	// run executes inside the turn.
+	run func(ctx context.Context, inst any) error
+	// done is called once, after the batch commit, with nil when the turn committed.
+	done func(err error)
+}
+
+func newEntity(rt *Runtime, ns *nsCore, id ID) *entity {
+	e := &entity{rt: rt, ns: ns, id: id, gen: 1}
+	e.cond = sync.NewCond(&e.mu)
+	return e
+}
+
+func (e *entity) pinned() bool { return e.pins > 0 }
+
+// waitIdle blocks until the entity has no running turn.
+func (e *entity) waitIdle() {
+	e.mu.Lock()
+	for e.running {
+		e.cond.Wait()
+	}
+	e.mu.Unlock()
+}
+
+// run is the entity's runner: it drains the queue in batches and exits when it is empty.
+func (e *entity) run() {
+	for {
+		e.mu.Lock()
+		n := len(e.queue)
+		if n > e.rt.cfg.MaxBatch {
+			n = e.rt.cfg.MaxBatch
+		}
+		batch := make([]*event, n)
+		copy(batch, e.queue)
+		rest := copy(e.queue, e.queue[n:])
+		clear(e.queue[rest:])
+		e.queue = e.queue[:rest]
+		e.mu.Unlock()
+		e.rt.stats.queued.Add(-int64(n))
+		if n > 0 {
+			e.runBatch(batch)
+			continue
+		}
+		if e.rt.becameIdle(e) {
+			return
+		}
+	}
+}
+
+// outcome is what one turn of a batch produced.
+type outcome struct {
+	err    error
+	outbox []func()
+}
+
+// runBatch runs events as turns inside one transaction (a savepoint each) and commits
+// once. Outputs and results are released only after the commit is durable.
+func (e *entity) runBatch(batch []*event) {
+	out := make([]outcome, len(batch))
+	skip := make([]bool, len(batch))
+	now := e.rt.cfg.Clock.Now()
+	live := 0
+	for i, ev := range batch {
+		switch {
+		case ev.ctx.Err() != nil:
+			out[i].err = ev.ctx.Err()
+		case now.Sub(ev.enqueued) > e.rt.cfg.MaxQueueDelay:
+			e.rt.stats.overloaded.Add(1)
+			out[i].err = fmt.Errorf("%w: event waited %v for its turn", ErrOverloaded, now.Sub(ev.enqueued))
+		case ev.gen != 0 && ev.gen != e.gen:
+			out[i].err = fmt.Errorf("%w: the object was reset before this continuation ran", ErrRetryable)
+		default:
+			live++
+			continue
+		}
+		skip[i] = true
+	}
+	if live == 0 {
+		e.deliver(batch, out)
+		return
+	}
+	if err := e.ensureOpen(); err != nil {
+		for i := range batch {
+			if !skip[i] {
+				out[i].err = err
+			}
+		}
+		e.deliver(batch, out)
+		return
+	}
+	ctx := context.Background()
+	if err := e.exec(ctx, "BEGIN"); err != nil {
+		e.abort(batch, out, fmt.Errorf("%w: begin: %v", ErrRetryable, err))
+		return
+	}
+	turns := 0
+	for i, ev := range batch {
+		if skip[i] {
+			continue
+		}
+		if e.inst == nil {
+			if err := e.construct(); err != nil {
+				if errors.Is(err, errTxLost) {
+					e.abort(batch, out, fmt.Errorf("%w: %v", ErrRetryable, err))
+					return
+				}
+				out[i].err = err
+				continue
+			}
+		}
+		turns++
+		err := e.turn(ctx, ev, &out[i])
+		if errors.Is(err, errTxLost) {
+			e.abort(batch, out, fmt.Errorf("%w: %v", ErrRetryable, err))
+			return
+		}
+	}
+	err := e.rt.cfg.Committer.Commit(ctx, e.ns.name, e.id, turns, func() error { return e.exec(ctx, "COMMIT") })
+	if err != nil {
+		e.abort(batch, out, fmt.Errorf("%w: commit: %v", ErrRetryable, err))
+		return
+	}
+	e.rt.stats.commits.Add(1)
+	e.rt.stats.committedTurns.Add(int64(turns))
+	for {
+		m := e.rt.stats.maxBatch.Load()
+		if int64(turns) <= m || e.rt.stats.maxBatch.CompareAndSwap(m, int64(turns)) {
+			break
+		}
+	}
+	e.deliver(batch, out)
+}
+
+var errTxLost = errors.New("transaction lost")
+
+// turn runs one event inside a savepoint. An error or panic rolls the savepoint back
+// and resets the instance. It returns errTxLost when the transaction itself is gone.
+func (e *entity) turn(ctx context.Context, ev *event, o *outcome) error {
+	if err := e.exec(ctx, "SAVEPOINT turn"); err != nil {
+		return fmt.Errorf("%w: savepoint: %v", errTxLost, err)
+	}
+	e.rt.stats.turns.Add(1)
+	st := e.state
+	st.begin(ev.ctx)
+	err := callSafely(func() error { return ev.run(withTurn(ev.ctx, e), e.inst) })
+	outbox := st.end()
+	if err == nil {
+		if rerr := e.exec(ctx, "RELEASE turn"); rerr != nil {
+			return fmt.Errorf("%w: release: %v", errTxLost, rerr)
+		}
+		o.outbox = outbox
+		return nil
+	}
+	e.rt.stats.failedTurns.Add(1)
+	o.err = err
+	if perr := (*PanicError)(nil); errors.As(err, &perr) {
+		e.rt.cfg.Logger.Error("object: handler panicked", "namespace", e.ns.name, "id", e.id.String(), "panic", sprint(perr.Value), "stack", string(perr.Stack))
+	}
+	e.reset()
+	if rerr := e.exec(ctx, "ROLLBACK TO turn"); rerr != nil {
+		return fmt.Errorf("%w: rollback: %v", errTxLost, rerr)
+	}
+	if rerr := e.exec(ctx, "RELEASE turn"); rerr != nil {
+		return fmt.Errorf("%w: release: %v", errTxLost, rerr)
+	}
+	return nil
+}
+
+// construct runs the namespace's constructor in its own savepoint.
+func (e *entity) construct() error {
+	ctx := context.Background()
+	if err := e.exec(ctx, "SAVEPOINT init"); err != nil {
+		return fmt.Errorf("%w: savepoint: %v", errTxLost, err)
+	}
+	e.state.begin(ctx)
+	var inst any
+	err := callSafely(func() error {
+		var err error
+		inst, err = e.ns.construct(withTurn(ctx, e), e.state)
+		return err
+	})
+	e.state.end() // a constructor's outputs are dropped: nothing has been asked of it yet
+	if err != nil {
+		e.rt.stats.failedTurns.Add(1)
+		if rerr := e.exec(ctx, "ROLLBACK TO init"); rerr != nil {
+			return fmt.Errorf("%w: rollback: %v", errTxLost, rerr)
+		}
+		if rerr := e.exec(ctx, "RELEASE init"); rerr != nil {
+			return fmt.Errorf("%w: release: %v", errTxLost, rerr)
+		}
+		return fmt.Errorf("object: constructor of %s: %w", e.ns.name, err)
+	}
+	if err := e.exec(ctx, "RELEASE init"); err != nil {
+		return fmt.Errorf("%w: release: %v", errTxLost, err)
+	}
+	e.inst = inst
+	e.rt.stats.activations.Add(1)
+	return nil
+}
+
+// abort rolls back the whole batch, fails every turn that had succeeded with cause,
+// resets the instance, and closes the database so the next batch reopens it.
+func (e *entity) abort(batch []*event, out []outcome, cause error) {
+	e.rt.stats.failedCommits.Add(1)
+	e.exec(context.Background(), "ROLLBACK")
+	for i := range batch {
+		if out[i].err == nil {
+			out[i].err = cause
+			out[i].outbox = nil
+		}
+	}
+	e.reset()
+	e.rt.cfg.Logger.Warn("object: batch rolled back", "namespace", e.ns.name, "id", e.id.String(), "err", cause)
+	e.closeDB()
+	e.deliver(batch, out)
+}
+
+// deliver releases outputs and results, in turn order.
+func (e *entity) deliver(batch []*event, out []outcome) {
+	for i := range out {
+		for _, f := range out[i].outbox {
+			f()
+		}
+	}
+	for i, ev := range batch {
+		if ev.done != nil {
+			ev.done(out[i].err)
+		}
+	}
+}
+
+// reset drops the instance; the next event re-runs the constructor.
+func (e *entity) reset() {
+	e.inst = nil
+	e.gen++
+}
+
+func callSafely(f func() error) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = &PanicError{Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return f()
+}
+
+// turnKey marks a context as belonging to a turn, for call-cycle detection.
+type turnKey struct{}
+
+type callChain struct {
+	e    *entity
+	next *callChain
+}
+
+func withTurn(ctx context.Context, e *entity) context.Context {
+	prev, _ := ctx.Value(turnKey{}).(*callChain)
+	return context.WithValue(ctx, turnKey{}, &callChain{e: e, next: prev})
+}
+
+// inChain reports whether a turn of target is waiting in ctx's call chain.
+func inChain(ctx context.Context, ns *nsCore, id ID) bool {
+	for c, _ := ctx.Value(turnKey{}).(*callChain); c != nil; c = c.next {
+		if c.e.ns == ns && c.e.id.raw == id.raw {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,38 @@
+package object
+
+import "errors"
+
+// Errors callers can act on; test with errors.Is.
+var (
+	// ErrOverloaded: the object's queue is full or too old. Never retry: it makes the overload worse.
+	ErrOverloaded = errors.New("object: overloaded")
+	// ErrRetryable: a transient failure (a commit that did not become durable, a storage
+	// error); the call had no effect and may be retried if it is idempotent.
+	ErrRetryable = errors.New("object: retryable")
+	// ErrNotFound: no such namespace or method.
+	ErrNotFound = errors.New("object: not found")
+	// ErrInvalidID: a malformed ID, or one minted by another namespace.
+	ErrInvalidID = errors.New("object: invalid ID")
+	// ErrInvalidName: a namespace or method name outside [a-z][a-z0-9_-]{0,62}.
+	ErrInvalidName = errors.New("object: invalid name")
+	// ErrSQLNotAllowed: user SQL tried to manage transactions, touch reserved tables, or attach files.
+	ErrSQLNotAllowed = errors.New("object: SQL not allowed")
+	// ErrNotInTurn: storage was used outside one of the object's turns.
+	ErrNotInTurn = errors.New("object: storage used outside a turn")
+	// ErrDeadlock: a turn called an object that is already waiting in its call chain.
+	ErrDeadlock = errors.New("object: call cycle would deadlock")
+	// ErrClosed: the runtime is shut down.
+	ErrClosed = errors.New("object: runtime closed")
+	// ErrLocked: another process is serving the same data directory.
+	ErrLocked = errors.New("object: data directory in use by another process")
+	// ErrTooLarge: a key, value or argument is over its limit.
+	ErrTooLarge = errors.New("object: too large")
+)
+
+// PanicError is the error a turn returns when its handler panicked.
+type PanicError struct {
+	Value any
+	Stack []byte
+}
+
+func (e *PanicError) Error() string { return "object: handler panicked: " + sprint(e.Value) }

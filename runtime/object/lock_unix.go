@@ -1,0 +1,25 @@
+//go:build unix
+
+package object
+
+import (
+	"fmt"
+	"os"
+	"syscall"
+)
+
+// lockDir takes an exclusive, non-blocking flock on dir/LOCK. The kernel drops it when
+// the process dies, so a SIGKILLed server never leaves a stale lock.
+func lockDir(dir string) (*os.File, error) {
+	f, err := os.OpenFile(dir+"/LOCK", os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("object: lock data directory: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%w (%s): %v", ErrLocked, dir, err)
+	}
+	return f, nil
+}
+
+func unlockDir(f *os.File) { f.Close() }

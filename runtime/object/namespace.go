@@ -1,0 +1,235 @@
+package object
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+)
+
+// Namespace is a class of objects of type T, registered once per runtime.
+type Namespace[T any] struct {
+	core *nsCore
+}
+
+// nsCore is the untyped part of a namespace, shared with the runtime.
+type nsCore struct {
+	rt        *Runtime
+	name      string
+	keys      idKeys
+	construct func(ctx context.Context, st *State) (any, error)
+
+	mu      sync.RWMutex
+	methods map[string]func(ctx context.Context, inst any, arg []byte) ([]byte, error)
+}
+
+// Register adds a namespace to rt. newT builds an object's instance; it runs inside
+// a turn of its own before the object's first event after every activation, so it can
+// load state and migrate its schema atomically. If it fails, the event fails and the
+// next event tries again.
+func Register[T any](rt *Runtime, name string, newT func(ctx context.Context, st *State) (*T, error)) (*Namespace[T], error) {
+	ns := &nsCore{
+		rt:   rt,
+		name: name,
+		keys: newIDKeys(name),
+		construct: func(ctx context.Context, st *State) (any, error) {
+			t, err := newT(ctx, st)
+			if err == nil && t == nil {
+				err = fmt.Errorf("constructor returned nil")
+			}
+			return t, err
+		},
+		methods: map[string]func(context.Context, any, []byte) ([]byte, error){},
+	}
+	if err := rt.register(ns); err != nil {
+		return nil, err
+	}
+	return &Namespace[T]{core: ns}, nil
+}
+
+// Name returns the namespace's name.
+func (ns *Namespace[T]) Name() string { return ns.core.name }
+
+// IDFromName returns the ID for name: the same name gives the same ID in this
+// namespace on every run, and a different ID in any other namespace. Any string is a
+// valid name; names never reach the file system.
+func (ns *Namespace[T]) IDFromName(name string) ID { return ns.core.keys.fromName(name) }
+
+// NewUniqueID returns a new random ID.
+func (ns *Namespace[T]) NewUniqueID() ID { return ns.core.keys.unique() }
+
+// IDFromString parses 64 lowercase hex digits; it fails with ErrInvalidID for anything
+// else, including an ID minted by another namespace.
+func (ns *Namespace[T]) IDFromString(s string) (ID, error) { return ns.core.keys.parse(s) }
+
+// Get returns a stub for id. It does nothing until a call is made through it.
+func (ns *Namespace[T]) Get(id ID) Stub[T] { return Stub[T]{ns: ns, id: id} }
+
+// GetByName is Get(IDFromName(name)).
+func (ns *Namespace[T]) GetByName(name string) Stub[T] { return ns.Get(ns.IDFromName(name)) }
+
+// Stub is a cheap handle to one object.
+type Stub[T any] struct {
+	ns *Namespace[T]
+	id ID
+}
+
+// ID returns the object's ID.
+func (s Stub[T]) ID() ID { return s.id }
+
+// Func is an RPC method of objects of type T, taking an A and returning an R. Arguments
+// and results are JSON-encoded across the call, so they must be serializable, and the
+// caller and the object never share memory.
+type Func[T, A, R any] struct {
+	ns   *nsCore
+	name string
+}
+
+// Method registers fn as the RPC method name of ns and returns its typed handle.
+// It panics if name is invalid or registered twice (a programming error).
+func Method[T, A, R any](ns *Namespace[T], name string, fn func(obj *T, ctx context.Context, arg A) (R, error)) Func[T, A, R] {
+	if !nameRE.MatchString(name) {
+		panic(fmt.Sprintf("%v: method %q", ErrInvalidName, name))
+	}
+	c := ns.core
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, dup := c.methods[name]; dup {
+		panic(fmt.Sprintf("object: method %s.%s registered twice", c.name, name))
+	}
+	c.methods[name] = func(ctx context.Context, inst any, raw []byte) ([]byte, error) {
+		var arg A
+		if err := json.Unmarshal(raw, &arg); err != nil {
+			return nil, &ArgumentError{Method: name, Err: err}
+		}
+		res, err := fn(inst.(*T), ctx, arg)
+		if err != nil {
+			return nil, err
+		}
+		b, err := json.Marshal(res)
+		if err != nil {
+			return nil, fmt.Errorf("object: encode result of %s: %w", name, err)
+		}
+		return b, nil
+	}
+	return Func[T, A, R]{ns: c, name: name}
+}
+
+// ArgumentError reports an RPC argument that could not be decoded.
+type ArgumentError struct {
+	Method string
+	Err    error
+}
+
+func (e *ArgumentError) Error() string { return "object: bad argument to " + e.Method + ": " + e.Err.Error() }
+func (e *ArgumentError) Unwrap() error { return e.Err }
+
+// Call invokes the method on the object behind stub and waits for its result, which is
+// delivered only after the turn's writes are durable. An error returned by the method
+// rolls the turn back and reaches the caller unchanged.
+func (f Func[T, A, R]) Call(ctx context.Context, stub Stub[T], arg A) (R, error) {
+	var res R
+	raw, err := json.Marshal(arg)
+	if err != nil {
+		return res, fmt.Errorf("object: encode argument of %s: %w", f.name, err)
+	}
+	out, err := f.ns.invoke(ctx, stub.id, f.name, raw)
+	if err != nil {
+		return res, err
+	}
+	if err := json.Unmarshal(out, &res); err != nil {
+		return res, fmt.Errorf("object: decode result of %s: %w", f.name, err)
+	}
+	return res, nil
+}
+
+// invoke runs method name with a JSON argument and returns its JSON result. It is the
+// untyped form of Func.Call that a network transport uses.
+func (c *nsCore) invoke(ctx context.Context, id ID, name string, arg []byte) ([]byte, error) {
+	c.mu.RLock()
+	m := c.methods[name]
+	c.mu.RUnlock()
+	if m == nil {
+		return nil, fmt.Errorf("%w: method %s.%s", ErrNotFound, c.name, name)
+	}
+	var out []byte
+	err := c.do(ctx, id, func(ctx context.Context, inst any) (err error) {
+		out, err = m(ctx, inst, arg)
+		return err
+	})
+	return out, err
+}
+
+// do runs fn as a turn of the object and waits for it to commit.
+func (c *nsCore) do(ctx context.Context, id ID, fn func(ctx context.Context, inst any) error) error {
+	if id.IsZero() {
+		return fmt.Errorf("%w: zero ID", ErrInvalidID)
+	}
+	if inChain(ctx, c, id) {
+		return fmt.Errorf("%w: %s/%s", ErrDeadlock, c.name, id)
+	}
+	done := make(chan error, 1)
+	ev := &event{ctx: ctx, run: fn, done: func(err error) { done <- err }}
+	if err := c.rt.dispatch(c, id, ev); err != nil {
+		return err
+	}
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		// The turn may still run and commit; its result is dropped.
+		return ctx.Err()
+	}
+}
+
+// RunLocal runs fn as one turn of the object behind stub, in this process. It is for
+// tests, tools and in-process glue: unlike Func.Call it shares memory with the caller
+// and cannot cross machines. fn's error rolls the turn back.
+func (ns *Namespace[T]) RunLocal(ctx context.Context, stub Stub[T], fn func(ctx context.Context, obj *T) error) error {
+	return ns.core.do(ctx, stub.id, func(ctx context.Context, inst any) error { return fn(ctx, inst.(*T)) })
+}
+
+// MaxRequestBody bounds the body of an HTTP request delivered to an object.
+const MaxRequestBody = 1 << 20
+
+// ServeHTTP delivers r to the object behind stub as one turn, when T implements
+// http.Handler. The object's response is buffered and written only after the turn's
+// writes are durable; a failed turn answers 500 and a refused one 503 or 404.
+func (ns *Namespace[T]) ServeHTTP(w http.ResponseWriter, r *http.Request, stub Stub[T]) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxRequestBody))
+	if err != nil {
+		http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
+		return
+	}
+	rec := httptest.NewRecorder()
+	err = ns.core.do(r.Context(), stub.id, func(ctx context.Context, inst any) error {
+		h, ok := inst.(http.Handler)
+		if !ok {
+			return fmt.Errorf("%w: %s objects do not serve HTTP", ErrNotFound, ns.core.name)
+		}
+		req := r.Clone(ctx)
+		req.Body = io.NopCloser(bytes.NewReader(body))
+		h.ServeHTTP(rec, req)
+		if rec.Code >= 500 {
+			return fmt.Errorf("object: handler answered %d", rec.Code)
+		}
+		return nil
+	})
+	if err != nil {
+		code, msg := HTTPStatus(err)
+		if rec.Code >= 500 && rec.Body.Len() > 0 && code == http.StatusInternalServerError {
+			msg = rec.Body.String()
+		}
+		http.Error(w, msg, code)
+		return
+	}
+	for k, v := range rec.Header() {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(rec.Code)
+	w.Write(rec.Body.Bytes())
+}

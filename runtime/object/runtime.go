@@ -1,0 +1,407 @@
+package object
+
+import (
+	"container/list"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Config configures a Runtime. The zero value of every field but DataDir is usable.
+type Config struct {
+	// DataDir holds one SQLite file per object, in sharded folders. Required.
+	DataDir string
+	// IdleTimeout is how long an object with no events stays in memory before it is
+	// evicted. Default 10s; negative disables idle eviction.
+	IdleTimeout time.Duration
+	// MaxOpen bounds the objects held in memory with an open database; beyond it the
+	// least recently used idle object is evicted. Default 256.
+	MaxOpen int
+	// MaxQueue bounds the events waiting for one object; beyond it calls fail with
+	// ErrOverloaded. Default 4096.
+	MaxQueue int
+	// MaxQueueDelay fails an event with ErrOverloaded when it waited longer than this
+	// before its turn. Default 30s.
+	MaxQueueDelay time.Duration
+	// MaxBatch bounds the turns group-committed in one transaction. Default 256.
+	MaxBatch int
+	// Synchronous is SQLite's synchronous setting: "FULL" (default: a commit survives
+	// power loss) or "NORMAL" (WAL: survives a process crash, may lose the last
+	// commits on power loss).
+	Synchronous string
+	// Logger receives the runtime's logs. Default slog.Default().
+	Logger *slog.Logger
+	// Clock is the source of time. Default: the real clock.
+	Clock Clock
+	// Placement decides which process runs an object. Default LocalPlacement.
+	Placement Placement
+	// Committer makes batches durable. Default LocalCommitter.
+	Committer Committer
+}
+
+// Runtime hosts namespaces of objects in one process. It is safe for concurrent use.
+type Runtime struct {
+	cfg  Config
+	lock *os.File
+
+	mu         sync.Mutex
+	namespaces map[string]*nsCore
+	objects    map[objectKey]*entity
+	idle       *list.List // entities with an open database and no running turn, oldest first
+	open       int
+	closed     bool
+	sweep      Timer
+
+	stats counters
+	hooks []func(*entity, entityEvent)
+}
+
+type objectKey struct {
+	ns  *nsCore
+	raw [32]byte
+}
+
+var nameRE = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,62}$`)
+
+// New opens (creating if needed) cfg.DataDir, locks it against other processes, and
+// returns a Runtime with no namespaces.
+func New(cfg Config) (*Runtime, error) {
+	if cfg.DataDir == "" {
+		return nil, fmt.Errorf("object: Config.DataDir is required")
+	}
+	if cfg.IdleTimeout == 0 {
+		cfg.IdleTimeout = 10 * time.Second
+	}
+	if cfg.MaxOpen <= 0 {
+		cfg.MaxOpen = 256
+	}
+	if cfg.MaxQueue <= 0 {
+		cfg.MaxQueue = 4096
+	}
+	if cfg.MaxQueueDelay <= 0 {
+		cfg.MaxQueueDelay = 30 * time.Second
+	}
+	if cfg.MaxBatch <= 0 {
+		cfg.MaxBatch = 256
+	}
+	switch cfg.Synchronous {
+	case "":
+		cfg.Synchronous = "FULL"
+	case "FULL", "NORMAL":
+	default:
+		return nil, fmt.Errorf("object: Config.Synchronous must be FULL or NORMAL, not %q", cfg.Synchronous)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = realClock{}
+	}
+	if cfg.Placement == nil {
+		cfg.Placement = LocalPlacement{}
+	}
+	if cfg.Committer == nil {
+		cfg.Committer = LocalCommitter{}
+	}
+	dir, err := filepath.Abs(cfg.DataDir)
+	if err != nil {
+		return nil, fmt.Errorf("object: data directory: %w", err)
+	}
+	cfg.DataDir = dir
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("object: data directory: %w", err)
+	}
+	lock, err := lockDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	rt := &Runtime{
+		cfg:        cfg,
+		lock:       lock,
+		namespaces: map[string]*nsCore{},
+		objects:    map[objectKey]*entity{},
+		idle:       list.New(),
+	}
+	rt.scheduleSweep()
+	return rt, nil
+}
+
+// Config returns the runtime's configuration with defaults filled in.
+func (rt *Runtime) Config() Config { return rt.cfg }
+
+// Logger returns the runtime's logger.
+func (rt *Runtime) Logger() *slog.Logger { return rt.cfg.Logger }
+
+// Close waits for running turns to finish, evicts every object and releases the
+// data directory. Calls after Close fail with ErrClosed.
+func (rt *Runtime) Close() error {
+	rt.mu.Lock()
+	if rt.closed {
+		rt.mu.Unlock()
+		return nil
+	}
+	rt.closed = true
+	if rt.sweep != nil {
+		rt.sweep.Stop()
+	}
+	all := make([]*entity, 0, len(rt.objects))
+	for _, e := range rt.objects {
+		all = append(all, e)
+	}
+	rt.mu.Unlock()
+	for _, e := range all {
+		e.waitIdle()
+		rt.evict(e, true)
+	}
+	unlockDir(rt.lock)
+	return nil
+}
+
+// register adds a namespace; see Register.
+func (rt *Runtime) register(ns *nsCore) error {
+	if !nameRE.MatchString(ns.name) {
+		return fmt.Errorf("%w: namespace %q", ErrInvalidName, ns.name)
+	}
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if rt.closed {
+		return ErrClosed
+	}
+	if _, dup := rt.namespaces[ns.name]; dup {
+		return fmt.Errorf("object: namespace %q registered twice", ns.name)
+	}
+	rt.namespaces[ns.name] = ns
+	return nil
+}
+
+// DatabasePath returns the file of an object's database, for tools and tests.
+func (rt *Runtime) DatabasePath(namespace string, id ID) string { return rt.dbPath(namespace, id) }
+
+// dbPath is where an object's database lives: DataDir/<namespace>/<2 hex>/<id>.sqlite.
+// Only the namespace name (validated) and the ID's hex reach the file system.
+func (rt *Runtime) dbPath(ns string, id ID) string {
+	s := id.String()
+	return filepath.Join(rt.cfg.DataDir, ns, s[:2], s+".sqlite")
+}
+
+// dispatch queues ev for the object and starts its runner if none is running.
+func (rt *Runtime) dispatch(ns *nsCore, id ID, ev *event) error {
+	key := objectKey{ns, id.raw}
+	rt.mu.Lock()
+	if rt.closed {
+		rt.mu.Unlock()
+		return ErrClosed
+	}
+	e := rt.objects[key]
+	if e == nil {
+		e = newEntity(rt, ns, id)
+		rt.objects[key] = e
+	}
+	e.mu.Lock()
+	if n := len(e.queue); n >= rt.cfg.MaxQueue {
+		e.mu.Unlock()
+		rt.mu.Unlock()
+		rt.stats.overloaded.Add(1)
+		return fmt.Errorf("%w: %d events queued for %s/%s", ErrOverloaded, n, ns.name, id)
+	}
+	if id.has && !e.id.has {
+		e.id = id
+	}
+	ev.enqueued = rt.cfg.Clock.Now()
+	e.queue = append(e.queue, ev)
+	rt.stats.queued.Add(1)
+	start := !e.running
+	if start {
+		e.running = true
+		if e.idleElem != nil {
+			rt.idle.Remove(e.idleElem)
+			e.idleElem = nil
+		}
+	}
+	e.mu.Unlock()
+	rt.mu.Unlock()
+	if start {
+		go e.run()
+	}
+	return nil
+}
+
+// becameIdle is called by a runner that found its queue empty. It reports false if
+// events arrived meanwhile and the runner must go on.
+func (rt *Runtime) becameIdle(e *entity) bool {
+	rt.mu.Lock()
+	e.mu.Lock()
+	if len(e.queue) > 0 {
+		e.mu.Unlock()
+		rt.mu.Unlock()
+		return false
+	}
+	e.running = false
+	e.idleSince = rt.cfg.Clock.Now()
+	if e.db != nil {
+		e.idleElem = rt.idle.PushBack(e)
+	} else {
+		delete(rt.objects, objectKey{e.ns, e.id.raw})
+	}
+	e.cond.Broadcast()
+	over := rt.open > rt.cfg.MaxOpen
+	e.mu.Unlock()
+	rt.mu.Unlock()
+	if over {
+		rt.evictOverflow(0)
+	}
+	return true
+}
+
+// evictOverflow evicts least recently used idle objects until at most MaxOpen-room
+// databases are open, or no idle object is left.
+func (rt *Runtime) evictOverflow(room int) {
+	for {
+		rt.mu.Lock()
+		if rt.open+room <= rt.cfg.MaxOpen || rt.idle.Len() == 0 {
+			rt.mu.Unlock()
+			return
+		}
+		e := rt.idle.Front().Value.(*entity)
+		rt.mu.Unlock()
+		rt.evict(e, false)
+	}
+}
+
+func (rt *Runtime) scheduleSweep() {
+	if rt.cfg.IdleTimeout < 0 {
+		return
+	}
+	every := rt.cfg.IdleTimeout / 4
+	if every < 10*time.Millisecond {
+		every = 10 * time.Millisecond
+	}
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if rt.closed {
+		return
+	}
+	rt.sweep = rt.cfg.Clock.AfterFunc(every, func() {
+		rt.EvictIdle(rt.cfg.IdleTimeout)
+		rt.scheduleSweep()
+	})
+}
+
+// EvictIdle evicts every object that has had no event for at least d (0: every idle
+// object). Objects with sockets keep them (hibernation). It returns the number evicted.
+func (rt *Runtime) EvictIdle(d time.Duration) int {
+	n := 0
+	now := rt.cfg.Clock.Now()
+	for {
+		rt.mu.Lock()
+		var victim *entity
+		for el := rt.idle.Front(); el != nil; el = el.Next() {
+			e := el.Value.(*entity)
+			if now.Sub(e.idleSince) < d {
+				break
+			}
+			if e.pinned() {
+				continue
+			}
+			victim = e
+			break
+		}
+		rt.mu.Unlock()
+		if victim == nil {
+			return n
+		}
+		if rt.evict(victim, false) {
+			n++
+		}
+	}
+}
+
+// evict drops an idle object's instance and closes its database. With force it also
+// evicts pinned objects (used by Close). It reports whether it evicted.
+func (rt *Runtime) evict(e *entity, force bool) bool {
+	rt.mu.Lock()
+	e.mu.Lock()
+	if e.running || e.evicted || (!force && e.pinned()) || e.db == nil {
+		if e.db == nil && !e.running && e.idleElem != nil {
+			rt.idle.Remove(e.idleElem)
+			e.idleElem = nil
+		}
+		e.mu.Unlock()
+		rt.mu.Unlock()
+		return false
+	}
+	if e.idleElem != nil {
+		rt.idle.Remove(e.idleElem)
+		e.idleElem = nil
+	}
+	delete(rt.objects, objectKey{e.ns, e.id.raw})
+	e.evicted = true
+	e.mu.Unlock()
+	rt.mu.Unlock()
+	e.closeDB()
+	rt.stats.evictions.Add(1)
+	for _, h := range rt.hooks {
+		h(e, entityEvicted)
+	}
+	return true
+}
+
+// counters are the runtime's metrics; see Stats.
+type counters struct {
+	turns, failedTurns, commits, failedCommits, committedTurns atomic.Int64
+	activations, evictions, overloaded, queued                   atomic.Int64
+	maxBatch                                                     atomic.Int64
+}
+
+// Stats is a snapshot of the runtime's counters, for metrics endpoints.
+type Stats struct {
+	Turns          int64 // turns run (events delivered), committed or not
+	FailedTurns    int64 // turns that returned an error or panicked (rolled back, instance reset)
+	Commits        int64 // batches committed durably
+	FailedCommits  int64 // batches whose commit failed (every turn in them rolled back)
+	CommittedTurns int64 // turns in committed batches; CommittedTurns/Commits is the mean batch size
+	MaxBatch       int64 // largest batch committed so far
+	Activations    int64 // constructor runs
+	Evictions      int64 // objects evicted (idle, LRU or forced)
+	Overloaded     int64 // events refused with ErrOverloaded
+	Objects        int   // objects in memory (running or idle with an open database)
+	OpenDatabases  int   // open SQLite files
+	QueueDepth     int64 // events waiting for their turn, across all objects
+}
+
+// Stats returns the current counters.
+func (rt *Runtime) Stats() Stats {
+	rt.mu.Lock()
+	objects, open := len(rt.objects), rt.open
+	rt.mu.Unlock()
+	return Stats{
+		Turns:          rt.stats.turns.Load(),
+		FailedTurns:    rt.stats.failedTurns.Load(),
+		Commits:        rt.stats.commits.Load(),
+		FailedCommits:  rt.stats.failedCommits.Load(),
+		CommittedTurns: rt.stats.committedTurns.Load(),
+		MaxBatch:       rt.stats.maxBatch.Load(),
+		Activations:    rt.stats.activations.Load(),
+		Evictions:      rt.stats.evictions.Load(),
+		Overloaded:     rt.stats.overloaded.Load(),
+		Objects:        objects,
+		OpenDatabases:  open,
+		QueueDepth:     rt.stats.queued.Load(),
+	}
+}
+
+// lookupNamespace returns a registered namespace by name.
+func (rt *Runtime) lookupNamespace(name string) (*nsCore, error) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	ns := rt.namespaces[name]
+	if ns == nil {
+		return nil, fmt.Errorf("%w: namespace %q", ErrNotFound, name)
+	}
+	return ns, nil
+}

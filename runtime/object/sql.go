@@ -1,0 +1,145 @@
+package object
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
+// SQL is an object's SQLite database, for queries with ? parameters. Statements run
+// inside the current turn's transaction, so they commit with it or not at all; BEGIN,
+// COMMIT, SAVEPOINT, ATTACH and the runtime's reserved tables (_warren_*) are refused
+// with ErrSQLNotAllowed. A query may hold several statements separated by ';'.
+type SQL State
+
+// Result describes what Exec did.
+type Result struct {
+	RowsWritten  int64 // rows inserted, updated or deleted by the last statement
+	LastInsertID int64
+}
+
+func (q *SQL) st() (*State, error) {
+	st := (*State)(q)
+	if !st.inTurn {
+		return nil, ErrNotInTurn
+	}
+	return st, nil
+}
+
+// guarded runs f with the authorizer in user mode and explains a denial.
+func (st *State) guarded(f func() error) error {
+	st.guard.user, st.guard.reason = true, ""
+	err := f()
+	st.guard.user = false
+	if err != nil && st.guard.reason != "" {
+		return fmt.Errorf("%w: %s", ErrSQLNotAllowed, st.guard.reason)
+	}
+	return err
+}
+
+// Exec runs a statement that returns no rows.
+func (q *SQL) Exec(query string, args ...any) (Result, error) {
+	st, err := q.st()
+	if err != nil {
+		return Result{}, err
+	}
+	var r sql.Result
+	err = st.guarded(func() (err error) {
+		r, err = st.e.conn.ExecContext(context.Background(), query, args...)
+		return err
+	})
+	if err != nil {
+		return Result{}, fmt.Errorf("object: sql: %w", err)
+	}
+	var res Result
+	res.RowsWritten, _ = r.RowsAffected()
+	res.LastInsertID, _ = r.LastInsertId()
+	return res, nil
+}
+
+// Query runs a statement that returns rows. Rows left open are closed when the turn ends.
+func (q *SQL) Query(query string, args ...any) (*Rows, error) {
+	st, err := q.st()
+	if err != nil {
+		return nil, err
+	}
+	var r *sql.Rows
+	err = st.guarded(func() (err error) {
+		r, err = st.e.conn.QueryContext(context.Background(), query, args...)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("object: sql: %w", err)
+	}
+	rows := &Rows{rows: r}
+	st.rows = append(st.rows, rows)
+	return rows, nil
+}
+
+// QueryRow runs a query expected to return at most one row; errors are deferred to Scan.
+func (q *SQL) QueryRow(query string, args ...any) *Row {
+	rows, err := q.Query(query, args...)
+	return &Row{rows: rows, err: err}
+}
+
+// DatabaseSize returns the size of the object's database in bytes.
+func (q *SQL) DatabaseSize() (int64, error) {
+	st, err := q.st()
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	err = st.e.conn.QueryRowContext(context.Background(), `SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()`).Scan(&n)
+	return n, err
+}
+
+// Rows is the result of Query. It is like database/sql.Rows and also counts the rows read.
+type Rows struct {
+	rows *sql.Rows
+	read int64
+}
+
+// Next advances to the next row; it returns false at the end or on error (see Err).
+func (r *Rows) Next() bool {
+	ok := r.rows.Next()
+	if ok {
+		r.read++
+	}
+	return ok
+}
+
+// Scan copies the current row's columns into dest, as database/sql does.
+func (r *Rows) Scan(dest ...any) error { return r.rows.Scan(dest...) }
+
+// Columns returns the column names.
+func (r *Rows) Columns() ([]string, error) { return r.rows.Columns() }
+
+// Err returns the error that ended iteration, if any.
+func (r *Rows) Err() error { return r.rows.Err() }
+
+// Close releases the rows; it is safe to call more than once.
+func (r *Rows) Close() error { return r.rows.Close() }
+
+// RowsRead returns how many rows have been read so far.
+func (r *Rows) RowsRead() int64 { return r.read }
+
+// Row is the result of QueryRow.
+type Row struct {
+	rows *Rows
+	err  error
+}
+
+// Scan copies the first row into dest and returns sql.ErrNoRows when there is none.
+func (r *Row) Scan(dest ...any) error {
+	if r.err != nil {
+		return r.err
+	}
+	defer r.rows.Close()
+	if !r.rows.Next() {
+		if err := r.rows.Err(); err != nil {
+			return err
+		}
+		return sql.ErrNoRows
+	}
+	return r.rows.Scan(dest...)
+}

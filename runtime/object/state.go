@@ -1,0 +1,132 @@
+package object
+
+import (
+	"context"
+	"database/sql"
+	"log/slog"
+	"time"
+)
+
+// State is an object's view of itself: its ID, storage and outputs. The constructor
+// receives it; keep it in the object. Its methods may be called only from the
+// object's own turns (the constructor and event handlers), never from another goroutine.
+type State struct {
+	e      *entity
+	guard  *sqlGuard
+	ctx    context.Context
+	inTurn bool
+	outbox []func()
+	rows   []*Rows
+	stmts  map[string]*sql.Stmt
+}
+
+// ID returns the object's ID. ID().Name() is its name when it was ever addressed by name.
+func (st *State) ID() ID {
+	st.e.mu.Lock()
+	defer st.e.mu.Unlock()
+	return st.e.id
+}
+
+// Namespace returns the name of the object's namespace.
+func (st *State) Namespace() string { return st.e.ns.name }
+
+// Storage returns the object's key-value storage.
+func (st *State) Storage() *Storage { return (*Storage)(st) }
+
+// SQL returns the object's SQL database.
+func (st *State) SQL() *SQL { return (*SQL)(st) }
+
+// Now returns the runtime clock's current time.
+func (st *State) Now() time.Time { return st.e.rt.cfg.Clock.Now() }
+
+// Logger returns the runtime's logger with the object's namespace and ID attached.
+func (st *State) Logger() *slog.Logger {
+	return st.e.rt.cfg.Logger.With("namespace", st.e.ns.name, "id", st.e.id.String())
+}
+
+// OnCommit runs f after the current turn's writes are durable (the output gate). If
+// the turn fails or its commit fails, f never runs. Functions run in the order they
+// were registered, on the object's goroutine, and must not block.
+func (st *State) OnCommit(f func()) {
+	if !st.inTurn {
+		panic("object: OnCommit called outside a turn")
+	}
+	st.outbox = append(st.outbox, f)
+}
+
+// Go runs slow outside work (an HTTP poll, a call to another object) without holding
+// the object's turn. work starts once the current turn has committed, in its own
+// goroutine; the function it returns, if not nil, then runs as a new turn of this
+// object. The object stays in memory until that turn has run. If the instance was
+// reset in between (a failed turn), the continuation is dropped and logged.
+func (st *State) Go(work func(ctx context.Context) (then func(ctx context.Context) error)) {
+	e := st.e
+	gen := e.gen
+	st.OnCommit(func() {
+		e.mu.Lock()
+		e.pins++
+		e.mu.Unlock()
+		unpin := func() {
+			e.mu.Lock()
+			e.pins--
+			e.mu.Unlock()
+		}
+		go func() {
+			then := work(context.Background())
+			if then == nil {
+				unpin()
+				return
+			}
+			ev := &event{ctx: context.Background(), gen: gen,
+				run: func(ctx context.Context, _ any) error { return then(ctx) },
+				done: func(err error) {
+					unpin()
+					if err != nil {
+						e.rt.cfg.Logger.Warn("object: continuation failed", "namespace", e.ns.name, "id", e.id.String(), "err", err)
+					}
+				}}
+			if err := e.rt.dispatch(e.ns, e.id, ev); err != nil {
+				unpin()
+				e.rt.cfg.Logger.Warn("object: continuation dropped", "namespace", e.ns.name, "id", e.id.String(), "err", err)
+			}
+		}()
+	})
+}
+
+func (st *State) begin(ctx context.Context) {
+	st.ctx, st.inTurn = ctx, true
+}
+
+// end finishes a turn: it closes rows left open and returns the turn's outputs.
+func (st *State) end() []func() {
+	for _, r := range st.rows {
+		r.Close()
+	}
+	st.rows = st.rows[:0]
+	out := st.outbox
+	st.outbox, st.inTurn, st.ctx = nil, false, nil
+	return out
+}
+
+// stmt returns a cached prepared statement of the runtime's own (not user SQL).
+func (st *State) stmt(q string) (*sql.Stmt, error) {
+	if s, ok := st.stmts[q]; ok {
+		return s, nil
+	}
+	s, err := st.e.conn.PrepareContext(context.Background(), q)
+	if err != nil {
+		return nil, err
+	}
+	if st.stmts == nil {
+		st.stmts = map[string]*sql.Stmt{}
+	}
+	st.stmts[q] = s
+	return s, nil
+}
+
+func (st *State) closeStmts() {
+	for _, s := range st.stmts {
+		s.Close()
+	}
+	st.stmts = nil
+}
