@@ -174,7 +174,7 @@ func (a *chatApp) Close() error {
 }
 
 const chatPage = `<!doctype html>
-<meta charset="utf-8"><title>echo chat</title>
+<meta charset="utf-8"><title>echo chat</title><link rel="icon" href="data:,">
 <p>status: <span id="status">connecting</span></p>
 <ul id="log"></ul>
 <form id="f"><input id="name" placeholder="name"><input id="text" placeholder="message"><button>Send</button></form>

@@ -216,7 +216,7 @@ func (s *Server) startProcess() error {
 	cmd := exec.Command(s.bin, args...)
 	cmd.Stdout = s.out
 	cmd.Stderr = s.out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = procAttr()
 	if err := cmd.Start(); err != nil {
 		return err
 	}
