@@ -19,6 +19,9 @@ type Timer interface {
 	Stop() bool
 }
 
+// SystemClock is the real clock, the default.
+var SystemClock Clock = realClock{}
+
 type realClock struct{}
 
 func (realClock) Now() time.Time                            { return time.Now() }

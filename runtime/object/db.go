@@ -135,8 +135,14 @@ func (e *entity) closeDB() {
 	e.rt.mu.Unlock()
 }
 
+// exec runs one of the runtime's own statements (transaction control), prepared once
+// per activation: parsing them on every turn would cost more than the turn.
 func (e *entity) exec(ctx context.Context, q string) error {
-	_, err := e.conn.ExecContext(ctx, q)
+	s, err := e.state.stmt(q)
+	if err != nil {
+		return err
+	}
+	_, err = s.ExecContext(ctx)
 	return err
 }
 

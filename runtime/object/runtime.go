@@ -42,6 +42,8 @@ type Config struct {
 	Placement Placement
 	// Committer makes batches durable. Default LocalCommitter.
 	Committer Committer
+	// Sockets bounds WebSockets; see SocketConfig.
+	Sockets SocketConfig
 }
 
 // Runtime hosts namespaces of objects in one process. It is safe for concurrent use.
@@ -59,6 +61,8 @@ type Runtime struct {
 
 	stats counters
 	hooks []func(*entity, entityEvent)
+	socks socketRegistry // WebSockets by object; outlives evictions (hibernation)
+	work  chan *entity // hands objects with queued events to idle workers
 }
 
 type objectKey struct {
@@ -126,6 +130,7 @@ func New(cfg Config) (*Runtime, error) {
 		namespaces: map[string]*nsCore{},
 		objects:    map[objectKey]*entity{},
 		idle:       list.New(),
+		work:       make(chan *entity),
 	}
 	rt.scheduleSweep()
 	return rt, nil
@@ -226,10 +231,38 @@ func (rt *Runtime) dispatch(ns *nsCore, id ID, ev *event) error {
 	e.mu.Unlock()
 	rt.mu.Unlock()
 	if start {
-		go e.run()
+		rt.startRunner(e)
 	}
 	return nil
 }
+
+// startRunner hands e to an idle worker goroutine, or starts one. Workers outlive the
+// objects they run for a while so that their stacks, grown deep by SQLite, are reused;
+// an idle object still has no goroutine of its own.
+func (rt *Runtime) startRunner(e *entity) {
+	select {
+	case rt.work <- e:
+	default:
+		go rt.worker(e)
+	}
+}
+
+func (rt *Runtime) worker(e *entity) {
+	idle := time.NewTimer(workerIdle)
+	defer idle.Stop()
+	for {
+		e.run()
+		idle.Reset(workerIdle)
+		select {
+		case e = <-rt.work:
+		case <-idle.C:
+			return
+		}
+	}
+}
+
+// workerIdle is how long a worker goroutine waits for more work before it exits.
+const workerIdle = 5 * time.Second
 
 // becameIdle is called by a runner that found its queue empty. It reports false if
 // events arrived meanwhile and the runner must go on.

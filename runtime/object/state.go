@@ -15,6 +15,7 @@ type State struct {
 	guard  *sqlGuard
 	ctx    context.Context
 	inTurn bool
+	seq    uint64 // incremented by every turn; stages socket attachments
 	outbox []func()
 	rows   []*Rows
 	stmts  map[string]*sql.Stmt
@@ -95,6 +96,7 @@ func (st *State) Go(work func(ctx context.Context) (then func(ctx context.Contex
 
 func (st *State) begin(ctx context.Context) {
 	st.ctx, st.inTurn = ctx, true
+	st.seq++
 }
 
 // end finishes a turn: it closes rows left open and returns the turn's outputs.
