@@ -69,7 +69,10 @@ type Config struct {
 	Interval time.Duration // timeline and progress interval (default 1 s)
 	Timeout  time.Duration // hard bound on the whole run (default: derived)
 
-	Progress func(report.Point) `json:"-"` // called every Interval, if set
+	Progress func(report.Point) // called every Interval, if set
+	// ExportRaw puts the full histograms in Result.Raw, for merging the
+	// results of several processes.
+	ExportRaw bool
 }
 
 func (c *Config) fill() error {

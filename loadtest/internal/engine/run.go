@@ -569,6 +569,9 @@ func (r *run) result(started time.Time, w *window, sendDur time.Duration) *repor
 		Timeline:    r.timeline,
 		Passed:      true,
 	}
+	if r.cfg.ExportRaw {
+		res.Raw = &report.Raw{Latency: r.cum.Export(), ConnectTime: r.connCum.Export()}
+	}
 	if len(r.senders) > 0 {
 		res.Messages = r.messages(sendDur)
 	}

@@ -59,7 +59,7 @@ func CheckHost(host string, allowAny bool) error {
 	}
 	for _, a := range addrs {
 		if !a.Unmap().IsLoopback() {
-			return fmt.Errorf("%w: %s is %s", ErrNotLoopback, host, a)
+			return fmt.Errorf("%w: %s is %s", ErrNotLoopback, host, a.Unmap())
 		}
 	}
 	return nil

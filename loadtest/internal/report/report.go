@@ -11,6 +11,8 @@ import (
 	"io"
 	"time"
 
+	hdr "github.com/HdrHistogram/hdrhistogram-go"
+
 	"github.com/warrenhq/warren/loadtest/internal/hist"
 )
 
@@ -44,6 +46,15 @@ type Result struct {
 	Thresholds []Threshold `json:"thresholds,omitempty"`
 	Passed     bool        `json:"passed"`
 	Aborted    string      `json:"aborted,omitempty"` // why the run ended early, if it did
+
+	// Raw holds the full histograms; only worker processes emit it.
+	Raw *Raw `json:"raw,omitempty"`
+}
+
+// Raw carries mergeable histograms between processes.
+type Raw struct {
+	Latency     *hdr.Snapshot `json:"latency"`
+	ConnectTime *hdr.Snapshot `json:"connect_time"`
 }
 
 // Host describes the machine the tester ran on.
