@@ -180,10 +180,10 @@ const chatPage = `<!doctype html>
 <form id="f"><input id="name" placeholder="name"><input id="text" placeholder="message"><button>Send</button></form>
 <script>
 const log = document.getElementById("log"), status = document.getElementById("status");
-let ws;
+let ws, opens = 0;
 function connect() {
   ws = new WebSocket("ws://" + location.host + "/ws");
-  ws.onopen = () => { log.replaceChildren(); status.textContent = "online"; console.log("connected"); };
+  ws.onopen = () => { log.replaceChildren(); status.textContent = "online"; status.dataset.opens = String(++opens); console.log("connected"); };
   ws.onmessage = (e) => { const li = document.createElement("li"); li.textContent = e.data; log.append(li); };
   ws.onclose = (e) => { status.textContent = "offline"; console.log("closed " + e.code); setTimeout(connect, 100); };
 }

@@ -16,9 +16,13 @@ import (
 	"time"
 )
 
+// client opens a new connection per request: a pooled connection to a server
+// that was just restarted may be closed under the request.
+var client = &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 10 * time.Second}
+
 func get(t *testing.T, u string) string {
 	t.Helper()
-	resp, err := http.Get(u)
+	resp, err := client.Get(u)
 	if err != nil {
 		t.Fatalf("GET %s: %v", u, err)
 	}
@@ -32,7 +36,7 @@ func get(t *testing.T, u string) string {
 
 func post(t *testing.T, base, msg string) {
 	t.Helper()
-	resp, err := http.PostForm(base+"/send", url.Values{"m": {msg}})
+	resp, err := client.PostForm(base+"/send", url.Values{"m": {msg}})
 	if err != nil {
 		t.Fatalf("send %q: %v", msg, err)
 	}
@@ -86,7 +90,7 @@ func TestServeRestartKeepsAddrAndData(t *testing.T) {
 	if s.Running() {
 		t.Fatal("Running after Kill")
 	}
-	if _, err := http.Get(s.URL + "/healthz"); err == nil {
+	if _, err := client.Get(s.URL + "/healthz"); err == nil {
 		t.Fatal("server still answers after Kill")
 	}
 	s.Start()
@@ -104,6 +108,11 @@ func TestStopAndKillCloseWebSockets(t *testing.T) {
 	s := Serve(t, func(dir string) (http.Handler, error) { return newChatApp(dir) })
 
 	_, br := dialWS(t, s)
+	post(t, s.URL, "x")
+	// A frame (history or broadcast) means the app has registered the socket.
+	if f := readSmallFrame(t, br); f != "\x81\x01x" {
+		t.Fatalf("first frame %q, want text 'x'", f)
+	}
 	s.Stop()
 	var h [4]byte
 	if _, err := io.ReadFull(br, h[:]); err != nil {
@@ -124,9 +133,23 @@ func TestStopAndKillCloseWebSockets(t *testing.T) {
 	c, br := dialWS(t, s)
 	s.Kill()
 	c.SetReadDeadline(time.Now().Add(5 * time.Second))
-	if _, err := br.ReadByte(); err != io.EOF {
+	if _, err := io.Copy(io.Discard, br); err != nil { // history frames, then EOF
 		t.Fatalf("read after Kill: %v, want EOF", err)
 	}
+}
+
+// readSmallFrame reads one unmasked frame with a payload under 126 bytes.
+func readSmallFrame(t *testing.T, br *bufio.Reader) string {
+	t.Helper()
+	h := make([]byte, 2)
+	if _, err := io.ReadFull(br, h); err != nil {
+		t.Fatal(err)
+	}
+	p := make([]byte, h[1]&0x7f)
+	if _, err := io.ReadFull(br, p); err != nil {
+		t.Fatal(err)
+	}
+	return string(h) + string(p)
 }
 
 func TestServeAppError(t *testing.T) {
@@ -160,7 +183,7 @@ func TestServeBinaryKillAndStart(t *testing.T) {
 	s := ServeBinary(t, os.Args[0])
 	post(t, s.URL, "acked")
 	s.Kill()
-	if _, err := http.Get(s.URL + "/healthz"); err == nil {
+	if _, err := client.Get(s.URL + "/healthz"); err == nil {
 		t.Fatal("process still answers after Kill")
 	}
 	s.Start()
