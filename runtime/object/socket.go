@@ -1,0 +1,900 @@
+package object
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+)
+
+// WebSocket close codes the runtime uses. Codes 4000-4999 are free for applications.
+const (
+	CloseNormal          = 1000 // normal closure
+	CloseGoingAway       = 1001 // the peer is going away
+	CloseProtocolError   = 1002 // the peer broke the WebSocket protocol
+	CloseNoStatus        = 1005 // a close frame without a code was received
+	CloseAbnormal        = 1006 // the connection dropped without a close frame (or pings went unanswered)
+	ClosePolicyViolation = 1008 // rejected: origin, or a handler refused the socket without a code
+	CloseMessageTooBig   = 1009 // a received message was over the size limit
+	CloseInternalError   = 1011 // OnConnect failed with an error that is not a *CloseError
+	CloseServiceRestart  = 1012 // the process is shutting down; reconnect
+	CloseTryAgainLater   = 1013 // the send queue overflowed (slow consumer) or the object is overloaded
+)
+
+// Errors of the socket API; test with errors.Is.
+var (
+	// ErrTooManySockets: the object already has SocketConfig.MaxPerObject sockets.
+	ErrTooManySockets = errors.New("object: too many sockets for this object")
+	// ErrSocketClosed: the socket is closed or closing; nothing more can be sent.
+	ErrSocketClosed = errors.New("object: socket closed")
+	// ErrNoWebSockets: the namespace's type has no OnMessage handler.
+	ErrNoWebSockets = errors.New("object: objects of this namespace do not accept WebSockets")
+)
+
+// SocketConfig bounds WebSockets. The zero value of every field is usable.
+type SocketConfig struct {
+	// MaxPerObject bounds the sockets connected to one object. Default 32768.
+	MaxPerObject int
+	// SendQueue bounds the messages waiting to be written to one socket; when a send
+	// would exceed it the socket is closed with CloseTryAgainLater (1013, reason
+	// "send queue overflow") and counted as a slow consumer. Default 1024.
+	SendQueue int
+	// SendQueueBytes bounds the bytes waiting to be written to one socket, likewise.
+	// Default 8 MiB.
+	SendQueueBytes int
+	// MaxAttachment bounds a socket's attachment. Default 16 KiB.
+	MaxAttachment int
+	// MaxTags bounds the tags of one socket (default 10); each tag is at most 256 bytes.
+	MaxTags int
+	// InboundQueue bounds the received messages of one socket waiting for their turn;
+	// beyond it the transport stops reading from that socket (TCP back-pressure). Default 64.
+	InboundQueue int
+}
+
+func (c SocketConfig) withDefaults() SocketConfig {
+	if c.MaxPerObject <= 0 {
+		c.MaxPerObject = 32768
+	}
+	if c.SendQueue <= 0 {
+		c.SendQueue = 1024
+	}
+	if c.SendQueueBytes <= 0 {
+		c.SendQueueBytes = 8 << 20
+	}
+	if c.MaxAttachment <= 0 {
+		c.MaxAttachment = 16 << 10
+	}
+	if c.MaxTags <= 0 {
+		c.MaxTags = 10
+	}
+	if c.InboundQueue <= 0 {
+		c.InboundQueue = 64
+	}
+	return c
+}
+
+// maxTagLen bounds one tag, as in Durable Objects.
+const maxTagLen = 256
+
+// maxInflight is how many frames a socket hands to its transport before waiting for
+// Sent; the rest wait in the socket's own bounded queue. A transport must accept at
+// least maxInflight+1 frames (the +1 for a close frame) without blocking or dropping.
+const maxInflight = 2
+
+// MaxInflight is the number of frames (plus one close frame) a Transport must be able
+// to buffer without blocking or dropping.
+const MaxInflight = maxInflight
+
+// Message is one WebSocket message: text (UTF-8) or binary.
+type Message struct {
+	Binary bool
+	Data   []byte
+}
+
+// Text returns the message's data as a string.
+func (m Message) Text() string { return string(m.Data) }
+
+// TextMessage returns a text message.
+func TextMessage(s string) Message { return Message{Data: []byte(s)} }
+
+// BinaryMessage returns a binary message.
+func BinaryMessage(b []byte) Message { return Message{Binary: true, Data: b} }
+
+// CloseError is returned by OnConnect to refuse a socket with a specific close code
+// (e.g. 4001 "unauthorized").
+type CloseError struct {
+	Code   int
+	Reason string
+}
+
+func (e *CloseError) Error() string { return fmt.Sprintf("websocket closed: %d %s", e.Code, e.Reason) }
+
+// Handler interfaces an object type implements to accept WebSockets. OnMessage is
+// required; the others are optional. Each call is one turn of the object: its storage
+// writes commit atomically and its sends go out only after the commit. A handler's
+// error rolls the turn back (and resets the instance) and is logged; the socket stays
+// open, except that an error from OnConnect refuses the socket.
+type (
+	// ConnectHandler runs when a socket has been accepted, before any of its
+	// messages. Set tags and the attachment here. An error refuses the socket: it is
+	// closed with the error's code when it is a *CloseError, else CloseInternalError,
+	// and OnClose is not called.
+	ConnectHandler interface {
+		OnConnect(ctx context.Context, ws *WebSocket, r *http.Request) error
+	}
+	// MessageHandler receives text and binary messages, in the order each socket sent them.
+	MessageHandler interface {
+		OnMessage(ctx context.Context, ws *WebSocket, m Message) error
+	}
+	// CloseHandler runs once when an accepted socket is gone, whoever closed it.
+	// code is the peer's close code, the code the object or runtime closed it with,
+	// or CloseAbnormal (1006, wasClean false) when the connection dropped or stopped
+	// answering pings.
+	CloseHandler interface {
+		OnClose(ctx context.Context, ws *WebSocket, code int, reason string, wasClean bool) error
+	}
+	// ErrorHandler runs before OnClose when the connection failed with an error
+	// (a protocol error, a message over the size limit, a send-queue overflow).
+	ErrorHandler interface {
+		OnError(ctx context.Context, ws *WebSocket, err error) error
+	}
+)
+
+// Transport is one WebSocket connection as a host (runtime/server) implements it.
+// Write and Close must not block; the transport reports progress and the end of the
+// connection through the HostSocket it was started with.
+type Transport interface {
+	// Write hands one frame to the connection. The socket never has more than
+	// MaxInflight frames handed over and not yet reported by HostSocket.Sent.
+	Write(binary bool, data []byte)
+	// Close sends a close frame with code and reason and closes the connection; it
+	// must take effect even when frames are pending on a peer that does not read.
+	Close(code int, reason string)
+}
+
+// WebSocket is one socket connected to an object. The runtime, not the object's
+// instance, owns it: it stays connected while the object is evicted (hibernation),
+// with its ID, tags and attachment intact. Its methods may be called only from the
+// object's own turns, except ID, Tags, LastSeen and AutoResponseTime.
+type WebSocket struct {
+	set *socketSet
+	id  string
+	t   Transport
+
+	mu        sync.Mutex
+	phase     uint8 // phaseReserved, phaseOpen, phaseClosing, phaseClosed
+	accepted  bool  // OnConnect committed (runner-owned once open)
+	idx       int   // index in set.socks while listed
+	tags      []string
+	attach    []byte
+	staged    []byte // attachment set by the running turn (stagedSeq) and not yet committed
+	stagedSt  *State
+	stagedSeq uint64
+	q         []frame // frames waiting for the transport
+	qBytes    int
+	inflight  int
+	closeCode int // code the runtime or object closed with
+	closeMsg  string
+	closeSent bool
+
+	lastSeen atomic.Int64 // unix nanoseconds
+	lastAuto atomic.Int64
+	inbound  chan struct{} // semaphore of received messages waiting for their turn
+}
+
+type frame struct {
+	binary bool
+	data   []byte
+}
+
+const (
+	phaseReserved uint8 = iota
+	phaseOpen
+	phaseClosing
+	phaseClosed
+)
+
+// ID returns the connection's ID: the client's ?_pk= parameter, or one the host generated.
+func (ws *WebSocket) ID() string { return ws.id }
+
+// Tags returns the socket's tags (a copy).
+func (ws *WebSocket) Tags() []string {
+	ws.mu.Lock()
+	defer ws.mu.Unlock()
+	return append([]string(nil), ws.tags...)
+}
+
+// SetTags sets the socket's tags, which State.WebSockets filters by. It may be called
+// only from OnConnect; at most SocketConfig.MaxTags tags of at most 256 bytes each.
+func (ws *WebSocket) SetTags(tags ...string) error {
+	if _, err := ws.turnState(); err != nil {
+		return err
+	}
+	if ws.accepted {
+		return fmt.Errorf("object: tags can be set only in OnConnect")
+	}
+	if max := ws.set.reg.cfg.MaxTags; len(tags) > max {
+		return fmt.Errorf("%w: %d tags, at most %d", ErrTooLarge, len(tags), max)
+	}
+	for _, t := range tags {
+		if len(t) > maxTagLen || t == "" {
+			return fmt.Errorf("%w: a tag must have 1 to %d bytes", ErrTooLarge, maxTagLen)
+		}
+	}
+	ws.mu.Lock()
+	ws.tags = append([]string(nil), tags...)
+	ws.mu.Unlock()
+	return nil
+}
+
+// Attachment returns the socket's attachment: the value set by the last committed
+// SetAttachment, or by the running turn. It survives hibernation, not a restart.
+func (ws *WebSocket) Attachment() []byte {
+	st, _ := ws.turnState()
+	ws.mu.Lock()
+	defer ws.mu.Unlock()
+	if st != nil && ws.stagedSt == st && ws.stagedSeq == st.seq {
+		return append([]byte(nil), ws.staged...)
+	}
+	return append([]byte(nil), ws.attach...)
+}
+
+// SetAttachment replaces the socket's attachment (at most SocketConfig.MaxAttachment
+// bytes). It is visible to the rest of the turn at once and to later turns once the
+// turn commits; a failed turn leaves the previous attachment.
+func (ws *WebSocket) SetAttachment(b []byte) error {
+	st, err := ws.turnState()
+	if err != nil {
+		return err
+	}
+	if max := ws.set.reg.cfg.MaxAttachment; len(b) > max {
+		return fmt.Errorf("%w: attachment of %d bytes, at most %d", ErrTooLarge, len(b), max)
+	}
+	v := append([]byte(nil), b...)
+	ws.mu.Lock()
+	ws.staged, ws.stagedSt, ws.stagedSeq = v, st, st.seq
+	ws.mu.Unlock()
+	st.OnCommit(func() {
+		ws.mu.Lock()
+		ws.attach = v
+		if ws.stagedSt == st && ws.stagedSeq == st.seq {
+			ws.staged, ws.stagedSt = nil, nil
+		}
+		ws.mu.Unlock()
+	})
+	return nil
+}
+
+// SetAttachmentJSON stores v, JSON-encoded, as the attachment.
+func (ws *WebSocket) SetAttachmentJSON(v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("object: encode attachment: %w", err)
+	}
+	return ws.SetAttachment(b)
+}
+
+// AttachmentJSON decodes the attachment into v; it reports false when there is none.
+func (ws *WebSocket) AttachmentJSON(v any) (bool, error) {
+	b := ws.Attachment()
+	if len(b) == 0 {
+		return false, nil
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return true, fmt.Errorf("object: decode attachment: %w", err)
+	}
+	return true, nil
+}
+
+// LastSeen returns when the peer last sent a message or answered a ping.
+func (ws *WebSocket) LastSeen() time.Time { return time.Unix(0, ws.lastSeen.Load()) }
+
+// AutoResponseTime returns when the runtime last answered this socket's auto-response
+// request (State.SetAutoResponse), or the zero time.
+func (ws *WebSocket) AutoResponseTime() time.Time {
+	if n := ws.lastAuto.Load(); n != 0 {
+		return time.Unix(0, n)
+	}
+	return time.Time{}
+}
+
+// Send queues m for the socket. It is written only after the turn commits, and never
+// if the turn fails. Sending to a closed socket returns ErrSocketClosed.
+func (ws *WebSocket) Send(m Message) error {
+	st, err := ws.turnState()
+	if err != nil {
+		return err
+	}
+	ws.mu.Lock()
+	p := ws.phase
+	ws.mu.Unlock()
+	if p >= phaseClosing {
+		return ErrSocketClosed
+	}
+	f := frame{binary: m.Binary, data: append([]byte(nil), m.Data...)}
+	st.OnCommit(func() { ws.enqueue(f) })
+	return nil
+}
+
+// SendText is Send(TextMessage(s)).
+func (ws *WebSocket) SendText(s string) error { return ws.Send(TextMessage(s)) }
+
+// SendBinary is Send(BinaryMessage(b)).
+func (ws *WebSocket) SendBinary(b []byte) error { return ws.Send(BinaryMessage(b)) }
+
+// SendJSON sends v, JSON-encoded, as a text message.
+func (ws *WebSocket) SendJSON(v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("object: encode message: %w", err)
+	}
+	return ws.Send(Message{Data: b})
+}
+
+// Close closes the socket with code (1000, or 3000-4999) and reason (at most 123
+// bytes) once the turn commits, after the messages sent before it. OnClose follows.
+func (ws *WebSocket) Close(code int, reason string) error {
+	st, err := ws.turnState()
+	if err != nil {
+		return err
+	}
+	if code != CloseNormal && (code < 3000 || code > 4999) {
+		return fmt.Errorf("object: close code %d: use 1000 or 3000-4999", code)
+	}
+	if len(reason) > 123 {
+		return fmt.Errorf("%w: close reason of %d bytes, at most 123", ErrTooLarge, len(reason))
+	}
+	st.OnCommit(func() { ws.closeAfterQueue(code, reason) })
+	return nil
+}
+
+// turnState returns the running turn's State of the socket's object.
+func (ws *WebSocket) turnState() (*State, error) {
+	rt := ws.set.reg.rt
+	rt.mu.Lock()
+	e := rt.objects[ws.set.key]
+	rt.mu.Unlock()
+	if e == nil || e.state == nil || !e.state.inTurn {
+		return nil, fmt.Errorf("%w: WebSocket used outside its object's turns", ErrNotInTurn)
+	}
+	return e.state, nil
+}
+
+// enqueue hands f to the transport, or queues it; overflow closes the socket.
+func (ws *WebSocket) enqueue(f frame) {
+	reg := ws.set.reg
+	ws.mu.Lock()
+	defer ws.mu.Unlock()
+	if ws.phase != phaseOpen && ws.phase != phaseReserved {
+		return
+	}
+	if ws.inflight < maxInflight && len(ws.q) == 0 && ws.t != nil {
+		ws.inflight++
+		reg.msgOut.Add(1)
+		ws.t.Write(f.binary, f.data)
+		return
+	}
+	if len(ws.q) >= reg.cfg.SendQueue || ws.qBytes+len(f.data) > reg.cfg.SendQueueBytes {
+		reg.slow.Add(1)
+		ws.closeLocked(CloseTryAgainLater, "send queue overflow")
+		return
+	}
+	ws.q = append(ws.q, f)
+	ws.qBytes += len(f.data)
+}
+
+// closeAfterQueue closes the socket once the frames queued before it are handed over.
+func (ws *WebSocket) closeAfterQueue(code int, reason string) {
+	ws.mu.Lock()
+	defer ws.mu.Unlock()
+	if ws.phase >= phaseClosing {
+		return
+	}
+	if len(ws.q) == 0 {
+		ws.closeLocked(code, reason)
+		return
+	}
+	ws.closeCode, ws.closeMsg = code, reason
+	ws.phase = phaseClosing // Sent hands over the rest, then closes
+}
+
+// closeLocked closes the transport now, dropping queued frames. Only the first close
+// of a socket reaches the transport.
+func (ws *WebSocket) closeLocked(code int, reason string) {
+	if ws.phase >= phaseClosed || ws.closeSent {
+		return
+	}
+	ws.phase = phaseClosing
+	ws.closeCode, ws.closeMsg = code, reason
+	ws.q, ws.qBytes = nil, 0
+	if ws.t != nil {
+		ws.closeSent = true
+		ws.t.Close(code, reason)
+	}
+}
+
+// sockets of one object.
+type socketSet struct {
+	reg   *socketRegistry
+	key   objectKey
+	id    ID
+	socks []*WebSocket
+	n     int // listed plus reserved
+	auto  atomic.Pointer[autoResponse]
+}
+
+type autoResponse struct{ req, resp string }
+
+// socketRegistry holds every object's sockets, in the runtime so that they survive
+// evictions.
+type socketRegistry struct {
+	rt   *Runtime
+	cfg  SocketConfig
+	once sync.Once
+
+	mu   sync.Mutex
+	sets map[objectKey]*socketSet
+	open int
+
+	msgIn, msgOut, slow, auto, rejected, accepted atomic.Int64
+}
+
+func (rt *Runtime) sockets() *socketRegistry {
+	r := &rt.socks
+	r.once.Do(func() {
+		r.rt = rt
+		r.cfg = rt.cfg.Sockets.withDefaults()
+		r.sets = map[objectKey]*socketSet{}
+	})
+	return r
+}
+
+// SocketStats is a snapshot of the runtime's WebSocket counters, for metrics.
+type SocketStats struct {
+	Open            int   // sockets connected (including those of hibernated objects)
+	Objects         int   // objects with at least one socket
+	Hibernated      int   // objects with sockets whose instance is not in memory
+	MessagesIn      int64 // messages received (auto-responses included)
+	MessagesOut     int64 // messages handed to transports (auto-responses included)
+	SlowConsumers   int64 // sockets closed because their send queue overflowed
+	AutoResponses   int64 // requests answered by the auto-response without a turn
+	Accepted        int64 // sockets accepted
+	Rejected        int64 // sockets refused by a limit or by OnConnect
+}
+
+// SocketStats returns the current WebSocket counters.
+func (rt *Runtime) SocketStats() SocketStats {
+	r := rt.sockets()
+	r.mu.Lock()
+	keys := make([]objectKey, 0, len(r.sets))
+	for k, s := range r.sets {
+		if len(s.socks) > 0 {
+			keys = append(keys, k)
+		}
+	}
+	open := r.open
+	r.mu.Unlock()
+	hib := 0
+	rt.mu.Lock()
+	for _, k := range keys {
+		if rt.objects[k] == nil {
+			hib++
+		}
+	}
+	rt.mu.Unlock()
+	return SocketStats{
+		Open: open, Objects: len(keys), Hibernated: hib,
+		MessagesIn: r.msgIn.Load(), MessagesOut: r.msgOut.Load(), SlowConsumers: r.slow.Load(),
+		AutoResponses: r.auto.Load(), Accepted: r.accepted.Load(), Rejected: r.rejected.Load(),
+	}
+}
+
+// CloseSockets closes every socket of the runtime with code and reason, at once and
+// outside any turn (a host shutting down uses CloseServiceRestart). OnClose handlers
+// still run while the runtime is open.
+func (rt *Runtime) CloseSockets(code int, reason string) {
+	r := rt.sockets()
+	r.mu.Lock()
+	var all []*WebSocket
+	for _, s := range r.sets {
+		all = append(all, s.socks...)
+	}
+	r.mu.Unlock()
+	for _, ws := range all {
+		ws.mu.Lock()
+		ws.closeLocked(code, reason)
+		ws.mu.Unlock()
+	}
+}
+
+// WebSockets returns the object's open sockets, those with tag when tag is not empty,
+// in the order they connected. It includes a socket whose OnConnect is running.
+func (st *State) WebSockets(tag string) []*WebSocket {
+	set := st.socketSet(false)
+	if set == nil {
+		return nil
+	}
+	r := set.reg
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]*WebSocket, 0, len(set.socks))
+	for _, ws := range set.socks {
+		if tag == "" || ws.hasTag(tag) {
+			out = append(out, ws)
+		}
+	}
+	return out
+}
+
+// WebSocket returns the object's open socket with connection ID id, or nil.
+func (st *State) WebSocket(id string) *WebSocket {
+	set := st.socketSet(false)
+	if set == nil {
+		return nil
+	}
+	set.reg.mu.Lock()
+	defer set.reg.mu.Unlock()
+	for _, ws := range set.socks {
+		if ws.id == id {
+			return ws
+		}
+	}
+	return nil
+}
+
+func (ws *WebSocket) hasTag(tag string) bool {
+	ws.mu.Lock()
+	defer ws.mu.Unlock()
+	for _, t := range ws.tags {
+		if t == tag {
+			return true
+		}
+	}
+	return false
+}
+
+// Broadcast sends m to every open socket of the object except those in except, after
+// the turn commits (never if it fails). It returns the number of sockets addressed.
+// A socket whose queue overflows is closed; the others are not affected.
+func (st *State) Broadcast(m Message, except ...*WebSocket) int {
+	if !st.inTurn {
+		panic("object: Broadcast called outside a turn")
+	}
+	all := st.WebSockets("")
+	to := all[:0]
+outer:
+	for _, ws := range all {
+		for _, x := range except {
+			if x == ws {
+				continue outer
+			}
+		}
+		to = append(to, ws)
+	}
+	if len(to) == 0 {
+		return 0
+	}
+	f := frame{binary: m.Binary, data: append([]byte(nil), m.Data...)}
+	st.OnCommit(func() {
+		for _, ws := range to {
+			ws.enqueue(f)
+		}
+	})
+	return len(to)
+}
+
+// BroadcastText is Broadcast(TextMessage(s), except...).
+func (st *State) BroadcastText(s string, except ...*WebSocket) int {
+	return st.Broadcast(TextMessage(s), except...)
+}
+
+// SetAutoResponse makes the runtime answer a text message equal to request (exactly)
+// with response on any of the object's sockets, without a turn and without waking a
+// hibernated object. An empty request clears it. It takes effect at once, lasts
+// while the object has sockets, and is lost when the last one closes.
+func (st *State) SetAutoResponse(request, response string) error {
+	if len(request) > 2048 || len(response) > 2048 {
+		return fmt.Errorf("%w: auto-response request and response are at most 2048 bytes", ErrTooLarge)
+	}
+	set := st.socketSet(true)
+	if request == "" {
+		set.auto.Store(nil)
+		return nil
+	}
+	set.auto.Store(&autoResponse{req: request, resp: response})
+	return nil
+}
+
+// socketSet returns the object's socket set, creating it when create is set.
+func (st *State) socketSet(create bool) *socketSet {
+	r := st.e.rt.sockets()
+	key := objectKey{st.e.ns, st.e.id.raw}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	set := r.sets[key]
+	if set == nil && create {
+		set = &socketSet{reg: r, key: key, id: st.e.id}
+		r.sets[key] = set
+	}
+	return set
+}
+
+// Endpoint is a namespace as a host mounts it, without its type parameter.
+// *Namespace[T] implements it.
+type Endpoint interface {
+	// Name is the namespace's name.
+	Name() string
+	// ServeObject delivers an HTTP request to the object named name (see ServeHTTP).
+	ServeObject(w http.ResponseWriter, r *http.Request, name string)
+	// AcceptSocket reserves a socket on the object named name, for connection ID
+	// connID. It fails with ErrNoWebSockets or ErrTooManySockets before any upgrade.
+	AcceptSocket(r *http.Request, name, connID string) (*HostSocket, error)
+}
+
+// ServeObject is ServeHTTP(w, r, GetByName(name)).
+func (ns *Namespace[T]) ServeObject(w http.ResponseWriter, r *http.Request, name string) {
+	ns.ServeHTTP(w, r, ns.GetByName(name))
+}
+
+// AcceptSocket implements Endpoint.
+func (ns *Namespace[T]) AcceptSocket(r *http.Request, name, connID string) (*HostSocket, error) {
+	if _, ok := any((*T)(nil)).(MessageHandler); !ok {
+		return nil, fmt.Errorf("%w: %s", ErrNoWebSockets, ns.core.name)
+	}
+	return ns.core.rt.sockets().reserve(ns.core, ns.IDFromName(name), connID, r)
+}
+
+// HostSocket is the host's side of a WebSocket: the transport reports frames and the
+// end of the connection through it. Applications never use it.
+type HostSocket struct {
+	ws  *WebSocket
+	req *http.Request
+}
+
+// WebSocket returns the socket.
+func (h *HostSocket) WebSocket() *WebSocket { return h.ws }
+
+func (r *socketRegistry) reserve(ns *nsCore, id ID, connID string, req *http.Request) (*HostSocket, error) {
+	if r.rt.closedNow() {
+		return nil, ErrClosed
+	}
+	key := objectKey{ns, id.raw}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	set := r.sets[key]
+	if set == nil {
+		set = &socketSet{reg: r, key: key, id: id}
+		r.sets[key] = set
+	}
+	if set.n >= r.cfg.MaxPerObject {
+		r.rejected.Add(1)
+		if len(set.socks) == 0 && set.n == 0 {
+			delete(r.sets, key)
+		}
+		return nil, fmt.Errorf("%w: %d sockets on %s/%s", ErrTooManySockets, set.n, ns.name, id)
+	}
+	set.n++
+	ws := &WebSocket{set: set, id: connID, idx: -1, inbound: make(chan struct{}, r.cfg.InboundQueue)}
+	ws.lastSeen.Store(r.rt.cfg.Clock.Now().UnixNano())
+	return &HostSocket{ws: ws, req: req}, nil
+}
+
+func (rt *Runtime) closedNow() bool {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	return rt.closed
+}
+
+// Start attaches the upgraded connection and runs OnConnect as a turn. Messages the
+// transport receives after Start are delivered after OnConnect.
+func (h *HostSocket) Start(t Transport) {
+	ws := h.ws
+	set := ws.set
+	r := set.reg
+	ws.mu.Lock()
+	ws.t = t
+	ws.phase = phaseOpen
+	ws.mu.Unlock()
+	r.mu.Lock()
+	ws.idx = len(set.socks)
+	set.socks = append(set.socks, ws)
+	r.open++
+	r.mu.Unlock()
+	req := h.req
+	h.req = nil
+	ev := &event{ctx: context.Background(),
+		run: func(ctx context.Context, inst any) error {
+			if c, ok := inst.(ConnectHandler); ok {
+				if err := c.OnConnect(ctx, ws, req); err != nil {
+					return err
+				}
+			}
+			st, _ := ws.turnState()
+			if st != nil {
+				st.OnCommit(func() { ws.accepted = true })
+			}
+			return nil
+		},
+		done: func(err error) {
+			if err == nil {
+				r.accepted.Add(1)
+				return
+			}
+			r.rejected.Add(1)
+			code, reason := CloseInternalError, "internal error"
+			var ce *CloseError
+			if errors.As(err, &ce) {
+				code, reason = ce.Code, ce.Reason
+			} else if errors.Is(err, ErrOverloaded) || errors.Is(err, ErrRetryable) {
+				code, reason = CloseTryAgainLater, "try again later"
+			} else {
+				r.rt.cfg.Logger.Warn("object: OnConnect failed", "namespace", set.key.ns.name, "id", set.id.String(), "conn", ws.id, "err", err)
+			}
+			ws.mu.Lock()
+			ws.closeLocked(code, truncate(reason, 123))
+			ws.mu.Unlock()
+		}}
+	if err := r.rt.dispatch(set.key.ns, set.id, ev); err != nil {
+		ev.done(err)
+	}
+}
+
+// Receive delivers one received message as a turn (OnMessage), or answers it with
+// the object's auto-response. It blocks while SocketConfig.InboundQueue messages of
+// this socket wait for their turn.
+func (h *HostSocket) Receive(binary bool, data []byte) {
+	ws := h.ws
+	set := ws.set
+	r := set.reg
+	now := r.rt.cfg.Clock.Now().UnixNano()
+	ws.lastSeen.Store(now)
+	r.msgIn.Add(1)
+	if !binary {
+		if a := set.auto.Load(); a != nil && a.req == string(data) {
+			ws.lastAuto.Store(now)
+			r.auto.Add(1)
+			ws.enqueue(frame{data: []byte(a.resp)})
+			return
+		}
+	}
+	ws.inbound <- struct{}{}
+	m := Message{Binary: binary, Data: data}
+	ev := &event{ctx: context.Background(),
+		run: func(ctx context.Context, inst any) error {
+			if !ws.accepted {
+				return nil // refused by OnConnect
+			}
+			return inst.(MessageHandler).OnMessage(ctx, ws, m)
+		},
+		done: func(err error) {
+			<-ws.inbound
+			if err != nil {
+				r.rt.cfg.Logger.Warn("object: OnMessage failed", "namespace", set.key.ns.name, "id", set.id.String(), "conn", ws.id, "err", err)
+			}
+		}}
+	if err := r.rt.dispatch(set.key.ns, set.id, ev); err != nil {
+		<-ws.inbound
+		code, reason := CloseTryAgainLater, "object overloaded"
+		if errors.Is(err, ErrClosed) {
+			code, reason = CloseServiceRestart, "service restart"
+		}
+		ws.mu.Lock()
+		ws.closeLocked(code, reason)
+		ws.mu.Unlock()
+	}
+}
+
+// Seen records that the peer is alive (a pong).
+func (h *HostSocket) Seen() { h.ws.lastSeen.Store(h.ws.set.reg.rt.cfg.Clock.Now().UnixNano()) }
+
+// Sent reports that the transport wrote one frame handed to it by Write.
+func (h *HostSocket) Sent() {
+	ws := h.ws
+	ws.mu.Lock()
+	defer ws.mu.Unlock()
+	if ws.inflight > 0 {
+		ws.inflight--
+	}
+	if ws.phase > phaseClosing || ws.t == nil {
+		return
+	}
+	for ws.inflight < maxInflight && len(ws.q) > 0 {
+		f := ws.q[0]
+		ws.q[0] = frame{}
+		ws.q = ws.q[1:]
+		ws.qBytes -= len(f.data)
+		ws.inflight++
+		ws.set.reg.msgOut.Add(1)
+		ws.t.Write(f.binary, f.data)
+	}
+	if len(ws.q) == 0 {
+		ws.q = nil
+		if ws.phase == phaseClosing && ws.closeCode != 0 {
+			ws.closeLocked(ws.closeCode, ws.closeMsg)
+		}
+	}
+}
+
+// Error reports a transport error (protocol violation, message too big); OnError
+// runs as a turn before OnClose.
+func (h *HostSocket) Error(err error) {
+	ws := h.ws
+	set := ws.set
+	ev := &event{ctx: context.Background(),
+		run: func(ctx context.Context, inst any) error {
+			if eh, ok := inst.(ErrorHandler); ok && ws.accepted {
+				return eh.OnError(ctx, ws, err)
+			}
+			return nil
+		}}
+	set.reg.rt.dispatch(set.key.ns, set.id, ev)
+}
+
+// Closed reports that the connection is gone: the peer's close code and reason when it
+// sent a close frame (clean), else CloseAbnormal. OnClose runs as a turn. It is safe
+// to call more than once, and before Start (the reservation is released).
+func (h *HostSocket) Closed(code int, reason string, clean bool) {
+	ws := h.ws
+	set := ws.set
+	r := set.reg
+	ws.mu.Lock()
+	if ws.phase == phaseClosed {
+		ws.mu.Unlock()
+		return
+	}
+	started := ws.t != nil
+	if ws.closeCode != 0 && !clean {
+		code, reason, clean = ws.closeCode, ws.closeMsg, true // we closed it
+	}
+	ws.phase = phaseClosed
+	ws.q, ws.qBytes = nil, 0
+	ws.mu.Unlock()
+	r.mu.Lock()
+	set.n--
+	if ws.idx >= 0 {
+		last := len(set.socks) - 1
+		moved := set.socks[last]
+		set.socks[ws.idx] = moved
+		moved.idx = ws.idx
+		set.socks[last] = nil
+		set.socks = set.socks[:last]
+		ws.idx = -1
+		r.open--
+	}
+	if set.n == 0 && len(set.socks) == 0 {
+		delete(r.sets, set.key)
+	}
+	r.mu.Unlock()
+	if !started {
+		return
+	}
+	ev := &event{ctx: context.Background(),
+		run: func(ctx context.Context, inst any) error {
+			if ch, ok := inst.(CloseHandler); ok && ws.accepted {
+				return ch.OnClose(ctx, ws, code, reason, clean)
+			}
+			return nil
+		},
+		done: func(err error) {
+			if err != nil && !errors.Is(err, ErrClosed) {
+				r.rt.cfg.Logger.Warn("object: OnClose failed", "namespace", set.key.ns.name, "id", set.id.String(), "conn", ws.id, "err", err)
+			}
+		}}
+	r.rt.dispatch(set.key.ns, set.id, ev)
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	s = s[:n]
+	for len(s) > 0 && !utf8.ValidString(s) {
+		s = s[:len(s)-1]
+	}
+	return s
+}
