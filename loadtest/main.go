@@ -225,12 +225,12 @@ func runScenario(o *options, stdout, stderr io.Writer) int {
 	if o.procs > 1 {
 		res, err = runWorkers(ctx, o, stderr)
 	} else {
-		want := uint64(c.Conns) + 1024
+		socks := uint64(c.Conns)
 		if c.Mode == engine.Ramp && c.RampBy == "conns" {
-			want = uint64(c.Conns*c.RampSteps) + 1024
+			socks *= uint64(c.RampSteps)
 		}
-		if got, err := netx.RaiseNoFile(want); err != nil && c.Mode != engine.Connect {
-			fmt.Fprintf(stderr, "loadtest: warning: open-file limit %d is below the %d sockets asked for; use -procs N to spread them over processes\n", got, want-1024)
+		if got, _ := netx.RaiseNoFile(socks + 1024); got < socks+32 && c.Mode != engine.Connect {
+			fmt.Fprintf(stderr, "loadtest: warning: open-file limit %d is too low for %d sockets; use -procs N to spread them over processes\n", got, socks)
 		}
 		res, err = engine.Run(ctx, *c)
 	}

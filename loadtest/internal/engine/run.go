@@ -238,30 +238,34 @@ func (r *run) read(c *conn) {
 			c.ws.Close()
 			return
 		}
-		now := r.nowNS()
-		m, kind, ok := codec.Decode(p)
-		switch {
-		case !ok:
-			c.unmatched.Add(1)
-			continue
-		case m.Run != r.runID || int(m.Sender) >= len(r.senders):
-			c.foreign.Add(1)
-			continue
-		}
-		s := r.senders[m.Sender]
-		if s.room != c.room {
-			c.misrouted.Add(1)
-			continue
-		}
-		if s.slot == c.selfSlot && !r.cfg.Self {
-			c.selfEcho.Add(1)
-			continue
-		}
-		switch c.seqs[s.slot].Observe(m.Seq, kind == payload.Secondary) {
-		case track.New, track.Reordered:
-			c.delivered.Add(1)
-			r.lat.Record(c.id, time.Duration(now-m.SentNS))
-		}
+		r.handle(c, codec, p, r.nowNS())
+	}
+}
+
+// handle accounts for one received message p that arrived at now.
+func (r *run) handle(c *conn, codec payload.Codec, p []byte, now int64) {
+	m, kind, ok := codec.Decode(p)
+	switch {
+	case !ok:
+		c.unmatched.Add(1)
+		return
+	case m.Run != r.runID || int(m.Sender) >= len(r.senders):
+		c.foreign.Add(1)
+		return
+	}
+	s := r.senders[m.Sender]
+	if s.room != c.room {
+		c.misrouted.Add(1)
+		return
+	}
+	if s.slot == c.selfSlot && !r.cfg.Self {
+		c.selfEcho.Add(1)
+		return
+	}
+	switch c.seqs[s.slot].Observe(m.Seq, kind == payload.Secondary) {
+	case track.New, track.Reordered:
+		c.delivered.Add(1)
+		r.lat.Record(c.id, time.Duration(now-m.SentNS))
 	}
 }
 
