@@ -1,2 +1,44 @@
-// Package object is Warren's programming model.
+// Package object is Warren's programming model: named, single-instance,
+// single-threaded objects, each with its own SQLite database, in the spirit of
+// Cloudflare Durable Objects.
+//
+// A [Runtime] hosts namespaces registered with [Register]. Each namespace has a
+// constructor, RPC methods registered with [Method], and optional handlers (HTTP,
+// WebSocket, alarm) implemented by the object type. A [Stub] addresses one object by
+// [ID]: [Namespace.IDFromName] (deterministic, keyed by the namespace),
+// [Namespace.NewUniqueID] or [Namespace.IDFromString].
+//
+// # Guarantees
+//
+//   - One live instance per ID in a process, and one process per data directory (a
+//     lock file enforces it). Every event for an object (RPC call, HTTP request,
+//     WebSocket message, alarm) runs as a turn, one at a time, in arrival order per
+//     caller. Object state needs no locks.
+//   - The constructor runs inside a turn of its own before the first event after
+//     every activation, so it can load state and migrate its schema atomically.
+//   - Every turn is a transaction. Its writes, through [Storage] and [SQL], commit
+//     together or not at all. A turn that returns an error or panics is rolled back
+//     and the instance is dropped; the next event rebuilds it from storage. User SQL
+//     cannot issue BEGIN, COMMIT or SAVEPOINT, nor touch the runtime's tables.
+//   - Output gate: a turn's results (RPC results, HTTP responses, [State.OnCommit]
+//     callbacks, and the WebSocket messages built on them) are released only after
+//     its commit is durable, and dropped if the commit fails. No client can observe
+//     a write that a crash could take back.
+//   - Group commit: turns that queue up while a commit is in progress are run in one
+//     transaction, a savepoint each, with one fsync for the batch (SQLite
+//     synchronous=FULL by default).
+//   - An object with no events for [Config.IdleTimeout] (10 s) is evicted: its
+//     instance is dropped and its database closed; at most [Config.MaxOpen]
+//     databases are open at once. The next event re-runs the constructor. An evicted
+//     object has no goroutine and costs only its file.
+//   - Back-pressure: at most [Config.MaxQueue] events wait per object; beyond it,
+//     and for events that waited longer than [Config.MaxQueueDelay], calls fail with
+//     [ErrOverloaded], which must not be retried. [ErrRetryable] means the call had no
+//     effect and may be retried if idempotent.
+//
+// Object databases live at DataDir/<namespace>/<2 hex digits>/<id>.sqlite: names
+// never reach the file system.
+//
+// The interfaces [Placement] and [Committer] are the seams for running one namespace
+// across several processes; [LocalPlacement] and [LocalCommitter] serve one process.
 package object
