@@ -165,6 +165,10 @@ func (e *entity) runBatch(batch []*event) {
 			return
 		}
 	}
+	if err := e.alarmsBeforeCommit(ctx); err != nil {
+		e.abort(batch, out, fmt.Errorf("%w: %v", ErrRetryable, err))
+		return
+	}
 	err := e.rt.cfg.Committer.Commit(ctx, e.ns.name, e.id, turns, func() error { return e.exec(ctx, "COMMIT") })
 	if err != nil {
 		e.abort(batch, out, fmt.Errorf("%w: commit: %v", ErrRetryable, err))
@@ -178,6 +182,7 @@ func (e *entity) runBatch(batch []*event) {
 			break
 		}
 	}
+	e.alarmsAfterCommit()
 	e.deliver(batch, out)
 }
 

@@ -42,6 +42,13 @@ type Config struct {
 	Placement Placement
 	// Committer makes batches durable. Default LocalCommitter.
 	Committer Committer
+	// AlarmRetries is how many times a failing alarm or schedule handler is retried
+	// (backoff 2s × 2ⁿ, ±25 % jitter) before the occurrence is dropped. Default 6;
+	// negative: no retries.
+	AlarmRetries int
+	// AlarmJitter returns uniform numbers in [0, 1) for the retry jitter. Default
+	// math/rand/v2.Float64.
+	AlarmJitter func() float64
 	// Sockets bounds WebSockets; see SocketConfig.
 	Sockets SocketConfig
 }
@@ -61,6 +68,7 @@ type Runtime struct {
 
 	stats counters
 	hooks []func(*entity, entityEvent)
+	wake  *wakeIndex // when to wake which object for its alarms (wake.go)
 	socks socketRegistry // WebSockets by object; outlives evictions (hibernation)
 	work  chan *entity // hands objects with queued events to idle workers
 }
@@ -132,6 +140,10 @@ func New(cfg Config) (*Runtime, error) {
 		idle:       list.New(),
 		work:       make(chan *entity),
 	}
+	if err := rt.startAlarms(); err != nil {
+		unlockDir(lock)
+		return nil, err
+	}
 	rt.scheduleSweep()
 	return rt, nil
 }
@@ -154,6 +166,7 @@ func (rt *Runtime) Close() error {
 	if rt.sweep != nil {
 		rt.sweep.Stop()
 	}
+	rt.wake.stop()
 	all := make([]*entity, 0, len(rt.objects))
 	for _, e := range rt.objects {
 		all = append(all, e)
@@ -163,6 +176,7 @@ func (rt *Runtime) Close() error {
 		e.waitIdle()
 		rt.evict(e, true)
 	}
+	rt.wake.close()
 	unlockDir(rt.lock)
 	return nil
 }
@@ -181,6 +195,7 @@ func (rt *Runtime) register(ns *nsCore) error {
 		return fmt.Errorf("object: namespace %q registered twice", ns.name)
 	}
 	rt.namespaces[ns.name] = ns
+	rt.wake.registered(ns.name)
 	return nil
 }
 
@@ -389,6 +404,7 @@ type counters struct {
 	turns, failedTurns, commits, failedCommits, committedTurns atomic.Int64
 	activations, evictions, overloaded, queued                   atomic.Int64
 	maxBatch                                                     atomic.Int64
+	alarmRuns, alarmRetries, alarmFailures                       atomic.Int64
 }
 
 // Stats is a snapshot of the runtime's counters, for metrics endpoints.
@@ -405,6 +421,9 @@ type Stats struct {
 	Objects        int   // objects in memory (running or idle with an open database)
 	OpenDatabases  int   // open SQLite files
 	QueueDepth     int64 // events waiting for their turn, across all objects
+	AlarmRuns      int64 // alarm and schedule handler runs, retries included
+	AlarmRetries   int64 // handler runs that were retries
+	AlarmFailures  int64 // handler runs that failed (each is retried, or dropped after the last retry)
 }
 
 // Stats returns the current counters.
@@ -425,6 +444,9 @@ func (rt *Runtime) Stats() Stats {
 		Objects:        objects,
 		OpenDatabases:  open,
 		QueueDepth:     rt.stats.queued.Load(),
+		AlarmRuns:      rt.stats.alarmRuns.Load(),
+		AlarmRetries:   rt.stats.alarmRetries.Load(),
+		AlarmFailures:  rt.stats.alarmFailures.Load(),
 	}
 }
 

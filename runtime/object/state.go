@@ -15,6 +15,7 @@ type State struct {
 	guard  *sqlGuard
 	ctx    context.Context
 	inTurn bool
+	alarm  alarmState // alarm and schedule bookkeeping (alarm.go)
 	seq    uint64 // incremented by every turn; stages socket attachments
 	outbox []func()
 	rows   []*Rows

@@ -271,7 +271,7 @@ func (s *Storage) DeleteAll() error {
 }
 
 // deleteAllReserved empties the runtime's own tables that DeleteAll clears.
-var deleteAllReserved = []string{`DELETE FROM _warren_kv`}
+var deleteAllReserved = []string{`DELETE FROM _warren_kv`, `DELETE FROM _warren_alarms`}
 
 // GetJSON reads key and decodes its JSON value into a T.
 func GetJSON[T any](s *Storage, key string) (T, bool, error) {

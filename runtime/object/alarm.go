@@ -1,0 +1,426 @@
+package object
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// AlarmHandler is implemented by objects that use State.SetAlarm. Alarm runs as a
+// turn of the object when the alarm is due (activating the object if needed). If it
+// returns an error or panics, the turn is rolled back and the alarm is retried.
+type AlarmHandler interface {
+	Alarm(ctx context.Context, info AlarmInfo) error
+}
+
+// AlarmInfo describes one delivery of the single alarm.
+type AlarmInfo struct {
+	RetryCount    int       // 0 on the first attempt
+	IsRetry       bool      // RetryCount > 0
+	ScheduledTime time.Time // the time the alarm was set to
+}
+
+// ScheduleHandler is implemented by objects that use State.Schedule. OnSchedule runs
+// as a turn of the object when a schedule is due, with the same retry rules as Alarm.
+type ScheduleHandler interface {
+	OnSchedule(ctx context.Context, f Firing) error
+}
+
+// Firing describes one delivery of a named schedule.
+type Firing struct {
+	Name          string
+	Payload       []byte
+	RetryCount    int       // 0 on the first attempt
+	ScheduledTime time.Time // the occurrence being delivered
+}
+
+// ScheduleInfo is one named schedule, as State.Schedules lists it.
+type ScheduleInfo struct {
+	Name       string
+	Spec       Spec // After(d) is listed as At(the time it resolved to)
+	Payload    []byte
+	Next       time.Time // when it fires next (a retry time while retrying)
+	RetryCount int       // failed attempts of the pending occurrence
+}
+
+// alarmState is the alarm bookkeeping of one open object (a field of State).
+type alarmState struct {
+	dirty bool // _warren_alarms written since the last commit
+	next  time.Time
+	has   bool
+
+	// while a handler runs:
+	firing  bool
+	touched map[string]bool // names the handler set or deleted itself
+	setTo   *time.Time      // the last SetAlarm of the handler, if its last alarm call was one
+}
+
+func (st *State) alarmWrite(name string) {
+	st.alarm.dirty = true
+	if st.alarm.firing {
+		if st.alarm.touched == nil {
+			st.alarm.touched = map[string]bool{}
+		}
+		st.alarm.touched[name] = true
+	}
+}
+
+func unixNano(t time.Time) int64 {
+	if t.Year() < 1970 {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func fromUnixNano(n int64) time.Time { return time.Unix(0, n).UTC() }
+
+const upsertAlarm = `INSERT INTO _warren_alarms (name, spec, payload, due, scheduled, retries) VALUES (?, ?, ?, ?, ?, 0)
+ON CONFLICT (name) DO UPDATE SET spec = excluded.spec, payload = excluded.payload, due = excluded.due, scheduled = excluded.scheduled, retries = 0`
+
+// SetAlarm sets the object's single alarm to t, replacing any previous one. A time
+// not in the future fires as soon as possible. Like every write it joins the turn's
+// transaction: a failed turn leaves the previous alarm in place.
+func (st *State) SetAlarm(t time.Time) error {
+	if t.After(MaxScheduleTime) {
+		return fmt.Errorf("%w: alarm time %v is after %v", ErrBadSpec, t, MaxScheduleTime)
+	}
+	if _, err := (*Storage)(st).exec(upsertAlarm, "", "", nil, unixNano(t), unixNano(t)); err != nil {
+		return fmt.Errorf("object: set alarm: %w", err)
+	}
+	st.alarmWrite("")
+	if st.alarm.firing {
+		tt := t
+		st.alarm.setTo = &tt
+	}
+	return nil
+}
+
+// GetAlarm returns the time the alarm is set to and whether one is set. While a
+// failed alarm waits for its retry, GetAlarm returns its original scheduled time.
+func (st *State) GetAlarm() (time.Time, bool, error) {
+	s := (*Storage)(st)
+	st2, err := s.st()
+	if err != nil {
+		return time.Time{}, false, err
+	}
+	stmt, err := st2.stmt(`SELECT scheduled FROM _warren_alarms WHERE name = ''`)
+	if err != nil {
+		return time.Time{}, false, err
+	}
+	var n int64
+	err = stmt.QueryRowContext(context.Background()).Scan(&n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, false, nil
+	}
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("object: get alarm: %w", err)
+	}
+	return fromUnixNano(n), true, nil
+}
+
+// DeleteAlarm removes the alarm, if any. Called from the Alarm handler it also
+// cancels the retry of the running alarm if the handler succeeds.
+func (st *State) DeleteAlarm() error {
+	if _, err := (*Storage)(st).exec(`DELETE FROM _warren_alarms WHERE name = ''`); err != nil {
+		return fmt.Errorf("object: delete alarm: %w", err)
+	}
+	st.alarmWrite("")
+	st.alarm.setTo = nil
+	return nil
+}
+
+// Schedule creates or replaces the named schedule: OnSchedule will receive name and
+// payload at the times spec says. An invalid spec returns an error wrapping ErrBadSpec.
+func (st *State) Schedule(name string, spec Spec, payload []byte) error {
+	if name == "" {
+		return fmt.Errorf("%w: empty schedule name", ErrBadSpec)
+	}
+	if len(name) > MaxKeySize {
+		return fmt.Errorf("%w: schedule name of %d bytes (max %d)", ErrTooLarge, len(name), MaxKeySize)
+	}
+	if len(payload) > MaxValueSize {
+		return fmt.Errorf("%w: payload of %d bytes (max %d)", ErrTooLarge, len(payload), MaxValueSize)
+	}
+	if err := spec.Err(); err != nil {
+		return err
+	}
+	if !st.inTurn {
+		return ErrNotInTurn
+	}
+	due, err := spec.first(st.Now())
+	if err != nil {
+		return err
+	}
+	text := spec.String()
+	if spec.kind == specAfter {
+		text = At(due).String()
+	}
+	if payload == nil {
+		payload = []byte{}
+	}
+	if _, err := (*Storage)(st).exec(upsertAlarm, name, text, payload, unixNano(due), unixNano(due)); err != nil {
+		return fmt.Errorf("object: schedule %q: %w", name, err)
+	}
+	st.alarmWrite(name)
+	return nil
+}
+
+// Unschedule deletes the named schedule and reports whether it existed.
+func (st *State) Unschedule(name string) (bool, error) {
+	if name == "" {
+		return false, nil
+	}
+	r, err := (*Storage)(st).exec(`DELETE FROM _warren_alarms WHERE name = ?`, name)
+	if err != nil {
+		return false, fmt.Errorf("object: unschedule %q: %w", name, err)
+	}
+	st.alarmWrite(name)
+	n, _ := r.RowsAffected()
+	return n > 0, nil
+}
+
+// Schedules lists the object's named schedules, by name.
+func (st *State) Schedules() ([]ScheduleInfo, error) {
+	s := (*Storage)(st)
+	st2, err := s.st()
+	if err != nil {
+		return nil, err
+	}
+	stmt, err := st2.stmt(`SELECT name, spec, payload, due, retries FROM _warren_alarms WHERE name <> '' ORDER BY name`)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := stmt.QueryContext(context.Background())
+	if err != nil {
+		return nil, fmt.Errorf("object: schedules: %w", err)
+	}
+	defer rows.Close()
+	var out []ScheduleInfo
+	for rows.Next() {
+		var si ScheduleInfo
+		var spec string
+		var due int64
+		if err := rows.Scan(&si.Name, &spec, &si.Payload, &due, &si.RetryCount); err != nil {
+			return nil, fmt.Errorf("object: schedules: %w", err)
+		}
+		si.Spec, _ = ParseSpec(spec)
+		si.Next = fromUnixNano(due)
+		out = append(out, si)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("object: schedules: %w", err)
+	}
+	return out, nil
+}
+
+// alarmRow is one due row of _warren_alarms.
+type alarmRow struct {
+	name      string
+	spec      string
+	payload   []byte
+	scheduled time.Time
+	retries   int
+}
+
+// maxFiringsPerTurn bounds the handlers one wake turn runs; the rest get a new turn.
+const maxFiringsPerTurn = 64
+
+// wakeTurn runs every due alarm and schedule of the object, each handler in a
+// savepoint of its own. A failing handler is rolled back, its retry recorded, the
+// instance reset, and the turn ends (later due rows get a fresh wake).
+func (e *entity) wakeTurn(ctx context.Context, inst any) error {
+	st := e.state
+	st.alarm.dirty = true // settle the wake index after this commit, whatever happens
+	now := e.rt.cfg.Clock.Now()
+	stmt, err := st.stmt(`SELECT name, spec, payload, due, scheduled, retries FROM _warren_alarms WHERE due <= ? ORDER BY due, name LIMIT ?`)
+	if err != nil {
+		return err
+	}
+	rows, err := stmt.QueryContext(context.Background(), unixNano(now), maxFiringsPerTurn)
+	if err != nil {
+		return err
+	}
+	var due []alarmRow
+	for rows.Next() {
+		var r alarmRow
+		var d, sch int64
+		if err := rows.Scan(&r.name, &r.spec, &r.payload, &d, &sch, &r.retries); err != nil {
+			rows.Close()
+			return err
+		}
+		r.scheduled = fromUnixNano(sch)
+		due = append(due, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, r := range due {
+		failed, err := e.fire(ctx, inst, r)
+		if err != nil || failed {
+			return err
+		}
+	}
+	return nil
+}
+
+// fire runs one handler. It reports failed when the handler failed (and was rolled
+// back, its retry recorded); err is a storage error that must fail the whole turn.
+func (e *entity) fire(ctx context.Context, inst any, r alarmRow) (failed bool, err error) {
+	st := e.state
+	rt := e.rt
+	rt.stats.alarmRuns.Add(1)
+	if r.retries > 0 {
+		rt.stats.alarmRetries.Add(1)
+	}
+	outMark, rowsMark := len(st.outbox), len(st.rows)
+	if err := e.exec(ctx, "SAVEPOINT alarm"); err != nil {
+		return false, err
+	}
+	st.alarm.firing, st.alarm.touched, st.alarm.setTo = true, nil, nil
+	herr := callSafely(func() error { return e.callHandler(ctx, inst, r) })
+	touched, setTo := st.alarm.touched[r.name], st.alarm.setTo
+	st.alarm.firing, st.alarm.touched, st.alarm.setTo = false, nil, nil
+	if herr == nil {
+		if err := e.exec(ctx, "RELEASE alarm"); err != nil {
+			return false, err
+		}
+		if touched {
+			return false, nil // the handler rescheduled or deleted it itself
+		}
+		return false, e.completeAlarm(r)
+	}
+
+	rt.stats.alarmFailures.Add(1)
+	for _, rw := range st.rows[rowsMark:] {
+		rw.Close()
+	}
+	st.rows = st.rows[:rowsMark]
+	st.outbox = st.outbox[:outMark]
+	if err := e.exec(ctx, "ROLLBACK TO alarm"); err != nil {
+		return true, err
+	}
+	if err := e.exec(ctx, "RELEASE alarm"); err != nil {
+		return true, err
+	}
+	e.reset()
+	log := rt.cfg.Logger.With("namespace", e.ns.name, "id", e.id.String(), "schedule", r.name, "retry", r.retries, "err", herr)
+	if perr := (*PanicError)(nil); errors.As(herr, &perr) {
+		log = log.With("stack", string(perr.Stack))
+	}
+	st.alarm.dirty = true
+	switch limit := rt.alarmRetries(); {
+	case r.name == "" && setTo != nil:
+		// Durable Objects semantics: a handler that set a new alarm is not retried.
+		log.Warn("object: alarm handler failed; the alarm it set replaces the retry")
+		_, err = (*Storage)(st).execAny(upsertAlarm, "", "", nil, unixNano(*setTo), unixNano(*setTo))
+	case r.retries < limit:
+		at := rt.cfg.Clock.Now().Add(rt.alarmBackoff(r.retries))
+		log.Warn("object: alarm handler failed; will retry", "at", at)
+		_, err = (*Storage)(st).execAny(`UPDATE _warren_alarms SET retries = retries + 1, due = ? WHERE name = ?`, unixNano(at), r.name)
+	default:
+		log.Error("object: alarm handler failed; giving up after its retries")
+		err = e.completeAlarm(r)
+	}
+	return true, err
+}
+
+func (e *entity) callHandler(ctx context.Context, inst any, r alarmRow) error {
+	if r.name == "" {
+		h, ok := inst.(AlarmHandler)
+		if !ok {
+			return fmt.Errorf("object: %s objects set an alarm but have no Alarm method", e.ns.name)
+		}
+		return h.Alarm(ctx, AlarmInfo{RetryCount: r.retries, IsRetry: r.retries > 0, ScheduledTime: r.scheduled})
+	}
+	h, ok := inst.(ScheduleHandler)
+	if !ok {
+		return fmt.Errorf("object: %s objects have schedules but no OnSchedule method", e.ns.name)
+	}
+	p := r.payload
+	if p == nil {
+		p = []byte{}
+	}
+	return h.OnSchedule(ctx, Firing{Name: r.name, Payload: p, RetryCount: r.retries, ScheduledTime: r.scheduled})
+}
+
+// completeAlarm retires a delivered occurrence: one-shots are deleted, repeating
+// schedules move to their next occurrence.
+func (e *entity) completeAlarm(r alarmRow) error {
+	s := (*Storage)(e.state)
+	e.state.alarm.dirty = true
+	if r.name != "" {
+		spec, err := ParseSpec(r.spec)
+		if err == nil && spec.Repeats() {
+			next, err := spec.next(r.scheduled, e.rt.cfg.Clock.Now())
+			if err == nil {
+				_, err = s.execAny(`UPDATE _warren_alarms SET due = ?, scheduled = ?, retries = 0 WHERE name = ?`, unixNano(next), unixNano(next), r.name)
+				return err
+			}
+			e.rt.cfg.Logger.Error("object: schedule has no next occurrence; deleting it", "namespace", e.ns.name, "id", e.id.String(), "schedule", r.name, "err", err)
+		}
+	}
+	_, err := s.execAny(`DELETE FROM _warren_alarms WHERE name = ?`, r.name)
+	return err
+}
+
+// execAny runs one of the runtime's statements on the object's connection, in or out
+// of a user turn.
+func (s *Storage) execAny(q string, args ...any) (sql.Result, error) {
+	stmt, err := (*State)(s).stmt(q)
+	if err != nil {
+		return nil, err
+	}
+	return stmt.ExecContext(context.Background(), args...)
+}
+
+// alarmRetries is the number of retries after a failed first attempt.
+func (rt *Runtime) alarmRetries() int {
+	if rt.cfg.AlarmRetries < 0 {
+		return 0
+	}
+	return rt.cfg.AlarmRetries
+}
+
+// alarmBackoff is the delay before retry n+1: 2s × 2ⁿ, ±25 % jitter.
+func (rt *Runtime) alarmBackoff(n int) time.Duration {
+	if n > 20 {
+		n = 20
+	}
+	base := float64(2*time.Second) * float64(int64(1)<<n)
+	return time.Duration(base * (0.75 + 0.5*rt.cfg.AlarmJitter()))
+}
+
+// alarmsBeforeCommit makes the wake index durable for the object's earliest due time
+// before the batch that set it commits, so no alarm is ever late or lost.
+func (e *entity) alarmsBeforeCommit(ctx context.Context) error {
+	st := e.state
+	if st == nil || !st.alarm.dirty {
+		return nil
+	}
+	stmt, err := st.stmt(`SELECT min(due) FROM _warren_alarms`)
+	if err != nil {
+		return err
+	}
+	var n sql.NullInt64
+	if err := stmt.QueryRowContext(ctx).Scan(&n); err != nil {
+		return err
+	}
+	st.alarm.has, st.alarm.next = n.Valid, fromUnixNano(n.Int64)
+	if !n.Valid {
+		return nil
+	}
+	return e.rt.wake.ensure(wakeKey{e.ns.name, e.id.raw}, st.alarm.next)
+}
+
+// alarmsAfterCommit records the exact earliest due time in the wake index.
+func (e *entity) alarmsAfterCommit() {
+	st := e.state
+	if st == nil || !st.alarm.dirty {
+		return
+	}
+	st.alarm.dirty = false
+	e.rt.wake.settle(wakeKey{e.ns.name, e.id.raw}, st.alarm.next, st.alarm.has)
+}
