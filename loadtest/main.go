@@ -101,7 +101,7 @@ func parseFlags(sc *scenario.Scenario, args []string, stderr io.Writer) (*option
 	fs.StringVar(&c.Mode, "mode", engine.Fixed, "fixed, ramp, idle or connect")
 	fs.StringVar(&c.URL, "url", sc.URL, "ws:// URL template; {room} and {conn} are replaced")
 	pl := fs.String("payload", sc.Payload, "payload codec: relay or chat")
-	fs.IntVar(&c.Conns, "conns", 100, "sockets (connect mode: cap on connects, 0 = none)")
+	fs.IntVar(&c.Conns, "conns", 100, "sockets (connect mode: cap on connects, default none)")
 	fs.IntVar(&c.Rooms, "rooms", 1, "rooms the sockets are spread over")
 	fs.IntVar(&c.Senders, "senders", 1, "senders per room")
 	fs.Float64Var(&c.Rate, "rate", 10, "messages per second per sender (ramp: starting rate)")
@@ -143,6 +143,11 @@ func parseFlags(sc *scenario.Scenario, args []string, stderr io.Writer) (*option
 	fs.Int64Var(&o.limits.MinEstablished, "min-established", -1, "threshold: fail if fewer sockets connect (-1 = off)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if c.Mode == engine.Connect && !set["conns"] {
+		c.Conns = 0 // churn for -duration, uncapped
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
