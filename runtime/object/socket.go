@@ -168,7 +168,7 @@ type WebSocket struct {
 
 	mu        sync.Mutex
 	phase     uint8 // phaseReserved, phaseOpen, phaseClosing, phaseClosed
-	accepted  bool  // OnConnect committed (runner-owned once open)
+	accepted  bool  // OnConnect succeeded (runner-owned)
 	idx       int   // index in set.socks while listed
 	tags      []string
 	attach    []byte
@@ -456,15 +456,15 @@ func (rt *Runtime) sockets() *socketRegistry {
 
 // SocketStats is a snapshot of the runtime's WebSocket counters, for metrics.
 type SocketStats struct {
-	Open            int   // sockets connected (including those of hibernated objects)
-	Objects         int   // objects with at least one socket
-	Hibernated      int   // objects with sockets whose instance is not in memory
-	MessagesIn      int64 // messages received (auto-responses included)
-	MessagesOut     int64 // messages handed to transports (auto-responses included)
-	SlowConsumers   int64 // sockets closed because their send queue overflowed
-	AutoResponses   int64 // requests answered by the auto-response without a turn
-	Accepted        int64 // sockets accepted
-	Rejected        int64 // sockets refused by a limit or by OnConnect
+	Open          int   // sockets connected (including those of hibernated objects)
+	Objects       int   // objects with at least one socket
+	Hibernated    int   // objects with sockets whose instance is not in memory
+	MessagesIn    int64 // messages received (auto-responses included)
+	MessagesOut   int64 // messages handed to transports (auto-responses included)
+	SlowConsumers int64 // sockets closed because their send queue overflowed
+	AutoResponses int64 // requests answered by the auto-response without a turn
+	Accepted      int64 // sockets accepted
+	Rejected      int64 // sockets refused by a limit or by OnConnect
 }
 
 // SocketStats returns the current WebSocket counters.
@@ -714,10 +714,9 @@ func (h *HostSocket) Start(t Transport) {
 					return err
 				}
 			}
-			st, _ := ws.turnState()
-			if st != nil {
-				st.OnCommit(func() { ws.accepted = true })
-			}
+			// Later turns of the same batch see the socket accepted; if the batch
+			// fails, done closes the socket.
+			ws.accepted = true
 			return nil
 		},
 		done: func(err error) {

@@ -1,0 +1,130 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"github.com/warrenhq/warren/runtime/object"
+)
+
+// App describes an app binary for Main.
+type App struct {
+	// Name names the binary and its default data directory ./data/<Name>.
+	Name string
+	// Addr is the default listen address, e.g. "127.0.0.1:8787".
+	Addr string
+	// Assets is the static front end (see Config.Assets).
+	Assets fs.FS
+	// Setup registers the app's namespaces on rt and mounts them on s.
+	Setup func(rt *object.Runtime, s *Server) error
+	// Runtime and Server are passed to object.New and New; DataDir, Assets and the
+	// logger are filled in from flags when empty.
+	Runtime object.Config
+	Server  Config
+	// Ready, if set, is called with the listening address once the app serves (tests).
+	Ready func(addr net.Addr)
+}
+
+// Main runs app with the process's arguments until SIGINT or SIGTERM, then shuts down
+// gracefully; it exits the process with status 1 on error and 2 on bad flags.
+//
+// Flags (with environment equivalents): -addr (WARREN_ADDR, default App.Addr),
+// -data DIR (WARREN_DATA, default ./data/<App.Name>), -log-level (WARREN_LOG_LEVEL:
+// debug, info, warn, error; default info), -h.
+func Main(app App) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := Run(ctx, app, os.Args[1:], os.Stderr)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		os.Exit(0)
+	case errors.Is(err, errUsage):
+		os.Exit(2)
+	case err != nil:
+		fmt.Fprintf(os.Stderr, "%s: %v\n", app.Name, err)
+		os.Exit(1)
+	}
+}
+
+var errUsage = errors.New("usage")
+
+// Run is Main without the process: it parses args, serves until ctx ends and shuts
+// down. Logs and usage go to stderr.
+func Run(ctx context.Context, app App, args []string, stderr io.Writer) error {
+	fl := flag.NewFlagSet(app.Name, flag.ContinueOnError)
+	fl.SetOutput(stderr)
+	addr := fl.String("addr", envOr("WARREN_ADDR", app.Addr), "listen `address` (env WARREN_ADDR)")
+	data := fl.String("data", envOr("WARREN_DATA", filepath.Join("data", app.Name)), "data `directory`: one SQLite file per object (env WARREN_DATA)")
+	level := fl.String("log-level", envOr("WARREN_LOG_LEVEL", "info"), "log `level`: debug, info, warn or error (env WARREN_LOG_LEVEL)")
+	fl.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: %s [flags]\n\nServes the %s app: objects at /parties/<namespace>/<name> (HTTP and WebSocket),\n/healthz, /metrics and the web front end.\n\nFlags:\n", app.Name, app.Name)
+		fl.PrintDefaults()
+	}
+	if err := fl.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if fl.NArg() > 0 {
+		fmt.Fprintf(stderr, "%s: unexpected arguments %q\n", app.Name, fl.Args())
+		fl.Usage()
+		return errUsage
+	}
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(*level)); err != nil {
+		return fmt.Errorf("%w: -log-level: %v", errUsage, err)
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lv}))
+
+	rcfg := app.Runtime
+	if rcfg.DataDir == "" {
+		rcfg.DataDir = *data
+	}
+	if rcfg.Logger == nil {
+		rcfg.Logger = log
+	}
+	rt, err := object.New(rcfg)
+	if err != nil {
+		return err
+	}
+	defer rt.Close()
+	scfg := app.Server
+	if scfg.Assets == nil {
+		scfg.Assets = app.Assets
+	}
+	s := New(rt, scfg)
+	if app.Setup != nil {
+		if err := app.Setup(rt, s); err != nil {
+			return fmt.Errorf("setup: %w", err)
+		}
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	log.Info("serving", "app", app.Name, "addr", ln.Addr().String(), "data", rt.Config().DataDir)
+	if app.Ready != nil {
+		app.Ready(ln.Addr())
+	}
+	err = s.Serve(ctx, ln)
+	log.Info("stopped", "app", app.Name, "err", err)
+	return err
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}

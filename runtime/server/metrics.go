@@ -1,0 +1,90 @@
+package server
+
+import (
+	"fmt"
+	"io"
+	"regexp"
+	"strconv"
+
+	"github.com/labstack/echo/v4"
+)
+
+// Metric is one value exported at /metrics.
+type Metric struct {
+	Name  string // Prometheus name, e.g. "warren_alarm_runs_total"
+	Help  string
+	Type  string // "counter" or "gauge"
+	Value func() float64
+}
+
+var metricNameRE = regexp.MustCompile(`^[a-zA-Z_:][a-zA-Z0-9_:]*$`)
+
+// AddMetric exports m at /metrics after the built-in metrics. Value is called on
+// every scrape and must be safe for concurrent use.
+func (s *Server) AddMetric(m Metric) error {
+	if !metricNameRE.MatchString(m.Name) || (m.Type != "counter" && m.Type != "gauge") || m.Value == nil {
+		return fmt.Errorf("server: bad metric %q (type %q)", m.Name, m.Type)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, x := range s.metrics() {
+		if x.Name == m.Name {
+			return fmt.Errorf("server: metric %q exported twice", m.Name)
+		}
+	}
+	s.extra = append(s.extra, m)
+	return nil
+}
+
+// metrics returns the built-in metrics and then the added ones (s.mu held).
+func (s *Server) metrics() []Metric {
+	rt := s.rt
+	c := func(name, help string, f func() float64) Metric {
+		return Metric{Name: name, Help: help, Type: "counter", Value: f}
+	}
+	g := func(name, help string, f func() float64) Metric {
+		return Metric{Name: name, Help: help, Type: "gauge", Value: f}
+	}
+	out := []Metric{
+		c("warren_turns_total", "Turns run (events delivered to objects).", func() float64 { return float64(rt.Stats().Turns) }),
+		c("warren_failed_turns_total", "Turns that returned an error or panicked and were rolled back.", func() float64 { return float64(rt.Stats().FailedTurns) }),
+		c("warren_commits_total", "Batches of turns committed durably.", func() float64 { return float64(rt.Stats().Commits) }),
+		c("warren_failed_commits_total", "Batches whose commit failed.", func() float64 { return float64(rt.Stats().FailedCommits) }),
+		c("warren_committed_turns_total", "Turns in committed batches.", func() float64 { return float64(rt.Stats().CommittedTurns) }),
+		c("warren_activations_total", "Object constructor runs.", func() float64 { return float64(rt.Stats().Activations) }),
+		c("warren_evictions_total", "Objects evicted from memory.", func() float64 { return float64(rt.Stats().Evictions) }),
+		c("warren_overloaded_total", "Events refused because an object was overloaded.", func() float64 { return float64(rt.Stats().Overloaded) }),
+		g("warren_objects_active", "Objects in memory.", func() float64 { return float64(rt.Stats().Objects) }),
+		g("warren_open_databases", "Open SQLite databases.", func() float64 { return float64(rt.Stats().OpenDatabases) }),
+		g("warren_queue_depth", "Events waiting for their turn.", func() float64 { return float64(rt.Stats().QueueDepth) }),
+		g("warren_sockets_open", "WebSockets connected.", func() float64 { return float64(rt.SocketStats().Open) }),
+		g("warren_socket_objects", "Objects with at least one WebSocket.", func() float64 { return float64(rt.SocketStats().Objects) }),
+		g("warren_hibernated_objects", "Objects with WebSockets whose instance is evicted (hibernating).", func() float64 { return float64(rt.SocketStats().Hibernated) }),
+		c("warren_socket_messages_in_total", "WebSocket messages received.", func() float64 { return float64(rt.SocketStats().MessagesIn) }),
+		c("warren_socket_messages_out_total", "WebSocket messages written.", func() float64 { return float64(rt.SocketStats().MessagesOut) }),
+		c("warren_socket_slow_consumers_total", "WebSockets closed with 1013 because their send queue overflowed.", func() float64 { return float64(rt.SocketStats().SlowConsumers) }),
+		c("warren_socket_auto_responses_total", "WebSocket requests answered by the auto-response.", func() float64 { return float64(rt.SocketStats().AutoResponses) }),
+		c("warren_sockets_accepted_total", "WebSockets accepted.", func() float64 { return float64(rt.SocketStats().Accepted) }),
+		c("warren_sockets_rejected_total", "WebSockets refused by an object limit or OnConnect.", func() float64 { return float64(rt.SocketStats().Rejected) }),
+		c("warren_upgrades_refused_total", "WebSocket upgrades refused by the origin check or the per-address limit.", func() float64 { return float64(s.refused.Load()) }),
+	}
+	return append(out, s.extra...)
+}
+
+func (s *Server) handleMetrics(c echo.Context) error {
+	s.mu.Lock()
+	ms := s.metrics()
+	s.mu.Unlock()
+	w := c.Response()
+	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+	w.WriteHeader(200)
+	writeMetrics(w, ms)
+	return nil
+}
+
+func writeMetrics(w io.Writer, ms []Metric) {
+	for _, m := range ms {
+		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s %s\n%s %s\n", m.Name, m.Help, m.Name, m.Type, m.Name,
+			strconv.FormatFloat(m.Value(), 'g', -1, 64))
+	}
+}

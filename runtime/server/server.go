@@ -1,0 +1,383 @@
+// Package server hosts an object.Runtime in a process: it routes HTTP requests and
+// WebSockets to objects, serves an app's static front end, and exposes health and
+// metrics. It is the only package that knows echo and melody.
+//
+// Routes:
+//
+//	/parties/<namespace>/<name>[/...]  HTTP requests go to the object's ServeHTTP (one
+//	                                    turn, response after commit); WebSocket upgrades
+//	                                    connect a socket (PartyKit-compatible: the
+//	                                    connection ID is ?_pk=, generated when absent)
+//	/healthz                           200 "ok" while serving, 503 while shutting down
+//	/metrics                           Prometheus text format
+//	anything else                      Config.Assets, with index.html for unknown paths
+//	                                    (single-page apps)
+//
+// <name> is path-escaped UTF-8 of 1 to 256 bytes; it is hashed into the object's ID
+// (object.Namespace.IDFromName), so it never reaches the file system. Malformed names
+// and connection IDs get 400, unknown namespaces 404, cross-origin upgrades 403, too
+// many connections from one address 429 and a full object 503.
+//
+// WebSockets guarantee: a received message over Config.MaxMessageSize closes the socket
+// with 1009; a peer whose connection vanishes without a close frame produces OnClose
+// (code 1006) within Config.PingInterval + Config.PongTimeout (30 s by default); a
+// slow consumer is closed with 1013 (see object.SocketConfig); Shutdown closes every
+// socket with 1012 so that clients reconnect.
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gorilla/websocket"
+	"github.com/labstack/echo/v4"
+	"github.com/olahol/melody"
+
+	"github.com/warrenhq/warren/runtime/object"
+)
+
+// Config configures a Server. The zero value of every field is usable.
+type Config struct {
+	// Logger receives request and connection logs. Default: the runtime's logger.
+	Logger *slog.Logger
+	// Assets is the static front end served at / (e.g. an embed.FS sub-tree holding
+	// index.html). Unknown paths without a file extension get index.html. Nil serves none.
+	Assets fs.FS
+	// AllowedOrigins lists the Origin header values (e.g. "https://example.com") whose
+	// pages may open WebSockets, besides the server's own origin; "*" allows any.
+	// Requests without an Origin header (non-browser clients) are always allowed.
+	AllowedOrigins []string
+	// MaxMessageSize bounds a received WebSocket message; a larger one closes the socket
+	// with 1009. Default 1 MiB.
+	MaxMessageSize int64
+	// MaxConnsPerIP bounds the WebSockets open from one client address (the TCP peer;
+	// proxies are not trusted). Default 1024.
+	MaxConnsPerIP int
+	// PingInterval is how often a protocol ping goes to each socket. Default 20s.
+	PingInterval time.Duration
+	// PongTimeout is how long a pong may take. A peer that vanished is closed (1006)
+	// within PingInterval+PongTimeout of its last pong. Default 10s.
+	PongTimeout time.Duration
+	// WriteTimeout bounds one frame write to a socket. Default 10s.
+	WriteTimeout time.Duration
+	// ShutdownTimeout bounds Shutdown when Serve's context ends. Default 10s.
+	ShutdownTimeout time.Duration
+}
+
+func (c Config) withDefaults(rt *object.Runtime) Config {
+	if c.Logger == nil {
+		c.Logger = rt.Logger()
+	}
+	if c.MaxMessageSize <= 0 {
+		c.MaxMessageSize = 1 << 20
+	}
+	if c.MaxConnsPerIP <= 0 {
+		c.MaxConnsPerIP = 1024
+	}
+	if c.PingInterval <= 0 {
+		c.PingInterval = 20 * time.Second
+	}
+	if c.PongTimeout <= 0 {
+		c.PongTimeout = 10 * time.Second
+	}
+	if c.WriteTimeout <= 0 {
+		c.WriteTimeout = 10 * time.Second
+	}
+	if c.ShutdownTimeout <= 0 {
+		c.ShutdownTimeout = 10 * time.Second
+	}
+	return c
+}
+
+// MaxNameLen bounds an object name in a URL, in bytes.
+const MaxNameLen = 256
+
+// MaxConnIDLen bounds a connection ID (?_pk=), in bytes.
+const MaxConnIDLen = 128
+
+// Server routes HTTP and WebSockets to the objects of one runtime.
+type Server struct {
+	rt   *object.Runtime
+	cfg  Config
+	log  *slog.Logger
+	e    *echo.Echo
+	m    *melody.Melody
+	http *http.Server
+
+	mu      sync.Mutex
+	parties map[string]object.Endpoint
+	perIP   map[string]int
+	extra   []Metric
+
+	sockets  sync.WaitGroup // WebSocket handlers running
+	stopping atomic.Bool
+	refused  atomic.Int64 // upgrades refused by origin or address limits
+}
+
+// New returns a Server for rt with no namespaces mounted.
+func New(rt *object.Runtime, cfg Config) *Server {
+	cfg = cfg.withDefaults(rt)
+	s := &Server{rt: rt, cfg: cfg, log: cfg.Logger, parties: map[string]object.Endpoint{}, perIP: map[string]int{}}
+	s.m = s.newMelody()
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.Any("/parties/*", s.handleParty)
+	e.GET("/healthz", s.handleHealth)
+	e.GET("/metrics", s.handleMetrics)
+	e.Any("/*", s.handleAssets)
+	s.e = e
+	return s
+}
+
+// Mount makes a namespace reachable at /parties/<name>/... . It fails if a namespace
+// of that name is already mounted.
+func (s *Server) Mount(ep object.Endpoint) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, dup := s.parties[ep.Name()]; dup {
+		return fmt.Errorf("server: namespace %q mounted twice", ep.Name())
+	}
+	s.parties[ep.Name()] = ep
+	return nil
+}
+
+// Handle adds a route of the app's own (e.g. "/api/rooms") for every method. Routes
+// under /parties/, /healthz and /metrics are taken.
+func (s *Server) Handle(pattern string, h http.Handler) {
+	s.e.Any(pattern, echo.WrapHandler(h))
+}
+
+// ServeHTTP routes one request; a Server is an http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.e.ServeHTTP(w, r) }
+
+// Runtime returns the runtime the server hosts.
+func (s *Server) Runtime() *object.Runtime { return s.rt }
+
+// Serve accepts connections on ln until ctx ends, then shuts down gracefully (see
+// Shutdown) within Config.ShutdownTimeout. It returns nil after a clean shutdown.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	s.mu.Lock()
+	s.http = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)}
+	srv := s.http
+	s.mu.Unlock()
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancel()
+	err := s.Shutdown(sctx)
+	if serr := <-errc; serr != nil && !errors.Is(serr, http.ErrServerClosed) && err == nil {
+		err = serr
+	}
+	return err
+}
+
+// Shutdown stops accepting connections, waits for HTTP requests in progress (their
+// turns finish and commit), closes every WebSocket with 1012 (service restart) and
+// waits for their connections to end, or for ctx. It does not close the runtime.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.stopping.Store(true)
+	s.mu.Lock()
+	srv := s.http
+	s.mu.Unlock()
+	done := make(chan error, 1)
+	if srv != nil {
+		go func() { done <- srv.Shutdown(ctx) }()
+	} else {
+		done <- nil
+	}
+	s.rt.CloseSockets(object.CloseServiceRestart, "service restart")
+	waited := make(chan struct{})
+	go func() { s.sockets.Wait(); close(waited) }()
+	select {
+	case <-waited:
+	case <-ctx.Done():
+		return fmt.Errorf("server: shutdown: sockets still open: %w", ctx.Err())
+	}
+	return <-done
+}
+
+func (s *Server) handleHealth(c echo.Context) error {
+	if s.stopping.Load() {
+		return c.String(http.StatusServiceUnavailable, "shutting down\n")
+	}
+	return c.String(http.StatusOK, "ok\n")
+}
+
+// ParsePartyPath splits an escaped request path /parties/<namespace>/<name>[/rest]
+// into the namespace and the unescaped object name. It fails with a message fit for
+// a 400 response.
+func ParsePartyPath(escaped string) (namespace, name string, err error) {
+	rest, ok := strings.CutPrefix(escaped, "/parties/")
+	if !ok {
+		return "", "", errors.New("path must be /parties/<namespace>/<name>")
+	}
+	ns, rawName, _ := strings.Cut(rest, "/")
+	if i := strings.IndexByte(rawName, '/'); i >= 0 {
+		rawName = rawName[:i]
+	}
+	if ns == "" || rawName == "" {
+		return "", "", errors.New("path must be /parties/<namespace>/<name>")
+	}
+	ns, err = url.PathUnescape(ns)
+	if err != nil {
+		return "", "", fmt.Errorf("bad namespace escape: %v", err)
+	}
+	name, err = url.PathUnescape(rawName)
+	if err != nil {
+		return "", "", fmt.Errorf("bad name escape: %v", err)
+	}
+	if err := ValidName(name); err != nil {
+		return "", "", err
+	}
+	return ns, name, nil
+}
+
+// ValidName checks an object name from a URL: 1 to MaxNameLen bytes of valid UTF-8.
+func ValidName(name string) error {
+	switch {
+	case name == "":
+		return errors.New("empty object name")
+	case len(name) > MaxNameLen:
+		return fmt.Errorf("object name of %d bytes, at most %d", len(name), MaxNameLen)
+	case !utf8.ValidString(name):
+		return errors.New("object name is not valid UTF-8")
+	}
+	return nil
+}
+
+// ValidConnID checks a connection ID (?_pk=): 1 to MaxConnIDLen bytes of printable
+// UTF-8 (no control characters).
+func ValidConnID(id string) error {
+	if id == "" || len(id) > MaxConnIDLen {
+		return fmt.Errorf("connection id (_pk) must have 1 to %d bytes", MaxConnIDLen)
+	}
+	if !utf8.ValidString(id) {
+		return errors.New("connection id (_pk) is not valid UTF-8")
+	}
+	for _, r := range id {
+		if r < 0x20 || r == 0x7f {
+			return errors.New("connection id (_pk) has control characters")
+		}
+	}
+	return nil
+}
+
+func newConnID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func (s *Server) handleParty(c echo.Context) error {
+	w, r := c.Response(), c.Request()
+	nsName, name, err := ParsePartyPath(r.URL.EscapedPath())
+	if err != nil {
+		return c.String(http.StatusBadRequest, err.Error()+"\n")
+	}
+	s.mu.Lock()
+	ep := s.parties[nsName]
+	s.mu.Unlock()
+	if ep == nil {
+		return c.String(http.StatusNotFound, fmt.Sprintf("no namespace %q\n", nsName))
+	}
+	if !websocket.IsWebSocketUpgrade(r) {
+		ep.ServeObject(w, r, name)
+		return nil
+	}
+	s.serveSocket(w, r, ep, name)
+	return nil
+}
+
+// originOK implements the Origin allow-list: same origin, a listed origin, or no Origin.
+func (s *Server) originOK(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true
+	}
+	for _, o := range s.cfg.AllowedOrigins {
+		if o == "*" || strings.EqualFold(o, origin) {
+			return true
+		}
+	}
+	u, err := url.Parse(origin)
+	return err == nil && strings.EqualFold(u.Host, r.Host)
+}
+
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+func (s *Server) serveSocket(w http.ResponseWriter, r *http.Request, ep object.Endpoint, name string) {
+	if s.stopping.Load() {
+		http.Error(w, "shutting down", http.StatusServiceUnavailable)
+		return
+	}
+	if !s.originOK(r) {
+		s.refused.Add(1)
+		http.Error(w, "origin not allowed", http.StatusForbidden)
+		return
+	}
+	connID := r.URL.Query().Get("_pk")
+	if connID == "" {
+		connID = newConnID()
+	} else if err := ValidConnID(connID); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	ip := clientIP(r)
+	s.mu.Lock()
+	if s.perIP[ip] >= s.cfg.MaxConnsPerIP {
+		s.mu.Unlock()
+		s.refused.Add(1)
+		http.Error(w, fmt.Sprintf("too many connections from %s (at most %d)", ip, s.cfg.MaxConnsPerIP), http.StatusTooManyRequests)
+		return
+	}
+	s.perIP[ip]++
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		if s.perIP[ip]--; s.perIP[ip] <= 0 {
+			delete(s.perIP, ip)
+		}
+		s.mu.Unlock()
+	}()
+	hs, err := ep.AcceptSocket(r, name, connID)
+	if err != nil {
+		code, msg := object.HTTPStatus(err)
+		if errors.Is(err, object.ErrTooManySockets) {
+			code = http.StatusServiceUnavailable
+		}
+		http.Error(w, msg, code)
+		return
+	}
+	s.sockets.Add(1)
+	defer s.sockets.Done()
+	c := &conn{hs: hs, code: object.CloseAbnormal}
+	if err := s.m.HandleRequestWithKeys(w, r, map[string]any{connKey: c}); err != nil {
+		s.log.Debug("server: upgrade failed", "err", err)
+	}
+	hs.Closed(c.result())
+}
