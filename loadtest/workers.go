@@ -117,13 +117,14 @@ func runWorkers(ctx context.Context, o *options, stderr io.Writer) (*report.Resu
 	}
 	peak := srv0.RSS
 	var mu sync.Mutex
+	errw := &lockedWriter{w: stderr} // the workers' stderr copiers run concurrently
 	parts := make([]*report.Result, o.procs)
 	errs := make([]error, o.procs)
 	var wg sync.WaitGroup
 	for i := range o.procs {
 		var out bytes.Buffer
 		cmd := exec.CommandContext(ctx, self, append([]string{workerCmd, o.scenarioNm, strconv.Itoa(i), strconv.Itoa(o.procs), prefix}, o.args...)...)
-		cmd.Stdout, cmd.Stderr = &out, stderr
+		cmd.Stdout, cmd.Stderr = &out, errw
 		cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 		cmd.WaitDelay = 15 * time.Second
 		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
@@ -180,4 +181,15 @@ wait:
 		}
 	}
 	return res, nil
+}
+
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }

@@ -92,11 +92,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.conns.Add(1)
 	defer s.conns.Add(-1)
 	m := &member{ws: ws}
-	rm := s.join(r.URL.Path, m)
-	defer s.leave(r.URL.Path, rm, m)
-	if s.opt.Chat {
+	if s.opt.Chat { // before joining: no broadcast can write concurrently yet
 		m.write(websocket.TextMessage, []byte(`{"type":"all","messages":[]}`), s.opt.WriteTimeout)
 	}
+	rm := s.join(r.URL.Path, m)
+	defer s.leave(r.URL.Path, rm, m)
 	for {
 		op, p, err := ws.ReadMessage()
 		if err != nil {
