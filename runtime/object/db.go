@@ -102,7 +102,9 @@ func openDB(ctx context.Context, path, synchronous string) (*sql.DB, *sql.Conn, 
 		"PRAGMA foreign_keys=ON",
 		"PRAGMA trusted_schema=OFF",
 	}
-	for _, q := range append(pragmas, schema...) {
+	// The schema goes in one transaction: one fsync for a new object, none for an old one.
+	stmts := append(append(append(pragmas, "BEGIN"), schema...), "COMMIT")
+	for _, q := range stmts {
 		if _, err := conn.ExecContext(ctx, q); err != nil {
 			return fail(fmt.Errorf("%s: %w", q, err))
 		}

@@ -283,6 +283,7 @@ func TestIdleTimeoutEvicts(t *testing.T) {
 	if _, err := c.increment.Call(context.Background(), c.ns.GetByName("i"), 1); err != nil {
 		t.Fatal(err)
 	}
+	rt.WaitIdle()
 	rt.Clock.Advance(5 * time.Second)
 	if rt.Stats().Objects != 1 {
 		t.Fatal("evicted before its idle timeout")

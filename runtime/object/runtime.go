@@ -68,9 +68,9 @@ type Runtime struct {
 
 	stats counters
 	hooks []func(*entity, entityEvent)
-	wake  *wakeIndex // when to wake which object for its alarms (wake.go)
+	wake  *wakeIndex     // when to wake which object for its alarms (wake.go)
 	socks socketRegistry // WebSockets by object; outlives evictions (hibernation)
-	work  chan *entity // hands objects with queued events to idle workers
+	work  chan *entity   // hands objects with queued events to idle workers
 }
 
 type objectKey struct {
@@ -340,6 +340,29 @@ func (rt *Runtime) scheduleSweep() {
 	})
 }
 
+// WaitIdle waits until no object has a turn running or queued (events that arrive
+// meanwhile are waited for too). Tests use it before forcing eviction.
+func (rt *Runtime) WaitIdle() {
+	for {
+		rt.mu.Lock()
+		var busy *entity
+		for _, e := range rt.objects {
+			e.mu.Lock()
+			running := e.running
+			e.mu.Unlock()
+			if running {
+				busy = e
+				break
+			}
+		}
+		rt.mu.Unlock()
+		if busy == nil {
+			return
+		}
+		busy.waitIdle()
+	}
+}
+
 // EvictIdle evicts every object that has had no event for at least d (0: every idle
 // object). Objects with sockets keep them (hibernation). It returns the number evicted.
 func (rt *Runtime) EvictIdle(d time.Duration) int {
@@ -402,9 +425,9 @@ func (rt *Runtime) evict(e *entity, force bool) bool {
 // counters are the runtime's metrics; see Stats.
 type counters struct {
 	turns, failedTurns, commits, failedCommits, committedTurns atomic.Int64
-	activations, evictions, overloaded, queued                   atomic.Int64
-	maxBatch                                                     atomic.Int64
-	alarmRuns, alarmRetries, alarmFailures                       atomic.Int64
+	activations, evictions, overloaded, queued                 atomic.Int64
+	maxBatch                                                   atomic.Int64
+	alarmRuns, alarmRetries, alarmFailures                     atomic.Int64
 }
 
 // Stats is a snapshot of the runtime's counters, for metrics endpoints.

@@ -55,8 +55,12 @@ func (r *Runtime) Restart(t testing.TB, cfg object.Config) *Runtime {
 	return New(t, cfg)
 }
 
-// EvictAll evicts every idle object now, as if its idle timeout had passed.
-func (r *Runtime) EvictAll() int { return r.EvictIdle(0) }
+// EvictAll waits for running turns to finish, then evicts every object now, as if its
+// idle timeout had passed. Objects kept in memory by pending State.Go work stay.
+func (r *Runtime) EvictAll() int {
+	r.WaitIdle()
+	return r.EvictIdle(0)
+}
 
 // OpenDB opens an object's database read-only, for assertions on what it stored. It
 // sees committed data only.
