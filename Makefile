@@ -49,7 +49,8 @@ e2e: web ## Browser tests (playwright-go with a system Chromium; installs it whe
 	done
 
 .PHONY: test
-test: vet unit e2e fuzz ## Every test: vet, unit (+race), browser tests, a short fuzz pass.
+test: vet unit e2e ## Every test: vet, unit (+race), browser tests, a short fuzz pass (3s a target).
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=3s
 
 .PHONY: fuzz
 fuzz: ## Run every fuzz target for FUZZTIME each (default 10s).
