@@ -1,0 +1,52 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"embed"
+	"io/fs"
+	"net/http"
+
+	"github.com/warrenhq/warren/runtime/object"
+	"github.com/warrenhq/warren/runtime/server"
+)
+
+//go:embed all:web/dist
+var dist embed.FS
+
+// assets is the bundled front end (web/dist, built by `npm run build`).
+func assets() fs.FS {
+	sub, err := fs.Sub(dist, "web/dist")
+	if err != nil {
+		panic(err)
+	}
+	return sub
+}
+
+// setup registers the "chat" namespace (one Room per room name) and sends / to a
+// new random room.
+func setup(limits Limits) func(rt *object.Runtime, s *server.Server) error {
+	return func(rt *object.Runtime, s *server.Server) error {
+		ns, err := object.Register(rt, "chat", func(ctx context.Context, st *object.State) (*Room, error) {
+			return newRoom(ctx, st, limits)
+		})
+		if err != nil {
+			return err
+		}
+		s.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, "/"+randomRoom(), http.StatusFound)
+		}))
+		return s.Mount(ns)
+	}
+}
+
+// randomRoom returns a 10-character room name of lowercase letters and digits.
+func randomRoom() string {
+	const alphabet = "abcdefghijkmnpqrstuvwxyz23456789"
+	b := make([]byte, 10)
+	rand.Read(b)
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	return string(b)
+}

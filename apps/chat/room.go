@@ -1,0 +1,469 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/warrenhq/warren/runtime/object"
+)
+
+// Limits tunes a room's per-user rate limit: a token bucket of Burst frames refilled
+// at Rate per second. Zero fields take the defaults (burst 10, 2 per second).
+type Limits struct {
+	Burst int
+	Rate  float64
+}
+
+func (l Limits) withDefaults() Limits {
+	if l.Burst <= 0 {
+		l.Burst = 10
+	}
+	if l.Rate <= 0 {
+		l.Rate = 2
+	}
+	return l
+}
+
+// Message is one chat message as stored and as sent. The first four fields are
+// durable-chat-template's; the rest are additive.
+type Message struct {
+	ID        string `json:"id"`
+	Content   string `json:"content"`
+	User      string `json:"user"`
+	Role      string `json:"role"`
+	Seq       int64  `json:"seq"`                // position in the room, from 1, never reused
+	Rev       int64  `json:"rev"`                // room-wide change counter of the last add/edit/delete
+	CreatedAt int64  `json:"createdAt"`          // unix milliseconds
+	EditedAt  int64  `json:"editedAt,omitempty"` // unix milliseconds of the last edit
+	Deleted   bool   `json:"deleted,omitempty"`
+	UID       string `json:"uid"` // public id of the author (a hash of their secret token)
+}
+
+// messageFrame is a message with its frame type at the top level, as the template sends.
+type messageFrame struct {
+	Type string `json:"type"`
+	Message
+}
+
+// peer is what a socket's attachment holds: who is behind it. It survives hibernation.
+type peer struct {
+	UID  string `json:"uid"`
+	Name string `json:"name"`
+	Ext  bool   `json:"ext"` // connected with ?proto=1: receives chat:* frames
+}
+
+// Room is one chat room: an object of namespace "chat", named by the URL.
+//
+// Guarantees: every accepted add, edit and delete is stored before anyone hears of
+// it (turns are transactions, sends are output-gated); each change gets the next
+// room-wide rev, so a client that resumes with ?since=<last rev it saw> receives
+// exactly the changes it missed; only the author (same secret token, or for
+// token-less clients the same connection id) can edit or delete a message.
+type Room struct {
+	st      *object.State
+	limits  Limits
+	seq     int64 // highest message seq
+	rev     int64 // highest rev
+	buckets map[string]*bucket
+}
+
+const schema = `
+CREATE TABLE IF NOT EXISTS messages(
+  seq     INTEGER PRIMARY KEY,
+  id      TEXT NOT NULL UNIQUE,
+  uid     TEXT NOT NULL,
+  user    TEXT NOT NULL,
+  role    TEXT NOT NULL,
+  content TEXT NOT NULL,
+  created INTEGER NOT NULL,
+  edited  INTEGER NOT NULL DEFAULT 0,
+  deleted INTEGER NOT NULL DEFAULT 0,
+  rev     INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS messages_rev ON messages(rev);
+CREATE VIRTUAL TABLE IF NOT EXISTS messages_fts USING fts5(content, tokenize='unicode61 remove_diacritics 2');
+`
+
+// newRoom is the constructor: it creates the schema and loads the counters.
+func newRoom(ctx context.Context, st *object.State, limits Limits) (*Room, error) {
+	r := &Room{st: st, limits: limits.withDefaults(), buckets: map[string]*bucket{}}
+	if _, err := st.SQL().Exec(schema); err != nil {
+		return nil, fmt.Errorf("chat: schema: %w", err)
+	}
+	err := st.SQL().QueryRow(`SELECT coalesce(max(seq),0), coalesce(max(rev),0) FROM messages`).Scan(&r.seq, &r.rev)
+	return r, err
+}
+
+// OnConnect identifies the peer, sends the history (or the changes since ?since=)
+// and announces the peer to the others.
+//
+// Query parameters: proto=1 (receive chat:* frames), token (the user's secret, 16 to
+// 128 of [A-Za-z0-9_-]), name (display name), since (last rev seen, to resume).
+func (r *Room) OnConnect(ctx context.Context, ws *object.WebSocket, req *http.Request) error {
+	q := req.URL.Query()
+	p := peer{Ext: q.Get("proto") == "1", Name: q.Get("name")}
+	if validateName(p.Name) != nil {
+		p.Name = ""
+	}
+	if tok := q.Get("token"); tok != "" {
+		if !validToken(tok) {
+			return &object.CloseError{Code: 4400, Reason: "invalid token: 16 to 128 of A-Z a-z 0-9 _ -"}
+		}
+		p.UID = uidOf("token:" + tok)
+	} else {
+		p.UID = uidOf("conn:" + ws.ID())
+	}
+	tag := "basic"
+	if p.Ext {
+		tag = "ext"
+	}
+	if err := ws.SetTags(tag); err != nil {
+		return err
+	}
+	if err := ws.SetAttachmentJSON(p); err != nil {
+		return err
+	}
+	if p.Ext {
+		send(ws, map[string]any{"type": TypeWelcome, "uid": p.UID, "name": p.Name, "rev": r.rev,
+			"limits": map[string]any{"content": MaxContentBytes, "name": MaxNameBytes, "burst": r.limits.Burst, "rate": r.limits.Rate}})
+	}
+	if err := r.sendInitial(ws, p.Ext, q.Get("since")); err != nil {
+		return err
+	}
+	if p.Ext || p.Name != "" {
+		r.announce(ws, p, TypeJoin)
+	}
+	return nil
+}
+
+// sendInitial sends "all" (the latest page), or chat:resume with the changes after
+// since when the client can resume.
+func (r *Room) sendInitial(ws *object.WebSocket, ext bool, sinceParam string) error {
+	since, err := strconv.ParseInt(sinceParam, 10, 64)
+	if ext && err == nil && since > 0 && since <= r.rev && r.rev-since <= MaxResume {
+		msgs, err := r.query(`SELECT `+cols+` FROM messages WHERE rev > ? ORDER BY rev`, since)
+		if err != nil {
+			return err
+		}
+		send(ws, map[string]any{"type": TypeResume, "messages": msgs, "rev": r.rev})
+		return nil
+	}
+	msgs, more, err := r.page(0, PageSize)
+	if err != nil {
+		return err
+	}
+	send(ws, map[string]any{"type": TypeAll, "messages": msgs, "hasMore": more, "rev": r.rev})
+	return nil
+}
+
+// OnMessage handles one client frame. Invalid or refused frames get a chat:error
+// frame (extended clients only: a stock template client would misread it).
+func (r *Room) OnMessage(ctx context.Context, ws *object.WebSocket, m object.Message) error {
+	var p peer
+	if _, err := ws.AttachmentJSON(&p); err != nil {
+		return err
+	}
+	f, err := DecodeFrame(m.Data)
+	if err == nil {
+		err = r.handle(ws, p, f)
+	}
+	var fe *FrameError
+	if errors.As(err, &fe) {
+		if p.Ext {
+			send(ws, map[string]any{"type": TypeError, "code": fe.Code, "message": fe.Message, "id": fe.ID})
+		}
+		return nil
+	}
+	return err
+}
+
+func (r *Room) handle(ws *object.WebSocket, p peer, f ClientFrame) error {
+	if f.Type != TypeTyping && !r.allow(p.UID) {
+		return &FrameError{Code: ErrRateLimited, ID: f.ID, Message: fmt.Sprintf("slow down: at most %d messages at once, %g per second", r.limits.Burst, r.limits.Rate)}
+	}
+	switch f.Type {
+	case TypeAdd, TypeUpdate:
+		return r.upsert(ws, p, f)
+	case TypeDelete:
+		return r.delete(p, f.ID)
+	case TypeHistory:
+		msgs, more, err := r.page(f.Before, f.Limit)
+		if err != nil {
+			return err
+		}
+		send(ws, map[string]any{"type": TypeHistory, "messages": msgs, "hasMore": more, "before": f.Before})
+	case TypeSearch:
+		msgs, err := r.search(f.Q)
+		if err != nil {
+			return err
+		}
+		send(ws, map[string]any{"type": TypeSearch, "q": f.Q, "messages": msgs})
+	case TypeTyping:
+		r.toExt(map[string]any{"type": TypeTyping, "uid": p.UID, "name": nameOr(p.Name, f.User), "typing": f.Typing}, ws)
+	}
+	return nil
+}
+
+// upsert stores an add or update. An add whose id exists is a resend: the stored
+// message goes back to the sender (so a retried send never duplicates), unless the
+// content differs, which makes it an edit. An update of an unknown id is an add, as
+// in the template.
+func (r *Room) upsert(ws *object.WebSocket, p peer, f ClientFrame) error {
+	old, err := r.get(f.ID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return r.add(p, f)
+	}
+	if err != nil {
+		return err
+	}
+	if old.UID != p.UID {
+		return &FrameError{Code: ErrForbidden, ID: f.ID, Message: "only its author can change this message"}
+	}
+	if old.Deleted {
+		return &FrameError{Code: ErrNotFound, ID: f.ID, Message: "this message was deleted"}
+	}
+	if old.Content == f.Content {
+		send(ws, messageFrame{Type: TypeAdd, Message: old}) // idempotent resend
+		return nil
+	}
+	return r.edit(old, f.Content)
+}
+
+func (r *Room) add(p peer, f ClientFrame) error {
+	m := Message{ID: f.ID, Content: f.Content, User: f.User, Role: f.Role, Seq: r.seq + 1, Rev: r.rev + 1,
+		CreatedAt: r.st.Now().UnixMilli(), UID: p.UID}
+	if _, err := r.st.SQL().Exec(`INSERT INTO messages(seq,id,uid,user,role,content,created,rev) VALUES(?,?,?,?,?,?,?,?)`,
+		m.Seq, m.ID, m.UID, m.User, m.Role, m.Content, m.CreatedAt, m.Rev); err != nil {
+		return err
+	}
+	if _, err := r.st.SQL().Exec(`INSERT INTO messages_fts(rowid, content) VALUES(?,?)`, m.Seq, m.Content); err != nil {
+		return err
+	}
+	r.seq, r.rev = m.Seq, m.Rev
+	r.toAll(messageFrame{Type: TypeAdd, Message: m})
+	return nil
+}
+
+func (r *Room) edit(m Message, content string) error {
+	m.Content, m.EditedAt, m.Rev = content, r.st.Now().UnixMilli(), r.rev+1
+	if _, err := r.st.SQL().Exec(`UPDATE messages SET content=?, edited=?, rev=? WHERE seq=?`, m.Content, m.EditedAt, m.Rev, m.Seq); err != nil {
+		return err
+	}
+	if _, err := r.st.SQL().Exec(`UPDATE messages_fts SET content=? WHERE rowid=?`, m.Content, m.Seq); err != nil {
+		return err
+	}
+	r.rev = m.Rev
+	r.toAll(messageFrame{Type: TypeUpdate, Message: m})
+	return nil
+}
+
+// delete blanks the author's message; everyone gets an update with deleted:true.
+func (r *Room) delete(p peer, id string) error {
+	m, err := r.get(id)
+	if errors.Is(err, sql.ErrNoRows) || err == nil && m.Deleted {
+		return &FrameError{Code: ErrNotFound, ID: id, Message: "no such message"}
+	}
+	if err != nil {
+		return err
+	}
+	if m.UID != p.UID {
+		return &FrameError{Code: ErrForbidden, ID: id, Message: "only its author can delete this message"}
+	}
+	m.Content, m.Deleted, m.Rev = "", true, r.rev+1
+	if _, err := r.st.SQL().Exec(`UPDATE messages SET content='', deleted=1, rev=? WHERE seq=?`, m.Rev, m.Seq); err != nil {
+		return err
+	}
+	if _, err := r.st.SQL().Exec(`DELETE FROM messages_fts WHERE rowid=?`, m.Seq); err != nil {
+		return err
+	}
+	r.rev = m.Rev
+	r.toAll(messageFrame{Type: TypeUpdate, Message: m})
+	return nil
+}
+
+// OnClose announces that the peer left when it was their last socket.
+func (r *Room) OnClose(ctx context.Context, ws *object.WebSocket, code int, reason string, clean bool) error {
+	var p peer
+	if ok, _ := ws.AttachmentJSON(&p); ok && (p.Ext || p.Name != "") {
+		r.announce(ws, p, TypeLeave)
+	}
+	return nil
+}
+
+// announce sends join or leave to the extended clients when ws is the peer's only
+// socket, then the presence list.
+func (r *Room) announce(ws *object.WebSocket, p peer, typ string) {
+	users := r.presence()
+	alone := true
+	for _, s := range r.st.WebSockets("") {
+		var q peer
+		if s != ws {
+			if ok, _ := s.AttachmentJSON(&q); ok && q.UID == p.UID {
+				alone = false
+			}
+		}
+	}
+	if alone {
+		r.toExt(map[string]any{"type": typ, "uid": p.UID, "name": p.Name, "at": r.st.Now().UnixMilli()}, ws)
+	}
+	r.toExt(map[string]any{"type": TypePresence, "users": users})
+}
+
+// maxPresence bounds the users listed in one chat:presence frame.
+const maxPresence = 200
+
+type presenceUser struct {
+	UID  string `json:"uid"`
+	Name string `json:"name"`
+}
+
+// presence lists the named users with an open socket, once each.
+func (r *Room) presence() []presenceUser {
+	seen := map[string]bool{}
+	users := []presenceUser{}
+	for _, s := range r.st.WebSockets("") {
+		var p peer
+		if ok, _ := s.AttachmentJSON(&p); !ok || seen[p.UID] || p.Name == "" {
+			continue
+		}
+		seen[p.UID] = true
+		if users = append(users, presenceUser{p.UID, p.Name}); len(users) == maxPresence {
+			break
+		}
+	}
+	return users
+}
+
+const cols = `id, content, user, role, seq, rev, created, edited, deleted, uid`
+
+func scanMessage(sc interface{ Scan(...any) error }) (Message, error) {
+	var m Message
+	err := sc.Scan(&m.ID, &m.Content, &m.User, &m.Role, &m.Seq, &m.Rev, &m.CreatedAt, &m.EditedAt, &m.Deleted, &m.UID)
+	return m, err
+}
+
+func (r *Room) get(id string) (Message, error) {
+	return scanMessage(r.st.SQL().QueryRow(`SELECT `+cols+` FROM messages WHERE id=?`, id))
+}
+
+func (r *Room) query(q string, args ...any) ([]Message, error) {
+	rows, err := r.st.SQL().Query(q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	msgs := []Message{}
+	for rows.Next() {
+		m, err := scanMessage(rows)
+		if err != nil {
+			return nil, err
+		}
+		msgs = append(msgs, m)
+	}
+	return msgs, rows.Err()
+}
+
+// page returns up to limit live messages before seq before (0: the latest), oldest
+// first, and whether older ones exist.
+func (r *Room) page(before int64, limit int) ([]Message, bool, error) {
+	if before <= 0 {
+		before = r.seq + 1
+	}
+	msgs, err := r.query(`SELECT `+cols+` FROM messages WHERE seq < ? AND deleted = 0 ORDER BY seq DESC LIMIT ?`, before, limit+1)
+	if err != nil {
+		return nil, false, err
+	}
+	more := len(msgs) > limit
+	if more {
+		msgs = msgs[:limit]
+	}
+	for i, j := 0, len(msgs)-1; i < j; i, j = i+1, j-1 {
+		msgs[i], msgs[j] = msgs[j], msgs[i]
+	}
+	return msgs, more, nil
+}
+
+// search returns the newest 50 live messages matching every word of q (the last as
+// a prefix), newest first.
+func (r *Room) search(q string) ([]Message, error) {
+	fq := ftsQuery(q)
+	if fq == "" {
+		return []Message{}, nil
+	}
+	return r.query(`SELECT m.id, m.content, m.user, m.role, m.seq, m.rev, m.created, m.edited, m.deleted, m.uid
+		FROM messages_fts f JOIN messages m ON m.seq = f.rowid
+		WHERE messages_fts MATCH ? AND m.deleted = 0 ORDER BY m.seq DESC LIMIT 50`, fq)
+}
+
+// toAll sends v to every socket; toExt to the extended clients, except the given sockets.
+func (r *Room) toAll(v any) {
+	b, _ := json.Marshal(v)
+	r.st.Broadcast(object.TextMessage(string(b)))
+}
+
+func (r *Room) toExt(v any, except ...*object.WebSocket) {
+	b, _ := json.Marshal(v)
+	m := object.TextMessage(string(b))
+outer:
+	for _, ws := range r.st.WebSockets("ext") {
+		for _, x := range except {
+			if x == ws {
+				continue outer
+			}
+		}
+		ws.Send(m) // a closed socket is simply skipped
+	}
+}
+
+func send(ws *object.WebSocket, v any) { ws.SendJSON(v) }
+
+// bucket is one user's token bucket; buckets live in memory and start full after an
+// eviction or restart.
+type bucket struct {
+	tokens float64
+	at     time.Time
+}
+
+func (r *Room) allow(uid string) bool {
+	now := r.st.Now()
+	b := r.buckets[uid]
+	if b == nil {
+		if len(r.buckets) > 10000 {
+			clear(r.buckets)
+		}
+		b = &bucket{tokens: float64(r.limits.Burst), at: now}
+		r.buckets[uid] = b
+	}
+	b.tokens = min(float64(r.limits.Burst), b.tokens+now.Sub(b.at).Seconds()*r.limits.Rate)
+	b.at = now
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
+}
+
+// uidOf derives a user's public id from their secret; the secret is never stored.
+func uidOf(secret string) string {
+	h := sha256.Sum256([]byte("warren-chat-uid\x00" + secret))
+	return hex.EncodeToString(h[:12])
+}
+
+func validToken(t string) bool {
+	return len(t) >= 16 && len(t) <= 128 && validateID(t[:min(len(t), MaxIDBytes)]) == nil && (len(t) <= MaxIDBytes || validateID(t[MaxIDBytes:]) == nil)
+}
+
+func nameOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
