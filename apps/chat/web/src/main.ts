@@ -1,0 +1,453 @@
+// Warren chat: one room per URL path. User data only ever reaches the DOM through
+// textContent, never innerHTML, so hostile content renders as text.
+import PartySocket from "partysocket";
+import { randomID, type ChatMessage, type ClientFrame, type PresenceUser, type ServerFrame } from "./protocol.ts";
+
+const $ = <T extends Element>(sel: string): T => {
+  const el = document.querySelector<T>(sel);
+  if (!el) throw new Error(`missing ${sel}`);
+  return el;
+};
+
+// ---- identity and room ------------------------------------------------------------
+
+const room = decodeURIComponent(location.pathname.slice(1).split("/")[0] ?? "");
+if (!room) location.replace("/");
+
+const store = {
+  get name(): string { return localStorage.getItem("warren-chat:name") ?? ""; },
+  set name(v: string) { localStorage.setItem("warren-chat:name", v); },
+  get token(): string {
+    let t = localStorage.getItem("warren-chat:token");
+    if (!t) {
+      t = randomID(32);
+      localStorage.setItem("warren-chat:token", t);
+    }
+    return t;
+  },
+};
+
+// ---- state ------------------------------------------------------------------------
+
+interface Pending { content: string; createdAt: number; error?: string }
+
+const messages = new Map<string, ChatMessage>(); // by id, confirmed by the server
+const pending = new Map<string, Pending>(); // sent by us, not yet confirmed
+let myUID = "";
+let lastRev = 0; // highest rev seen in order: resume point
+let hasMore = false;
+let loadingHistory = false;
+let unread = 0;
+const typers = new Map<string, { name: string; until: number }>();
+
+// ---- DOM --------------------------------------------------------------------------
+
+const list = $<HTMLOListElement>("#messages");
+const timeline = $<HTMLElement>("#timeline");
+const composer = $<HTMLFormElement>("#composer");
+const input = composer.querySelector("textarea")!;
+const statusEl = $<HTMLElement>("#status");
+const historyStatus = $<HTMLElement>("#history-status");
+
+$("#room-name").textContent = room;
+document.title = `${room} · Warren chat`;
+
+function el<K extends keyof HTMLElementTagNameMap>(tag: K, cls?: string, text?: string): HTMLElementTagNameMap[K] {
+  const e = document.createElement(tag);
+  if (cls) e.className = cls;
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+function hue(s: string): number {
+  let h = 0;
+  for (const c of s) h = (h * 31 + c.charCodeAt(0)) % 360;
+  return h;
+}
+
+function avatar(name: string, uid: string): HTMLElement {
+  const a = el("span", "avatar", (name.trim()[0] ?? "?").toUpperCase());
+  a.style.setProperty("--h", String(hue(uid || name)));
+  a.setAttribute("aria-hidden", "true");
+  return a;
+}
+
+const timeFmt = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
+const fullFmt = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "medium" });
+
+function timeEl(ms: number): HTMLTimeElement {
+  const d = new Date(ms);
+  const t = el("time", "", timeFmt.format(d));
+  t.dateTime = d.toISOString();
+  t.title = fullFmt.format(d);
+  return t;
+}
+
+/** renderMessage builds one message row; every user-supplied string goes through textContent. */
+function renderMessage(m: ChatMessage | (Pending & { id: string }), opts: { pendingState?: Pending; search?: boolean } = {}): HTMLLIElement {
+  const confirmed = "seq" in m;
+  const user = confirmed ? m.user : store.name;
+  const uid = confirmed ? m.uid : myUID;
+  const li = el("li", "msg");
+  li.dataset.id = m.id;
+  if (uid === myUID) li.classList.add("mine");
+  li.append(avatar(user, uid));
+  const body = el("div", "body");
+  const head = el("div", "head");
+  head.append(el("span", "author", user), timeEl(m.createdAt));
+  if (confirmed && m.editedAt) head.append(el("span", "edited", "edited"));
+  const p = opts.pendingState;
+  if (p) {
+    li.classList.add(p.error ? "failed" : "pending");
+    head.append(el("span", "state", p.error ? `not sent: ${p.error}` : "sending…"));
+  }
+  body.append(head, el("div", "content", m.content));
+  if (p?.error) {
+    const retry = el("button", "link retry", "Retry");
+    retry.type = "button";
+    retry.addEventListener("click", () => { delete p.error; resendPending(); renderAll(); });
+    const discard = el("button", "link discard", "Discard");
+    discard.type = "button";
+    discard.addEventListener("click", () => { pending.delete(m.id); renderAll(); });
+    body.append(el("div", "retry-row"), retry, discard);
+  }
+  li.append(body);
+  if (confirmed && uid === myUID && !opts.search && !p) {
+    const actions = el("div", "msg-actions");
+    const edit = el("button", "edit", "Edit");
+    edit.type = "button";
+    edit.addEventListener("click", () => startEdit(li, m));
+    const del = el("button", "delete", "Delete");
+    del.type = "button";
+    del.addEventListener("click", () => send({ type: "chat:delete", id: m.id }));
+    actions.append(edit, del);
+    li.append(actions);
+  }
+  if (opts.search) li.addEventListener("click", () => jumpTo(m.id));
+  return li;
+}
+
+function startEdit(li: HTMLLIElement, m: ChatMessage): void {
+  const content = li.querySelector(".content");
+  if (!content || li.classList.contains("editing")) return;
+  li.classList.add("editing");
+  const box = el("textarea", "edit-box");
+  box.value = m.content;
+  box.maxLength = 4000;
+  const hint = el("div", "edit-hint", "Enter to save · Esc to cancel");
+  content.replaceWith(box);
+  box.after(hint);
+  box.focus();
+  const done = (save: boolean) => {
+    const text = box.value.trim();
+    if (save && text && text !== m.content) {
+      send({ type: "update", id: m.id, content: text, user: store.name, role: "user" });
+    }
+    renderAll();
+  };
+  box.addEventListener("keydown", (e) => {
+    if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); done(true); }
+    if (e.key === "Escape") done(false);
+  });
+}
+
+function sorted(): ChatMessage[] {
+  return [...messages.values()].filter((m) => !m.deleted).sort((a, b) => a.seq - b.seq);
+}
+
+/** renderAll redraws the list, keeping the view pinned to the bottom or to what was on screen. */
+function renderAll(anchor?: { id: string; top: number }): void {
+  const atBottom = timeline.scrollHeight - timeline.scrollTop - timeline.clientHeight < 80;
+  const notices = [...list.querySelectorAll<HTMLLIElement>("li.notice")];
+  const frag = document.createDocumentFragment();
+  const rows = sorted();
+  let ni = 0;
+  for (const m of rows) {
+    while (ni < notices.length && Number(notices[ni]!.dataset.at) < m.createdAt) frag.append(notices[ni++]!);
+    frag.append(renderMessage(m));
+  }
+  while (ni < notices.length) frag.append(notices[ni++]!);
+  for (const [id, p] of pending) {
+    if (!messages.has(id)) frag.append(renderMessage({ id, ...p }, { pendingState: p }));
+  }
+  list.replaceChildren(frag);
+  if (rows.length === 0 && pending.size === 0) {
+    list.append(el("li", "empty", "No messages yet. Say hello, and share the link to invite people."));
+  }
+  historyStatus.textContent = hasMore ? (loadingHistory ? "Loading older messages…" : "") : rows.length ? "Beginning of the room" : "";
+  if (anchor) {
+    const row = list.querySelector<HTMLElement>(`li[data-id="${CSS.escape(anchor.id)}"]`);
+    if (row) timeline.scrollTop = row.offsetTop - anchor.top;
+  } else if (atBottom) {
+    timeline.scrollTop = timeline.scrollHeight;
+  }
+}
+
+function notice(text: string, at: number): void {
+  const li = el("li", "notice", text);
+  li.dataset.at = String(at);
+  list.append(li);
+  const all = list.querySelectorAll("li.notice");
+  if (all.length > 50) all[0]!.remove();
+  renderAll();
+}
+
+function renderPresence(users: PresenceUser[]): void {
+  const ul = $<HTMLUListElement>("#online");
+  ul.replaceChildren(...users.map((u) => {
+    const li = el("li");
+    li.dataset.uid = u.uid;
+    li.append(avatar(u.name, u.uid), el("span", "name", u.name));
+    if (u.uid === myUID) li.append(el("span", "you", "you"));
+    return li;
+  }));
+  $("#online-count").textContent = `${users.length} online`;
+}
+
+function renderTyping(): void {
+  const now = Date.now();
+  for (const [k, v] of typers) if (v.until < now) typers.delete(k);
+  const names = [...typers.values()].map((v) => v.name);
+  const t = $<HTMLElement>("#typing");
+  t.textContent = names.length === 0 ? "" : names.length === 1 ? `${names[0]} is typing…` : names.length < 4 ? `${names.join(", ")} are typing…` : "Several people are typing…";
+}
+setInterval(renderTyping, 1000);
+
+function setStatus(s: "connecting" | "online" | "offline"): void {
+  statusEl.className = `status ${s}`;
+  statusEl.textContent = s === "online" ? "connected" : s === "offline" ? "reconnecting…" : "connecting…";
+}
+
+function updateTitle(): void {
+  document.title = `${unread ? `(${unread}) ` : ""}${room} · Warren chat`;
+}
+const markRead = () => { if (!document.hidden) { unread = 0; updateTitle(); } };
+document.addEventListener("visibilitychange", markRead);
+window.addEventListener("focus", markRead);
+
+// ---- connection -------------------------------------------------------------------
+
+let socket: PartySocket | undefined;
+
+function connect(): void {
+  socket = new PartySocket({
+    host: location.host,
+    protocol: location.protocol === "https:" ? "wss" : "ws",
+    party: "chat",
+    room: encodeURIComponent(room),
+    disableNameValidation: true,
+    // Evaluated on every (re)connect, so a reconnect resumes from the last rev seen.
+    query: () => ({ proto: "1", token: store.token, name: store.name, since: lastRev ? String(lastRev) : null }),
+  });
+  socket.addEventListener("open", () => setStatus("online"));
+  socket.addEventListener("close", () => setStatus("offline"));
+  socket.addEventListener("message", (e: MessageEvent) => {
+    if (typeof e.data !== "string") return;
+    try {
+      handle(JSON.parse(e.data) as ServerFrame);
+    } catch (err) {
+      console.error("chat: bad frame", err);
+    }
+  });
+}
+
+/** send writes a frame when connected; pending messages are resent after every (re)connect. */
+function send(f: ClientFrame): boolean {
+  if (!socket || socket.readyState !== WebSocket.OPEN) return false;
+  socket.send(JSON.stringify(f));
+  return true;
+}
+
+function resendPending(): void {
+  for (const [id, p] of pending) {
+    if (!p.error) send({ type: "add", id, content: p.content, user: store.name, role: "user" });
+  }
+}
+
+function upsert(m: ChatMessage): void {
+  messages.set(m.id, m);
+  pending.delete(m.id);
+}
+
+function handle(f: ServerFrame): void {
+  switch (f.type) {
+    case "chat:welcome":
+      myUID = f.uid;
+      break;
+    case "all": {
+      messages.clear();
+      for (const m of f.messages) upsert(m);
+      hasMore = f.hasMore;
+      lastRev = f.rev ?? 0;
+      renderAll();
+      timeline.scrollTop = timeline.scrollHeight;
+      resendPending();
+      break;
+    }
+    case "chat:resume":
+      for (const m of f.messages) upsert(m);
+      lastRev = Math.max(lastRev, f.rev);
+      renderAll();
+      resendPending();
+      break;
+    case "add":
+    case "update": {
+      const { type: _, ...m } = f;
+      const isNew = !messages.has(m.id) && !pending.has(m.id);
+      upsert(m);
+      lastRev = Math.max(lastRev, m.rev ?? 0);
+      if (isNew && m.uid !== myUID && document.hidden) { unread++; updateTitle(); }
+      if (m.uid !== myUID) typers.delete(m.uid);
+      renderAll();
+      break;
+    }
+    case "chat:history": {
+      const first = sorted()[0];
+      const anchor = first ? { id: first.id, top: (list.querySelector<HTMLElement>(`li[data-id="${CSS.escape(first.id)}"]`)?.offsetTop ?? 0) - timeline.scrollTop } : undefined;
+      for (const m of f.messages) if (!messages.has(m.id)) messages.set(m.id, m);
+      hasMore = f.hasMore;
+      loadingHistory = false;
+      renderAll(anchor);
+      break;
+    }
+    case "chat:search":
+      showResults(f.q, f.messages);
+      break;
+    case "chat:presence":
+      renderPresence(f.users);
+      break;
+    case "chat:join":
+    case "chat:leave":
+      if (f.uid !== myUID) notice(`${f.name} ${f.type === "chat:join" ? "joined" : "left"}`, f.at);
+      if (f.type === "chat:leave") { typers.delete(f.uid); renderTyping(); }
+      break;
+    case "chat:typing":
+      if (f.typing) typers.set(f.uid, { name: f.name, until: Date.now() + 6000 });
+      else typers.delete(f.uid);
+      renderTyping();
+      break;
+    case "chat:error": {
+      const p = f.id ? pending.get(f.id) : undefined;
+      if (p) { p.error = f.message; renderAll(); } else toast(f.message);
+      break;
+    }
+  }
+}
+
+// ---- UI events --------------------------------------------------------------------
+
+function toast(text: string): void {
+  const t = el("div", "toast", text);
+  t.setAttribute("role", "alert");
+  document.body.append(t);
+  setTimeout(() => t.remove(), 4000);
+}
+
+let typingSent = 0;
+function typing(on: boolean): void {
+  const now = Date.now();
+  if (on && now - typingSent < 3000) return;
+  typingSent = on ? now : 0;
+  send({ type: "chat:typing", typing: on });
+}
+
+composer.addEventListener("submit", (e) => {
+  e.preventDefault();
+  const content = input.value.trim();
+  if (!content) return;
+  const id = randomID(12);
+  pending.set(id, { content, createdAt: Date.now() });
+  input.value = "";
+  autosize();
+  send({ type: "add", id, content, user: store.name, role: "user" });
+  typing(false);
+  renderAll();
+  timeline.scrollTop = timeline.scrollHeight;
+});
+
+input.addEventListener("keydown", (e) => {
+  if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
+    e.preventDefault();
+    composer.requestSubmit();
+  }
+});
+function autosize(): void {
+  input.style.height = "auto";
+  input.style.height = `${Math.min(input.scrollHeight, 200)}px`;
+}
+input.addEventListener("input", () => {
+  autosize();
+  typing(input.value.trim() !== "");
+});
+
+timeline.addEventListener("scroll", () => {
+  if (timeline.scrollTop < 120 && hasMore && !loadingHistory) {
+    const first = sorted()[0];
+    if (first && send({ type: "chat:history", before: first.seq, limit: 50 })) {
+      loadingHistory = true;
+      historyStatus.textContent = "Loading older messages…";
+    }
+  }
+});
+
+const searchForm = $<HTMLFormElement>("#search");
+const results = $<HTMLElement>("#search-results");
+searchForm.addEventListener("submit", (e) => {
+  e.preventDefault();
+  const q = (searchForm.elements.namedItem("q") as HTMLInputElement).value.trim();
+  if (q) send({ type: "chat:search", q });
+  else results.hidden = true;
+});
+$("#search-close").addEventListener("click", () => { results.hidden = true; });
+
+function showResults(q: string, found: ChatMessage[]): void {
+  $("#search-summary").textContent = `${found.length} result${found.length === 1 ? "" : "s"} for “${q}”`;
+  results.querySelector("ol")!.replaceChildren(...found.map((m) => renderMessage(m, { search: true })));
+  results.hidden = false;
+}
+
+function jumpTo(id: string): void {
+  results.hidden = true;
+  const row = list.querySelector<HTMLElement>(`li[data-id="${CSS.escape(id)}"]`);
+  if (row) {
+    row.scrollIntoView({ block: "center" });
+    row.classList.add("flash");
+    setTimeout(() => row.classList.remove("flash"), 1500);
+  }
+}
+
+$("#copy-link").addEventListener("click", async () => {
+  try {
+    await navigator.clipboard.writeText(location.href);
+    toast("Link copied: share it to invite people");
+  } catch {
+    toast(location.href);
+  }
+});
+
+const dialog = $<HTMLDialogElement>("#name-dialog");
+const nameForm = $<HTMLFormElement>("#name-form");
+function askName(): void {
+  (nameForm.elements.namedItem("name") as HTMLInputElement).value = store.name;
+  dialog.showModal();
+}
+nameForm.addEventListener("submit", () => {
+  const name = (nameForm.elements.namedItem("name") as HTMLInputElement).value.trim().slice(0, 32);
+  if (!name) return;
+  const changed = name !== store.name;
+  store.name = name;
+  $("#me-name").textContent = name;
+  if (!socket) connect();
+  else if (changed) socket.reconnect();
+});
+dialog.addEventListener("cancel", (e) => { if (!store.name) e.preventDefault(); });
+$("#rename").addEventListener("click", askName);
+
+setStatus("connecting");
+renderAll();
+if (store.name) {
+  $("#me-name").textContent = store.name;
+  connect();
+} else {
+  askName();
+}

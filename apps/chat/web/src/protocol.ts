@@ -1,0 +1,50 @@
+// Wire types of the chat protocol (see apps/chat/README.md). "all", "add" and
+// "update" are Cloudflare's durable-chat-template frames; "chat:*" frames are
+// Warren's extensions, sent only to clients that connect with ?proto=1.
+
+export interface ChatMessage {
+  id: string;
+  content: string;
+  user: string;
+  role: "user" | "assistant";
+  seq: number;
+  rev: number;
+  createdAt: number;
+  editedAt?: number;
+  deleted?: boolean;
+  uid: string;
+}
+
+export interface PresenceUser {
+  uid: string;
+  name: string;
+}
+
+export type ServerFrame =
+  | { type: "all"; messages: ChatMessage[]; hasMore: boolean; rev: number }
+  | ({ type: "add" | "update" } & ChatMessage)
+  | { type: "chat:welcome"; uid: string; name: string; rev: number }
+  | { type: "chat:resume"; messages: ChatMessage[]; rev: number }
+  | { type: "chat:history"; messages: ChatMessage[]; hasMore: boolean; before: number }
+  | { type: "chat:search"; q: string; messages: ChatMessage[] }
+  | { type: "chat:presence"; users: PresenceUser[] }
+  | { type: "chat:join" | "chat:leave"; uid: string; name: string; at: number }
+  | { type: "chat:typing"; uid: string; name: string; typing: boolean }
+  | { type: "chat:error"; code: string; message: string; id?: string };
+
+export type ClientFrame =
+  | { type: "add" | "update"; id: string; content: string; user: string; role: "user" }
+  | { type: "chat:delete"; id: string }
+  | { type: "chat:history"; before: number; limit?: number }
+  | { type: "chat:search"; q: string }
+  | { type: "chat:typing"; typing: boolean };
+
+const alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_-";
+
+/** randomID returns n random characters of nanoid's alphabet. */
+export function randomID(n: number): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(n));
+  let s = "";
+  for (const b of bytes) s += alphabet[b & 63];
+  return s;
+}
