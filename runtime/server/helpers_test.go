@@ -118,7 +118,7 @@ func (r *room) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 }
 
 type harness struct {
-	t      *testing.T
+	t      testing.TB
 	rt     *objecttest.Runtime
 	s      *server.Server
 	addr   string
@@ -127,7 +127,7 @@ type harness struct {
 	done   chan error
 }
 
-func start(t *testing.T, cfg server.Config, rcfg object.Config) *harness {
+func start(t testing.TB, cfg server.Config, rcfg object.Config) *harness {
 	t.Helper()
 	if rcfg.IdleTimeout == 0 {
 		rcfg.IdleTimeout = time.Hour // tests evict on demand
