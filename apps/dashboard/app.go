@@ -1,0 +1,70 @@
+package main
+
+import (
+	"context"
+	"embed"
+	"io/fs"
+	"net/http"
+	"os"
+	"strconv"
+
+	"github.com/warrenhq/warren/runtime/object"
+	"github.com/warrenhq/warren/runtime/server"
+)
+
+//go:embed all:web/dist
+var dist embed.FS
+
+// assets is the bundled front end (web/dist, built by `npm run build`).
+func assets() fs.FS {
+	sub, err := fs.Sub(dist, "web/dist")
+	if err != nil {
+		panic(err)
+	}
+	return sub
+}
+
+// configFromEnv reads DASHBOARD_PUSH_RATE and DASHBOARD_POLL_ANY_HOST.
+func configFromEnv() Config {
+	var c Config
+	if v, err := strconv.ParseFloat(os.Getenv("DASHBOARD_PUSH_RATE"), 64); err == nil && v > 0 {
+		c.PushRate = v
+	}
+	c.PollAnyHost = os.Getenv("DASHBOARD_POLL_ANY_HOST") == "1"
+	return c
+}
+
+// setup registers the "stream" namespace (one Stream per stream name), activates
+// the self stream so that it starts sampling, and sends / to the self stream's board.
+func setup(cfg Config) func(rt *object.Runtime, s *server.Server) error {
+	cfg = cfg.withDefaults()
+	return func(rt *object.Runtime, s *server.Server) error {
+		ns, err := object.Register(rt, "stream", func(ctx context.Context, st *object.State) (*Stream, error) {
+			return newStream(ctx, st, &cfg, rt)
+		})
+		if err != nil {
+			return err
+		}
+		if err := s.Mount(ns); err != nil {
+			return err
+		}
+		if err := s.AddMetric(server.Metric{Name: "dashboard_events_ingested_total", Help: "Events accepted by the dashboard's streams.",
+			Type: "counter", Value: func() float64 { return float64(eventsIngested.Load()) }}); err != nil {
+			return err
+		}
+		home := "/s/" + cfg.SelfStream
+		if cfg.SelfStream != "-" {
+			// Activating the self stream creates its sampling schedule (durable: it
+			// fires again after every restart).
+			if err := ns.RunLocal(context.Background(), ns.GetByName(cfg.SelfStream), func(context.Context, *Stream) error { return nil }); err != nil {
+				return err
+			}
+		} else {
+			home = "/s/default"
+		}
+		s.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, home, http.StatusFound)
+		}))
+		return nil
+	}
+}
