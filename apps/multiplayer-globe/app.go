@@ -1,0 +1,116 @@
+package main
+
+import (
+	"context"
+	"embed"
+	"encoding/json"
+	"io/fs"
+	"net/http"
+
+	"github.com/warrenhq/warren/runtime/object"
+	"github.com/warrenhq/warren/runtime/server"
+)
+
+//go:embed all:web/dist
+var dist embed.FS
+
+// assets is the bundled front end (web/dist, built by `npm run build`).
+func assets() fs.FS {
+	sub, err := fs.Sub(dist, "web/dist")
+	if err != nil {
+		panic(err)
+	}
+	return sub
+}
+
+// Options tune the app (tests use a small capacity).
+type Options struct {
+	Capacity int // players per session (default Capacity)
+}
+
+// app is the binary, for main and tests.
+func app() server.App {
+	return server.App{Name: "multiplayer-globe", Addr: "127.0.0.1:8788", Assets: assets(), Setup: setup(Options{})}
+}
+
+// setup registers the namespaces: "globe" (game sessions; "default" is the
+// template's room), "lobby" (one object, "main") and "leaderboard" (one object,
+// "all-time"), and the app's HTTP API.
+func setup(opt Options) func(rt *object.Runtime, s *server.Server) error {
+	if opt.Capacity <= 0 {
+		opt.Capacity = Capacity
+	}
+	return func(rt *object.Runtime, s *server.Server) error {
+		lobbies, err := object.Register(rt, "lobby", func(ctx context.Context, st *object.State) (*Lobby, error) {
+			return newLobby(ctx, st, opt.Capacity)
+		})
+		if err != nil {
+			return err
+		}
+		boards, err := object.Register(rt, "leaderboard", newLeaderboard)
+		if err != nil {
+			return err
+		}
+		d := &deps{
+			lobby:    lobbies.GetByName("main"),
+			report:   object.Method(lobbies, "report", (*Lobby).Report),
+			board:    boards.GetByName("all-time"),
+			submit:   object.Method(boards, "submit", (*Leaderboard).Submit),
+			stats:    newTickStats(),
+			capacity: opt.Capacity,
+		}
+		assign := object.Method(lobbies, "assign", (*Lobby).Assign)
+		list := object.Method(lobbies, "list", (*Lobby).List)
+		top := object.Method(boards, "top", func(l *Leaderboard, ctx context.Context, n int) ([]Score, error) {
+			return l.Top(ctx, max(1, min(n, 100)))
+		})
+		sessions, err := object.Register(rt, "globe", func(ctx context.Context, st *object.State) (*Session, error) {
+			return newSession(ctx, st, d)
+		})
+		if err != nil {
+			return err
+		}
+		s.Handle("/api/join", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			res, err := assign.Call(r.Context(), d.lobby, JoinRequest{Spectate: r.URL.Query().Get("spectate") == "1"})
+			reply(w, res, err)
+		}))
+		s.Handle("/api/sessions", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			res, err := list.Call(r.Context(), d.lobby, struct{}{})
+			reply(w, res, err)
+		}))
+		s.Handle("/api/leaderboard", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			res, err := top.Call(r.Context(), d.board, LeaderboardSize)
+			reply(w, res, err)
+		}))
+		s.Handle("/api/stats", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			reply(w, d.stats.Report(), nil)
+		}))
+		for _, m := range []server.Metric{
+			{Name: "globe_ticks_total", Help: "Game ticks run.", Type: "counter", Value: func() float64 { return float64(d.stats.ticks.Load()) }},
+			{Name: "globe_tick_cost_p99_seconds", Help: "99th percentile of a tick's work over the last 4096 ticks.", Type: "gauge", Value: func() float64 { return d.stats.Report().CostP99MS / 1000 }},
+			{Name: "globe_tick_interval_p99_seconds", Help: "99th percentile of the time between ticks of a session over the last 4096 ticks.", Type: "gauge", Value: func() float64 { return d.stats.Report().GapP99MS / 1000 }},
+		} {
+			if err := s.AddMetric(m); err != nil {
+				return err
+			}
+		}
+		for _, ns := range []object.Endpoint{sessions} {
+			if err := s.Mount(ns); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
+func reply(w http.ResponseWriter, v any, err error) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	if err != nil {
+		code, msg := object.HTTPStatus(err)
+		w.WriteHeader(code)
+		json.NewEncoder(w).Encode(map[string]string{"error": msg})
+		return
+	}
+	json.NewEncoder(w).Encode(v)
+}

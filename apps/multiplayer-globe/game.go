@@ -1,0 +1,314 @@
+package main
+
+import (
+	"math"
+	"math/rand/v2"
+)
+
+// Game rules. A player moves along great circles at Speed degrees of arc per
+// second in the heading it steers to; touching a collectible (within PickupDeg)
+// adds its value to the player's score, and a new one spawns elsewhere.
+const (
+	TickRate     = 20                      // ticks per second
+	TickInterval = 1e9 / TickRate          // nanoseconds between ticks
+	Speed        = 14.0                    // degrees of arc per second while moving
+	PickupDeg    = 4.0                     // pickup radius, degrees of arc
+	BaseItems    = 12                      // collectibles on the globe with one player
+	MaxItems     = 48                      // collectibles at most
+	GoldChance   = 0.1                     // share of collectibles worth GoldValue
+	GoldValue    = 5                       // points of a gold collectible (others: 1)
+	Capacity     = 64                      // players per session; the lobby fills sessions up to it
+	maxStepSecs  = 3.0 / float64(TickRate) // a late tick moves players at most this long
+)
+
+// Player is one player's state in a session.
+type Player struct {
+	N       int     // small number, unique in the session, used on the wire
+	ID      string  // connection id (?_pk=)
+	Name    string  // sanitized display name
+	Color   int     // palette index
+	Lat     float64 // degrees
+	Lng     float64 // degrees
+	Heading float64 // degrees clockwise from north
+	Moving  bool
+	Score   int
+	moved   bool // changed position or heading this tick
+	scored  bool // score changed this tick
+}
+
+// Item is a collectible.
+type Item struct {
+	N     int
+	Lat   float64
+	Lng   float64
+	Value int
+}
+
+// World is the authoritative state of one game session. It is plain data with a
+// seeded random source, so tests can drive it tick by tick.
+type World struct {
+	Tick    uint64
+	Players map[int]*Player
+	Items   map[int]*Item
+	rng     *rand.Rand
+	nextN   int
+	nextIt  int
+
+	// Changes since the last Delta.
+	joined  []int
+	left    []int
+	spawned []int
+	taken   []int
+}
+
+// NewWorld returns an empty world whose randomness comes from seed.
+func NewWorld(seed uint64) *World {
+	return &World{Players: map[int]*Player{}, Items: map[int]*Item{}, rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))}
+}
+
+// RandomPoint returns a point uniformly distributed on the sphere.
+func RandomPoint(r *rand.Rand) (lat, lng float64) {
+	z := 2*r.Float64() - 1
+	return math.Asin(z) * 180 / math.Pi, r.Float64()*360 - 180
+}
+
+// AddPlayer adds a player at (lat, lng) and returns it.
+func (w *World) AddPlayer(id, name string, lat, lng float64, score int) *Player {
+	w.nextN++
+	p := &Player{N: w.nextN, ID: id, Name: name, Color: (w.nextN - 1) % 12, Lat: clampLat(lat), Lng: wrapLng(lng), Score: score}
+	w.Players[p.N] = p
+	w.joined = append(w.joined, p.N)
+	w.fillItems()
+	return p
+}
+
+// RemovePlayer removes player n.
+func (w *World) RemovePlayer(n int) {
+	if _, ok := w.Players[n]; !ok {
+		return
+	}
+	delete(w.Players, n)
+	w.left = append(w.left, n)
+}
+
+// Steer sets a player's heading and whether it moves.
+func (w *World) Steer(n int, heading float64, moving bool) {
+	p := w.Players[n]
+	if p == nil {
+		return
+	}
+	if p.Heading != heading || p.Moving != moving {
+		p.Heading, p.Moving, p.moved = heading, moving, true
+	}
+}
+
+// wantItems is how many collectibles the world keeps for its players.
+func (w *World) wantItems() int {
+	if len(w.Players) == 0 {
+		return 0
+	}
+	return min(BaseItems+len(w.Players)/2, MaxItems)
+}
+
+func (w *World) fillItems() {
+	for len(w.Items) < w.wantItems() {
+		w.nextIt++
+		lat, lng := RandomPoint(w.rng)
+		v := 1
+		if w.rng.Float64() < GoldChance {
+			v = GoldValue
+		}
+		w.Items[w.nextIt] = &Item{N: w.nextIt, Lat: lat, Lng: lng, Value: v}
+		w.spawned = append(w.spawned, w.nextIt)
+	}
+}
+
+// Step advances the world by dt seconds (capped), moving players, collecting
+// items and spawning new ones.
+func (w *World) Step(dt float64) {
+	w.Tick++
+	dt = max(0, min(dt, maxStepSecs))
+	for _, p := range w.Players {
+		if !p.Moving || dt == 0 {
+			continue
+		}
+		p.Lat, p.Lng = Move(p.Lat, p.Lng, p.Heading, Speed*dt)
+		p.moved = true
+		for _, it := range w.Items {
+			if Distance(p.Lat, p.Lng, it.Lat, it.Lng) <= PickupDeg {
+				p.Score += it.Value
+				p.scored = true
+				delete(w.Items, it.N)
+				w.taken = append(w.taken, it.N)
+			}
+		}
+	}
+	w.fillItems()
+}
+
+// Move returns the point d degrees of arc from (lat, lng) along heading h.
+func Move(lat, lng, h, d float64) (float64, float64) {
+	const r = math.Pi / 180
+	φ1, λ1, θ, δ := lat*r, lng*r, h*r, d*r
+	φ2 := math.Asin(math.Sin(φ1)*math.Cos(δ) + math.Cos(φ1)*math.Sin(δ)*math.Cos(θ))
+	λ2 := λ1 + math.Atan2(math.Sin(θ)*math.Sin(δ)*math.Cos(φ1), math.Cos(δ)-math.Sin(φ1)*math.Sin(φ2))
+	return clampLat(φ2 / r), wrapLng(λ2 / r)
+}
+
+// Distance is the great-circle distance between two points, in degrees of arc.
+func Distance(lat1, lng1, lat2, lng2 float64) float64 {
+	const r = math.Pi / 180
+	φ1, φ2 := lat1*r, lat2*r
+	dφ, dλ := (lat2-lat1)*r, (lng2-lng1)*r
+	a := math.Sin(dφ/2)*math.Sin(dφ/2) + math.Cos(φ1)*math.Cos(φ2)*math.Sin(dλ/2)*math.Sin(dλ/2)
+	return 2 * math.Atan2(math.Sqrt(a), math.Sqrt(max(0, 1-a))) / r
+}
+
+func clampLat(v float64) float64 {
+	if math.IsNaN(v) {
+		return 0
+	}
+	return max(-89.9, min(89.9, v))
+}
+
+func wrapLng(v float64) float64 {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return 0
+	}
+	v = math.Mod(v+180, 360)
+	if v < 0 {
+		v += 360
+	}
+	return v - 180
+}
+
+// round2 rounds to two decimals (about 1 km on the globe), for the wire.
+func round2(v float64) float64 { return math.Round(v*100) / 100 }
+
+// Delta is what changed since the previous Delta: the per-tick message.
+type Delta struct {
+	Type    string       `json:"type"` // "tick"
+	Tick    uint64       `json:"tick"`
+	TS      int64        `json:"ts"`           // server time, Unix milliseconds
+	Pos     [][4]any     `json:"p,omitempty"`  // [n, lat, lng, heading] of players that moved
+	Joined  []WirePlayer `json:"j,omitempty"`  // players who joined
+	Left    []int        `json:"l,omitempty"`  // players who left
+	Scores  [][2]int     `json:"s,omitempty"`  // [n, score] of players who scored
+	Spawned []WireItem   `json:"i,omitempty"`  // new collectibles
+	Taken   []int        `json:"t,omitempty"`  // collectibles taken
+	Acks    []string     `json:"a,omitempty"`  // input probes received since the last tick
+	Specs   *int         `json:"sp,omitempty"` // spectator count, when it changed
+}
+
+// WirePlayer is a player as snapshots and joins carry it.
+type WirePlayer struct {
+	N       int     `json:"n"`
+	ID      string  `json:"id"`
+	Name    string  `json:"name"`
+	Color   int     `json:"color"`
+	Lat     float64 `json:"lat"`
+	Lng     float64 `json:"lng"`
+	Heading float64 `json:"h"`
+	Score   int     `json:"score"`
+}
+
+// WireItem is a collectible on the wire.
+type WireItem struct {
+	N     int     `json:"n"`
+	Lat   float64 `json:"lat"`
+	Lng   float64 `json:"lng"`
+	Value int     `json:"v"`
+}
+
+func (p *Player) wire() WirePlayer {
+	return WirePlayer{N: p.N, ID: p.ID, Name: p.Name, Color: p.Color, Lat: round2(p.Lat), Lng: round2(p.Lng), Heading: math.Round(p.Heading), Score: p.Score}
+}
+
+func (it *Item) wire() WireItem {
+	return WireItem{N: it.N, Lat: round2(it.Lat), Lng: round2(it.Lng), Value: it.Value}
+}
+
+// Delta returns the changes since the previous call and forgets them.
+func (w *World) Delta() Delta {
+	d := Delta{Type: "tick", Tick: w.Tick}
+	for _, n := range w.joined {
+		if p := w.Players[n]; p != nil {
+			d.Joined = append(d.Joined, p.wire())
+			p.moved, p.scored = false, false
+		}
+	}
+	d.Left = w.left
+	for _, p := range sortedPlayers(w.Players) {
+		if p.moved {
+			d.Pos = append(d.Pos, [4]any{p.N, round2(p.Lat), round2(p.Lng), math.Round(p.Heading)})
+		}
+		if p.scored {
+			d.Scores = append(d.Scores, [2]int{p.N, p.Score})
+		}
+		p.moved, p.scored = false, false
+	}
+	for _, n := range w.spawned {
+		if it := w.Items[n]; it != nil {
+			d.Spawned = append(d.Spawned, it.wire())
+		}
+	}
+	for _, n := range w.taken {
+		if !containsInt(w.spawned, n) {
+			d.Taken = append(d.Taken, n)
+		}
+	}
+	w.joined, w.left, w.spawned, w.taken = nil, nil, nil, nil
+	return d
+}
+
+// Empty reports whether the delta carries nothing but its tick number.
+func (d *Delta) Empty() bool {
+	return len(d.Pos) == 0 && len(d.Joined) == 0 && len(d.Left) == 0 && len(d.Scores) == 0 &&
+		len(d.Spawned) == 0 && len(d.Taken) == 0 && len(d.Acks) == 0 && d.Specs == nil
+}
+
+// Snapshot is the whole state, sent to a socket when it connects.
+type Snapshot struct {
+	Type       string       `json:"type"` // "snapshot"
+	Tick       uint64       `json:"tick"`
+	TS         int64        `json:"ts"`
+	Players    []WirePlayer `json:"players"`
+	Items      []WireItem   `json:"items"`
+	Spectators int          `json:"spectators"`
+}
+
+// Snapshot returns the world's whole state. It does not consume the pending delta.
+func (w *World) Snapshot() Snapshot {
+	s := Snapshot{Type: "snapshot", Tick: w.Tick, Players: []WirePlayer{}, Items: []WireItem{}}
+	for _, p := range sortedPlayers(w.Players) {
+		s.Players = append(s.Players, p.wire())
+	}
+	for n := 1; n <= w.nextIt; n++ {
+		if it := w.Items[n]; it != nil {
+			s.Items = append(s.Items, it.wire())
+		}
+	}
+	return s
+}
+
+func sortedPlayers(m map[int]*Player) []*Player {
+	out := make([]*Player, 0, len(m))
+	for _, p := range m {
+		out = append(out, p)
+	}
+	for i := 1; i < len(out); i++ { // insertion sort: small maps
+		for j := i; j > 0 && out[j].N < out[j-1].N; j-- {
+			out[j], out[j-1] = out[j-1], out[j]
+		}
+	}
+	return out
+}
+
+func containsInt(s []int, v int) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}

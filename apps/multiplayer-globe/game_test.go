@@ -1,0 +1,118 @@
+package main
+
+import (
+	"math"
+	"testing"
+)
+
+func TestMoveAndDistance(t *testing.T) {
+	lat, lng := Move(0, 0, 90, 10) // east along the equator
+	if math.Abs(lat) > 1e-9 || math.Abs(lng-10) > 1e-9 {
+		t.Fatalf("east 10°: got %v,%v", lat, lng)
+	}
+	lat, _ = Move(0, 0, 0, 10) // north
+	if math.Abs(lat-10) > 1e-9 {
+		t.Fatalf("north 10°: got %v", lat)
+	}
+	if d := Distance(0, 0, 0, 10); math.Abs(d-10) > 1e-9 {
+		t.Fatalf("distance %v", d)
+	}
+	if _, lng := Move(0, 179, 90, 2); math.Abs(lng+179) > 1e-9 {
+		t.Fatalf("wrap: %v", lng)
+	}
+	for _, v := range []float64{math.NaN(), math.Inf(1), 1e300} {
+		if lng := wrapLng(v); lng < -180 || lng > 180 {
+			t.Fatalf("wrapLng(%v) = %v", v, lng)
+		}
+	}
+}
+
+func TestWorldTickAndDelta(t *testing.T) {
+	w := NewWorld(1)
+	a := w.AddPlayer("a", "alice", 0, 0, 0)
+	b := w.AddPlayer("b", "bob", 10, 10, 0)
+	if len(w.Items) != BaseItems+1 {
+		t.Fatalf("items: %d", len(w.Items))
+	}
+	d := w.Delta()
+	if len(d.Joined) != 2 || len(d.Spawned) != len(w.Items) {
+		t.Fatalf("first delta: %+v", d)
+	}
+	// Idle players: an empty delta.
+	w.Step(0.05)
+	if d := w.Delta(); !d.Empty() {
+		t.Fatalf("idle delta not empty: %+v", d)
+	}
+	w.Steer(a.N, 90, true)
+	w.Step(0.05)
+	d = w.Delta()
+	if len(d.Pos) != 1 || d.Pos[0][0] != a.N {
+		t.Fatalf("moving delta: %+v", d.Pos)
+	}
+	if want := Speed * 0.05; math.Abs(a.Lng-want) > 1e-6 {
+		t.Fatalf("moved to %v, want %v", a.Lng, want)
+	}
+	// A late tick moves at most maxStepSecs.
+	w.Step(10)
+	if a.Lng > Speed*0.05+Speed*maxStepSecs+1e-6 {
+		t.Fatalf("late tick moved too far: %v", a.Lng)
+	}
+	w.RemovePlayer(b.N)
+	w.Step(0.05)
+	if d := w.Delta(); len(d.Left) != 1 || d.Left[0] != b.N {
+		t.Fatalf("left: %+v", d.Left)
+	}
+}
+
+func TestPickup(t *testing.T) {
+	w := NewWorld(2)
+	p := w.AddPlayer("a", "alice", 0, 0, 0)
+	w.Delta()
+	// Put an item just ahead of the player.
+	for n := range w.Items {
+		delete(w.Items, n)
+	}
+	w.nextIt++
+	w.Items[w.nextIt] = &Item{N: w.nextIt, Lat: 0, Lng: 1, Value: GoldValue}
+	taken := w.nextIt
+	w.Steer(p.N, 90, true)
+	w.Step(0.05)
+	d := w.Delta()
+	if p.Score != GoldValue || len(d.Scores) != 1 || d.Scores[0] != [2]int{p.N, GoldValue} {
+		t.Fatalf("score %d, delta %+v", p.Score, d.Scores)
+	}
+	if len(d.Taken) != 1 || d.Taken[0] != taken || w.Items[taken] != nil {
+		t.Fatalf("taken %+v", d.Taken)
+	}
+	if len(w.Items) != w.wantItems() || len(d.Spawned) == 0 {
+		t.Fatalf("respawn: %d items, spawned %d", len(w.Items), len(d.Spawned))
+	}
+}
+
+func TestSnapshot(t *testing.T) {
+	w := NewWorld(3)
+	w.AddPlayer("a", "alice", 1.234, 5.678, 7)
+	s := w.Snapshot()
+	if len(s.Players) != 1 || s.Players[0].Lat != 1.23 || s.Players[0].Lng != 5.68 || s.Players[0].Score != 7 {
+		t.Fatalf("%+v", s.Players)
+	}
+	if len(s.Items) != len(w.Items) {
+		t.Fatal("items")
+	}
+	if d := w.Delta(); len(d.Joined) != 1 {
+		t.Fatal("snapshot consumed the delta")
+	}
+}
+
+func BenchmarkTick64(b *testing.B) {
+	w := NewWorld(4)
+	for i := range 64 {
+		p := w.AddPlayer("p", "p", float64(i), float64(i*5), 0)
+		w.Steer(p.N, float64(i*5), true)
+	}
+	for b.Loop() {
+		w.Step(0.05)
+		d := w.Delta()
+		_ = d
+	}
+}

@@ -1,0 +1,443 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/warrenhq/warren/runtime/object"
+)
+
+// TemplateRoom is the session name that speaks the multiplayer-globe-template
+// protocol (add-marker / remove-marker) instead of the game.
+const TemplateRoom = "default"
+
+// Timing of the side work a ticking session does.
+const (
+	flushEvery   = 2 * time.Second // submit score changes to the leaderboard at most this often
+	refreshEvery = 5 * time.Second // re-read the leaderboard at least this often while ticking
+)
+
+// deps are what a session needs from the rest of the app.
+type deps struct {
+	lobby    object.Stub[Lobby]
+	report   object.Func[Lobby, SessionReport, struct{}]
+	board    object.Stub[Leaderboard]
+	submit   object.Func[Leaderboard, Submission, []Score]
+	stats    *TickStats
+	capacity int
+}
+
+// Session is one game session (namespace "globe"): a World stepped by a fixed-rate
+// tick while players are connected. The tick is a chain of State.Go
+// continuations, one turn per tick; with no player it stops, so the object is
+// evicted after the idle timeout like any other (spectators' sockets hibernate).
+// Game state is in memory; each socket's attachment holds its player's name and
+// score, so a rebuilt instance (after an eviction or a failed turn) recovers them.
+// The session named "default" is the template's global room instead.
+type Session struct {
+	st       *object.State
+	d        *deps
+	name     string
+	template bool
+	rng      *rand.Rand
+
+	world      *World
+	players    map[string]int // connection id -> player number
+	buckets    map[string]*bucket
+	acks       []string
+	specs      int
+	specsDirty bool
+
+	ticking  bool
+	nextTick time.Time
+	lastStep time.Time
+
+	pending  map[string]*Score // score changes not yet submitted, by name
+	syncing  bool              // a leaderboard call is in flight
+	lastSync time.Time
+	top      []Score
+	topJSON  []byte
+}
+
+// attachment is what a socket carries across evictions.
+type attachment struct {
+	Role     string    `json:"role"` // "player", "spectator" or "visitor" (template room)
+	Name     string    `json:"name,omitempty"`
+	Score    int       `json:"score,omitempty"`
+	Position *position `json:"position,omitempty"` // template room
+}
+
+type position struct {
+	Lat float64 `json:"lat"`
+	Lng float64 `json:"lng"`
+	ID  string  `json:"id"`
+}
+
+func newSession(ctx context.Context, st *object.State, d *deps) (*Session, error) {
+	name, _ := st.ID().Name()
+	seed := uint64(time.Now().UnixNano())
+	s := &Session{
+		st: st, d: d, name: name, template: name == TemplateRoom,
+		rng:     rand.New(rand.NewPCG(seed, 7)),
+		world:   NewWorld(seed),
+		players: map[string]int{}, buckets: map[string]*bucket{}, pending: map[string]*Score{},
+	}
+	// Rebuild from the sockets that stayed connected (hibernation or reset).
+	for _, ws := range st.WebSockets("") {
+		var a attachment
+		if ok, _ := ws.AttachmentJSON(&a); !ok {
+			continue
+		}
+		switch a.Role {
+		case "player":
+			lat, lng := RandomPoint(s.rng)
+			p := s.world.AddPlayer(ws.ID(), a.Name, lat, lng, a.Score)
+			s.players[ws.ID()] = p.N
+		case "spectator":
+			s.specs++
+		}
+	}
+	return s, nil
+}
+
+// OnConnect admits a player, a spectator (?spectate=1, or when the session is
+// full) or, in the template room, a visitor.
+func (s *Session) OnConnect(ctx context.Context, ws *object.WebSocket, r *http.Request) error {
+	q := r.URL.Query()
+	if s.template {
+		return s.connectVisitor(ws, q)
+	}
+	if q.Get("spectate") == "1" || len(s.world.Players) >= s.d.capacity {
+		s.specs++
+		s.specsDirty = true
+		if err := ws.SetTags("spectator"); err != nil {
+			return err
+		}
+		if err := ws.SetAttachmentJSON(attachment{Role: "spectator"}); err != nil {
+			return err
+		}
+		return s.welcome(ws, 0, true)
+	}
+	name := SanitizeName(q.Get("name"), "player-"+strconv.Itoa(s.world.nextN+1))
+	lat, lng := s.locate(q)
+	p := s.world.AddPlayer(ws.ID(), name, lat, lng, 0)
+	s.players[ws.ID()] = p.N
+	if err := ws.SetTags("player"); err != nil {
+		return err
+	}
+	if err := ws.SetAttachmentJSON(attachment{Role: "player", Name: name}); err != nil {
+		return err
+	}
+	if err := s.welcome(ws, p.N, false); err != nil {
+		return err
+	}
+	s.reportLobby(true)
+	s.startTicking()
+	return nil
+}
+
+// Welcome is the first frame a game socket receives; a snapshot and the
+// leaderboard follow.
+type Welcome struct {
+	Type      string  `json:"type"` // "welcome"
+	Session   string  `json:"session"`
+	ID        string  `json:"id"`  // the connection id
+	You       int     `json:"you"` // your player number, 0 for a spectator
+	Spectator bool    `json:"spectator"`
+	TickRate  int     `json:"tickRate"`
+	Capacity  int     `json:"capacity"`
+	Speed     float64 `json:"speed"`
+	Pickup    float64 `json:"pickup"`
+}
+
+func (s *Session) welcome(ws *object.WebSocket, n int, spectator bool) error {
+	if err := ws.SendJSON(Welcome{Type: "welcome", Session: s.name, ID: ws.ID(), You: n, Spectator: spectator,
+		TickRate: TickRate, Capacity: s.d.capacity, Speed: Speed, Pickup: PickupDeg}); err != nil {
+		return err
+	}
+	snap := s.world.Snapshot()
+	snap.TS = s.st.Now().UnixMilli()
+	snap.Spectators = s.specs
+	if err := ws.SendJSON(snap); err != nil {
+		return err
+	}
+	if s.topJSON != nil {
+		return ws.Send(object.TextMessage(string(s.topJSON)))
+	}
+	s.sync(true) // first socket of a fresh instance: fetch the leaderboard
+	return nil
+}
+
+// locate picks a start point: ?lat=&lng= (from the browser's geolocation, with
+// consent), else ?tzo= (the browser's UTC offset in minutes, which gives a
+// longitude), else a random point.
+func (s *Session) locate(q url.Values) (float64, float64) {
+	lat, err1 := strconv.ParseFloat(q.Get("lat"), 64)
+	lng, err2 := strconv.ParseFloat(q.Get("lng"), 64)
+	if err1 == nil && err2 == nil && lat >= -90 && lat <= 90 && lng >= -180 && lng <= 180 {
+		return lat, lng
+	}
+	if tzo, err := strconv.Atoi(q.Get("tzo")); err == nil && tzo >= -840 && tzo <= 840 {
+		return 15 + s.rng.Float64()*40, wrapLng(-float64(tzo)/4 + s.rng.Float64()*10 - 5)
+	}
+	return RandomPoint(s.rng)
+}
+
+// OnMessage handles steering input. Frames over the rate are dropped; a socket
+// that keeps flooding is closed. Invalid frames get an error frame.
+func (s *Session) OnMessage(ctx context.Context, ws *object.WebSocket, m object.Message) error {
+	if s.template {
+		return nil // the template's clients never send
+	}
+	b := s.buckets[ws.ID()]
+	if b == nil {
+		b = &bucket{}
+		s.buckets[ws.ID()] = b
+	}
+	if !b.allow(s.st.Now().UnixNano()) {
+		if b.dropped > MaxDropped {
+			return ws.Close(CloseRateLimited, "input rate exceeded")
+		}
+		return nil
+	}
+	in, err := DecodeInput(m.Data)
+	if err != nil {
+		return ws.SendText(`{"type":"error","code":"invalid","message":"expected {\"type\":\"input\",\"h\":0..360,\"m\":0|1}"}`)
+	}
+	n, ok := s.players[ws.ID()]
+	if !ok {
+		return nil // spectators do not steer
+	}
+	s.world.Steer(n, in.Heading, in.Moving)
+	if in.Probe != "" && len(s.acks) < 4*s.d.capacity {
+		s.acks = append(s.acks, in.Probe)
+	}
+	s.startTicking()
+	return nil
+}
+
+// OnClose removes the player (or spectator, or visitor).
+func (s *Session) OnClose(ctx context.Context, ws *object.WebSocket, code int, reason string, clean bool) error {
+	delete(s.buckets, ws.ID())
+	if s.template {
+		var a attachment
+		ws.AttachmentJSON(&a)
+		s.st.BroadcastText(`{"type":"remove-marker","id":` + jsonString(ws.ID()) + `}`)
+		return nil
+	}
+	if n, ok := s.players[ws.ID()]; ok {
+		delete(s.players, ws.ID())
+		s.world.RemovePlayer(n)
+		s.reportLobby(false)
+		if !s.ticking { // no tick will carry the leave: send it now
+			d := s.world.Delta()
+			d.TS = s.st.Now().UnixMilli()
+			s.broadcast(d)
+		}
+		return nil
+	}
+	var a attachment
+	if ok, _ := ws.AttachmentJSON(&a); ok && a.Role == "spectator" && s.specs > 0 {
+		s.specs--
+		s.specsDirty = true
+	}
+	return nil
+}
+
+func (s *Session) broadcast(v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return
+	}
+	s.st.Broadcast(object.Message{Data: b})
+}
+
+// startTicking starts the tick chain if it is not running and players are present.
+func (s *Session) startTicking() {
+	if s.ticking || len(s.world.Players) == 0 {
+		return
+	}
+	s.ticking = true
+	now := s.st.Now()
+	s.lastStep, s.nextTick = now, now
+	s.scheduleTick()
+}
+
+// scheduleTick waits, outside the turn, for the next tick time and then runs the
+// tick as a turn. Ticks are at fixed times (no drift); a late tick skips ahead
+// rather than bunching up.
+func (s *Session) scheduleTick() {
+	s.nextTick = s.nextTick.Add(TickInterval)
+	if now := s.st.Now(); s.nextTick.Before(now.Add(-TickInterval)) {
+		s.nextTick = now
+	}
+	at := s.nextTick
+	s.st.Go(func(ctx context.Context) func(ctx context.Context) error {
+		if d := time.Until(at); d > 0 {
+			time.Sleep(d)
+		}
+		return s.tick
+	})
+}
+
+// tick is one turn: step the world, broadcast the delta, and do the batched
+// leaderboard work. It writes nothing to SQLite, so its commit costs no fsync.
+func (s *Session) tick(ctx context.Context) error {
+	start := time.Now()
+	now := s.st.Now()
+	if len(s.world.Players) == 0 {
+		s.ticking = false
+		s.sync(true)
+		return nil
+	}
+	s.d.stats.interval(now.Sub(s.lastStep))
+	s.world.Step(now.Sub(s.lastStep).Seconds())
+	s.lastStep = now
+	d := s.world.Delta()
+	d.TS = now.UnixMilli()
+	d.Acks, s.acks = s.acks, nil
+	if s.specsDirty {
+		n := s.specs
+		d.Specs, s.specsDirty = &n, false
+	}
+	for _, sc := range d.Scores {
+		p := s.world.Players[sc[0]]
+		if p == nil {
+			continue
+		}
+		e := s.pending[p.Name]
+		if e == nil {
+			e = &Score{Name: p.Name}
+			s.pending[p.Name] = e
+		}
+		// Scores only grow; the change since the last delta is what was collected.
+		e.Best = max(e.Best, p.Score)
+		if ws := s.st.WebSocket(p.ID); ws != nil {
+			var a attachment
+			ws.AttachmentJSON(&a)
+			e.Total += p.Score - a.Score
+			a.Score = p.Score
+			ws.SetAttachmentJSON(a)
+		}
+	}
+	s.broadcast(d)
+	s.sync(false)
+	s.scheduleTick()
+	s.d.stats.cost(time.Since(start), len(s.world.Players))
+	return nil
+}
+
+// sync submits pending score changes to the leaderboard (at most every
+// flushEvery, or now when force) and refreshes the leaderboard every
+// refreshEvery; the call runs outside the turn and its result comes back as a
+// turn that broadcasts the leaderboard when it changed.
+func (s *Session) sync(force bool) {
+	now := s.st.Now()
+	if s.syncing {
+		return
+	}
+	due := now.Sub(s.lastSync) >= refreshEvery || (len(s.pending) > 0 && now.Sub(s.lastSync) >= flushEvery)
+	if !force && !due {
+		return
+	}
+	batch := Submission{Scores: make([]Score, 0, len(s.pending))}
+	for _, e := range s.pending {
+		batch.Scores = append(batch.Scores, *e)
+	}
+	s.pending = map[string]*Score{}
+	s.syncing, s.lastSync = true, now
+	d := s.d
+	s.st.Go(func(ctx context.Context) func(ctx context.Context) error {
+		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		top, err := d.submit.Call(cctx, d.board, batch)
+		cancel()
+		return func(ctx context.Context) error {
+			s.syncing = false
+			if err != nil {
+				s.st.Logger().Warn("globe: leaderboard submit failed", "err", err)
+				for _, sc := range batch.Scores { // keep them for the next try
+					e := s.pending[sc.Name]
+					if e == nil {
+						e = &Score{Name: sc.Name}
+						s.pending[sc.Name] = e
+					}
+					e.Best, e.Total = max(e.Best, sc.Best), e.Total+sc.Total
+				}
+				return nil
+			}
+			b, _ := json.Marshal(struct {
+				Type string  `json:"type"`
+				Top  []Score `json:"top"`
+			}{"leaderboard", top})
+			if string(b) != string(s.topJSON) {
+				s.top, s.topJSON = top, b
+				s.st.Broadcast(object.Message{Data: b})
+			}
+			return nil
+		}
+	})
+}
+
+// reportLobby tells the lobby this session's player count, outside the turn.
+func (s *Session) reportLobby(joined bool) {
+	r := SessionReport{Session: s.name, Players: len(s.world.Players), Joined: joined}
+	d := s.d
+	s.st.Go(func(ctx context.Context) func(ctx context.Context) error {
+		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		d.report.Call(cctx, d.lobby, r)
+		return nil
+	})
+}
+
+// connectVisitor is the template room: a marker per visitor.
+func (s *Session) connectVisitor(ws *object.WebSocket, q url.Values) error {
+	lat, lng := s.locate(q)
+	pos := &position{Lat: round2(lat), Lng: round2(lng), ID: ws.ID()}
+	if err := ws.SetAttachmentJSON(attachment{Role: "visitor", Position: pos}); err != nil {
+		return err
+	}
+	for _, o := range s.st.WebSockets("") {
+		var a attachment
+		if ok, _ := o.AttachmentJSON(&a); !ok || a.Position == nil {
+			continue
+		}
+		if err := ws.SendText(addMarker(a.Position)); err != nil {
+			return err
+		}
+	}
+	s.st.BroadcastText(addMarker(pos), ws)
+	return nil
+}
+
+func addMarker(p *position) string {
+	b, _ := json.Marshal(struct {
+		Type     string    `json:"type"`
+		Position *position `json:"position"`
+	}{"add-marker", p})
+	return string(b)
+}
+
+func jsonString(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+// ServeHTTP answers GET /parties/globe/<name> with the session's state.
+func (s *Session) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(struct {
+		Session    string  `json:"session"`
+		Players    int     `json:"players"`
+		Spectators int     `json:"spectators"`
+		Ticking    bool    `json:"ticking"`
+		Tick       uint64  `json:"tick"`
+		Top        []Score `json:"top"`
+	}{s.name, len(s.world.Players), s.specs, s.ticking, s.world.Tick, s.top})
+}

@@ -1,0 +1,268 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/warrenhq/warren/runtime/server"
+)
+
+// start runs the app on a free loopback port with data in dir until the test ends
+// (or stop is called) and returns its address.
+func start(t *testing.T, dir string, opt Options) (addr string, stop func()) {
+	t.Helper()
+	a := app()
+	a.Setup = setup(opt)
+	ready := make(chan net.Addr, 1)
+	a.Ready = func(ad net.Addr) { ready <- ad }
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- server.Run(ctx, a, []string{"-addr", "127.0.0.1:0", "-data", dir, "-log-level", "error"}, io.Discard)
+	}()
+	select {
+	case ad := <-ready:
+		addr = ad.String()
+	case err := <-done:
+		t.Fatal(err)
+	}
+	stopped := false
+	stop = func() {
+		if !stopped {
+			stopped = true
+			cancel()
+			<-done
+		}
+	}
+	t.Cleanup(stop)
+	return addr, stop
+}
+
+type client struct {
+	t  *testing.T
+	ws *websocket.Conn
+}
+
+func dial(t *testing.T, addr, path string) *client {
+	t.Helper()
+	h := http.Header{"Origin": {"http://" + addr}}
+	ws, _, err := websocket.DefaultDialer.Dial("ws://"+addr+path, h)
+	if err != nil {
+		t.Fatalf("dial %s: %v", path, err)
+	}
+	t.Cleanup(func() { ws.Close() })
+	return &client{t: t, ws: ws}
+}
+
+// next reads frames until one satisfies ok (a frame is decoded into a map).
+func (c *client) next(what string, ok func(m map[string]any) bool) map[string]any {
+	c.t.Helper()
+	c.ws.SetReadDeadline(time.Now().Add(5 * time.Second))
+	for {
+		_, b, err := c.ws.ReadMessage()
+		if err != nil {
+			c.t.Fatalf("waiting for %s: %v", what, err)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(b, &m); err != nil {
+			c.t.Fatalf("not JSON: %q", b)
+		}
+		if ok(m) {
+			return m
+		}
+	}
+}
+
+func ofType(typ string) func(map[string]any) bool {
+	return func(m map[string]any) bool { return m["type"] == typ }
+}
+
+func (c *client) send(s string) {
+	c.t.Helper()
+	if err := c.ws.WriteMessage(websocket.TextMessage, []byte(s)); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+func TestTemplateParity(t *testing.T) {
+	addr, _ := start(t, t.TempDir(), Options{})
+	a := dial(t, addr, "/parties/globe/default?_pk=alice&lat=48.85&lng=2.35")
+	m := a.next("own add-marker", ofType("add-marker"))
+	pos := m["position"].(map[string]any)
+	if pos["id"] != "alice" || pos["lat"] != 48.85 || pos["lng"] != 2.35 {
+		t.Fatalf("own marker: %v", m)
+	}
+	b := dial(t, addr, "/parties/globe/default?_pk=bob")
+	seen := map[string]bool{}
+	for len(seen) < 2 {
+		m := b.next("markers", ofType("add-marker"))
+		seen[m["position"].(map[string]any)["id"].(string)] = true
+	}
+	if !seen["alice"] || !seen["bob"] {
+		t.Fatalf("bob saw %v", seen)
+	}
+	m = a.next("bob's add-marker", ofType("add-marker"))
+	if m["position"].(map[string]any)["id"] != "bob" {
+		t.Fatalf("alice got %v", m)
+	}
+	b.ws.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(1000, ""))
+	b.ws.Close()
+	m = a.next("remove-marker", ofType("remove-marker"))
+	if m["id"] != "bob" {
+		t.Fatalf("remove: %v", m)
+	}
+}
+
+func TestGameOverLoopback(t *testing.T) {
+	dir := t.TempDir()
+	addr, stop := start(t, dir, Options{Capacity: 2})
+	join := func() JoinResponse {
+		resp, err := http.Get("http://" + addr + "/api/join")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var j JoinResponse
+		json.NewDecoder(resp.Body).Decode(&j)
+		return j
+	}
+	s1 := join().Session
+	alice := dial(t, addr, "/parties/globe/"+s1+"?_pk=a1&name=%3Cb%3Ealice&lat=0&lng=0")
+	w := alice.next("welcome", ofType("welcome"))
+	if w["you"].(float64) != 1 || w["session"] != s1 || w["spectator"] != false {
+		t.Fatalf("welcome %v", w)
+	}
+	snap := alice.next("snapshot", ofType("snapshot"))
+	if ps := snap["players"].([]any); len(ps) != 1 || ps[0].(map[string]any)["name"] != "balice" {
+		t.Fatalf("snapshot players %v", snap["players"])
+	}
+	if s2 := join().Session; s2 != s1 {
+		t.Fatalf("second player sent to %s, want %s", s2, s1)
+	}
+	bob := dial(t, addr, "/parties/globe/"+s1+"?_pk=b1&name=bob&lat=10&lng=10")
+	bob.next("welcome", ofType("welcome"))
+	// The session is full (capacity 2 with the reservation of a third join): a new one.
+	if s3 := join().Session; s3 == s1 {
+		t.Fatalf("third player sent to the full session %s", s1)
+	}
+	// Bob steers with a probe; alice sees him move and the probe acknowledged.
+	bob.send(`{"type":"input","h":90,"m":1,"p":"probe-1"}`)
+	alice.next("bob moving", func(m map[string]any) bool {
+		if m["type"] != "tick" {
+			return false
+		}
+		acked := false
+		for _, a := range asSlice(m["a"]) {
+			acked = acked || a == "probe-1"
+		}
+		return acked
+	})
+	alice.next("bob's position", func(m map[string]any) bool {
+		for _, p := range asSlice(m["p"]) {
+			if p.([]any)[0].(float64) == 2 {
+				return true
+			}
+		}
+		return false
+	})
+	// Invalid frames get an error; the socket stays open.
+	bob.send(`{"type":"input","h":"north"}`)
+	bob.next("error", ofType("error"))
+	// A spectator gets the snapshot and ticks but cannot steer.
+	spec := dial(t, addr, "/parties/globe/"+s1+"?_pk=s1&spectate=1")
+	if w := spec.next("welcome", ofType("welcome")); w["spectator"] != true {
+		t.Fatalf("spectator welcome %v", w)
+	}
+	spec.next("tick", ofType("tick"))
+	// Bob leaves: alice gets "l".
+	bob.ws.Close()
+	alice.next("bob left", func(m map[string]any) bool {
+		for _, n := range asSlice(m["l"]) {
+			if n.(float64) == 2 {
+				return true
+			}
+		}
+		return false
+	})
+	_ = stop
+}
+
+// TestLeaderboardPersists collects an item by steering toward it, then checks the
+// all-time leaderboard before and after a restart.
+func TestLeaderboardPersists(t *testing.T) {
+	dir := t.TempDir()
+	addr, stop := start(t, dir, Options{})
+	c := dial(t, addr, "/parties/globe/lb-test?_pk=p1&name=carol&lat=0&lng=0")
+	c.next("welcome", ofType("welcome"))
+	snap := c.next("snapshot", ofType("snapshot"))
+	items := snap["items"].([]any)
+	it := items[0].(map[string]any)
+	lat, lng := 0.0, 0.0
+	target := [2]float64{it["lat"].(float64), it["lng"].(float64)}
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		h := bearing(lat, lng, target[0], target[1])
+		c.send(fmt.Sprintf(`{"type":"input","h":%.1f,"m":1}`, h))
+		m := c.next("tick", ofType("tick"))
+		for _, p := range asSlice(m["p"]) {
+			p := p.([]any)
+			if p[0].(float64) == 1 {
+				lat, lng = p[1].(float64), p[2].(float64)
+			}
+		}
+		if len(asSlice(m["s"])) > 0 {
+			break
+		}
+		for _, t := range asSlice(m["t"]) { // someone else's item? retarget on any change
+			_ = t
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	lb := c.next("leaderboard", func(m map[string]any) bool {
+		return m["type"] == "leaderboard" && len(asSlice(m["top"])) > 0
+	})
+	if top := asSlice(lb["top"])[0].(map[string]any); top["name"] != "carol" || top["best"].(float64) < 1 {
+		t.Fatalf("leaderboard %v", lb)
+	}
+	stop()
+	addr, _ = start(t, dir, Options{})
+	resp, err := http.Get("http://" + addr + "/api/leaderboard")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var top []Score
+	json.NewDecoder(resp.Body).Decode(&top)
+	if len(top) == 0 || top[0].Name != "carol" || top[0].Best < 1 {
+		t.Fatalf("after restart: %+v", top)
+	}
+}
+
+func asSlice(v any) []any {
+	s, _ := v.([]any)
+	return s
+}
+
+// bearing is the initial heading from one point to another, degrees in [0, 360).
+func bearing(lat1, lng1, lat2, lng2 float64) float64 {
+	const r = 3.141592653589793 / 180
+	y := math.Sin((lng2 - lng1) * r) * math.Cos(lat2*r)
+	x := math.Cos(lat1*r)*math.Sin(lat2*r) - math.Sin(lat1*r)*math.Cos(lat2*r)*math.Cos((lng2-lng1)*r)
+	h := math.Atan2(y, x) / r
+	for h < 0 {
+		h += 360
+	}
+	for h >= 360 {
+		h -= 360
+	}
+	return h
+}
+
