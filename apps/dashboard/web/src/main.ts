@@ -1,0 +1,333 @@
+// The dashboard's board: one uPlot panel per series of a stream, live over a
+// WebSocket (snapshot, then coalesced deltas) or from range queries over HTTP.
+import PartySocket from "partysocket";
+import uPlot from "uplot";
+import "uplot/dist/uPlot.min.css";
+import { RANGES, LIVE_SOCKET_MAX, formatValue, mergeSeries, type Bucket, type IngestError, type ServerFrame, type Series } from "./protocol.ts";
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+
+// --- state, from the URL: /s/<stream>?range=15m[&to=<unix s>] (to = paused) ---
+const path = location.pathname.match(/^\/s\/(.+)$/);
+const stream = path ? decodeURIComponent(path[1]!) : "warren";
+const params = new URLSearchParams(location.search);
+let range = params.get("range") && RANGES[params.get("range")!] ? params.get("range")! : "5m";
+let pausedAt: number | null = params.get("to") ? Number(params.get("to")) || null : null;
+let res = 1;
+const data = new Map<string, Map<number, Bucket>>();
+const panels = new Map<string, { el: HTMLElement; plot: uPlot | null; stats: HTMLElement }>();
+let errors: IngestError[] = [];
+let dismissedBefore = 0;
+
+const base = `/parties/stream/${encodeURIComponent(stream)}`;
+document.title = `${stream} · Warren dashboard`;
+$<HTMLInputElement>("stream").value = stream;
+$("endpoint").textContent = `${location.origin}${base}/events`;
+
+function syncURL() {
+  const q = new URLSearchParams({ range });
+  if (pausedAt !== null) q.set("to", String(pausedAt));
+  history.replaceState(null, "", `/s/${encodeURIComponent(stream)}?${q}`);
+}
+
+// --- controls ---
+const rangesEl = $("ranges");
+for (const r of Object.keys(RANGES)) {
+  const b = document.createElement("button");
+  b.type = "button";
+  b.textContent = r;
+  b.dataset["range"] = r;
+  b.addEventListener("click", () => {
+    range = r;
+    reload();
+  });
+  rangesEl.append(b);
+}
+const liveBtn = $<HTMLButtonElement>("live");
+liveBtn.addEventListener("click", () => {
+  pausedAt = pausedAt === null ? Math.floor(Date.now() / 1000) : null;
+  reload();
+});
+$<HTMLFormElement>("stream-form").addEventListener("submit", (e) => {
+  e.preventDefault();
+  const name = $<HTMLInputElement>("stream").value.trim();
+  if (name) location.href = `/s/${encodeURIComponent(name)}?range=${range}`;
+});
+$("dismiss").addEventListener("click", () => {
+  dismissedBefore = Date.now();
+  renderErrors();
+});
+
+function renderControls() {
+  for (const b of rangesEl.querySelectorAll("button")) b.setAttribute("aria-pressed", String(b.dataset["range"] === range));
+  liveBtn.setAttribute("aria-pressed", String(pausedAt === null));
+  liveBtn.textContent = pausedAt === null ? "● live" : "❚❚ paused";
+}
+
+// --- errors ---
+function renderErrors() {
+  const shown = errors.filter((e) => e.at > dismissedBefore);
+  const list = $("error-list");
+  list.replaceChildren(
+    ...shown
+      .slice()
+      .reverse()
+      .map((e) => {
+        const li = document.createElement("li");
+        li.className = "ingest-error";
+        const when = document.createElement("span");
+        when.className = "when";
+        when.textContent = `${new Date(e.at).toLocaleTimeString()} ${e.source}`;
+        li.append(when, e.message);
+        if (e.problems?.length) {
+          const ul = document.createElement("ul");
+          ul.className = "problems";
+          for (const p of e.problems) {
+            const pi = document.createElement("li");
+            pi.textContent = p;
+            ul.append(pi);
+          }
+          li.append(ul);
+        }
+        return li;
+      }),
+  );
+  $("errors").hidden = shown.length === 0;
+}
+
+// --- panels ---
+function windowBounds(): [number, number] {
+  const to = pausedAt ?? Math.floor(Date.now() / 1000) + 1;
+  return [to - RANGES[range]!, to];
+}
+
+let drawQueued = false;
+function draw() {
+  if (drawQueued) return;
+  drawQueued = true;
+  requestAnimationFrame(() => {
+    drawQueued = false;
+    drawNow();
+  });
+}
+
+function drawNow() {
+  const [from, to] = windowBounds();
+  const keys = [...data.keys()].sort();
+  const container = $("panels");
+  let any = false;
+  for (const key of keys) {
+    const m = data.get(key)!;
+    const ts = [...m.keys()].filter((t) => t >= from && t < to).sort((a, b) => a - b);
+    if (ts.length === 0 && !panels.has(key)) continue;
+    any = true;
+    let p = panels.get(key);
+    if (!p) {
+      const el = document.createElement("section");
+      el.className = "panel";
+      el.dataset["series"] = key;
+      const h = document.createElement("h3");
+      h.textContent = key;
+      const stats = document.createElement("div");
+      stats.className = "stats";
+      el.append(h, stats);
+      p = { el, plot: null, stats };
+      panels.set(key, p);
+      const after = [...panels.keys()].sort().indexOf(key);
+      const next = container.children[after];
+      container.insertBefore(el, next ?? null);
+    }
+    const cols: number[][] = [ts, [], [], [], []];
+    let total = 0;
+    for (const t of ts) {
+      const b = m.get(t)!;
+      cols[1]!.push(b[0] ? b[1] / b[0] : NaN);
+      cols[2]!.push(b[4]);
+      cols[3]!.push(b[6]);
+      cols[4]!.push(b[3]);
+      total += b[0];
+    }
+    const last = ts.length ? m.get(ts[ts.length - 1]!)! : null;
+    const lastAvg = last && last[0] ? last[1] / last[0] : NaN;
+    p.el.dataset["points"] = String(ts.length);
+    p.stats.innerHTML = "";
+    const stat = (label: string, cls: string, v: string) => {
+      const s = document.createElement("span");
+      s.append(`${label} `);
+      const b = document.createElement("b");
+      b.className = cls;
+      b.textContent = v;
+      s.append(b, "  ");
+      p!.stats.append(s);
+    };
+    stat("last", "last", formatValue(lastAvg));
+    stat("events", "total", String(total));
+    stat("events/s", "rate", formatValue(total / Math.max(1, Math.min(to, Date.now() / 1000) - from)));
+    stat("res", "res", res === 1 ? "1s" : res === 60 ? "1m" : "1h");
+    const width = Math.max(300, p.el.clientWidth - 24);
+    if (!p.plot) {
+      p.plot = new uPlot(
+        {
+          width,
+          height: 180,
+          scales: { x: { time: true, range: () => windowBounds() } },
+          axes: [{ stroke: "#8a8f98", grid: { stroke: "#2a2f3a" } }, { stroke: "#8a8f98", grid: { stroke: "#2a2f3a" }, size: 60 }],
+          series: [
+            {},
+            { label: "avg", stroke: "#5fb3ff", width: 1.5 },
+            { label: "p50", stroke: "#6bd18b", width: 1 },
+            { label: "p99", stroke: "#f5a623", width: 1 },
+            { label: "max", stroke: "#ff6b6b", width: 1, dash: [4, 4] },
+          ],
+        },
+        cols as uPlot.AlignedData,
+        p.el,
+      );
+    } else {
+      if (Math.abs(p.plot.width - width) > 4) p.plot.setSize({ width, height: 180 });
+      p.plot.setData(cols as uPlot.AlignedData);
+    }
+  }
+  $("empty").hidden = any;
+}
+
+// --- data sources ---
+let socket: PartySocket | null = null;
+let timer: number | undefined;
+
+function setStatus(text: string, ok = false) {
+  const s = $("status");
+  s.textContent = text;
+  s.classList.toggle("ok", ok);
+}
+
+function useSocketData() {
+  return pausedAt === null && RANGES[range]! <= LIVE_SOCKET_MAX;
+}
+
+function onFrame(f: ServerFrame) {
+  switch (f.type) {
+    case "snapshot":
+      errors = f.errors ?? [];
+      renderErrors();
+      if (useSocketData()) {
+        res = 1;
+        data.clear();
+        for (const [k, s] of Object.entries(f.series)) mergeSeries(getSeries(k), s);
+        draw();
+      }
+      break;
+    case "delta":
+      if (!useSocketData()) break;
+      for (const [k, s] of Object.entries(f.series)) mergeSeries(getSeries(k), s);
+      draw();
+      break;
+    case "ingest-error":
+      errors = [...errors, f.error].slice(-10);
+      renderErrors();
+      break;
+  }
+}
+
+function getSeries(k: string) {
+  let m = data.get(k);
+  if (!m) data.set(k, (m = new Map()));
+  return m;
+}
+
+async function fetchRange() {
+  const [from, to] = windowBounds();
+  try {
+    const r = await fetch(`${base}/query?from=${from}&to=${to}`);
+    const body = await r.json();
+    if (!r.ok) throw new Error(body.error ?? r.statusText);
+    res = body.res;
+    data.clear();
+    for (const [k, s] of Object.entries(body.series as Record<string, Series>)) mergeSeries(getSeries(k), s);
+    draw();
+  } catch (e) {
+    setStatus(`query failed: ${(e as Error).message}`);
+  }
+}
+
+function reload() {
+  syncURL();
+  renderControls();
+  clearInterval(timer);
+  for (const p of panels.values()) {
+    p.plot?.destroy();
+    p.el.remove();
+  }
+  panels.clear();
+  data.clear();
+  socket?.close();
+  socket = null;
+  if (pausedAt === null) {
+    // Live: the socket brings errors always, and the data for ranges up to an hour.
+    socket = new PartySocket({
+      host: location.host,
+      party: "stream",
+      room: stream,
+      query: { window: String(Math.min(RANGES[range]!, LIVE_SOCKET_MAX)) },
+    });
+    socket.addEventListener("open", () => setStatus("live", true));
+    socket.addEventListener("close", () => setStatus("reconnecting…"));
+    socket.addEventListener("message", (ev: MessageEvent) => {
+      try {
+        onFrame(JSON.parse(ev.data as string) as ServerFrame);
+      } catch {
+        /* not a frame of ours */
+      }
+    });
+    if (!useSocketData()) {
+      void fetchRange();
+      timer = window.setInterval(() => void fetchRange(), 10_000);
+    } else {
+      // Slide the window even when no data arrives.
+      timer = window.setInterval(draw, 1000);
+    }
+  } else {
+    setStatus(`paused at ${new Date(pausedAt * 1000).toLocaleString()}`);
+    void fetchRange();
+    void fetch(base)
+      .then((r) => r.json())
+      .then((info) => {
+        errors = info.errors ?? [];
+        renderErrors();
+      });
+  }
+}
+
+// --- send events / poll ---
+$("send-btn").addEventListener("click", async () => {
+  const out = $("send-result");
+  const r = await fetch(`${base}/events`, { method: "POST", body: $<HTMLTextAreaElement>("payload").value });
+  const body = await r.json().catch(() => ({ error: r.statusText }));
+  out.className = r.ok ? "" : "bad";
+  out.textContent = r.ok ? `${r.status}: accepted ${body.accepted} events` : `${r.status}: ${body.error}${body.problems ? "\n" + body.problems.join("\n") : ""}`;
+});
+$<HTMLFormElement>("poll-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const r = await fetch(`${base}/poll`, {
+    method: "PUT",
+    body: JSON.stringify({ url: $<HTMLInputElement>("poll-url").value, every: $<HTMLInputElement>("poll-every").value }),
+  });
+  const body = await r.json().catch(() => ({ error: r.statusText }));
+  $("poll-result").textContent = r.ok ? "polling" : body.error;
+});
+$("poll-stop").addEventListener("click", async () => {
+  await fetch(`${base}/poll`, { method: "DELETE" });
+  $("poll-result").textContent = "stopped";
+});
+void fetch(`${base}/poll`)
+  .then((r) => r.json())
+  .then((b) => {
+    if (b.poll) {
+      $<HTMLInputElement>("poll-url").value = b.poll.url;
+      $<HTMLInputElement>("poll-every").value = b.poll.every;
+    }
+  })
+  .catch(() => {});
+window.addEventListener("resize", draw);
+
+reload();

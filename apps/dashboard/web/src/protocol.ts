@@ -1,0 +1,57 @@
+// Wire types of the dashboard's stream objects (see the app's README.md).
+
+/** A series over a range, in columns: t[i] (Unix s) is the bucket of count[i], ... */
+export interface Series {
+  t: number[];
+  count: number[];
+  sum: number[];
+  min: number[];
+  max: number[];
+  p50: number[];
+  p90: number[];
+  p99: number[];
+}
+
+export interface IngestError {
+  at: number; // Unix ms
+  source: string;
+  message: string;
+  problems?: string[];
+}
+
+export interface PollConfig {
+  url: string;
+  every: string;
+}
+
+export type ServerFrame =
+  | { type: "snapshot"; stream: string; res: number; from: number; to: number; series: Record<string, Series>; errors: IngestError[]; poll: PollConfig | null; pushRate: number; now: number }
+  | { type: "delta"; res: number; series: Record<string, Series>; first: number; last: number; sent: number }
+  | { type: "ingest-error"; error: IngestError }
+  | { type: "ack"; accepted: number }
+  | { type: "error"; error: string; problems?: string[] };
+
+/** One bucket: [count, sum, min, max, p50, p90, p99]. */
+export type Bucket = [number, number, number, number, number, number, number];
+
+/** Ranges the picker offers, in seconds. Up to an hour the board is live over the socket at 1 s. */
+export const RANGES: Record<string, number> = { "1m": 60, "5m": 300, "15m": 900, "1h": 3600, "6h": 21600, "24h": 86400, "7d": 604800 };
+export const LIVE_SOCKET_MAX = 3600;
+
+/** mergeSeries upserts the buckets of s into m (a bucket replaces the one it has). */
+export function mergeSeries(m: Map<number, Bucket>, s: Series): void {
+  for (let i = 0; i < s.t.length; i++) {
+    m.set(s.t[i]!, [s.count[i]!, s.sum[i]!, s.min[i]!, s.max[i]!, s.p50[i]!, s.p90[i]!, s.p99[i]!]);
+  }
+}
+
+/** formatValue prints a value compactly (3 significant digits, k/M suffixes). */
+export function formatValue(v: number): string {
+  if (!Number.isFinite(v)) return "–";
+  const a = Math.abs(v);
+  if (a >= 1e9) return (v / 1e9).toPrecision(3) + "G";
+  if (a >= 1e6) return (v / 1e6).toPrecision(3) + "M";
+  if (a >= 1e4) return (v / 1e3).toPrecision(3) + "k";
+  if (Number.isInteger(v)) return String(v);
+  return v.toPrecision(3);
+}
