@@ -1,0 +1,122 @@
+package main
+
+import (
+	"context"
+	"embed"
+	"encoding/json"
+	"errors"
+	"io/fs"
+	"net/http"
+	"strings"
+	"sync/atomic"
+
+	"github.com/warrenhq/warren/runtime/object"
+	"github.com/warrenhq/warren/runtime/server"
+)
+
+//go:embed all:web/dist
+var dist embed.FS
+
+// assets is the bundled front end (web/dist, built by `npm run build`).
+func assets() fs.FS {
+	sub, err := fs.Sub(dist, "web/dist")
+	if err != nil {
+		panic(err)
+	}
+	return sub
+}
+
+// compactions counts compactions of every document, for /metrics.
+var compactions atomic.Int64
+
+// app is the binary, for main and tests.
+func app(p Policy) server.App {
+	return server.App{Name: "collab-editor", Addr: "127.0.0.1:8789", Assets: assets(), Setup: setup(p)}
+}
+
+// setup registers the namespaces "document" (mounted at /parties/document/<name>)
+// and "index" (the document list, reached through /api/docs), and mounts the
+// read-only endpoint /parties/view/<token>.
+func setup(p Policy) func(rt *object.Runtime, s *server.Server) error {
+	return func(rt *object.Runtime, s *server.Server) error {
+		docs, err := object.Register(rt, "document", func(ctx context.Context, st *object.State) (*Document, error) {
+			return newDocument(ctx, st, p)
+		})
+		if err != nil {
+			return err
+		}
+		idx, err := object.Register(rt, "index", newIndex)
+		if err != nil {
+			return err
+		}
+		list := object.Method(idx, "list", (*Index).list)
+		create := object.Method(idx, "create", (*Index).create)
+		rename := object.Method(idx, "rename", (*Index).rename)
+		info := object.Method(idx, "info", (*Index).info)
+		resolve := object.Method(idx, "resolve", (*Index).resolve)
+		all := idx.GetByName("all")
+
+		s.Handle("/api/docs", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			switch r.Method {
+			case http.MethodGet:
+				reply(w)(list.Call(r.Context(), all, struct{}{}))
+			case http.MethodPost:
+				var a createArgs
+				if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096)).Decode(&a); err != nil {
+					http.Error(w, "bad JSON", http.StatusBadRequest)
+					return
+				}
+				if a.Name != "" {
+					if err := server.ValidName(a.Name); err != nil {
+						http.Error(w, err.Error(), http.StatusBadRequest)
+						return
+					}
+				}
+				reply(w)(create.Call(r.Context(), all, a))
+			default:
+				http.Error(w, "GET or POST", http.StatusMethodNotAllowed)
+			}
+		}))
+		s.Handle("/api/docs/:name", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			name := strings.TrimPrefix(r.URL.Path, "/api/docs/")
+			switch r.Method {
+			case http.MethodGet:
+				reply(w)(info.Call(r.Context(), all, name))
+			case http.MethodPatch:
+				var a createArgs
+				if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096)).Decode(&a); err != nil {
+					http.Error(w, "bad JSON", http.StatusBadRequest)
+					return
+				}
+				a.Name = name
+				reply(w)(rename.Call(r.Context(), all, a))
+			default:
+				http.Error(w, "GET or PATCH", http.StatusMethodNotAllowed)
+			}
+		}))
+		s.AddMetric(server.Metric{Name: "collab_editor_compactions_total", Help: "Document log compactions into a snapshot.", Type: "counter",
+			Value: func() float64 { return float64(compactions.Load()) }})
+		if err := s.Mount(docs); err != nil {
+			return err
+		}
+		return s.Mount(&viewEndpoint{docs: docs, index: all, resolve: resolve})
+	}
+}
+
+func reply(w http.ResponseWriter) func(v any, err error) {
+	return func(v any, err error) {
+		if err != nil {
+			code := http.StatusInternalServerError
+			if strings.Contains(err.Error(), errNoDoc.Error()) {
+				code = http.StatusNotFound
+			} else if errors.Is(err, object.ErrOverloaded) {
+				code = http.StatusServiceUnavailable
+			} else if strings.Contains(err.Error(), "title") {
+				code = http.StatusBadRequest
+			}
+			http.Error(w, err.Error(), code)
+			return
+		}
+		writeJSON(w, v)
+	}
+}

@@ -1,0 +1,160 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/warrenhq/warren/runtime/object"
+)
+
+// Index is the document list: one object ("all") in the unmounted namespace
+// "index", holding every document's name, title and read-only token.
+type Index struct{ st *object.State }
+
+// DocInfo is one document of the list.
+type DocInfo struct {
+	Name      string    `json:"name"`
+	Title     string    `json:"title"`
+	Created   time.Time `json:"created"`
+	ViewToken string    `json:"viewToken"`
+}
+
+var errNoDoc = errors.New("no such document")
+
+func newIndex(ctx context.Context, st *object.State) (*Index, error) {
+	_, err := st.SQL().Exec(`CREATE TABLE IF NOT EXISTS docs (name TEXT PRIMARY KEY, title TEXT NOT NULL, created INTEGER NOT NULL, view_token TEXT NOT NULL UNIQUE)`)
+	return &Index{st: st}, err
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func cleanTitle(t string) (string, error) {
+	t = strings.TrimSpace(t)
+	if t == "" {
+		t = "Untitled"
+	}
+	if len(t) > 200 {
+		return "", fmt.Errorf("title over 200 bytes")
+	}
+	return t, nil
+}
+
+func (x *Index) list(ctx context.Context, _ struct{}) ([]DocInfo, error) {
+	rows, err := x.st.SQL().Query(`SELECT name, title, created, view_token FROM docs ORDER BY created DESC, name`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []DocInfo{}
+	for rows.Next() {
+		var d DocInfo
+		var created int64
+		if err := rows.Scan(&d.Name, &d.Title, &created, &d.ViewToken); err != nil {
+			return nil, err
+		}
+		d.Created = time.UnixMilli(created).UTC()
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+func (x *Index) get(name string) (DocInfo, error) {
+	var d DocInfo
+	var created int64
+	err := x.st.SQL().QueryRow(`SELECT name, title, created, view_token FROM docs WHERE name = ?`, name).Scan(&d.Name, &d.Title, &created, &d.ViewToken)
+	if err != nil {
+		return d, errNoDoc
+	}
+	d.Created = time.UnixMilli(created).UTC()
+	return d, nil
+}
+
+type createArgs struct {
+	Name  string `json:"name"` // optional; random when empty
+	Title string `json:"title"`
+}
+
+// create adds a document (or returns the existing one of that name).
+func (x *Index) create(ctx context.Context, a createArgs) (DocInfo, error) {
+	title, err := cleanTitle(a.Title)
+	if err != nil {
+		return DocInfo{}, err
+	}
+	if a.Name == "" {
+		a.Name = randomHex(8)
+	}
+	if d, err := x.get(a.Name); err == nil {
+		return d, nil
+	}
+	d := DocInfo{Name: a.Name, Title: title, Created: x.st.Now().UTC().Truncate(time.Millisecond), ViewToken: randomHex(16)}
+	_, err = x.st.SQL().Exec(`INSERT INTO docs (name, title, created, view_token) VALUES (?, ?, ?, ?)`, d.Name, d.Title, d.Created.UnixMilli(), d.ViewToken)
+	return d, err
+}
+
+func (x *Index) rename(ctx context.Context, a createArgs) (DocInfo, error) {
+	title, err := cleanTitle(a.Title)
+	if err != nil {
+		return DocInfo{}, err
+	}
+	res, err := x.st.SQL().Exec(`UPDATE docs SET title = ? WHERE name = ?`, title, a.Name)
+	if err != nil {
+		return DocInfo{}, err
+	}
+	if res.RowsWritten == 0 {
+		return DocInfo{}, errNoDoc
+	}
+	return x.get(a.Name)
+}
+
+func (x *Index) info(ctx context.Context, name string) (DocInfo, error) { return x.get(name) }
+
+// resolve returns the document a read-only token opens.
+func (x *Index) resolve(ctx context.Context, token string) (DocInfo, error) {
+	var name string
+	if err := x.st.SQL().QueryRow(`SELECT name FROM docs WHERE view_token = ?`, token).Scan(&name); err != nil {
+		return DocInfo{}, errNoDoc
+	}
+	return x.get(name)
+}
+
+// viewEndpoint serves /parties/view/<token>: the document behind a read-only
+// token, over the same y-websocket protocol, with edits ignored. The document's
+// name is never revealed to the viewer.
+type viewEndpoint struct {
+	docs    *object.Namespace[Document]
+	index   object.Stub[Index]
+	resolve object.Func[Index, string, DocInfo]
+}
+
+func (v *viewEndpoint) Name() string { return "view" }
+
+func (v *viewEndpoint) ServeObject(w http.ResponseWriter, r *http.Request, token string) {
+	d, err := v.resolve.Call(r.Context(), v.index, token)
+	if err != nil {
+		http.Error(w, "no such document", http.StatusNotFound)
+		return
+	}
+	if strings.HasSuffix(r.URL.Path, "/info") && r.Method == http.MethodGet {
+		writeJSON(w, map[string]string{"title": d.Title})
+		return
+	}
+	http.Error(w, "not found", http.StatusNotFound)
+}
+
+func (v *viewEndpoint) AcceptSocket(r *http.Request, token, connID string) (*object.HostSocket, error) {
+	d, err := v.resolve.Call(r.Context(), v.index, token)
+	if err != nil {
+		return nil, fmt.Errorf("%w: no document for this token", object.ErrNotFound)
+	}
+	return v.docs.AcceptSocket(withReadOnly(r), d.Name, connID)
+}

@@ -1,0 +1,8 @@
+// Command collab-editor is Warren's collaborative editor: Yjs documents, one
+// object per document, speaking the y-websocket protocol, persisted in SQLite with
+// compaction. See README.md.
+package main
+
+import "github.com/warrenhq/warren/runtime/server"
+
+func main() { server.Main(app(Policy{})) }
