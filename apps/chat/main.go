@@ -3,8 +3,21 @@
 // See README.md.
 package main
 
-import "github.com/warrenhq/warren/runtime/server"
+import (
+	"os"
+	"strconv"
+
+	"github.com/warrenhq/warren/runtime/server"
+)
 
 func main() {
-	server.Main(server.App{Name: "chat", Addr: "127.0.0.1:8787", Assets: assets(), Setup: setup(Limits{})})
+	server.Main(server.App{Name: "chat", Addr: "127.0.0.1:8787", Assets: assets(), Setup: setup(limitsFromEnv())})
+}
+
+// limitsFromEnv reads the per-user rate limit from WARREN_CHAT_BURST (messages at
+// once) and WARREN_CHAT_RATE (messages per second); unset or invalid means the default.
+func limitsFromEnv() Limits {
+	burst, _ := strconv.Atoi(os.Getenv("WARREN_CHAT_BURST"))
+	rate, _ := strconv.ParseFloat(os.Getenv("WARREN_CHAT_RATE"), 64)
+	return Limits{Burst: burst, Rate: rate}
 }

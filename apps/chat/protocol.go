@@ -150,15 +150,15 @@ func validateMessage(f *ClientFrame) *FrameError {
 	return nil
 }
 
-// validateID accepts 1 to MaxIDBytes of [A-Za-z0-9_-] (nanoid's alphabet).
+// validateID accepts 1 to MaxIDBytes of printable ASCII without spaces (nanoid's
+// alphabet and more: the template does not restrict ids).
 func validateID(id string) *FrameError {
 	if id == "" || len(id) > MaxIDBytes {
 		return invalid("id must have 1 to %d characters", MaxIDBytes)
 	}
 	for i := 0; i < len(id); i++ {
-		c := id[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
-			return invalid("id may hold only A-Z a-z 0-9 _ -")
+		if c := id[i]; c <= ' ' || c > '~' {
+			return invalid("id may hold only printable ASCII without spaces")
 		}
 	}
 	return nil

@@ -19,6 +19,8 @@ func TestDecodeFrame(t *testing.T) {
 		{`{"type":"add","id":"a","content":"hi","user":"Al","role":"admin"}`, ErrInvalid},
 		{`{"type":"add","id":"","content":"hi","user":"Al"}`, ErrInvalid},
 		{`{"type":"add","id":"a b","content":"hi","user":"Al"}`, ErrInvalid},
+		{`{"type":"add","id":"wlt1:00ff","content":"hi","user":"Al"}`, ""},
+		{`{"type":"add","id":"é","content":"hi","user":"Al"}`, ErrInvalid},
 		{`{"type":"add","id":"a","content":"   ","user":"Al"}`, ErrInvalid},
 		{`{"type":"add","id":"a","content":"hi","user":""}`, ErrInvalid},
 		{`{"type":"add","id":"a","content":"hi","user":"a\u0007b"}`, ErrInvalid},

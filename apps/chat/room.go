@@ -16,7 +16,7 @@ import (
 )
 
 // Limits tunes a room's per-user rate limit: a token bucket of Burst frames refilled
-// at Rate per second. Zero fields take the defaults (burst 10, 2 per second).
+// at Rate per second. Zero fields take the defaults (burst 20, 10 per second).
 type Limits struct {
 	Burst int
 	Rate  float64
@@ -24,10 +24,10 @@ type Limits struct {
 
 func (l Limits) withDefaults() Limits {
 	if l.Burst <= 0 {
-		l.Burst = 10
+		l.Burst = 20
 	}
 	if l.Rate <= 0 {
-		l.Rate = 2
+		l.Rate = 10
 	}
 	return l
 }
@@ -457,8 +457,18 @@ func uidOf(secret string) string {
 	return hex.EncodeToString(h[:12])
 }
 
+// validToken accepts 16 to 128 of [A-Za-z0-9_-].
 func validToken(t string) bool {
-	return len(t) >= 16 && len(t) <= 128 && validateID(t[:min(len(t), MaxIDBytes)]) == nil && (len(t) <= MaxIDBytes || validateID(t[MaxIDBytes:]) == nil)
+	if len(t) < 16 || len(t) > 128 {
+		return false
+	}
+	for i := 0; i < len(t); i++ {
+		c := t[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 func nameOr(a, b string) string {

@@ -293,7 +293,7 @@ func TestRateLimitAndSizeLimits(t *testing.T) {
 	if f := a.next(TypeError); f.Code != ErrTooLarge {
 		t.Fatalf("long name: %s", f.Raw)
 	}
-	a.send(add("bad id!", "hi", "alice"))
+	a.send(add("bad id", "hi", "alice"))
 	if f := a.next(TypeError); f.Code != ErrInvalid || f.ID != "" {
 		t.Fatalf("bad id: %s", f.Raw)
 	}
