@@ -96,6 +96,25 @@ func DecodeBatch(body []byte, o DecodeOptions) ([]Event, error) {
 	case len(trimmed) == 0:
 		be.add("empty batch: send a JSON array of events or JSON lines")
 	case trimmed[0] == '[':
+		// Fast path: one pass over a well-formed array; on a JSON or type error,
+		// the slow path below decodes element by element to name the culprits.
+		var ws []wireEvent
+		if json.Unmarshal(trimmed, &ws) == nil {
+			if len(ws) > o.MaxEvents {
+				be.add("%d events in one batch, at most %d", len(ws), o.MaxEvents)
+				break
+			}
+			out = make([]Event, 0, len(ws))
+			for i := range ws {
+				ev, err := checkEvent(&ws[i], o)
+				if err != nil {
+					be.add("event %d: %s", i, err)
+					continue
+				}
+				out = append(out, ev)
+			}
+			break
+		}
 		var items []json.RawMessage
 		if err := json.Unmarshal(trimmed, &items); err != nil {
 			be.add("not a valid JSON array: %s", jsonMsg(err))
@@ -161,6 +180,11 @@ func decodeEvent(raw []byte, o DecodeOptions) (Event, error) {
 	if err := json.Unmarshal(raw, &w); err != nil {
 		return Event{}, errors.New(jsonMsg(err))
 	}
+	return checkEvent(&w, o)
+}
+
+// checkEvent validates a decoded event and builds its series key.
+func checkEvent(w *wireEvent, o DecodeOptions) (Event, error) {
 	if w.Name == nil {
 		return Event{}, errors.New(`"name" is missing`)
 	}

@@ -4,11 +4,13 @@ go 1.26.0
 
 require github.com/warrenhq/warren/runtime v0.0.0
 
+require github.com/google/go-cmp v0.7.0
+
 require (
 	github.com/DataDog/sketches-go v1.4.8
 	github.com/dustin/go-humanize v1.1.0 // indirect
 	github.com/google/uuid v1.6.0 // indirect
-	github.com/gorilla/websocket v1.5.3 // indirect
+	github.com/gorilla/websocket v1.5.3
 	github.com/labstack/echo/v4 v4.16.0 // indirect
 	github.com/labstack/gommon v0.5.0 // indirect
 	github.com/mattn/go-colorable v0.1.15 // indirect

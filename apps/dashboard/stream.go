@@ -117,13 +117,13 @@ type Stream struct {
 	lastFlush        time.Time
 	downsampleQueued bool
 
-	errors   []IngestError
-	poll     *PollConfig
-	polling  bool
-	counters map[string]counterSample // last poll's counters, for rates
-	self     *object.Stats
-	selfSock object.SocketStats
-	selfAt   time.Time
+	errors     []IngestError
+	poll       *PollConfig
+	polling    bool
+	counters   map[string]counterSample // last poll's counters, for rates
+	self       *object.Stats
+	selfSock   object.SocketStats
+	selfAt     time.Time
 	selfEvents int64
 }
 
