@@ -4,7 +4,15 @@ go 1.26.0
 
 require github.com/warrenhq/warren/runtime v0.0.0
 
-require github.com/google/go-cmp v0.7.0
+require (
+	github.com/google/go-cmp v0.7.0
+	github.com/mxschmitt/playwright-go v0.6401.0
+)
+
+require (
+	github.com/deckarep/golang-set/v2 v2.8.0 // indirect
+	github.com/go-stack/stack v1.8.1 // indirect
+)
 
 require (
 	github.com/DataDog/sketches-go v1.4.8

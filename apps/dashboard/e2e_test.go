@@ -1,0 +1,151 @@
+//go:build e2e
+
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mxschmitt/playwright-go"
+
+	"github.com/warrenhq/warren/runtime/browsertest"
+)
+
+// Browser tests of the dashboard in Chromium. Run with `make e2e`.
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func serve(h *browsertest.Harness) *browsertest.Server {
+	return h.Serve(func(dir string) (http.Handler, error) { return newApp(dir, Config{SelfEvery: 500 * time.Millisecond}) })
+}
+
+func postEvents(t *testing.T, h *browsertest.Harness, stream, body string) int {
+	t.Helper()
+	resp, err := http.Post(h.URL("/parties/stream/"+stream+"/events"), "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+func events(name string, n int, v float64) string {
+	var b strings.Builder
+	for range n {
+		fmt.Fprintf(&b, "{\"name\":%q,\"value\":%g}\n", name, v)
+	}
+	return b.String()
+}
+
+func panel(p playwright.Page, series string) playwright.Locator {
+	return p.Locator(fmt.Sprintf(`.panel[data-series=%q]`, series))
+}
+
+func TestLiveChartInTwoViewers(t *testing.T) {
+	h := browsertest.New(t, browsertest.Config{Timeout: 15 * time.Second})
+	serve(h)
+	alice, bob := h.NewUser("alice"), h.NewUser("bob")
+	for _, p := range []playwright.Page{alice, bob} {
+		_, err := p.Goto("/s/e2e?range=5m")
+		must(t, err)
+		must(t, h.Expect.Locator(p.Locator("#status")).ToHaveText("live"))
+	}
+	if c := postEvents(t, h, "e2e", events("checkout_ms", 3, 42)); c != http.StatusAccepted {
+		t.Fatalf("POST: %d", c)
+	}
+	for _, p := range []playwright.Page{alice, bob} {
+		must(t, h.Expect.Locator(panel(p, "checkout_ms").Locator(".total")).ToHaveText("3"))
+		must(t, h.Expect.Locator(panel(p, "checkout_ms").Locator("canvas")).ToHaveCount(1))
+	}
+	must(t, h.Expect.Locator(panel(alice, "checkout_ms").Locator(".last")).ToHaveText("42"))
+	// More events: both charts update live, without a reload.
+	postEvents(t, h, "e2e", events("checkout_ms", 2, 42)+events("cart_size", 1, 7))
+	for _, p := range []playwright.Page{alice, bob} {
+		must(t, h.Expect.Locator(panel(p, "checkout_ms").Locator(".total")).ToHaveText("5"))
+		must(t, h.Expect.Locator(panel(p, "cart_size").Locator(".last")).ToHaveText("7"))
+	}
+	// A late viewer gets the current window first.
+	carol := h.NewUser("carol")
+	_, err := carol.Goto("/s/e2e?range=15m")
+	must(t, err)
+	must(t, h.Expect.Locator(panel(carol, "checkout_ms").Locator(".total")).ToHaveText("5"))
+	// Pause: the URL says so (shareable), and new events do not move the chart.
+	must(t, carol.Locator("#live").Click())
+	must(t, h.Expect.Locator(carol.Locator("#live")).ToHaveText("❚❚ paused"))
+	if !strings.Contains(carol.URL(), "to=") || !strings.Contains(carol.URL(), "range=15m") {
+		t.Errorf("paused URL %s", carol.URL())
+	}
+	must(t, h.Expect.Locator(panel(carol, "checkout_ms").Locator(".total")).ToHaveText("5"))
+	postEvents(t, h, "e2e", events("checkout_ms", 1, 42))
+	must(t, h.Expect.Locator(panel(alice, "checkout_ms").Locator(".total")).ToHaveText("6"))
+	must(t, h.Expect.Locator(panel(carol, "checkout_ms").Locator(".total")).ToHaveText("5"))
+	// The shared URL opens the same paused view.
+	dave := h.NewUser("dave")
+	_, err = dave.Goto(strings.TrimPrefix(carol.URL(), h.URL("")))
+	must(t, err)
+	must(t, h.Expect.Locator(dave.Locator("#live")).ToHaveText("❚❚ paused"))
+	must(t, h.Expect.Locator(panel(dave, "checkout_ms").Locator(".total")).ToHaveText("5"))
+}
+
+func TestRuntimeMetricsBoard(t *testing.T) {
+	h := browsertest.New(t, browsertest.Config{Timeout: 15 * time.Second})
+	serve(h)
+	p := h.NewUser("ops")
+	_, err := p.Goto("/")
+	must(t, err)
+	must(t, h.Expect.Page(p).ToHaveURL(h.URL("/s/warren?range=5m")))
+	for _, s := range []string{"objects", "sockets", "turns/s", "messages/s"} {
+		must(t, h.Expect.Locator(panel(p, s).Locator("canvas")).ToHaveCount(1))
+	}
+	// The board's own socket shows up in its metrics.
+	must(t, h.Expect.Locator(panel(p, "sockets").Locator(".last")).ToHaveText("1"))
+	// Range picker: 1h is still live.
+	must(t, p.Locator(`#ranges button[data-range="1h"]`).Click())
+	must(t, h.Expect.Page(p).ToHaveURL(h.URL("/s/warren?range=1h")))
+	must(t, h.Expect.Locator(panel(p, "turns/s").Locator("canvas")).ToHaveCount(1))
+	// 24h comes from range queries.
+	must(t, p.Locator(`#ranges button[data-range="24h"]`).Click())
+	must(t, h.Expect.Locator(panel(p, "objects").Locator(".res")).ToHaveText("1m"))
+}
+
+func TestBadPayloadShowsError(t *testing.T) {
+	h := browsertest.New(t, browsertest.Config{Timeout: 15 * time.Second})
+	serve(h)
+	viewer, sender := h.NewUser("viewer"), h.NewUser("sender")
+	_, err := viewer.Goto("/s/bad")
+	must(t, err)
+	must(t, h.Expect.Locator(viewer.Locator("#status")).ToHaveText("live"))
+	// Over HTTP from elsewhere: every viewer sees the rejection and why.
+	if c := postEvents(t, h, "bad", "{\"name\":\"x\",\"value\":1}\n{\"name\":\"x\",\"value\":\"oops\"}\n"); c != http.StatusBadRequest {
+		t.Fatalf("bad POST: %d", c)
+	}
+	must(t, h.Expect.Locator(viewer.Locator("#errors")).ToBeVisible())
+	must(t, h.Expect.Locator(viewer.Locator("#errors .ingest-error").First()).ToContainText("batch rejected, nothing stored"))
+	must(t, h.Expect.Locator(viewer.Locator("#errors .problems li").First()).ToHaveText(`line 2: "value" must be a number, not "oops"`))
+	must(t, h.Expect.Locator(viewer.Locator(`.panel[data-series="x"]`)).ToHaveCount(0))
+	// From the page's own form: the response explains, and the viewer gets it too.
+	_, err = sender.Goto("/s/bad")
+	must(t, err)
+	must(t, sender.Locator("#send summary").Click())
+	must(t, sender.Locator("#payload").Fill(`[{"name":"x","value":1,"tags":{"bad key":"v"}}]`))
+	must(t, sender.Locator("#send-btn").Click())
+	must(t, h.Expect.Locator(sender.Locator("#send-result")).ToContainText("400: batch rejected"))
+	must(t, h.Expect.Locator(sender.Locator("#send-result")).ToContainText(`tag key "bad key"`))
+	must(t, h.Expect.Locator(viewer.Locator("#errors .ingest-error")).ToHaveCount(2))
+	// A good batch from the form charts.
+	must(t, sender.Locator("#payload").Fill(`{"name":"x","value":5}`))
+	must(t, sender.Locator("#send-btn").Click())
+	must(t, h.Expect.Locator(sender.Locator("#send-result")).ToHaveText("202: accepted 1 events"))
+	must(t, h.Expect.Locator(panel(viewer, "x").Locator(".last")).ToHaveText("5"))
+	// Dismiss hides the list.
+	must(t, viewer.Locator("#dismiss").Click())
+	must(t, h.Expect.Locator(viewer.Locator("#errors")).ToBeHidden())
+}
