@@ -44,8 +44,9 @@ unit: web ## Unit tests of every module (runtime with -race), each module on its
 .PHONY: e2e
 e2e: web ## Browser tests (playwright-go with a system Chromium; installs it when missing).
 	@eval "$$(scripts/e2e-setup.sh)" && for m in $(MODULES); do \
-	  if grep -rlq '^//go:build e2e' $$m --include='*_test.go'; then \
-	    echo "e2e $$m"; (cd $$m && GOWORK=off go test -tags e2e -count=1 ./...) || exit 1; fi; \
+	  pkgs=$$(cd $$m && grep -rl '^//go:build e2e' --include='*_test.go' . | xargs -r -n1 dirname | sort -u); \
+	  if [ -n "$$pkgs" ]; then \
+	    echo "e2e $$m: $$pkgs"; (cd $$m && GOWORK=off go test -tags e2e -count=1 $$pkgs) || exit 1; fi; \
 	done
 
 .PHONY: test
