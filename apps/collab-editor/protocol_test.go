@@ -245,7 +245,9 @@ func TestCompactionAndRestart(t *testing.T) {
 	ts.restart()
 	c := ts.dial("/parties/document/doc")
 	c.waitText(want)
+	seq := ts.stats("doc").LastSeq
 	c.edit(insert(0, ">"))
+	waitUntil(t, "stored", func() bool { return ts.stats("doc").LastSeq == seq+1 })
 	ts.restart()
 	d := ts.dial("/parties/document/doc")
 	d.waitText(">" + want)

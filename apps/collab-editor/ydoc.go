@@ -71,12 +71,13 @@ func newYDoc() *ydoc {
 
 // checkUpdate rejects updates that would make y-crdt loop past the end of the
 // buffer: the first varuint (the number of clients) cannot exceed the length.
+// It then walks the whole update (validateUpdate).
 func checkUpdate(u []byte) error {
 	n, k := binary.Uvarint(u)
 	if k <= 0 || n > uint64(len(u)) {
 		return errHostile
 	}
-	return nil
+	return validateUpdate(u)
 }
 
 // Apply applies update u. It reports an error for a rejected (hostile) update,
@@ -134,8 +135,8 @@ func (d *ydoc) StateVector() (sv []byte, err error) {
 // Diff returns the update a peer with state vector sv (nil: an empty peer) misses.
 func (d *ydoc) Diff(sv []byte) (u []byte, err error) {
 	if len(sv) > 0 {
-		if err := checkUpdate(sv); err != nil {
-			return nil, err
+		if _, ok := decodeStateVector(sv); !ok {
+			return nil, errHostile
 		}
 	}
 	err = d.guard(func() { u = y.EncodeStateAsUpdate(d.doc, sv) })
