@@ -4,8 +4,10 @@ import (
 	"context"
 	"embed"
 	"encoding/json"
+	"errors"
 	"io/fs"
 	"net/http"
+	"time"
 
 	"github.com/warrenhq/warren/runtime/object"
 	"github.com/warrenhq/warren/runtime/server"
@@ -113,4 +115,32 @@ func reply(w http.ResponseWriter, v any, err error) {
 		return
 	}
 	json.NewEncoder(w).Encode(v)
+}
+
+// inProcess is the app on one data directory as an http.Handler, for in-process
+// tests; Close shuts it down as the binary does (sockets closed with 1012).
+type inProcess struct {
+	*server.Server
+	rt *object.Runtime
+}
+
+func newApp(dataDir string, opt Options) (*inProcess, error) {
+	rt, err := object.New(object.Config{DataDir: dataDir})
+	if err != nil {
+		return nil, err
+	}
+	s := server.New(rt, server.Config{Assets: assets()})
+	if err := setup(opt)(rt, s); err != nil {
+		rt.Close()
+		return nil, err
+	}
+	return &inProcess{Server: s, rt: rt}, nil
+}
+
+// Close shuts the server down and closes the runtime.
+func (a *inProcess) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := a.Shutdown(ctx)
+	return errors.Join(err, a.rt.Close())
 }

@@ -110,6 +110,10 @@ func newSession(ctx context.Context, st *object.State, d *deps) (*Session, error
 // full) or, in the template room, a visitor.
 func (s *Session) OnConnect(ctx context.Context, ws *object.WebSocket, r *http.Request) error {
 	q := r.URL.Query()
+	// Latency probes are answered by the runtime without a turn.
+	if err := s.st.SetAutoResponse("ping", "pong"); err != nil {
+		return err
+	}
 	if s.template {
 		return s.connectVisitor(ws, q)
 	}
