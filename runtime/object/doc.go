@@ -36,6 +36,19 @@
 //     [ErrOverloaded], which must not be retried. [ErrRetryable] means the call had no
 //     effect and may be retried if idempotent.
 //
+// # Alarms and schedules
+//
+// An object has one alarm ([State.SetAlarm], handled by [AlarmHandler]) and any
+// number of named schedules ([State.Schedule] with [At], [After], [Every] or [Cron],
+// handled by [ScheduleHandler]). They are stored in the object's database and written
+// in the turn's transaction. Delivery is at least once and never early: the handler
+// runs as a turn of the object (activating it if evicted, after a restart too) at or
+// after the due time. A handler that fails or panics is rolled back and retried after
+// 2 s × 2ⁿ (±25 % jitter), [Config.AlarmRetries] (6) times; the occurrence is
+// retired (deleted, or moved to the next repeat) only in the transaction of a
+// successful run. A failing Alarm handler that set a new alarm is not retried: the
+// new alarm replaces the retry, as in Durable Objects.
+//
 // Object databases live at DataDir/<namespace>/<2 hex digits>/<id>.sqlite: names
 // never reach the file system.
 //

@@ -46,6 +46,8 @@ const entityEvicted entityEvent = iota
 type event struct {
 	ctx      context.Context
 	enqueued time.Time
+	// internal events (alarm wakes) are not failed for waiting longer than MaxQueueDelay.
+	internal bool
 	// gen, when non-zero, restricts the event to the instance generation that made it
 	// (continuations of State.Go): a reset instance does not receive them.
 	gen uint64
@@ -114,7 +116,7 @@ func (e *entity) runBatch(batch []*event) {
 		switch {
 		case ev.ctx.Err() != nil:
 			out[i].err = ev.ctx.Err()
-		case now.Sub(ev.enqueued) > e.rt.cfg.MaxQueueDelay:
+		case !ev.internal && now.Sub(ev.enqueued) > e.rt.cfg.MaxQueueDelay:
 			e.rt.stats.overloaded.Add(1)
 			out[i].err = fmt.Errorf("%w: event waited %v for its turn", ErrOverloaded, now.Sub(ev.enqueued))
 		case ev.gen != 0 && ev.gen != e.gen:

@@ -16,7 +16,7 @@ type State struct {
 	ctx    context.Context
 	inTurn bool
 	alarm  alarmState // alarm and schedule bookkeeping (alarm.go)
-	seq    uint64 // incremented by every turn; stages socket attachments
+	seq    uint64     // incremented by every turn; stages socket attachments
 	outbox []func()
 	rows   []*Rows
 	stmts  map[string]*sql.Stmt

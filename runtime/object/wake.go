@@ -289,7 +289,8 @@ func (w *wakeIndex) wake(k wakeKey) {
 		return
 	}
 	ev := &event{
-		ctx: context.Background(),
+		ctx:      context.Background(),
+		internal: true,
 		run: func(ctx context.Context, inst any) error {
 			c, _ := ctx.Value(turnKey{}).(*callChain)
 			return c.e.wakeTurn(ctx, inst)
