@@ -227,7 +227,9 @@ func runScenario(o *options, stdout, stderr io.Writer) int {
 	}
 
 	var res *report.Result
-	if o.procs > 1 {
+	if sc, _ := scenario.Lookup(o.scenarioNm); sc != nil && sc.Run != nil {
+		res, err = sc.Run(ctx, *c)
+	} else if o.procs > 1 {
 		res, err = runWorkers(ctx, o, stderr)
 	} else {
 		socks := uint64(c.Conns)

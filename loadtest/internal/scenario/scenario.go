@@ -4,10 +4,12 @@
 package scenario
 
 import (
+	"context"
 	"fmt"
 	"sort"
 
 	"github.com/warrenhq/warren/loadtest/internal/engine"
+	"github.com/warrenhq/warren/loadtest/internal/report"
 )
 
 // Scenario is a named preset of the engine.
@@ -20,6 +22,10 @@ type Scenario struct {
 	// Configure, if set, has the last word on the configuration built from
 	// the flags (e.g. to force a codec or a header).
 	Configure func(*engine.Config) error
+	// Run, if set, replaces the engine for scenarios whose traffic is not a
+	// WebSocket fan-out (e.g. HTTP ingestion plus viewers); it gets the
+	// configuration built from the flags.
+	Run func(ctx context.Context, c engine.Config) (*report.Result, error)
 }
 
 var registry = map[string]*Scenario{}
