@@ -254,7 +254,7 @@ func asSlice(v any) []any {
 // bearing is the initial heading from one point to another, degrees in [0, 360).
 func bearing(lat1, lng1, lat2, lng2 float64) float64 {
 	const r = 3.141592653589793 / 180
-	y := math.Sin((lng2 - lng1) * r) * math.Cos(lat2*r)
+	y := math.Sin((lng2-lng1)*r) * math.Cos(lat2*r)
 	x := math.Cos(lat1*r)*math.Sin(lat2*r) - math.Sin(lat1*r)*math.Cos(lat2*r)*math.Cos((lng2-lng1)*r)
 	h := math.Atan2(y, x) / r
 	for h < 0 {
@@ -265,4 +265,3 @@ func bearing(lat1, lng1, lat2, lng2 float64) float64 {
 	}
 	return h
 }
-

@@ -244,6 +244,10 @@ func (r *run) read(c *conn) {
 
 // handle accounts for one received message p that arrived at now.
 func (r *run) handle(c *conn, codec payload.Codec, p []byte, now int64) {
+	if mc, ok := codec.(payload.Multi); ok {
+		r.handleMulti(c, mc, p, now)
+		return
+	}
 	m, kind, ok := codec.Decode(p)
 	switch {
 	case !ok:

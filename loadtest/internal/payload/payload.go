@@ -146,6 +146,8 @@ func Lookup(name string) (Codec, error) {
 		return Relay{}, nil
 	case "chat":
 		return Chat{}, nil
+	case "globe":
+		return Globe{}, nil
 	}
 	return nil, fmt.Errorf("payload: unknown mode %q (want relay or chat)", name)
 }
