@@ -72,9 +72,18 @@ bench-objects: ## Write N distinct objects once each (default N=1000000) and rep
 loadtest: build ## Load-test one app started locally: make loadtest APP=chat.
 	go run ./loadtest $(APP) -start ./bin/$(APP)
 
+.PHONY: new
+new: ## Fork a template into a standalone module: make new TEMPLATE=chat NAME=example.com/me/mychat DIR=../mychat
+	@[ -n "$(TEMPLATE)" ] && [ -n "$(NAME)" ] || { echo "usage: make new TEMPLATE=<$(subst $(eval) ,|,$(APPS))> NAME=<module path> [DIR=<folder>]"; exit 2; }
+	cd runtime && GOWORK=off go run ./cmd/warren-new -from "$(CURDIR)" "$(TEMPLATE)" "$(NAME)" "$(abspath $(or $(DIR),../$(notdir $(NAME))))"
+
 .PHONY: clean
 clean: ## Remove build output and local data.
 	rm -rf bin data apps/*/web/dist
 
 $(APPS): %: build
 	./bin/$@ $(ARGS)
+
+.PHONY: globe editor
+globe: multiplayer-globe ## Alias: make multiplayer-globe.
+editor: collab-editor ## Alias: make collab-editor.
