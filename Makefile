@@ -6,6 +6,7 @@ export GOFLAGS ?= -buildvcs=false
 APPS    := $(patsubst apps/%/go.mod,%,$(wildcard apps/*/go.mod))
 MODULES := runtime loadtest $(addprefix apps/,$(APPS))
 FUZZTIME ?= 10s
+CHAOS_KILLS ?= 20
 N ?= 1000000
 APP ?= chat
 
@@ -59,6 +60,16 @@ fuzz: ## Run every fuzz target for FUZZTIME each (default 10s).
 	  for f in $$(GOWORK=off go test -list '^Fuzz' $$p | grep '^Fuzz'); do \
 	    echo "fuzz $$p $$f"; GOWORK=off go test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$p || exit 1; \
 	  done; done) || exit 1; done
+
+.PHONY: chaos
+chaos: web ## SIGKILL every app CHAOS_KILLS times (default 20) under load; check nothing acknowledged is lost or duplicated.
+	@report=$$(mktemp); trap 'rm -f $$report' EXIT; fail=0; for m in $(MODULES); do \
+	  pkgs=$$(cd $$m && grep -rl '^//go:build chaos' --include='*_test.go' . | xargs -r -n1 dirname | sort -u); \
+	  if [ -n "$$pkgs" ]; then echo "chaos $$m: $$pkgs"; \
+	    (cd $$m && WARREN_CHAOS_KILLS=$(CHAOS_KILLS) WARREN_CHAOS_REPORT=$$report GOWORK=off \
+	      go test -tags chaos -run '^TestChaos' -count=1 -timeout 30m $$pkgs) || fail=1; fi; \
+	done; echo; echo "| app | runs | kills | acknowledged | indeterminate | lost | duplicated | databases ok | time |"; \
+	echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"; cat $$report; exit $$fail
 
 .PHONY: bench
 bench: ## Runtime benchmarks (figures for the README's performance table).

@@ -1,0 +1,170 @@
+//go:build chaos
+
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/warrenhq/warren/runtime/browsertest"
+	"github.com/warrenhq/warren/runtime/chaostest"
+)
+
+// TestChaos sends chat messages from several users into a few rooms while the server
+// is killed with SIGKILL and restarted (make chaos); every message the server
+// confirmed (its "add" broadcast came back to the sender) must be in the room's
+// history exactly once.
+func TestChaos(t *testing.T) {
+	t.Setenv("WARREN_CHAT_BURST", "1000000")
+	t.Setenv("WARREN_CHAT_RATE", "1000000")
+	bin := browsertest.BuildBinary(t, ".")
+	chaostest.Run(t, chaostest.Config{Name: "chat", Binary: bin, Workers: 6}, chatChaos{})
+}
+
+const chaosRooms = 3
+
+type chatChaos struct{}
+
+func chaosRoom(i int) string { return fmt.Sprintf("chaos-%d", i%chaosRooms) }
+
+func (chatChaos) dial(ctx context.Context, url, room, query string) (*websocket.Conn, error) {
+	d := websocket.Dialer{HandshakeTimeout: 3 * time.Second}
+	c, _, err := d.DialContext(ctx, "ws"+strings.TrimPrefix(url, "http")+"/parties/chat/"+room+"?proto=1&"+query, nil)
+	return c, err
+}
+
+func (cc chatChaos) Load(ctx context.Context, w *chaostest.Worker) error {
+	conn, err := cc.dial(ctx, w.URL, chaosRoom(w.ID), fmt.Sprintf("token=chaos-user-token-%02d", w.ID))
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
+	const window = 8
+	slots := make(chan struct{}, window)
+	mine := fmt.Sprintf("r%d-w%d-", w.Run, w.ID)
+	go func() {
+		defer conn.Close()
+		for {
+			_, b, err := conn.ReadMessage()
+			if err != nil {
+				return
+			}
+			var f struct{ Type, ID string }
+			if json.Unmarshal(b, &f) == nil && f.Type == TypeAdd && strings.HasPrefix(f.ID, mine) {
+				w.Ack(f.ID)
+				select {
+				case <-slots:
+				default:
+				}
+			}
+		}
+	}()
+	for i := 0; i < 1_000_000 && ctx.Err() == nil; i++ {
+		select {
+		case slots <- struct{}{}:
+		case <-ctx.Done():
+			return nil
+		case <-time.After(5 * time.Second):
+			return nil // the server is gone
+		}
+		id := fmt.Sprintf("%s%d", mine, i)
+		w.Sent(id)
+		conn.SetWriteDeadline(time.Now().Add(2 * time.Second))
+		if err := conn.WriteJSON(map[string]any{"type": TypeAdd, "id": id, "content": "chaos " + id, "user": "chaos"}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (cc chatChaos) Check(ctx context.Context, in *chaostest.CheckInput) (chaostest.Result, error) {
+	count := map[string]int{}
+	var mu sync.Mutex
+	for r := range chaosRooms {
+		conn, err := cc.dial(ctx, in.URL, chaosRoom(r), "token=chaos-checker-token")
+		if err != nil {
+			return chaostest.Result{}, err
+		}
+		stop := context.AfterFunc(ctx, func() { conn.Close() })
+		err = readHistory(conn, func(m Message) {
+			mu.Lock()
+			count[m.ID]++
+			mu.Unlock()
+		})
+		stop()
+		conn.Close()
+		if err != nil {
+			return chaostest.Result{}, fmt.Errorf("room %s: %w", chaosRoom(r), err)
+		}
+	}
+	var res chaostest.Result
+	for _, id := range in.Acked {
+		if count[id] == 0 {
+			res.Lost++
+			res.Examples = append(res.Examples, "lost "+id)
+		}
+	}
+	for id, n := range count {
+		if n > 1 {
+			res.Duplicated++
+			res.Examples = append(res.Examples, fmt.Sprintf("%s ×%d", id, n))
+		}
+	}
+	if len(res.Examples) > 10 {
+		res.Examples = res.Examples[:10]
+	}
+	return res, nil
+}
+
+// readHistory reads the "all" frame and then every older page, calling f for each
+// message.
+func readHistory(conn *websocket.Conn, f func(Message)) error {
+	type page struct {
+		Type     string
+		Messages []Message
+		HasMore  bool
+	}
+	next := func(typ string) (page, error) {
+		for range 100 {
+			conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+			var p page
+			if err := conn.ReadJSON(&p); err != nil {
+				return p, err
+			}
+			if p.Type == typ {
+				return p, nil
+			}
+		}
+		return page{}, fmt.Errorf("no %s frame", typ)
+	}
+	p, err := next(TypeAll)
+	for pages := 0; err == nil; pages++ {
+		if pages > 10_000 {
+			return fmt.Errorf("more than 10000 history pages")
+		}
+		before := int64(0)
+		for _, m := range p.Messages {
+			f(m)
+			if before == 0 || m.Seq < before {
+				before = m.Seq
+			}
+		}
+		if !p.HasMore || before <= 1 {
+			return nil
+		}
+		if err := conn.WriteJSON(map[string]any{"type": TypeHistory, "before": before, "limit": MaxPage}); err != nil {
+			return err
+		}
+		p, err = next(TypeHistory)
+	}
+	return err
+}
