@@ -86,6 +86,7 @@ func (ts *testServer) stats(doc string) Stats {
 type yclient struct {
 	t    *testing.T
 	conn *websocket.Conn
+	wmu  sync.Mutex // gorilla allows one writer at a time
 
 	mu        sync.Mutex
 	doc       *ydoc
@@ -112,6 +113,8 @@ func (ts *testServer) dial(path string) *yclient {
 
 func (c *yclient) write(b []byte) {
 	c.t.Helper()
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
 	if err := c.conn.WriteMessage(websocket.BinaryMessage, b); err != nil {
 		c.t.Fatal(err)
 	}
@@ -137,7 +140,9 @@ func (c *yclient) read() {
 			switch f.SyncType {
 			case syncStep1:
 				diff, _ := c.doc.Diff(f.Payload)
+				c.wmu.Lock()
 				c.conn.WriteMessage(websocket.BinaryMessage, syncFrame(syncStep2, diff))
+				c.wmu.Unlock()
 			case syncStep2:
 				c.doc.Apply(f.Payload)
 				c.synced = true
