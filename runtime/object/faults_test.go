@@ -1,0 +1,303 @@
+package object_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/warrenhq/warren/runtime/object"
+	"github.com/warrenhq/warren/runtime/objecttest"
+)
+
+// Storage faults: each gives the caller a clear error, the other objects keep working,
+// and nothing acknowledged is silently lost or overwritten.
+
+// TestCorruptedObjectFile overwrites one object's database with garbage: calls to it
+// fail with an error naming the object, other objects keep working, and the damaged
+// file is left as it was (never replaced by a fresh, empty database).
+func TestCorruptedObjectFile(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		corrupt func(t *testing.T, path string)
+	}{
+		{"garbage", func(t *testing.T, path string) {
+			garbage := []byte(strings.Repeat("not a database \x00\xff", 512))
+			if err := os.WriteFile(path, garbage, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"damaged pages", func(t *testing.T, path string) {
+			b, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(b) < 8192 {
+				t.Fatalf("database of %d bytes, want at least 2 pages", len(b))
+			}
+			for i := 4096; i < len(b); i++ { // keep the header page, scramble the rest
+				b[i] ^= 0xa5
+			}
+			if err := os.WriteFile(path, b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rt := objecttest.New(t, object.Config{})
+			ns, wr := registerLedger(t, rt.Runtime)
+			ctx := context.Background()
+			for _, name := range []string{"victim", "bystander"} {
+				for i := range 50 {
+					if _, err := wr.Call(ctx, ns.GetByName(name), write{Key: fmt.Sprintf("%s/%03d", name, i)}); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			rt.Close() // checkpoints the WAL into the file
+			victim := rt.DatabasePath("ledger", ns.GetByName("victim").ID())
+			tc.corrupt(t, victim)
+			damaged, _ := os.ReadFile(victim)
+
+			rt = rt.Restart(t, object.Config{})
+			ns, wr = registerLedger(t, rt.Runtime)
+			_, err := wr.Call(ctx, ns.GetByName("victim"), write{Key: "after"})
+			if err == nil {
+				t.Fatal("write to a corrupted object succeeded")
+			}
+			if msg := err.Error(); !strings.Contains(msg, "not a database") && !strings.Contains(msg, "malformed") {
+				t.Errorf("error %q does not say the database is damaged", msg)
+			}
+			t.Logf("error: %v", err)
+			if code, _ := object.HTTPStatus(err); code < 500 {
+				t.Errorf("HTTP status %d for a damaged object, want 5xx", code)
+			}
+			n, err := wr.Call(ctx, ns.GetByName("bystander"), write{Key: "bystander/after"})
+			if err != nil || n != 51 {
+				t.Fatalf("bystander write = %d, %v; want 51, nil", n, err)
+			}
+			rt.Close()
+			if now, _ := os.ReadFile(victim); string(now) != string(damaged) {
+				t.Error("the damaged database file was modified: its remains must be kept for recovery")
+			}
+		})
+	}
+}
+
+// TestReadOnlyObjectDir makes the folder of one object's database read-only (a
+// read-only bind mount as root, chmod otherwise): writes to that object fail with a
+// clear error and change nothing, objects elsewhere keep working.
+func TestReadOnlyObjectDir(t *testing.T) {
+	rt := objecttest.New(t, object.Config{})
+	ns, wr := registerLedger(t, rt.Runtime)
+	ctx := context.Background()
+	// Two objects in different shard folders.
+	victimName, other := "victim", ""
+	victimDir := filepath.Dir(rt.DatabasePath("ledger", ns.GetByName(victimName).ID()))
+	for i := range 100 {
+		name := fmt.Sprint("other", i)
+		if filepath.Dir(rt.DatabasePath("ledger", ns.GetByName(name).ID())) != victimDir {
+			other = name
+			break
+		}
+	}
+	for _, name := range []string{victimName, other} {
+		if _, err := wr.Call(ctx, ns.GetByName(name), write{Key: name + "/1"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rt.Close()
+	undo := makeReadOnly(t, victimDir)
+
+	rt = rt.Restart(t, object.Config{})
+	ns, wr = registerLedger(t, rt.Runtime)
+	_, err := wr.Call(ctx, ns.GetByName(victimName), write{Key: victimName + "/2"})
+	if err == nil {
+		t.Fatal("write to an object in a read-only folder succeeded")
+	}
+	t.Logf("error: %v", err)
+	if msg := err.Error(); !strings.Contains(msg, "readonly") && !strings.Contains(msg, "read-only") &&
+		!strings.Contains(msg, "unable to open") {
+		t.Errorf("error %q does not say the storage cannot be written", msg)
+	}
+	if !errors.Is(err, object.ErrRetryable) {
+		t.Errorf("error %v is not object.ErrRetryable", err)
+	}
+	if n, err := wr.Call(ctx, ns.GetByName(other), write{Key: other + "/2"}); err != nil || n != 2 {
+		t.Fatalf("write to %s = %d, %v; want 2, nil", other, n, err)
+	}
+	rt.Close()
+	undo()
+	if kv := rt.KV(t, "ledger", ns.GetByName(victimName).ID()); kv[victimName+"/1"] != "v" || len(kv) != 1 {
+		t.Errorf("victim holds %v, want only its first write", kv)
+	}
+}
+
+// TestReadOnlyDataDir: a runtime on a read-only data directory refuses to start with
+// an error that says why.
+func TestReadOnlyDataDir(t *testing.T) {
+	dir := t.TempDir()
+	makeReadOnly(t, dir)
+	rt, err := object.New(object.Config{DataDir: dir})
+	if err == nil {
+		rt.Close()
+		t.Fatal("runtime started on a read-only data directory")
+	}
+	if !strings.Contains(err.Error(), "read-only") && !strings.Contains(err.Error(), "permission denied") {
+		t.Errorf("error %q does not say the directory is read-only", err)
+	}
+	t.Logf("error: %v", err)
+}
+
+// TestDiskFull runs objects on a 2 MiB tmpfs and fills it: a write that does not fit
+// fails with a clear, retryable error and leaves no trace; every acknowledged write is
+// there after a restart; reads keep working while the disk is full, and writes work
+// again once space is freed. It needs root (mount); it is skipped only outside CI
+// for a developer who is not root.
+func TestDiskFull(t *testing.T) {
+	dir := smallDisk(t, "2m")
+	rt := objecttest.New(t, object.Config{DataDir: dir})
+	ns, put, count := registerBlobs(t, rt.Runtime)
+	ctx := context.Background()
+	if _, err := put.Call(ctx, ns.GetByName("bystander"), blob{Key: "b1", Size: 1000}); err != nil {
+		t.Fatal(err)
+	}
+	// Fill most of the disk, then write big values until a commit fails.
+	filler := filepath.Join(dir, "filler")
+	if err := os.WriteFile(filler, make([]byte, 1200<<10), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	acked := 0
+	var full error
+	for i := range 200 {
+		if _, err := put.Call(ctx, ns.GetByName("victim"), blob{Key: fmt.Sprint("v", i), Size: 64 << 10}); err != nil {
+			full = err
+			break
+		}
+		acked++
+	}
+	if full == nil {
+		t.Fatal("200 writes of 64 KiB fit on a 2 MiB disk")
+	}
+	t.Logf("after %d writes: %v", acked, full)
+	if !strings.Contains(full.Error(), "full") {
+		t.Errorf("error %q does not say the disk is full", full)
+	}
+	if !errors.Is(full, object.ErrRetryable) {
+		t.Errorf("error %v is not object.ErrRetryable", full)
+	}
+	if code, _ := object.HTTPStatus(full); code != 503 {
+		t.Errorf("HTTP status %d for a full disk, want 503", code)
+	}
+	// Reads keep working while the disk is full, for the victim and the others.
+	for name, want := range map[string]int{"victim": acked, "bystander": 1} {
+		if n, err := count.Call(ctx, ns.GetByName(name), struct{}{}); err != nil || n != want {
+			t.Errorf("%s: count on a full disk = %d, %v; want %d, nil", name, n, err, want)
+		}
+	}
+	// Space comes back: writes work again, nothing acknowledged was lost.
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := put.Call(ctx, ns.GetByName("bystander"), blob{Key: "b2", Size: 1000}); err != nil || n != 2 {
+		t.Fatalf("bystander write after freeing space = %d, %v; want 2, nil", n, err)
+	}
+	n, err := put.Call(ctx, ns.GetByName("victim"), blob{Key: "after", Size: 1000})
+	if err != nil || n != acked+1 {
+		t.Fatalf("victim write after freeing space = %d, %v; want %d, nil", n, err, acked+1)
+	}
+	rt = rt.Restart(t, object.Config{DataDir: dir})
+	ns, _, count = registerBlobs(t, rt.Runtime)
+	if n, err := count.Call(ctx, ns.GetByName("victim"), struct{}{}); err != nil || n != acked+1 {
+		t.Errorf("victim after restart holds %d rows, %v; want %d (every acknowledged write, not the failed one)", n, err, acked+1)
+	}
+	rt.Close()
+	var check string
+	if err := rt.OpenDB(t, "blobs", ns.GetByName("victim").ID()).QueryRow(`PRAGMA integrity_check`).Scan(&check); err != nil || check != "ok" {
+		t.Errorf("integrity_check = %q, %v", check, err)
+	}
+}
+
+// Blobs stores rows of random bytes of a chosen size.
+type Blobs struct{ st *object.State }
+
+type blob struct {
+	Key  string
+	Size int
+}
+
+func registerBlobs(t *testing.T, rt *object.Runtime) (*object.Namespace[Blobs], object.Func[Blobs, blob, int], object.Func[Blobs, struct{}, int]) {
+	t.Helper()
+	ns, err := object.Register(rt, "blobs", func(ctx context.Context, st *object.State) (*Blobs, error) {
+		_, err := st.SQL().Exec(`CREATE TABLE IF NOT EXISTS blobs (k TEXT PRIMARY KEY, v BLOB)`)
+		return &Blobs{st}, err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := func(b *Blobs, ctx context.Context, _ struct{}) (n int, err error) {
+		err = b.st.SQL().QueryRow(`SELECT count(*) FROM blobs`).Scan(&n)
+		return n, err
+	}
+	put := func(b *Blobs, ctx context.Context, x blob) (int, error) {
+		if _, err := b.st.SQL().Exec(`INSERT INTO blobs (k, v) VALUES (?, randomblob(?))`, x.Key, x.Size); err != nil {
+			return 0, err
+		}
+		return count(b, ctx, struct{}{})
+	}
+	return ns, object.Method(ns, "put", put), object.Method(ns, "count", count)
+}
+
+// smallDisk mounts a tmpfs of the given size on a new temporary directory.
+func smallDisk(t *testing.T, size string) string {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		if os.Getenv("CI") != "" {
+			t.Fatal("this test mounts a tmpfs and must run as root in CI")
+		}
+		t.Skip("not root: cannot mount a small tmpfs to simulate a full disk (runs in CI)")
+	}
+	dir := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size, "tmpfs", dir).CombinedOutput(); err != nil {
+		t.Fatalf("mount tmpfs: %v: %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("umount", "-l", dir).Run() })
+	return dir
+}
+
+// makeReadOnly makes dir read-only until the test ends: a read-only bind mount as root
+// (chmod does not stop root), chmod for everyone else.
+func makeReadOnly(t *testing.T, dir string) (undo func()) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		if err := os.Chmod(dir, 0o555); err != nil {
+			t.Fatal(err)
+		}
+		files, _ := filepath.Glob(filepath.Join(dir, "*"))
+		for _, f := range files {
+			os.Chmod(f, 0o444)
+		}
+		undo = sync.OnceFunc(func() {
+			os.Chmod(dir, 0o755)
+			for _, f := range files {
+				os.Chmod(f, 0o644)
+			}
+		})
+		t.Cleanup(undo)
+		return undo
+	}
+	for _, args := range [][]string{{"--bind", dir, dir}, {"-o", "remount,bind,ro", dir}} {
+		if out, err := exec.Command("mount", args...).CombinedOutput(); err != nil {
+			exec.Command("umount", dir).Run()
+			t.Fatalf("mount %v: %v: %s", args, err, out)
+		}
+	}
+	undo = sync.OnceFunc(func() { exec.Command("umount", "-l", dir).Run() })
+	t.Cleanup(undo)
+	return undo
+}
