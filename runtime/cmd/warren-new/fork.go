@@ -1,0 +1,613 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+const (
+	runtimeModule = "github.com/warrenhq/warren/runtime"
+	appsModule    = "github.com/warrenhq/warren/apps/"
+	sharedPackage = "@warren/shared"
+)
+
+// Options says what to fork where.
+type Options struct {
+	Checkout       string // the Warren checkout holding runtime/ and apps/
+	Template       string // an app: apps/<Template>
+	Module         string // the fork's Go module path
+	Dir            string // the fork's directory; must not exist or be empty
+	RuntimeVersion string // if set, require the runtime at this version instead of replacing it with Checkout/runtime
+}
+
+// Result describes a finished fork.
+type Result struct {
+	Dir      string   // absolute
+	Warnings []string // things the fork may need fixed by hand
+}
+
+// FindCheckout returns the nearest ancestor of dir (dir included) that is a Warren
+// checkout: it holds runtime/go.mod declaring the runtime module, and apps/.
+func FindCheckout(dir string) (string, error) {
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return "", err
+	}
+	for d := dir; ; d = filepath.Dir(d) {
+		if isCheckout(d) {
+			return d, nil
+		}
+		if filepath.Dir(d) == d {
+			return "", fmt.Errorf("no Warren checkout (a directory with runtime/go.mod and apps/) at or above %s: run warren-new inside a clone of the Warren repository, or pass -from DIR", dir)
+		}
+	}
+}
+
+func isCheckout(d string) bool {
+	b, err := os.ReadFile(filepath.Join(d, "runtime", "go.mod"))
+	if err != nil || modulePath(b) != runtimeModule {
+		return false
+	}
+	fi, err := os.Stat(filepath.Join(d, "apps"))
+	return err == nil && fi.IsDir()
+}
+
+// Templates lists the apps of a checkout: every apps/<name>/go.mod.
+func Templates(checkout string) ([]string, error) {
+	ms, err := filepath.Glob(filepath.Join(checkout, "apps", "*", "go.mod"))
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, m := range ms {
+		names = append(names, filepath.Base(filepath.Dir(m)))
+	}
+	slices.Sort(names)
+	return names, nil
+}
+
+var moduleRE = regexp.MustCompile(`(?m)^module\s+("?)([^"\s]+)"?\s*$`)
+
+func modulePath(gomod []byte) string {
+	if m := moduleRE.FindSubmatch(gomod); m != nil {
+		return string(m[2])
+	}
+	return ""
+}
+
+var modPathRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._~-]*(/[A-Za-z0-9._~-]+)*$`)
+
+// checkModule rejects module paths the go command would refuse or that would
+// break the fork's files (quotes, spaces).
+func checkModule(p string) error {
+	if !modPathRE.MatchString(p) || strings.Contains(p, "..") || strings.HasSuffix(p, ".") {
+		return fmt.Errorf("invalid module path %q: want something like example.com/me/mychat", p)
+	}
+	return nil
+}
+
+// Fork copies the template into o.Dir as a standalone module. See the package doc.
+func Fork(o Options) (*Result, error) {
+	if err := checkModule(o.Module); err != nil {
+		return nil, err
+	}
+	checkout, err := filepath.Abs(o.Checkout)
+	if err != nil {
+		return nil, err
+	}
+	if !isCheckout(checkout) {
+		return nil, fmt.Errorf("%s is not a Warren checkout (no runtime/go.mod or apps/)", checkout)
+	}
+	tdir := filepath.Join(checkout, "apps", o.Template)
+	if _, err := os.Stat(filepath.Join(tdir, "go.mod")); o.Template == "" || strings.ContainsAny(o.Template, `/\`) || err != nil {
+		names, _ := Templates(checkout)
+		return nil, fmt.Errorf("unknown template %q (templates: %s)", o.Template, strings.Join(names, ", "))
+	}
+	dir, err := filepath.Abs(o.Dir)
+	if err != nil {
+		return nil, err
+	}
+	if rel, err := filepath.Rel(tdir, dir); err == nil && !strings.HasPrefix(rel, "..") {
+		return nil, fmt.Errorf("the fork's directory %s is inside the template", dir)
+	}
+	created := false
+	switch ents, err := os.ReadDir(dir); {
+	case errors.Is(err, fs.ErrNotExist):
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, err
+		}
+		created = true
+	case err != nil:
+		return nil, err
+	case len(ents) > 0:
+		return nil, fmt.Errorf("%s exists and is not empty", dir)
+	}
+	f := &forker{Options: o, checkout: checkout, tdir: tdir, dir: dir, base: path.Base(o.Module)}
+	if err := f.run(); err != nil {
+		if created {
+			os.RemoveAll(dir)
+		}
+		return nil, err
+	}
+	return &Result{Dir: dir, Warnings: f.warnings}, nil
+}
+
+type forker struct {
+	Options
+	checkout, tdir, dir string
+	base                string // the module path's last element: binary and package names
+	warnings            []string
+	webDeps             map[string]string
+}
+
+func (f *forker) warnf(format string, args ...any) {
+	f.warnings = append(f.warnings, fmt.Sprintf(format, args...))
+}
+
+func (f *forker) run() error {
+	files, err := sourceFiles(f.tdir)
+	if err != nil {
+		return err
+	}
+	for _, rel := range files {
+		if skip(rel) {
+			continue
+		}
+		src := filepath.Join(f.tdir, filepath.FromSlash(rel))
+		fi, err := os.Lstat(src)
+		if err != nil || !fi.Mode().IsRegular() {
+			continue // deleted but still tracked, or a symlink
+		}
+		b, err := os.ReadFile(src)
+		if err != nil {
+			return err
+		}
+		if isExecutable(b) {
+			f.warnf("skipped %s: a compiled binary", rel)
+			continue
+		}
+		if b, err = f.transform(rel, b); err != nil {
+			return fmt.Errorf("%s: %w", rel, err)
+		}
+		if err := writeFile(filepath.Join(f.dir, filepath.FromSlash(rel)), b, fi.Mode().Perm()); err != nil {
+			return err
+		}
+	}
+	if _, err := os.Stat(filepath.Join(f.dir, "go.mod")); err != nil {
+		return fmt.Errorf("template %s: go.mod was not copied", f.Template)
+	}
+	if err := writeFile(filepath.Join(f.dir, "web", "dist", ".keep"), nil, 0o644); err != nil {
+		return err
+	}
+	return f.scaffold()
+}
+
+// sourceFiles lists the template's files, slash-separated and relative to dir: what
+// git tracks plus untracked files it does not ignore, or a plain walk outside git.
+func sourceFiles(dir string) ([]string, error) {
+	cmd := exec.Command("git", "ls-files", "-z", "--cached", "--others", "--exclude-standard")
+	cmd.Dir = dir
+	if out, err := cmd.Output(); err == nil {
+		var files []string
+		for _, p := range strings.Split(string(out), "\x00") {
+			if p != "" && !slices.Contains(files, p) {
+				files = append(files, p)
+			}
+		}
+		if len(files) > 0 {
+			return files, nil
+		}
+	}
+	var files []string
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		rel = filepath.ToSlash(rel)
+		if d.IsDir() {
+			if rel != "." && skipDir(rel) {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		files = append(files, rel)
+		return nil
+	})
+	return files, err
+}
+
+func skipDir(rel string) bool {
+	switch path.Base(rel) {
+	case ".git", "node_modules", "test-artifacts":
+		return true
+	}
+	return rel == "data" || rel == "bin"
+}
+
+// skip reports build output and local state that a fork must not inherit.
+func skip(rel string) bool {
+	for d := path.Dir(rel); d != "."; d = path.Dir(d) {
+		if skipDir(d) {
+			return true
+		}
+	}
+	if strings.HasPrefix(rel, "web/dist/") {
+		return true // build output; .keep is recreated
+	}
+	return strings.HasSuffix(rel, ".test") || strings.HasSuffix(rel, ".prof")
+}
+
+func isExecutable(b []byte) bool {
+	for _, magic := range [][]byte{{0x7f, 'E', 'L', 'F'}, {0xcf, 0xfa, 0xed, 0xfe}, {0xfe, 0xed, 0xfa, 0xcf}, {'M', 'Z'}} {
+		if bytes.HasPrefix(b, magic) {
+			return true
+		}
+	}
+	return false
+}
+
+func writeFile(name string, b []byte, perm fs.FileMode) error {
+	if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(name, b, perm)
+}
+
+func (f *forker) transform(rel string, b []byte) ([]byte, error) {
+	switch {
+	case rel == "go.mod":
+		return f.goMod(b)
+	case strings.HasSuffix(rel, ".go"):
+		return f.goSource(rel, b), nil
+	case rel == "README.md":
+		return f.readme(b), nil
+	case rel == "web/package.json":
+		return f.webPackage(b)
+	case rel == "web/tsconfig.json":
+		// The template extends the checkout's web/tsconfig.base.json; the fork has its own.
+		return bytes.ReplaceAll(b, []byte(`"../../../web/`), []byte(`"../`)), nil
+	case rel == ".gitignore":
+		return append(b, []byte("\n# Added by warren-new\n/bin/\n/node_modules/\n/test-artifacts/\n*.test\n")...), nil
+	}
+	return b, nil
+}
+
+// goMod renames the module and points local replacements at absolute paths (the
+// runtime: the checkout's runtime directory, unless RuntimeVersion pins it).
+func (f *forker) goMod(b []byte) ([]byte, error) {
+	lines := strings.Split(string(b), "\n")
+	inReplace, hasRuntime := false, false
+	var out []string
+	for _, line := range lines {
+		trim := strings.TrimSpace(line)
+		switch {
+		case strings.HasPrefix(trim, "module "):
+			line = "module " + f.Module
+		case trim == "replace (":
+			inReplace = true
+		case inReplace && trim == ")":
+			inReplace = false
+		case inReplace || strings.HasPrefix(trim, "replace "):
+			spec := strings.TrimSpace(strings.TrimPrefix(trim, "replace "))
+			lhs, rhs, ok := strings.Cut(spec, "=>")
+			if !ok {
+				break
+			}
+			lhs, rhs = strings.TrimSpace(lhs), strings.TrimSpace(rhs)
+			if strings.Fields(lhs)[0] == runtimeModule {
+				hasRuntime = true
+				if f.RuntimeVersion != "" {
+					continue // drop it: the require line pins the version
+				}
+				rhs = f.quoteModPath(filepath.Join(f.checkout, "runtime"))
+			} else if p, err := strconv.Unquote(rhs); err == nil && isLocal(p) || isLocal(rhs) {
+				if err == nil {
+					rhs = p
+				}
+				rhs = f.quoteModPath(filepath.Join(f.tdir, filepath.FromSlash(rhs)))
+			}
+			prefix := "replace "
+			if inReplace {
+				prefix = "\t"
+			}
+			line = prefix + lhs + " => " + rhs
+		case f.RuntimeVersion != "" && strings.Contains(trim, runtimeModule+" "):
+			fields := strings.Fields(trim)
+			for i := range fields {
+				if fields[i] == runtimeModule && i+1 < len(fields) {
+					fields[i+1] = f.RuntimeVersion
+				}
+			}
+			indent := line[:len(line)-len(strings.TrimLeft(line, " \t"))]
+			line = indent + strings.Join(fields, " ")
+		}
+		out = append(out, line)
+	}
+	s := strings.Join(out, "\n")
+	if !hasRuntime && f.RuntimeVersion == "" {
+		s = strings.TrimRight(s, "\n") + "\n\nreplace " + runtimeModule + " => " + f.quoteModPath(filepath.Join(f.checkout, "runtime")) + "\n"
+	}
+	return []byte(s), nil
+}
+
+func isLocal(p string) bool {
+	return strings.HasPrefix(p, "./") || strings.HasPrefix(p, "../") || p == "." || p == ".."
+}
+
+func (f *forker) quoteModPath(p string) string {
+	p = filepath.ToSlash(p)
+	if strings.ContainsAny(p, " \t\"'`") {
+		return strconv.Quote(p)
+	}
+	return p
+}
+
+// goSource rewrites imports of the template's own packages and the test helpers'
+// paths that assume the app sits two levels below the checkout's root (where the
+// npm packages are installed); in the fork that root is the fork itself.
+func (f *forker) goSource(rel string, b []byte) []byte {
+	old := appsModule + f.Template
+	b = bytes.ReplaceAll(b, []byte(`"`+old+`"`), []byte(`"`+f.Module+`"`))
+	b = bytes.ReplaceAll(b, []byte(`"`+old+`/`), []byte(`"`+f.Module+`/`))
+	b = bytes.ReplaceAll(b, []byte(`filepath.Join("..", "..", `), []byte(`filepath.Join(`))
+	b = bytes.ReplaceAll(b, []byte(`filepath.Abs("../..")`), []byte(`filepath.Abs(".")`))
+	if bytes.Contains(b, []byte(`"../`)) || bytes.Contains(b, []byte(`"..", `)) {
+		f.warnf("%s refers to a path outside the app (\"../\"): check it in the fork", rel)
+	}
+	return b
+}
+
+var nameRE = regexp.MustCompile(`("name"\s*:\s*)"[^"]*"`)
+
+// webPackage renames the front end's package and records its dependencies.
+func (f *forker) webPackage(b []byte) ([]byte, error) {
+	var pkg struct {
+		Dependencies    map[string]string `json:"dependencies"`
+		DevDependencies map[string]string `json:"devDependencies"`
+	}
+	if err := json.Unmarshal(b, &pkg); err != nil {
+		return nil, err
+	}
+	f.webDeps = map[string]string{}
+	for k, v := range pkg.Dependencies {
+		f.webDeps[k] = v
+	}
+	for k, v := range pkg.DevDependencies {
+		f.webDeps[k] = v
+	}
+	done := false
+	return nameRE.ReplaceAllFunc(b, func(m []byte) []byte {
+		if done {
+			return m
+		}
+		done = true
+		return nameRE.ReplaceAll(m, []byte(`${1}"`+f.base+`-web"`))
+	}), nil
+}
+
+func (f *forker) readme(b []byte) []byte {
+	s := string(b)
+	title, rest, _ := strings.Cut(s, "\n")
+	if !strings.HasPrefix(title, "# ") {
+		title, rest = "", s
+	}
+	note := fmt.Sprintf(`# %s
+
+> Forked from Warren's [%s](https://github.com/warrenhq/warren/tree/main/apps/%s) template
+> with warren-new. This folder is a standalone Go module, %s, with its own front
+> end. Here, `+"`make run`"+` builds and serves it, `+"`make test`"+` runs go vet, the unit tests and the
+> browser tests, and `+"`make build`"+` writes bin/%s. The rest of this README is the template's:
+> where it says `+"`make %s`"+` or `+"`make e2e`"+` at the repository root, use `+"`make run`"+` and
+> `+"`make test`"+` here. The runtime dependency is explained at the end.
+`, f.base, f.Template, f.Template, "`"+f.Module+"`", f.base, f.Template)
+	if title != "" {
+		note += "\n<!-- The template's title: " + strings.TrimPrefix(title, "# ") + " -->\n"
+	}
+	return []byte(note + rest + runtimeSection)
+}
+
+const runtimeSection = `
+## Warren runtime version
+
+This module requires ` + "`github.com/warrenhq/warren/runtime`" + `. A fork made from a checkout
+replaces it with that checkout's runtime directory (the ` + "`replace`" + ` line at the end of
+go.mod, an absolute path), so it builds offline and follows local changes to the runtime.
+To depend on a published version instead:
+
+` + "```sh" + `
+go mod edit -dropreplace github.com/warrenhq/warren/runtime
+go get github.com/warrenhq/warren/runtime@v0.1.0   # the version you want
+go mod tidy
+` + "```" + `
+
+(or fork with ` + "`warren-new -runtime v0.1.0 ...`" + ` and run ` + "`go mod tidy`" + `). The browser tests'
+setup script, scripts/e2e-setup.sh, reads the playwright-go version from this module's
+dependencies and installs Debian's chromium with apt when it is missing.
+`
+
+// scaffold writes what the template got from the checkout's root: the npm
+// workspace, the shared TypeScript config and helpers, the Makefile, the browser
+// test setup script.
+func (f *forker) scaffold() error {
+	rootPkg, err := readPackage(filepath.Join(f.checkout, "package.json"))
+	if err != nil {
+		return err
+	}
+	workspaces := []string{"web"}
+	if _, ok := f.webDeps[sharedPackage]; ok {
+		if err := copyTree(filepath.Join(f.checkout, "web", "shared"), filepath.Join(f.dir, "shared")); err != nil {
+			return fmt.Errorf("vendoring %s: %w", sharedPackage, err)
+		}
+		workspaces = append(workspaces, "shared")
+	}
+	pkg := struct {
+		Name            string            `json:"name"`
+		Private         bool              `json:"private"`
+		Description     string            `json:"description"`
+		Workspaces      []string          `json:"workspaces"`
+		Scripts         map[string]string `json:"scripts"`
+		Engines         map[string]string `json:"engines,omitempty"`
+		DevDependencies map[string]string `json:"devDependencies"`
+	}{
+		Name:        f.base,
+		Private:     true,
+		Description: fmt.Sprintf("npm workspace of %s's front end (web/), forked from Warren's %s template.", f.base, f.Template),
+		Workspaces:  workspaces,
+		Scripts: map[string]string{
+			"build": "npm run build --workspaces --if-present",
+			"test":  "npm run test --workspaces --if-present",
+		},
+		Engines:         rootPkg.Engines,
+		DevDependencies: rootPkg.DevDependencies,
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(pkg); err != nil {
+		return err
+	}
+	if err := writeFile(filepath.Join(f.dir, "package.json"), buf.Bytes(), 0o644); err != nil {
+		return err
+	}
+	if b, err := os.ReadFile(filepath.Join(f.checkout, "web", "tsconfig.base.json")); err == nil {
+		if err := writeFile(filepath.Join(f.dir, "tsconfig.base.json"), b, 0o644); err != nil {
+			return err
+		}
+	}
+	setup, err := os.ReadFile(filepath.Join(f.checkout, "scripts", "e2e-setup.sh"))
+	if err != nil {
+		return err
+	}
+	// The checkout reads playwright-go's version in runtime/; the fork requires it itself.
+	const from = `(cd runtime && GOWORK=off go mod download -json "$PWGO_MOD"`
+	if !bytes.Contains(setup, []byte(from)) {
+		return fmt.Errorf("scripts/e2e-setup.sh: cannot adapt it (no %q)", from)
+	}
+	setup = bytes.Replace(setup, []byte(from), []byte(`(GOWORK=off go mod download -json "$PWGO_MOD"`), 1)
+	setup = bytes.ReplaceAll(setup, []byte("runtime/go.mod"), []byte("go.mod"))
+	if err := writeFile(filepath.Join(f.dir, "scripts", "e2e-setup.sh"), setup, 0o755); err != nil {
+		return err
+	}
+	mk := strings.NewReplacer("{{BIN}}", f.base, "{{TEMPLATE}}", f.Template).Replace(makefile)
+	if err := writeFile(filepath.Join(f.dir, "Makefile"), []byte(mk), 0o644); err != nil {
+		return err
+	}
+	if _, err := os.Stat(filepath.Join(f.dir, ".gitignore")); errors.Is(err, fs.ErrNotExist) {
+		gi := "/bin/\n/data/\n/node_modules/\n/test-artifacts/\n/web/dist/*\n!/web/dist/.keep\n*.test\n"
+		if err := writeFile(filepath.Join(f.dir, ".gitignore"), []byte(gi), 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+type packageJSON struct {
+	Engines         map[string]string `json:"engines"`
+	DevDependencies map[string]string `json:"devDependencies"`
+}
+
+func readPackage(name string) (*packageJSON, error) {
+	b, err := os.ReadFile(name)
+	if err != nil {
+		return nil, err
+	}
+	var p packageJSON
+	if err := json.Unmarshal(b, &p); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return &p, nil
+}
+
+// copyTree copies the files of src into dst, without node_modules.
+func copyTree(src, dst string) error {
+	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && d.Name() == "node_modules" {
+			return filepath.SkipDir
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		rel, _ := filepath.Rel(src, p)
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return writeFile(filepath.Join(dst, rel), b, 0o644)
+	})
+}
+
+// makefile is the fork's Makefile; {{BIN}} and {{TEMPLATE}} are filled in.
+const makefile = `# {{BIN}}: forked from Warren's {{TEMPLATE}} template. Run ` + "`make`" + ` to list the targets.
+SHELL := /bin/bash
+export PATH := $(PATH):/usr/local/go/bin
+# A standalone module: ignore any go.work in the folders above.
+export GOWORK := off
+export GOFLAGS ?= -buildvcs=false
+BIN := {{BIN}}
+FUZZTIME ?= 10s
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## List every target.
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_%-]+:.*## / {printf "  make %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: deps
+deps: ## Download Go modules and npm packages (npm ci, or npm install without a lock file).
+	go mod download
+	@if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --loglevel=error; \
+	else npm install --no-audit --no-fund --loglevel=error; fi
+
+.PHONY: web
+web: deps ## Bundle the front end into web/dist (embedded in the binary).
+	npm run --silent build
+
+.PHONY: build
+build: web ## Build bin/{{BIN}}.
+	@mkdir -p bin
+	go build -o bin/$(BIN) .
+
+.PHONY: run
+run: build ## Build and run it; flags in ARGS, e.g. make run ARGS='-addr 127.0.0.1:9000'.
+	./bin/$(BIN) $(ARGS)
+
+.PHONY: vet
+vet: deps ## go vet.
+	go vet ./...
+
+.PHONY: unit
+unit: web ## Unit tests.
+	go test -count=1 ./...
+
+.PHONY: e2e
+e2e: web ## Unit and browser tests (Chromium; installed with apt when missing).
+	@eval "$$(scripts/e2e-setup.sh)" && go test -tags e2e -count=1 ./...
+
+.PHONY: test
+test: vet e2e ## Every test: go vet, unit tests, browser tests.
+
+.PHONY: fuzz
+fuzz: ## Run every fuzz target for FUZZTIME each (default 10s).
+	@for f in $$(go test -list '^Fuzz' . | grep '^Fuzz'); do \
+	  echo "fuzz $$f"; go test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) . || exit 1; done
+
+.PHONY: clean
+clean: ## Remove build output and local data.
+	rm -rf bin data test-artifacts && find web/dist -mindepth 1 ! -name .keep -delete
+`

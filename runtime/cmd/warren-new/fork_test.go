@@ -1,0 +1,195 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// checkout is the Warren checkout these tests run in (three levels up).
+func checkout(t *testing.T) string {
+	t.Helper()
+	dir, err := FindCheckout(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// goCmd runs the go command in dir as a standalone module: no go.work, go.mod may
+// be updated, and no network (GOPROXY=off): every dependency must already be in the
+// module cache, as it is after `make deps` (which `make test` runs first).
+func goCmd(t *testing.T, dir string, timeout time.Duration, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("go", args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=mod -buildvcs=false", "GOPROXY=off")
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("go %s in the fork: %v\n%s\n(GOPROXY=off: a missing module means the module cache lacks it; run `make deps` first)", strings.Join(args, " "), err, out.String())
+		}
+	case <-time.After(timeout):
+		cmd.Process.Kill()
+		<-done
+		t.Fatalf("go %s in the fork: no result after %v\n%s", strings.Join(args, " "), timeout, out.String())
+	}
+	return out.String()
+}
+
+// TestForkEveryTemplate forks every app of the checkout into a temporary directory
+// and builds, vets and unit-tests the fork as a standalone module, offline. The
+// front end is not rebuilt: the fork gets the checkout's web/dist when it was built
+// (make test builds it first), and the checkout's node_modules for tests that run
+// npm clients. TestForkE2E (build tag e2e) does the whole thing: npm install, make test.
+func TestForkEveryTemplate(t *testing.T) {
+	root := checkout(t)
+	names, err := Templates(root)
+	if err != nil || len(names) == 0 {
+		t.Fatalf("no templates in %s/apps: %v", root, err)
+	}
+	for _, name := range names {
+		t.Run(name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "my"+name)
+			module := "example.com/me/my" + name
+			res, err := Fork(Options{Checkout: root, Template: name, Module: module, Dir: dir})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, w := range res.Warnings {
+				t.Logf("warning: %s", w)
+			}
+			checkForkFiles(t, dir, name, module)
+			if err := copyTree(filepath.Join(root, "apps", name, "web", "dist"), filepath.Join(dir, "web", "dist")); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := os.Stat(filepath.Join(root, "node_modules")); err == nil {
+				if err := os.Symlink(filepath.Join(root, "node_modules"), filepath.Join(dir, "node_modules")); err != nil {
+					t.Fatal(err)
+				}
+			}
+			goCmd(t, dir, 5*time.Minute, "build", "-o", filepath.Join(dir, "bin", "my"+name), ".")
+			goCmd(t, dir, 5*time.Minute, "vet", "./...")
+			goCmd(t, dir, 8*time.Minute, "test", "-count=1", "./...")
+		})
+	}
+}
+
+// checkForkFiles checks what makes the fork standalone.
+func checkForkFiles(t *testing.T, dir, template, module string) {
+	t.Helper()
+	read := func(name string) string {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatalf("fork of %s: %v", template, err)
+		}
+		return string(b)
+	}
+	gomod := read("go.mod")
+	if modulePath([]byte(gomod)) != module {
+		t.Errorf("go.mod: module is %q, want %q", modulePath([]byte(gomod)), module)
+	}
+	if strings.Contains(gomod, "=> ../") || strings.Contains(gomod, "=> ./") {
+		t.Errorf("go.mod keeps a relative replace:\n%s", gomod)
+	}
+	for _, f := range []string{"Makefile", "package.json", "scripts/e2e-setup.sh", "web/package.json", "web/dist/.keep", "main.go"} {
+		read(f)
+	}
+	mk := read("Makefile")
+	for _, target := range []string{"build:", "test:", "run:"} {
+		if !strings.Contains(mk, "\n"+target) {
+			t.Errorf("Makefile has no %s target", strings.TrimSuffix(target, ":"))
+		}
+	}
+	if strings.Contains(read("web/tsconfig.json"), "../../../") {
+		t.Errorf("web/tsconfig.json still points into the checkout")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "README.md")); err == nil { // the contract test requires one
+		if !strings.HasPrefix(read("README.md"), "# my"+template+"\n") {
+			t.Errorf("README.md is not renamed")
+		}
+	}
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".go") {
+			return err
+		}
+		if b, _ := os.ReadFile(p); bytes.Contains(b, []byte(appsModule+template)) {
+			t.Errorf("%s still imports %s", p, appsModule+template)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestForkRejects(t *testing.T) {
+	root := checkout(t)
+	tmp := t.TempDir()
+	if err := os.WriteFile(filepath.Join(tmp, "x"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		o    Options
+		want string
+	}{
+		{"unknown template", Options{Template: "nope", Module: "example.com/a", Dir: filepath.Join(tmp, "a")}, "unknown template"},
+		{"template path", Options{Template: "../runtime", Module: "example.com/a", Dir: filepath.Join(tmp, "a")}, "unknown template"},
+		{"bad module", Options{Template: "chat", Module: "example.com/a b", Dir: filepath.Join(tmp, "b")}, "invalid module path"},
+		{"non-empty dir", Options{Template: "chat", Module: "example.com/a", Dir: tmp}, "not empty"},
+		{"not a checkout", Options{Checkout: tmp, Template: "chat", Module: "example.com/a", Dir: filepath.Join(tmp, "c")}, "not a Warren checkout"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.o.Checkout == "" {
+				tc.o.Checkout = root
+			}
+			_, err := Fork(tc.o)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Fork: %v, want an error containing %q", err, tc.want)
+			}
+			if tc.want != "not empty" {
+				if _, err := os.Stat(tc.o.Dir); err == nil {
+					t.Errorf("a failed fork left %s behind", tc.o.Dir)
+				}
+			}
+		})
+	}
+}
+
+func TestFindCheckout(t *testing.T) {
+	root := checkout(t)
+	got, err := FindCheckout(filepath.Join(root, "apps", "chat"))
+	if err != nil || got != root {
+		t.Fatalf("FindCheckout(apps/chat) = %q, %v; want %q", got, err, root)
+	}
+	if _, err := FindCheckout(t.TempDir()); err == nil || !strings.Contains(err.Error(), "-from") {
+		t.Fatalf("FindCheckout(temp dir) = %v, want an error suggesting -from", err)
+	}
+}
+
+func TestGoModRuntimeVersion(t *testing.T) {
+	in := "module github.com/warrenhq/warren/apps/chat\n\ngo 1.26.0\n\nrequire (\n\tgithub.com/gorilla/websocket v1.5.3\n\tgithub.com/warrenhq/warren/runtime v0.0.0\n)\n\nreplace github.com/warrenhq/warren/runtime => ../../runtime\n"
+	f := &forker{Options: Options{Module: "example.com/me/x", RuntimeVersion: "v0.1.0"}, checkout: "/c", tdir: "/c/apps/chat"}
+	out, _ := f.goMod([]byte(in))
+	want := "module example.com/me/x\n\ngo 1.26.0\n\nrequire (\n\tgithub.com/gorilla/websocket v1.5.3\n\tgithub.com/warrenhq/warren/runtime v0.1.0\n)\n\n"
+	if string(out) != want {
+		t.Errorf("pinned:\n%s\nwant:\n%s", out, want)
+	}
+	f.RuntimeVersion = ""
+	out, _ = f.goMod([]byte(in))
+	if !strings.HasSuffix(string(out), "replace github.com/warrenhq/warren/runtime => /c/runtime\n") {
+		t.Errorf("replaced:\n%s", out)
+	}
+}
