@@ -341,6 +341,7 @@ func (r *run) sendLoop(ctx context.Context, s *sender, t0 time.Time, interval ti
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	codec, size := r.cfg.Codec, r.cfg.Size
+	binary := payload.IsBinary(codec)
 	for k := 0; ; k++ {
 		due := t0.Add(time.Duration(k) * interval)
 		q := s.seq.Load()
@@ -358,7 +359,11 @@ func (r *run) sendLoop(ctx context.Context, s *sender, t0 time.Time, interval ti
 			return
 		}
 		s.buf = codec.Append(s.buf[:0], payload.Meta{Run: r.runID, Sender: uint32(s.id), Seq: q, SentNS: r.nowNS()}, size)
-		if err := s.c.ws.WriteText(s.buf); err != nil {
+		write := s.c.ws.WriteText
+		if binary {
+			write = s.c.ws.WriteBinary
+		}
+		if err := write(s.buf); err != nil {
 			if !r.closing.Load() {
 				r.errs.add("write", err)
 			}

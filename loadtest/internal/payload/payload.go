@@ -43,6 +43,18 @@ type Codec interface {
 	Decode(frame []byte) (m Meta, k Kind, ok bool)
 }
 
+// Binary is implemented by codecs whose frames must go out as binary WebSocket
+// messages (their bytes are not UTF-8 text).
+type Binary interface {
+	Binary() bool
+}
+
+// IsBinary reports whether c's frames are binary messages.
+func IsBinary(c Codec) bool {
+	b, ok := c.(Binary)
+	return ok && b.Binary()
+}
+
 // Marker starts every token.
 const Marker = "wlt1:"
 

@@ -123,3 +123,14 @@ func BenchmarkDecode(b *testing.B) {
 		})
 	}
 }
+
+func TestBinaryCodecs(t *testing.T) {
+	for _, tc := range []struct {
+		c    Codec
+		want bool
+	}{{Relay{}, false}, {Chat{}, false}, {Yjs{}, true}} {
+		if got := IsBinary(tc.c); got != tc.want {
+			t.Errorf("IsBinary(%s) = %v, want %v", tc.c.Name(), got, tc.want)
+		}
+	}
+}

@@ -5,12 +5,13 @@ package payload
 // the token plus filler, into the shared text "content" at its start, as a
 // fresh Yjs client (clock 0), so every frame is a valid update on its own, in
 // any order. Decode finds the token in the relayed frame like Relay does.
-//
-// The engine sends text frames; the bytes are not UTF-8. Warren (gorilla
-// websocket) does not validate text frames, and the server relays them as binary.
+// Frames go out as binary WebSocket messages, as y-websocket sends them.
 type Yjs struct{}
 
 func (Yjs) Name() string { return "yjs" }
+
+// Binary reports that Yjs frames are binary messages.
+func (Yjs) Binary() bool { return true }
 
 func (Yjs) Append(dst []byte, m Meta, size int) []byte {
 	var content []byte
