@@ -193,3 +193,28 @@ func TestGoModRuntimeVersion(t *testing.T) {
 		t.Errorf("replaced:\n%s", out)
 	}
 }
+
+func TestCommandLine(t *testing.T) {
+	root := checkout(t)
+	var out, errOut bytes.Buffer
+	if err := run([]string{"-from", root, "-list"}, &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "chat\n") {
+		t.Errorf("-list: %q, want chat among the templates", out.String())
+	}
+	if err := run([]string{"-from", root, "chat"}, &out, &errOut); err == nil || !strings.Contains(errOut.String(), "Usage: warren-new") {
+		t.Errorf("one argument: %v, usage %q", err, errOut.String())
+	}
+	dir := filepath.Join(t.TempDir(), "x")
+	out.Reset()
+	if err := run([]string{"-from", root, "chat", "example.com/me/x", dir}, &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "make run") {
+		t.Errorf("output %q does not say what to do next", out.String())
+	}
+	if _, err := os.Stat(filepath.Join(dir, "go.mod")); err != nil {
+		t.Error(err)
+	}
+}
