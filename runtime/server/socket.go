@@ -4,6 +4,7 @@ import (
 	"errors"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gorilla/websocket"
 	"github.com/olahol/melody"
@@ -80,7 +81,9 @@ func (s *Server) newMelody() *melody.Melody {
 	m.Config.WriteWait = s.cfg.WriteTimeout
 	m.Config.MessageBufferSize = object.MaxInflight + 2
 	m.Upgrader.CheckOrigin = s.originOK
-	m.Upgrader.ReadBufferSize = 1024
+	// Reuse net/http's 4 KiB read buffer (it stays referenced by the connection
+	// anyway) and pool write buffers: an idle socket holds no write buffer.
+	m.Upgrader.ReadBufferSize = 0
 	m.Upgrader.WriteBufferSize = 1024
 	m.Upgrader.WriteBufferPool = &sync.Pool{}
 	m.HandleConnect(func(ms *melody.Session) {
@@ -88,7 +91,18 @@ func (s *Server) newMelody() *melody.Melody {
 		c.s = ms
 		c.hs.Start(c)
 	})
-	m.HandleMessage(func(ms *melody.Session, b []byte) { sessionConn(ms).hs.Receive(false, b) })
+	m.HandleMessage(func(ms *melody.Session, b []byte) {
+		c := sessionConn(ms)
+		if !utf8.Valid(b) {
+			// RFC 6455 §8.1: a text frame that is not UTF-8 fails the connection.
+			c.mu.Lock()
+			c.code, c.reason = websocket.CloseInvalidFramePayloadData, "text frame is not valid UTF-8"
+			c.mu.Unlock()
+			c.Close(websocket.CloseInvalidFramePayloadData, "text frame is not valid UTF-8")
+			return
+		}
+		c.hs.Receive(false, b)
+	})
 	m.HandleMessageBinary(func(ms *melody.Session, b []byte) { sessionConn(ms).hs.Receive(true, b) })
 	m.HandleSentMessage(func(ms *melody.Session, _ []byte) { sessionConn(ms).hs.Sent() })
 	m.HandleSentMessageBinary(func(ms *melody.Session, _ []byte) { sessionConn(ms).hs.Sent() })
