@@ -30,6 +30,7 @@ type Lobby struct {
 type lobbySession struct {
 	Players  int `json:"players"`
 	reserved []time.Time
+	at       int64 // At of the report Players came from
 }
 
 func newLobby(ctx context.Context, st *object.State, capacity int) (*Lobby, error) {
@@ -69,6 +70,9 @@ type SessionReport struct {
 	Session string `json:"session"`
 	Players int    `json:"players"`
 	Joined  bool   `json:"joined,omitempty"` // a player took a seat (a reservation is used up)
+	// At orders reports: they travel outside the session's turns and may arrive out
+	// of order, so a count older than the last one applied is ignored.
+	At int64 `json:"at,omitempty"`
 }
 
 // SessionInfo is one session as the lobby lists it.
@@ -130,7 +134,9 @@ func (l *Lobby) Report(ctx context.Context, r SessionReport) (struct{}, error) {
 		s = &lobbySession{}
 		l.sessions[r.Session] = s
 	}
-	s.Players = max(r.Players, 0)
+	if r.At >= s.at {
+		s.Players, s.at = max(r.Players, 0), r.At
+	}
 	if r.Joined && len(s.reserved) > 0 {
 		s.reserved = s.reserved[1:]
 	}

@@ -390,7 +390,7 @@ func (s *Session) sync(force bool) {
 
 // reportLobby tells the lobby this session's player count, outside the turn.
 func (s *Session) reportLobby(joined bool) {
-	r := SessionReport{Session: s.name, Players: len(s.world.Players), Joined: joined}
+	r := SessionReport{Session: s.name, Players: len(s.world.Players), Joined: joined, At: s.st.Now().UnixNano()}
 	d := s.d
 	s.st.Go(func(ctx context.Context) func(ctx context.Context) error {
 		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
