@@ -110,10 +110,10 @@ func FuzzFrames(f *testing.F) {
 	f.Add(maskedFrame(true, 1, []byte("hello")))
 	f.Add(maskedFrame(true, 2, []byte{0, 1, 2}))
 	f.Add(append(maskedFrame(false, 1, []byte("frag")), maskedFrame(true, 0, []byte("ment"))...))
-	f.Add(maskedFrame(true, 1, []byte{0xff, 0xfe}))     // invalid UTF-8 text
+	f.Add(maskedFrame(true, 1, []byte{0xff, 0xfe}))      // invalid UTF-8 text
 	f.Add(maskedFrame(true, 8, []byte{0x03, 0xe8, 'x'})) // close 1000
 	f.Add(maskedFrame(true, 9, []byte("ping")))
-	f.Add(maskedFrame(true, 1, []byte("ping"))) // the auto-response
+	f.Add(maskedFrame(true, 1, []byte("ping")))        // the auto-response
 	f.Add([]byte{0x81, 0x05, 'h', 'e', 'l', 'l', 'o'}) // unmasked
 	f.Add([]byte{0x81, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 1, 2, 3, 4})
 	// Short pings: a connection left inside a partial frame ends by the ping bound.

@@ -209,14 +209,14 @@ func (h *harness) metric(name string) float64 {
 	return 0
 }
 
-func send(t *testing.T, c *websocket.Conn, s string) {
+func send(t testing.TB, c *websocket.Conn, s string) {
 	t.Helper()
 	if err := c.WriteMessage(websocket.TextMessage, []byte(s)); err != nil {
 		t.Fatal(err)
 	}
 }
 
-func recv(t *testing.T, c *websocket.Conn) string {
+func recv(t testing.TB, c *websocket.Conn) string {
 	t.Helper()
 	c.SetReadDeadline(time.Now().Add(10 * time.Second))
 	_, b, err := c.ReadMessage()
@@ -226,7 +226,7 @@ func recv(t *testing.T, c *websocket.Conn) string {
 	return string(b)
 }
 
-func roundTrip(t *testing.T, c *websocket.Conn, s string) string {
+func roundTrip(t testing.TB, c *websocket.Conn, s string) string {
 	t.Helper()
 	send(t, c, s)
 	return recv(t, c)
@@ -269,7 +269,7 @@ func (h *harness) waitClose(conn string, within time.Duration) closeEvent {
 	}
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	for i := 0; i < 500; i++ {
 		if cond() {

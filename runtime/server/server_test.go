@@ -83,6 +83,8 @@ func TestHibernation(t *testing.T) {
 	for i := range conns {
 		conns[i] = h.dial(fmt.Sprintf("/parties/room/big?_pk=c%d&tag=t%d", i, i%3))
 	}
+	// A socket is listed once its connection has started, just after the 101 response.
+	waitFor(t, "sockets", func() bool { return h.rt.SocketStats().Open == n })
 	if got := roundTrip(t, conns[0], "count"); got != "100" {
 		t.Fatalf("count: %s", got)
 	}
