@@ -4,10 +4,8 @@ import (
 	"context"
 	"crypto/rand"
 	"embed"
-	"errors"
 	"io/fs"
 	"net/http"
-	"time"
 
 	"github.com/warrenhq/warren/runtime/object"
 	"github.com/warrenhq/warren/runtime/server"
@@ -53,29 +51,13 @@ func randomRoom() string {
 	return string(b)
 }
 
-// app is the chat app on one data directory as an http.Handler, for in-process
+// newApp is the chat app on one data directory as an http.Handler, for in-process
 // tests; Close shuts it down as the binary does (sockets closed with 1012).
-type app struct {
-	*server.Server
-	rt *object.Runtime
+func newApp(dataDir string, limits Limits) (*server.Host, error) {
+	return server.Open(chatApp(limits), dataDir)
 }
 
-func newApp(dataDir string, limits Limits) (*app, error) {
-	rt, err := object.New(object.Config{DataDir: dataDir})
-	if err != nil {
-		return nil, err
-	}
-	s := server.New(rt, server.Config{Assets: assets()})
-	if err := setup(limits)(rt, s); err != nil {
-		rt.Close()
-		return nil, err
-	}
-	return &app{Server: s, rt: rt}, nil
-}
-
-func (a *app) Close() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	err := a.Shutdown(ctx)
-	return errors.Join(err, a.rt.Close())
+// chatApp describes the binary: name, default address, front end and namespaces.
+func chatApp(limits Limits) server.App {
+	return server.App{Name: "chat", Addr: "127.0.0.1:8787", Assets: assets(), Setup: setup(limits)}
 }

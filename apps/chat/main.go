@@ -11,7 +11,7 @@ import (
 )
 
 func main() {
-	server.Main(server.App{Name: "chat", Addr: "127.0.0.1:8787", Assets: assets(), Setup: setup(limitsFromEnv())})
+	server.Main(chatApp(limitsFromEnv()))
 }
 
 // limitsFromEnv reads the per-user rate limit from WARREN_CHAT_BURST (messages at

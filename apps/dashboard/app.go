@@ -3,12 +3,10 @@ package main
 import (
 	"context"
 	"embed"
-	"errors"
 	"io/fs"
 	"net/http"
 	"os"
 	"strconv"
-	"time"
 
 	"github.com/warrenhq/warren/runtime/object"
 	"github.com/warrenhq/warren/runtime/server"
@@ -71,29 +69,13 @@ func setup(cfg Config) func(rt *object.Runtime, s *server.Server) error {
 	}
 }
 
-// app is the dashboard in-process (browser tests): a server whose Close also
+// newApp is the dashboard in-process (browser tests): a server whose Close also
 // closes the runtime.
-type app struct {
-	*server.Server
-	rt *object.Runtime
+func newApp(dataDir string, cfg Config) (*server.Host, error) {
+	return server.Open(dashboardApp(cfg), dataDir)
 }
 
-func newApp(dataDir string, cfg Config) (*app, error) {
-	rt, err := object.New(object.Config{DataDir: dataDir})
-	if err != nil {
-		return nil, err
-	}
-	s := server.New(rt, server.Config{Assets: assets()})
-	if err := setup(cfg)(rt, s); err != nil {
-		rt.Close()
-		return nil, err
-	}
-	return &app{Server: s, rt: rt}, nil
-}
-
-func (a *app) Close() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	err := a.Shutdown(ctx)
-	return errors.Join(err, a.rt.Close())
+// dashboardApp describes the binary: name, default address, front end and namespaces.
+func dashboardApp(cfg Config) server.App {
+	return server.App{Name: "dashboard", Addr: "127.0.0.1:8790", Assets: assets(), Setup: setup(cfg)}
 }

@@ -8,5 +8,5 @@ package main
 import "github.com/warrenhq/warren/runtime/server"
 
 func main() {
-	server.Main(server.App{Name: "dashboard", Addr: "127.0.0.1:8790", Assets: assets(), Setup: setup(configFromEnv())})
+	server.Main(dashboardApp(configFromEnv()))
 }

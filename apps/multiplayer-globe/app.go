@@ -4,10 +4,8 @@ import (
 	"context"
 	"embed"
 	"encoding/json"
-	"errors"
 	"io/fs"
 	"net/http"
-	"time"
 
 	"github.com/warrenhq/warren/runtime/object"
 	"github.com/warrenhq/warren/runtime/server"
@@ -30,9 +28,9 @@ type Options struct {
 	Capacity int // players per session (default Capacity)
 }
 
-// app is the binary, for main and tests.
-func app() server.App {
-	return server.App{Name: "multiplayer-globe", Addr: "127.0.0.1:8788", Assets: assets(), Setup: setup(Options{})}
+// globeApp describes the binary: name, default address, front end and namespaces.
+func globeApp(opt Options) server.App {
+	return server.App{Name: "multiplayer-globe", Addr: "127.0.0.1:8788", Assets: assets(), Setup: setup(opt)}
 }
 
 // setup registers the namespaces: "globe" (game sessions; "default" is the
@@ -117,30 +115,8 @@ func reply(w http.ResponseWriter, v any, err error) {
 	json.NewEncoder(w).Encode(v)
 }
 
-// inProcess is the app on one data directory as an http.Handler, for in-process
+// newApp is the app on one data directory as an http.Handler, for in-process
 // tests; Close shuts it down as the binary does (sockets closed with 1012).
-type inProcess struct {
-	*server.Server
-	rt *object.Runtime
-}
-
-func newApp(dataDir string, opt Options) (*inProcess, error) {
-	rt, err := object.New(object.Config{DataDir: dataDir})
-	if err != nil {
-		return nil, err
-	}
-	s := server.New(rt, server.Config{Assets: assets()})
-	if err := setup(opt)(rt, s); err != nil {
-		rt.Close()
-		return nil, err
-	}
-	return &inProcess{Server: s, rt: rt}, nil
-}
-
-// Close shuts the server down and closes the runtime.
-func (a *inProcess) Close() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	err := a.Shutdown(ctx)
-	return errors.Join(err, a.rt.Close())
+func newApp(dataDir string, opt Options) (*server.Host, error) {
+	return server.Open(globeApp(opt), dataDir)
 }

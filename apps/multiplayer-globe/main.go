@@ -6,4 +6,4 @@ package main
 
 import "github.com/warrenhq/warren/runtime/server"
 
-func main() { server.Main(app()) }
+func main() { server.Main(globeApp(Options{})) }

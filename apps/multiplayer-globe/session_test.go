@@ -19,8 +19,7 @@ import (
 // (or stop is called) and returns its address.
 func start(t *testing.T, dir string, opt Options) (addr string, stop func()) {
 	t.Helper()
-	a := app()
-	a.Setup = setup(opt)
+	a := globeApp(opt)
 	ready := make(chan net.Addr, 1)
 	a.Ready = func(ad net.Addr) { ready <- ad }
 	ctx, cancel := context.WithCancel(context.Background())

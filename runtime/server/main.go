@@ -87,28 +87,18 @@ func Run(ctx context.Context, app App, args []string, stderr io.Writer) error {
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lv}))
 
-	rcfg := app.Runtime
-	if rcfg.DataDir == "" {
-		rcfg.DataDir = *data
+	if app.Runtime.DataDir == "" {
+		app.Runtime.DataDir = *data
 	}
-	if rcfg.Logger == nil {
-		rcfg.Logger = log
+	if app.Runtime.Logger == nil {
+		app.Runtime.Logger = log
 	}
-	rt, err := object.New(rcfg)
+	h, err := Open(app, app.Runtime.DataDir)
 	if err != nil {
 		return err
 	}
-	defer rt.Close()
-	scfg := app.Server
-	if scfg.Assets == nil {
-		scfg.Assets = app.Assets
-	}
-	s := New(rt, scfg)
-	if app.Setup != nil {
-		if err := app.Setup(rt, s); err != nil {
-			return fmt.Errorf("setup: %w", err)
-		}
-	}
+	defer h.Runtime.Close()
+	rt, s := h.Runtime, h.Server
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err
