@@ -57,7 +57,8 @@ test: vet unit e2e ## Every test: vet, unit (+race), browser tests, a short fuzz
 .PHONY: fuzz
 fuzz: ## Run every fuzz target for FUZZTIME each (default 10s).
 	@for m in $(MODULES); do (cd $$m && for p in $$(GOWORK=off go list ./...); do \
-	  for f in $$(GOWORK=off go test -list '^Fuzz' $$p | grep '^Fuzz'); do \
+	  list=$$(GOWORK=off go test -list '^Fuzz' $$p 2>&1) || { echo "$$list"; exit 1; }; \
+	  for f in $$(echo "$$list" | grep '^Fuzz'); do \
 	    echo "fuzz $$p $$f"; GOWORK=off go test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$p || exit 1; \
 	  done; done) || exit 1; done
 
