@@ -357,15 +357,16 @@ func (s *Server) serveSocket(w http.ResponseWriter, r *http.Request, ep object.E
 	}
 	s.perIP[ip]++
 	s.mu.Unlock()
-	defer func() {
+	release := func() {
 		s.mu.Lock()
 		if s.perIP[ip]--; s.perIP[ip] <= 0 {
 			delete(s.perIP, ip)
 		}
 		s.mu.Unlock()
-	}()
+	}
 	hs, err := ep.AcceptSocket(r, name, connID)
 	if err != nil {
+		release()
 		code, msg := object.HTTPStatus(err)
 		if errors.Is(err, object.ErrTooManySockets) {
 			code = http.StatusServiceUnavailable
@@ -374,10 +375,22 @@ func (s *Server) serveSocket(w http.ResponseWriter, r *http.Request, ep object.E
 		return
 	}
 	s.sockets.Add(1)
-	defer s.sockets.Done()
-	c := &conn{hs: hs, code: object.CloseAbnormal}
-	if err := s.m.HandleRequestWithKeys(w, r, map[string]any{connKey: c}); err != nil {
-		s.log.Debug("server: upgrade failed", "err", err)
+	c := &conn{hs: hs, code: object.CloseAbnormal, upgraded: make(chan struct{})}
+	done := make(chan struct{})
+	// The connection lives in a goroutine of its own, and this handler returns once
+	// the upgrade is done: net/http's goroutine, its deep stack and its buffers for
+	// the connection are then freed, so an idle socket costs far less memory.
+	go func() {
+		defer close(done)
+		defer s.sockets.Done()
+		defer release()
+		if err := s.m.HandleRequestWithKeys(w, r, map[string]any{connKey: c}); err != nil {
+			s.log.Debug("server: upgrade failed", "err", err)
+		}
+		hs.Closed(c.result())
+	}()
+	select {
+	case <-c.upgraded:
+	case <-done:
 	}
-	hs.Closed(c.result())
 }

@@ -23,6 +23,8 @@ type conn struct {
 	hs *object.HostSocket
 	s  *melody.Session
 
+	upgraded chan struct{} // closed once the connection is a WebSocket
+
 	mu      sync.Mutex
 	code    int
 	reason  string
@@ -81,15 +83,18 @@ func (s *Server) newMelody() *melody.Melody {
 	m.Config.WriteWait = s.cfg.WriteTimeout
 	m.Config.MessageBufferSize = object.MaxInflight + 2
 	m.Upgrader.CheckOrigin = s.originOK
-	// Reuse net/http's 4 KiB read buffer (it stays referenced by the connection
-	// anyway) and pool write buffers: an idle socket holds no write buffer.
-	m.Upgrader.ReadBufferSize = 0
+	// A small read buffer of the socket's own (net/http's 4 KiB one is freed when the
+	// upgrading handler returns) and pooled write buffers: an idle socket holds no
+	// write buffer. Larger messages are read in several calls.
+	m.Upgrader.ReadBufferSize = 1024
 	m.Upgrader.WriteBufferSize = 1024
 	m.Upgrader.WriteBufferPool = &sync.Pool{}
 	m.HandleConnect(func(ms *melody.Session) {
 		c := sessionConn(ms)
 		c.s = ms
+		ms.Request = nil // melody never reads it again; the object has its own copy
 		c.hs.Start(c)
+		close(c.upgraded)
 	})
 	m.HandleMessage(func(ms *melody.Session, b []byte) {
 		c := sessionConn(ms)
