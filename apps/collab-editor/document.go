@@ -23,6 +23,11 @@ type Policy struct {
 	CompactMax   time.Duration // default 10 s
 	CompactBytes int64         // default 512 KiB
 	CompactRows  int64         // default 5000
+
+	// AwarenessTimeout is how long a client's awareness state lives without
+	// renewal before the server removes it and tells the others (y-protocols'
+	// outdatedTimeout; clients renew every half of it). Default 30 s.
+	AwarenessTimeout time.Duration
 }
 
 func (p Policy) withDefaults() Policy {
@@ -37,6 +42,9 @@ func (p Policy) withDefaults() Policy {
 	}
 	if p.CompactRows <= 0 {
 		p.CompactRows = 5000
+	}
+	if p.AwarenessTimeout <= 0 {
+		p.AwarenessTimeout = awarenessStale
 	}
 	return p
 }
@@ -67,6 +75,8 @@ type Document struct {
 	firstDirty time.Time // first update since the last compaction (zero: none)
 	noCompact  bool      // a compaction failed its check: keep the raw log from now on
 	compacted  int64     // compactions by this instance
+
+	awarenessDue time.Time // when the awareness-expiry schedule fires (zero: none)
 }
 
 // socketInfo is a socket's attachment: whether it may write, and the awareness
@@ -124,6 +134,15 @@ func newDocument(ctx context.Context, st *object.State, p Policy) (*Document, er
 	}
 	if d.logRows > 0 {
 		d.firstDirty = st.Now()
+	}
+	scheds, err := st.Schedules()
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range scheds {
+		if s.Name == awarenessSchedule {
+			d.awarenessDue = s.Next
+		}
 	}
 	return d, nil
 }
@@ -397,6 +416,7 @@ func (d *Document) onAwareness(ws *object.WebSocket, update []byte) error {
 	if info.Awareness == nil {
 		info.Awareness = map[uint64]awarenessEntry{}
 	}
+	now := d.st.Now().UnixMilli()
 	for _, e := range es {
 		if string(e.State) == "null" {
 			delete(info.Awareness, e.Client)
@@ -405,12 +425,79 @@ func (d *Document) onAwareness(ws *object.WebSocket, update []byte) error {
 		if _, known := info.Awareness[e.Client]; !known && len(info.Awareness) >= maxClientsPerSocket {
 			continue
 		}
+		e.Renewed = now
 		info.Awareness[e.Client] = e
 	}
 	if err := ws.SetAttachmentJSON(info); err != nil {
 		return ws.Close(4400, "awareness state too large")
 	}
 	d.st.Broadcast(object.BinaryMessage(awarenessFrame(update)), ws)
+	if len(info.Awareness) > 0 && d.awarenessDue.IsZero() {
+		return d.scheduleAwarenessExpiry(d.st.Now().Add(d.policy.AwarenessTimeout))
+	}
+	return nil
+}
+
+// awarenessSchedule is the named schedule that expires awareness states.
+const awarenessSchedule = "awareness-expiry"
+
+// scheduleAwarenessExpiry sets the expiry check for at. It is set only when none
+// is pending (not on every awareness message, which would write on every cursor
+// move); when it fires it looks at every state's renewal time and sets the next.
+func (d *Document) scheduleAwarenessExpiry(at time.Time) error {
+	if err := d.st.Schedule(awarenessSchedule, object.At(at), nil); err != nil {
+		return err
+	}
+	d.awarenessDue = at
+	return nil
+}
+
+// OnSchedule expires awareness states not renewed within AwarenessTimeout, as
+// y-protocols' outdated check does: each is removed from its socket and its
+// removal (state null, clock + 1) is broadcast to every socket, the owner's
+// included (a live y-protocols client answers by sending its state again).
+func (d *Document) OnSchedule(ctx context.Context, f object.Firing) error {
+	if f.Name != awarenessSchedule {
+		return nil
+	}
+	d.awarenessDue = time.Time{}
+	now := d.st.Now()
+	var gone []awarenessEntry
+	var next time.Time
+	for _, ws := range d.st.WebSockets("") {
+		var info socketInfo
+		if ok, _ := ws.AttachmentJSON(&info); !ok || len(info.Awareness) == 0 {
+			continue
+		}
+		changed := false
+		for c, e := range info.Awareness {
+			if e.Renewed == 0 { // a state from before renewal times were kept: its clock starts now
+				e.Renewed, changed = now.UnixMilli(), true
+				info.Awareness[c] = e
+			}
+			expires := time.UnixMilli(e.Renewed).Add(d.policy.AwarenessTimeout)
+			if !expires.After(now) {
+				gone = append(gone, awarenessEntry{Client: e.Client, Clock: e.Clock + 1, State: json.RawMessage("null")})
+				delete(info.Awareness, c)
+				changed = true
+				continue
+			}
+			if next.IsZero() || expires.Before(next) {
+				next = expires
+			}
+		}
+		if changed {
+			if err := ws.SetAttachmentJSON(info); err != nil {
+				return err
+			}
+		}
+	}
+	if len(gone) > 0 {
+		d.st.Broadcast(object.BinaryMessage(awarenessFrame(encodeAwareness(gone))))
+	}
+	if !next.IsZero() {
+		return d.scheduleAwarenessExpiry(next)
+	}
 	return nil
 }
 

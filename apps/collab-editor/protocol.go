@@ -118,6 +118,9 @@ type awarenessEntry struct {
 	Client uint64          `json:"c"`
 	Clock  uint64          `json:"k"`
 	State  json.RawMessage `json:"s"`
+	// Renewed is when the server last received this state (Unix ms; kept in
+	// the socket's attachment, never sent).
+	Renewed int64 `json:"t,omitempty"`
 }
 
 // maxAwarenessEntries bounds the clients one awareness update may carry.

@@ -341,6 +341,80 @@ func TestAwareness(t *testing.T) {
 	b.waitFor("alice gone", hasAwareness(b, 42, "null"))
 }
 
+// awarenessSeen reports whether c received an awareness entry for client with
+// state (JSON, "null" for a removal) and, when clock > 0, that clock.
+func awarenessSeen(c *yclient, client, clock uint64, state string) func() bool {
+	return func() bool {
+		for _, fb := range c.frames {
+			f, err := decodeFrame(fb)
+			if err != nil || f.Type != msgAwareness {
+				continue
+			}
+			es, _ := decodeAwareness(f.Payload)
+			for _, e := range es {
+				if e.Client == client && string(e.State) == state && (clock == 0 || e.Clock == clock) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+}
+
+// TestAwarenessExpiry: a state that is not renewed within the y-protocols
+// timeout (30 s) is removed and its removal broadcast, although its socket stays
+// open; a renewed state lives on.
+func TestAwarenessExpiry(t *testing.T) {
+	ts := newTestServer(t, Policy{})
+	a := ts.dial("/parties/document/doc?_pk=a")
+	b := ts.dial("/parties/document/doc?_pk=b")
+	a.waitFor("sync", func() bool { return a.synced })
+	b.waitFor("sync", func() bool { return b.synced })
+	alice := `{"user":{"name":"alice"}}`
+	bob := `{"user":{"name":"bob"}}`
+	a.write(awarenessFrame(encodeAwareness([]awarenessEntry{{Client: 42, Clock: 1, State: json.RawMessage(alice)}})))
+	b.write(awarenessFrame(encodeAwareness([]awarenessEntry{{Client: 7, Clock: 1, State: json.RawMessage(bob)}})))
+	b.waitFor("alice's state", awarenessSeen(b, 42, 1, alice))
+	a.waitFor("bob's state", awarenessSeen(a, 7, 1, bob))
+
+	ts.rt.Clock.Advance(20 * time.Second)
+	b.write(awarenessFrame(encodeAwareness([]awarenessEntry{{Client: 7, Clock: 2, State: json.RawMessage(bob)}}))) // bob renews, alice does not
+	a.waitFor("bob's renewal", awarenessSeen(a, 7, 2, bob))
+
+	ts.rt.EvictAll()                     // hibernation: the states live in the attachments, the expiry in the schedule
+	ts.rt.Clock.Advance(5 * time.Second) // 25 s: nothing expired yet
+	time.Sleep(100 * time.Millisecond)
+	b.mu.Lock()
+	early := awarenessSeen(b, 42, 0, "null")()
+	b.mu.Unlock()
+	if early {
+		t.Fatal("alice's state removed before 30 s")
+	}
+	ts.rt.Clock.Advance(6 * time.Second) // 31 s since alice's last update
+	b.waitFor("alice expired", awarenessSeen(b, 42, 2, "null"))
+	a.waitFor("alice told of her own expiry", awarenessSeen(a, 42, 2, "null"))
+	c := ts.dial("/parties/document/doc?_pk=c")
+	c.waitFor("bob's state on connect", awarenessSeen(c, 7, 2, bob))
+	c.mu.Lock()
+	stale := awarenessSeen(c, 42, 1, alice)()
+	c.mu.Unlock()
+	if stale {
+		t.Fatal("a late joiner got alice's expired state")
+	}
+	a.mu.Lock()
+	bobGone := awarenessSeen(a, 7, 0, "null")()
+	a.mu.Unlock()
+	if bobGone {
+		t.Fatal("bob's renewed state expired")
+	}
+
+	ts.rt.Clock.Advance(20 * time.Second) // 40 s since bob's renewal
+	a.waitFor("bob expired", awarenessSeen(a, 7, 3, "null"))
+	if a.closeCode != 0 || b.closeCode != 0 {
+		t.Fatalf("sockets closed: %d %d", a.closeCode, b.closeCode)
+	}
+}
+
 func TestReadOnlyLink(t *testing.T) {
 	ts := newTestServer(t, Policy{})
 	code, body := ts.post("/api/docs", map[string]string{"title": "Notes"})
@@ -414,11 +488,11 @@ func TestVersions(t *testing.T) {
 func TestMalformedFrames(t *testing.T) {
 	ts := newTestServer(t, Policy{})
 	for _, b := range [][]byte{
-		{0x80},                        // truncated varuint
-		{0, 2, 0xff, 0xff, 0xff, 0x0f}, // update with a huge length
+		{0x80},                               // truncated varuint
+		{0, 2, 0xff, 0xff, 0xff, 0x0f},       // update with a huge length
 		{0, 2, 5, 0xff, 0xff, 0xff, 0x0f, 0}, // update whose client count exceeds its length
-		{1, 3, 1, 1, 1},               // awareness truncated
-		{0, 7, 0},                     // unknown sync type
+		{1, 3, 1, 1, 1},                      // awareness truncated
+		{0, 7, 0},                            // unknown sync type
 	} {
 		c := ts.dial("/parties/document/doc")
 		c.write(b)
