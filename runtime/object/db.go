@@ -3,12 +3,14 @@ package object
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // reservedPrefix names the runtime's own tables; user SQL cannot touch them.
@@ -21,6 +23,27 @@ var schema = []string{
 	// alarms and schedules (alarm.go): name '' is the single alarm; times are Unix ns
 	`CREATE TABLE IF NOT EXISTS _warren_alarms (name TEXT PRIMARY KEY, spec TEXT NOT NULL, payload BLOB, due INTEGER NOT NULL, scheduled INTEGER NOT NULL, retries INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID`,
 	`CREATE INDEX IF NOT EXISTS _warren_alarms_due ON _warren_alarms (due)`,
+}
+
+// storageError is the sentinel for a storage failure: ErrCorrupt when SQLite says the
+// file is damaged, ErrRetryable otherwise (a full disk, a read-only directory, a
+// commit that did not become durable).
+func storageError(err error) error {
+	if isCorrupt(err) {
+		return ErrCorrupt
+	}
+	return ErrRetryable
+}
+
+// isCorrupt reports whether err carries SQLite's SQLITE_CORRUPT or SQLITE_NOTADB
+// result code (or an extended code of either: its low byte).
+func isCorrupt(err error) bool {
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		return false
+	}
+	c := se.Code() & 0xff
+	return c == sqlite3.SQLITE_CORRUPT || c == sqlite3.SQLITE_NOTADB
 }
 
 // ensureOpen opens the object's database and prepares its State, once per activation.
@@ -37,13 +60,13 @@ func (e *entity) ensureOpen() error {
 	db, conn, g, err := openDB(ctx, e.rt.dbPath(e.ns.name, e.id), e.rt.cfg.Synchronous)
 	if err != nil {
 		release()
-		return fmt.Errorf("%w: open %s/%s: %v", ErrRetryable, e.ns.name, e.id, err)
+		return fmt.Errorf("%w: open %s/%s: %v", storageError(err), e.ns.name, e.id, err)
 	}
 	e.db, e.conn, e.release = db, conn, release
 	e.state = &State{e: e, guard: g}
 	if err := e.loadName(ctx); err != nil {
 		e.closeDB()
-		return fmt.Errorf("%w: open %s/%s: %v", ErrRetryable, e.ns.name, e.id, err)
+		return fmt.Errorf("%w: open %s/%s: %v", storageError(err), e.ns.name, e.id, err)
 	}
 	e.rt.mu.Lock()
 	e.rt.open++

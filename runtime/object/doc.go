@@ -34,7 +34,9 @@
 //   - Back-pressure: at most [Config.MaxQueue] events wait per object; beyond it,
 //     and for events that waited longer than [Config.MaxQueueDelay], calls fail with
 //     [ErrOverloaded], which must not be retried. [ErrRetryable] means the call had no
-//     effect and may be retried if idempotent.
+//     effect and may be retried if idempotent. [ErrCorrupt] means the object's
+//     database file is damaged: retrying cannot help, it must be restored from a
+//     backup (the runtime leaves the file as it is).
 //
 // # Alarms and schedules
 //

@@ -142,7 +142,7 @@ func (e *entity) runBatch(batch []*event) {
 	}
 	ctx := context.Background()
 	if err := e.exec(ctx, "BEGIN"); err != nil {
-		e.abort(batch, out, fmt.Errorf("%w: begin: %v", ErrRetryable, err))
+		e.abort(batch, out, fmt.Errorf("%w: begin: %v", storageError(err), err))
 		return
 	}
 	turns := 0
@@ -168,12 +168,12 @@ func (e *entity) runBatch(batch []*event) {
 		}
 	}
 	if err := e.alarmsBeforeCommit(ctx); err != nil {
-		e.abort(batch, out, fmt.Errorf("%w: %v", ErrRetryable, err))
+		e.abort(batch, out, fmt.Errorf("%w: %v", storageError(err), err))
 		return
 	}
 	err := e.rt.cfg.Committer.Commit(ctx, e.ns.name, e.id, turns, func() error { return e.exec(ctx, "COMMIT") })
 	if err != nil {
-		e.abort(batch, out, fmt.Errorf("%w: commit: %v", ErrRetryable, err))
+		e.abort(batch, out, fmt.Errorf("%w: commit: %v", storageError(err), err))
 		return
 	}
 	e.rt.stats.commits.Add(1)

@@ -9,6 +9,10 @@ var (
 	// ErrRetryable: a transient failure (a commit that did not become durable, a storage
 	// error); the call had no effect and may be retried if it is idempotent.
 	ErrRetryable = errors.New("object: retryable")
+	// ErrCorrupt: the object's database file is damaged (SQLite reports SQLITE_CORRUPT or
+	// SQLITE_NOTADB). Retrying cannot help: the object stays unusable until an operator
+	// restores its file from a backup. The runtime never modifies the damaged file.
+	ErrCorrupt = errors.New("object: database corrupt")
 	// ErrNotFound: no such namespace or method.
 	ErrNotFound = errors.New("object: not found")
 	// ErrInvalidID: a malformed ID, or one minted by another namespace.

@@ -74,8 +74,15 @@ func TestCorruptedObjectFile(t *testing.T) {
 				t.Errorf("error %q does not say the database is damaged", msg)
 			}
 			t.Logf("error: %v", err)
-			if code, _ := object.HTTPStatus(err); code < 500 {
-				t.Errorf("HTTP status %d for a damaged object, want 5xx", code)
+			if !errors.Is(err, object.ErrCorrupt) || errors.Is(err, object.ErrRetryable) {
+				t.Errorf("error %v: want object.ErrCorrupt, not retryable", err)
+			}
+			if code, msg := object.HTTPStatus(err); code != 500 || !strings.Contains(msg, "database corrupt") {
+				t.Errorf("HTTP status %d %q for a damaged object, want 500 saying the database is corrupt", code, msg)
+			}
+			// Still corrupt on the next call (nothing was repaired or replaced).
+			if _, err := wr.Call(ctx, ns.GetByName("victim"), write{Key: "again"}); !errors.Is(err, object.ErrCorrupt) {
+				t.Errorf("second call: %v, want object.ErrCorrupt", err)
 			}
 			n, err := wr.Call(ctx, ns.GetByName("bystander"), write{Key: "bystander/after"})
 			if err != nil || n != 51 {

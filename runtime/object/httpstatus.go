@@ -20,6 +20,10 @@ func HTTPStatus(err error) (int, string) {
 		return http.StatusRequestEntityTooLarge, err.Error()
 	case errors.Is(err, ErrOverloaded):
 		return http.StatusServiceUnavailable, err.Error()
+	case errors.Is(err, ErrCorrupt):
+		// Not retryable and not the client's fault; the details (which object, what
+		// SQLite said) are in the server's log, not in the response.
+		return http.StatusInternalServerError, ErrCorrupt.Error() + ": restore it from a backup"
 	case errors.Is(err, ErrRetryable), errors.Is(err, ErrClosed):
 		return http.StatusServiceUnavailable, err.Error()
 	case errors.Is(err, context.DeadlineExceeded):
