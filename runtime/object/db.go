@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -57,7 +58,7 @@ func (e *entity) ensureOpen() error {
 	if err != nil {
 		return fmt.Errorf("object: placement: %w", err)
 	}
-	db, conn, g, err := openDB(ctx, e.rt.dbPath(e.ns.name, e.id), e.rt.cfg.Synchronous)
+	db, conn, g, err := openDB(ctx, e.rt.dbPath(e.ns.name, e.id), e.rt.cfg.Synchronous, e.rt.template)
 	if err != nil {
 		release()
 		return fmt.Errorf("%w: open %s/%s: %v", storageError(err), e.ns.name, e.id, err)
@@ -76,31 +77,47 @@ func (e *entity) ensureOpen() error {
 
 // loadName records the object's name on first use by name, and recalls it when the
 // object is activated by ID alone (an alarm, a unique-ID stub of a named object).
+// A name not yet stored is written by the next batch, inside its transaction (no
+// commit of its own).
 func (e *entity) loadName(ctx context.Context) error {
-	if name, ok := e.id.Name(); ok {
-		_, err := e.conn.ExecContext(ctx, `INSERT OR IGNORE INTO _warren_meta (key, value) VALUES ('name', ?)`, []byte(name))
+	var stored []byte
+	err := e.conn.QueryRowContext(ctx, `SELECT value FROM _warren_meta WHERE key = 'name'`).Scan(&stored)
+	if err != nil && err != sql.ErrNoRows {
 		return err
 	}
-	var name []byte
-	err := e.conn.QueryRowContext(ctx, `SELECT value FROM _warren_meta WHERE key = 'name'`).Scan(&name)
-	if err == sql.ErrNoRows {
+	if _, ok := e.id.Name(); ok {
+		if stored == nil {
+			e.unstoredName = true
+		}
 		return nil
 	}
-	if err != nil {
-		return err
+	if stored != nil {
+		e.mu.Lock()
+		e.id.name, e.id.has = string(stored), true
+		e.mu.Unlock()
 	}
-	e.mu.Lock()
-	e.id.name, e.id.has = string(name), true
-	e.mu.Unlock()
 	return nil
 }
 
-func openDB(ctx context.Context, path, synchronous string) (*sql.DB, *sql.Conn, *sqlGuard, error) {
+// storeName writes a name loadName found missing; runBatch calls it inside its
+// transaction and clears unstoredName once that commits.
+func (e *entity) storeName(ctx context.Context) error {
+	name, _ := e.id.Name()
+	_, err := e.conn.ExecContext(ctx, `INSERT OR IGNORE INTO _warren_meta (key, value) VALUES ('name', ?)`, []byte(name))
+	return err
+}
+
+func openDB(ctx context.Context, path, synchronous string, template []byte) (*sql.DB, *sql.Conn, *sqlGuard, error) {
 	if strings.ContainsRune(path, '?') {
 		return nil, nil, nil, fmt.Errorf("data directory path must not contain '?'")
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, nil, nil, err
+	}
+	if template != nil {
+		if err := createFromTemplate(path, template); err != nil {
+			return nil, nil, nil, err
+		}
 	}
 	db, err := sql.Open("sqlite", path)
 	if err != nil {
@@ -225,4 +242,70 @@ func (g *sqlGuard) authorize(action sqlite.AuthorizerActionCode, arg1, arg2, dbN
 
 func isReserved(name string) bool {
 	return len(name) >= len(reservedPrefix) && strings.EqualFold(name[:len(reservedPrefix)], reservedPrefix)
+}
+
+// newTemplate returns the bytes of an empty object database: WAL mode, the runtime's
+// schema, checkpointed. A new object's file is a copy of it written in one go (one
+// fsync and a rename), instead of SQLite creating it page by page (a rollback journal,
+// the switch to WAL and the schema commit cost some eight fsyncs).
+func newTemplate(dir string) ([]byte, error) {
+	f, err := os.CreateTemp(dir, ".template-*.sqlite")
+	if err != nil {
+		return nil, err
+	}
+	path := f.Name()
+	f.Close()
+	defer func() {
+		for _, suffix := range []string{"", "-wal", "-shm", "-journal"} {
+			os.Remove(path + suffix)
+		}
+	}()
+	db, conn, _, err := openDB(context.Background(), path, "OFF", nil)
+	if err != nil {
+		return nil, err
+	}
+	conn.Close()
+	if err := db.Close(); err != nil {
+		return nil, err
+	}
+	return os.ReadFile(path)
+}
+
+// createFromTemplate writes template to path unless a file is already there. The
+// file appears whole or not at all: it is written and synced under a temporary name,
+// renamed, and its directory synced.
+func createFromTemplate(path string, template []byte) error {
+	if _, err := os.Lstat(path); err == nil || !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, ".new-*.sqlite")
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(template)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return err
+	}
+	return syncDir(dir)
+}
+
+// syncDir makes a rename in dir durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
 }

@@ -35,7 +35,9 @@ type entity struct {
 	release func()
 	inst    any
 	gen     uint64 // incremented when the instance is reset or evicted
-	state   *State
+	// unstoredName: the object was addressed by a name its database does not hold yet.
+	unstoredName bool
+	state        *State
 }
 
 type entityEvent int
@@ -145,6 +147,12 @@ func (e *entity) runBatch(batch []*event) {
 		e.abort(batch, out, fmt.Errorf("%w: begin: %v", storageError(err), err))
 		return
 	}
+	if e.unstoredName {
+		if err := e.storeName(ctx); err != nil {
+			e.abort(batch, out, fmt.Errorf("%w: store name: %v", ErrRetryable, err))
+			return
+		}
+	}
 	turns := 0
 	for i, ev := range batch {
 		if skip[i] {
@@ -176,6 +184,7 @@ func (e *entity) runBatch(batch []*event) {
 		e.abort(batch, out, fmt.Errorf("%w: commit: %v", storageError(err), err))
 		return
 	}
+	e.unstoredName = false
 	e.rt.stats.commits.Add(1)
 	e.rt.stats.committedTurns.Add(int64(turns))
 	for {

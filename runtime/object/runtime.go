@@ -71,6 +71,8 @@ type Runtime struct {
 	wake  *wakeIndex     // when to wake which object for its alarms (wake.go)
 	socks socketRegistry // WebSockets by object; outlives evictions (hibernation)
 	work  chan *entity   // hands objects with queued events to idle workers
+	// template is an empty object database; new objects start as a copy of it.
+	template []byte
 }
 
 type objectKey struct {
@@ -132,7 +134,13 @@ func New(cfg Config) (*Runtime, error) {
 	if err != nil {
 		return nil, err
 	}
+	template, err := newTemplate(dir)
+	if err != nil {
+		unlockDir(lock)
+		return nil, fmt.Errorf("object: data directory: %w", err)
+	}
 	rt := &Runtime{
+		template:   template,
 		cfg:        cfg,
 		lock:       lock,
 		namespaces: map[string]*nsCore{},
