@@ -40,7 +40,9 @@ type App struct {
 //
 // Flags (with environment equivalents): -addr (WARREN_ADDR, default App.Addr),
 // -data DIR (WARREN_DATA, default ./data/<App.Name>), -log-level (WARREN_LOG_LEVEL:
-// debug, info, warn, error; default info), -h.
+// debug, info, warn, error; default info), -h. WARREN_METRICS_TOKEN, when set and
+// App.Server.MetricsToken is empty, becomes the bearer token /metrics requires (see
+// Config.MetricsToken).
 func Main(app App) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -89,6 +91,9 @@ func Run(ctx context.Context, app App, args []string, stderr io.Writer) error {
 
 	if app.Runtime.DataDir == "" {
 		app.Runtime.DataDir = *data
+	}
+	if app.Server.MetricsToken == "" {
+		app.Server.MetricsToken = os.Getenv("WARREN_METRICS_TOKEN")
 	}
 	if app.Runtime.Logger == nil {
 		app.Runtime.Logger = log

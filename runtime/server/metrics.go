@@ -1,10 +1,14 @@
 package server
 
 import (
+	"crypto/sha256"
+	"crypto/subtle"
 	"fmt"
 	"io"
+	"net/http"
 	"regexp"
 	"strconv"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 )
@@ -75,6 +79,10 @@ func (s *Server) metrics() []Metric {
 }
 
 func (s *Server) handleMetrics(c echo.Context) error {
+	if tok := s.cfg.MetricsToken; tok != "" && !bearerOK(c.Request().Header.Get("Authorization"), tok) {
+		c.Response().Header().Set("WWW-Authenticate", `Bearer realm="metrics"`)
+		return c.String(http.StatusUnauthorized, "unauthorized\n")
+	}
 	s.mu.Lock()
 	ms := s.metrics()
 	s.mu.Unlock()
@@ -90,4 +98,17 @@ func writeMetrics(w io.Writer, ms []Metric) {
 		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s %s\n%s %s\n", m.Name, m.Help, m.Name, m.Type, m.Name,
 			strconv.FormatFloat(m.Value(), 'g', -1, 64))
 	}
+}
+
+// bearerOK reports whether an Authorization header value is "Bearer <token>". The
+// comparison is of SHA-256 digests in constant time, so neither the token's bytes nor
+// its length leak through timing.
+func bearerOK(header, token string) bool {
+	const prefix = "Bearer "
+	if len(header) < len(prefix) || !strings.EqualFold(header[:len(prefix)], prefix) {
+		return false
+	}
+	got := sha256.Sum256([]byte(header[len(prefix):]))
+	want := sha256.Sum256([]byte(token))
+	return subtle.ConstantTimeCompare(got[:], want[:]) == 1
 }

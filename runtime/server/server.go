@@ -9,7 +9,9 @@
 //	                                    connect a socket (PartyKit-compatible: the
 //	                                    connection ID is ?_pk=, generated when absent)
 //	/healthz                           200 "ok" while serving, 503 while shutting down
-//	/metrics                           Prometheus text format
+//	/metrics                           Prometheus text format; with Config.MetricsToken
+//	                                    (env WARREN_METRICS_TOKEN) only for requests with
+//	                                    "Authorization: Bearer <token>", 401 otherwise
 //	anything else                      Config.Assets, with index.html for unknown paths
 //	                                    (single-page apps)
 //
@@ -75,6 +77,11 @@ type Config struct {
 	WriteTimeout time.Duration
 	// ShutdownTimeout bounds Shutdown when Serve's context ends. Default 10s.
 	ShutdownTimeout time.Duration
+	// MetricsToken, when set, protects /metrics: a request must carry
+	// "Authorization: Bearer <MetricsToken>" (compared in constant time) or it gets 401.
+	// Empty (the default) leaves /metrics open. Run and Main read it from the
+	// WARREN_METRICS_TOKEN environment variable when App.Server leaves it empty.
+	MetricsToken string
 }
 
 func (c Config) withDefaults(rt *object.Runtime) Config {
