@@ -3,7 +3,10 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
+	"image"
+	"image/png"
 	"net/http"
 	"os"
 	"testing"
@@ -120,13 +123,6 @@ func TestGlobeTwoPlayers(t *testing.T) {
 	must(t, h.Expect.Locator(alice.Locator("#leaderboard li").First()).ToContainText("alice"))
 	must(t, h.Expect.Locator(bob.Locator("#leaderboard li").First()).ToContainText("alice"))
 
-	if os.Getenv("UPDATE_SCREENSHOT") != "" {
-		time.Sleep(time.Second)
-		if _, err := alice.Screenshot(playwright.PageScreenshotOptions{Path: playwright.String("docs/screenshot.png")}); err != nil {
-			t.Fatal(err)
-		}
-	}
-
 	// Bob leaves: his marker goes away on Alice's page.
 	must(t, bob.Close())
 	must(t, h.Expect.Locator(alice.Locator("#players-count")).ToHaveText("1"))
@@ -183,6 +179,85 @@ func TestTemplateRoomInBrowser(t *testing.T) {
 	}
 	must(t, b.Close())
 	must(t, h.Expect.Locator(a.Locator("#visitors")).ToHaveText("1"))
+}
+
+// TestGlobeWebGL checks that cobe's WebGL globe (SwiftShader in headless
+// Chromium) draws the land and both players' markers, by reading back the
+// canvas: alice's cyan dot where the camera centers (on her), bob's red one
+// 25° east of her. UPDATE_SCREENSHOT=1 writes the README's screenshot from it.
+func TestGlobeWebGL(t *testing.T) {
+	h := browsertest.New(t, browsertest.Config{Timeout: 30 * time.Second})
+	h.Serve(func(dir string) (http.Handler, error) { return newApp(dir, Options{}) })
+	alice, bob := h.NewUser("alice"), h.NewUser("bob")
+	goTo(t, h, alice, "/session/webgl?name=alice&lat=0&lng=0")
+	goTo(t, h, bob, "/session/webgl?renderer=2d&name=bob&lat=0&lng=25")
+	must(t, h.Expect.Locator(alice.Locator("#globe")).ToHaveAttribute("data-renderer", "webgl"))
+	must(t, h.Expect.Locator(alice.Locator("#players-count")).ToHaveText("2"))
+
+	var c canvasCount
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		b, err := alice.Locator("#globe").Screenshot()
+		if err != nil {
+			t.Fatal(err)
+		}
+		c = countCanvas(t, b)
+		if c.land > 200 && c.centerCyan > 20 && c.red > 20 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("WebGL globe did not draw: %+v", c)
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	t.Logf("WebGL canvas: %+v", c)
+
+	if os.Getenv("UPDATE_SCREENSHOT") != "" {
+		// Bob collects, so the HUD shows a score and the all-time leaderboard.
+		eval(t, bob, seekItems)
+		must(t, h.Expect.Locator(alice.Locator("#leaderboard li").First()).ToContainText("bob"))
+		time.Sleep(2 * time.Second)
+		if _, err := alice.Screenshot(playwright.PageScreenshotOptions{Path: playwright.String("docs/screenshot.png")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// canvasCount counts pixels of a screenshot of the globe's canvas: land dots
+// (light gray), alice's marker (cyan, palette 0) within 8% of the center, and
+// bob's (red, palette 1) anywhere.
+type canvasCount struct{ land, centerCyan, red int }
+
+func countCanvas(t *testing.T, b []byte) canvasCount {
+	t.Helper()
+	img, err := png.Decode(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := img.Bounds()
+	cx, cy, near := (r.Min.X+r.Max.X)/2, (r.Min.Y+r.Max.Y)/2, r.Dx()*8/100
+	var c canvasCount
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			R, G, B := rgb8(img, x, y)
+			switch {
+			case R > 120 && G > 120 && B > 120 && abs(float64(R-B)) < 30 && abs(float64(R-G)) < 30:
+				c.land++
+			case B > 150 && G > 120 && R < 140 && B-R > 60:
+				if abs(float64(x-cx)) < float64(near) && abs(float64(y-cy)) < float64(near) {
+					c.centerCyan++
+				}
+			case R > 150 && G < 130 && B < 130 && R-G > 60:
+				c.red++
+			}
+		}
+	}
+	return c
+}
+
+func rgb8(img image.Image, x, y int) (int, int, int) {
+	r, g, b, _ := img.At(x, y).RGBA()
+	return int(r >> 8), int(g >> 8), int(b >> 8)
 }
 
 func abs(v float64) float64 {

@@ -232,21 +232,28 @@ function lerpLng(a: number, b: number, t: number): number {
   return v;
 }
 
+// dots lists what the globe draws, most important first (the WebGL globe has
+// room for 64): your own dot, the other players, the collectibles.
 function dots(): Dot[] {
   const now = performance.now();
   const out: Dot[] = [];
   if (path === "/default") {
-    for (const [id, v] of state.visitors) out.push({ lat: v.lat, lng: v.lng, size: id === state.id ? 0.1 : 0.05, color: id === state.id ? [1, 0.8, 0.2] : [0.3, 0.8, 1] });
+    for (const [id, v] of state.visitors) {
+      const mine = id === state.id;
+      const d: Dot = { lat: v.lat, lng: v.lng, size: mine ? 0.1 : 0.05, color: mine ? [1, 0.8, 0.2] : [0.3, 0.8, 1] };
+      if (mine) out.unshift(d); else out.push(d);
+    }
     return out;
-  }
-  for (const it of state.items.values()) {
-    out.push({ lat: it.lat, lng: it.lng, size: it.v > 1 ? 0.06 : 0.035, color: it.v > 1 ? [1, 0.85, 0.1] : [1, 1, 1] });
   }
   for (const p of state.players.values()) {
     const t = Math.min(1, Math.max(0, (now - p.t0) / Math.max(1, p.t1 - p.t0)));
     p.curLat = p.fromLat + (p.toLat - p.fromLat) * t;
     p.curLng = lerpLng(p.fromLng, p.toLng, t);
-    out.push({ lat: p.curLat, lng: p.curLng, size: p.n === state.you ? 0.1 : 0.07, color: PALETTE[p.color % PALETTE.length]! });
+    const d: Dot = { lat: p.curLat, lng: p.curLng, size: p.n === state.you ? 0.1 : 0.07, color: PALETTE[p.color % PALETTE.length]! };
+    if (p.n === state.you) out.unshift(d); else out.push(d);
+  }
+  for (const it of state.items.values()) {
+    out.push({ lat: it.lat, lng: it.lng, size: it.v > 1 ? 0.06 : 0.035, color: it.v > 1 ? [1, 0.85, 0.1] : [1, 1, 1] });
   }
   return out;
 }

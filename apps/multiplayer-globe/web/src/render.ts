@@ -33,6 +33,32 @@ function hasWebGL(): boolean {
   }
 }
 
+// cobe 0.6.5 has room for 64 markers (a vec4[128] uniform, two vec4 each).
+const COBE_MAX_MARKERS = 64;
+
+type CobeMarker = { location: [number, number]; size: number; color?: [number, number, number] };
+
+/**
+ * cobeMarkers works around two things in cobe 0.6.5. Its onRender sets the
+ * shader's marker count to markers.length while the shader reads two vec4 per
+ * marker, so only the first half would be drawn: the real markers are followed
+ * by as many invisible ones (size 0). And it holds at most 64 markers: the first
+ * dot (your own) always, then the ones nearest the camera's focus.
+ */
+export function cobeMarkers(ds: Dot[], f: [number, number] | null): CobeMarker[] {
+  let pick = ds;
+  if (ds.length > COBE_MAX_MARKERS) {
+    const [lat0, lng0] = f ?? [ds[0]!.lat, ds[0]!.lng];
+    const dist = (d: Dot) => {
+      const c = Math.sin(lat0 * RAD) * Math.sin(d.lat * RAD) + Math.cos(lat0 * RAD) * Math.cos(d.lat * RAD) * Math.cos((d.lng - lng0) * RAD);
+      return -c;
+    };
+    pick = [ds[0]!, ...ds.slice(1).sort((a, b) => dist(a) - dist(b)).slice(0, COBE_MAX_MARKERS - 1)];
+  }
+  const real = pick.map((d): CobeMarker => ({ location: [d.lat, d.lng], size: d.size, color: d.color }));
+  return real.concat(real.map((m) => ({ location: m.location, size: 0 })));
+}
+
 export function createRenderer(
   canvas: HTMLCanvasElement,
   createGlobe: typeof createGlobeFn,
@@ -48,7 +74,9 @@ export function createRenderer(
       let phi = 0, theta = 0.3;
       const g = createGlobe(canvas, {
         devicePixelRatio: dpr, width: size(), height: size(), phi, theta,
-        dark: 1, diffuse: 1.2, mapSamples: 16000, mapBrightness: 6,
+        // mapBaseBrightness must be set: cobe 0.6.5 passes undefined (NaN) to the
+        // shader otherwise, and SwiftShader's max(x, NaN) turns the sphere black.
+        dark: 1, diffuse: 1.2, mapSamples: 16000, mapBrightness: 6, mapBaseBrightness: 0,
         baseColor: [0.3, 0.3, 0.3], markerColor: [0.1, 0.8, 1], glowColor: [0.35, 0.45, 0.7],
         markers: [],
         onRender: (st) => {
@@ -65,7 +93,7 @@ export function createRenderer(
           st.theta = theta;
           st.width = size();
           st.height = size();
-          st.markers = dots().map((d) => ({ location: [d.lat, d.lng] as [number, number], size: d.size, color: d.color }));
+          st.markers = cobeMarkers(dots(), f);
         },
       });
       canvas.dataset.renderer = "webgl";
@@ -116,7 +144,9 @@ function create2D(canvas: HTMLCanvasElement, dots: () => Dot[], focus: () => [nu
       const p = project(la, lo);
       if (p) ctx.fillRect(p[0] - 1, p[1] - 1, 2, 2);
     }
-    for (const d of dots()) {
+    const ds = dots();
+    for (let i = ds.length - 1; i >= 0; i--) { // most important last, on top
+      const d = ds[i]!;
       const p = project(d.lat, d.lng);
       if (!p) continue;
       ctx.fillStyle = `rgb(${d.color.map((x) => Math.round(x * 255)).join(",")})`;
