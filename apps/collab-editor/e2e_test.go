@@ -3,9 +3,13 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -77,6 +81,9 @@ func TestEditorsConverge(t *testing.T) {
 	if err := bob.Locator(".cm-content").Click(); err != nil {
 		t.Fatal(err)
 	}
+	// A third client: the stock y-websocket WebsocketProvider in Node, no app UI.
+	nodeText := startNode(t, srv.URL, "join", "e2e-doc", "@", "END")
+	waitEditorText(t, alice, "@")
 	done := make(chan error, 1)
 	go func() { done <- bob.Keyboard().Type("BBBBBBBBBB") }()
 	if err := alice.Keyboard().Type("AAAAAAAAAA"); err != nil {
@@ -93,8 +100,14 @@ func TestEditorsConverge(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if a, b := editorText(t, alice), editorText(t, bob); a != b || len(a) != 20 {
-		t.Fatalf("not converged: %q vs %q", a, b)
+	if err := alice.Keyboard().Type("END"); err != nil {
+		t.Fatal(err)
+	}
+	nt := nodeText()
+	waitEditorText(t, alice, nt)
+	waitEditorText(t, bob, nt)
+	if len(nt) != 24 || strings.Count(nt, "@") != 1 {
+		t.Fatalf("node client text %q", nt)
 	}
 	// remote cursor with the other user's name
 	if err := h.Expect.Locator(alice.Locator(".cm-ySelectionInfo", playwright.PageLocatorOptions{HasText: "bob"})).ToHaveCount(1); err != nil {
@@ -145,3 +158,38 @@ func waitEditorText(t *testing.T, p playwright.Page, want string) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// startNode runs testdata/yclient.mjs in the background; the returned function
+// waits for it and returns the "text" it printed.
+func startNode(t *testing.T, srvURL string, args ...string) func() string {
+	t.Helper()
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Fatalf("node is required for this test: %v", err)
+	}
+	ws := "ws" + strings.TrimPrefix(srvURL, "http") + "/parties/document"
+	cmd := exec.Command(node, append([]string{"testdata/yclient.mjs", args[0], ws}, args[1:]...)...)
+	var out, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	})
+	return func() string {
+		t.Helper()
+		if err := cmd.Wait(); err != nil {
+			t.Fatalf("node %v: %v\n%s%s", args, err, out.String(), stderr.String())
+		}
+		var res map[string]string
+		if err := json.Unmarshal(out.Bytes(), &res); err != nil {
+			t.Fatalf("node output %q: %v", out.String(), err)
+		}
+		return res["text"]
+	}
+}
+

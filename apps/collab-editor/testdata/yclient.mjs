@@ -4,6 +4,9 @@
 //   node yclient.mjs converge <serverUrl> <room>       two clients type concurrently; prints the text both reach
 //   node yclient.mjs write    <serverUrl> <room> <s>   appends s and waits until a fresh peer sees it
 //   node yclient.mjs read     <serverUrl> <room>       prints the text a late joiner gets
+//   node yclient.mjs join     <serverUrl> <room> <s> <marker>
+//                                                      appends s, stays connected until the text holds
+//                                                      marker and is quiet for 500 ms; prints it
 //
 // serverUrl is ws://host/parties/document. Output: one JSON line.
 import * as Y from "yjs";
@@ -11,7 +14,7 @@ import { WebsocketProvider } from "y-websocket";
 import WebSocket from "ws";
 
 const [mode, serverUrl, room, arg] = process.argv.slice(2);
-const timeout = setTimeout(() => { console.error("timeout"); process.exit(2); }, 20000);
+const timeout = setTimeout(() => { console.error("timeout"); process.exit(2); }, mode === "join" ? 60000 : 20000);
 
 function peer() {
   const doc = new Y.Doc();
@@ -57,6 +60,15 @@ if (mode === "converge") {
   const a = peer();
   await a.synced;
   await new Promise((r) => setTimeout(r, 100)); // raw log updates follow step 2
+  done({ text: a.text.toString() });
+} else if (mode === "join") {
+  const marker = process.argv[6];
+  const a = peer();
+  await a.synced;
+  a.text.insert(a.text.length, arg);
+  let last = Date.now();
+  a.text.observe(() => { last = Date.now(); });
+  await until(() => a.text.toString().includes(marker) && Date.now() - last > 500);
   done({ text: a.text.toString() });
 } else {
   console.error("unknown mode", mode);
