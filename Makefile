@@ -18,9 +18,12 @@ help: ## List every target.
 	@echo "  make <app>            Build and run one app: $(APPS)"
 
 .PHONY: deps
-deps: ## Download Go modules and npm packages (npm ci).
+deps: node_modules/.package-lock.json ## Download Go modules and npm packages (npm ci when the lock changed).
 	@for m in $(MODULES); do (cd $$m && GOWORK=off go mod download) || exit 1; done
-	@if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --loglevel=error; fi
+
+# npm ci writes node_modules/.package-lock.json: it stands for an install that matches the lock.
+node_modules/.package-lock.json: package-lock.json package.json
+	npm ci --no-audit --no-fund --loglevel=error
 
 .PHONY: web
 web: deps ## Bundle every app's front end into apps/<app>/web/dist.
@@ -93,7 +96,9 @@ new: ## Fork a template into a standalone module: make new TEMPLATE=chat NAME=ex
 clean: ## Remove build output and local data.
 	rm -rf bin data apps/*/web/dist
 
-$(APPS): %: build
+$(APPS): %: node_modules/.package-lock.json
+	@npm run --silent build -w apps/$@/web
+	@mkdir -p bin && cd apps/$@ && go build -o ../../bin/$@ .
 	./bin/$@ $(ARGS)
 
 .PHONY: globe editor
