@@ -218,3 +218,46 @@ func TestCommandLine(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+func TestSkip(t *testing.T) {
+	for rel, want := range map[string]bool{
+		"main.go":                        false,
+		"web/dist/.keep":                 true, // recreated
+		"web/dist/app.js":                true,
+		"web/src/main.ts":                false,
+		"web/node_modules/x/index.js":    true,
+		"data/chat/ab/x.sqlite":          true,
+		"bin/chat":                       true,
+		"chat.test":                      true,
+		"testdata/fuzz/FuzzX/abc":        false,
+		"docs/screenshot.png":            false,
+		"test-artifacts/TestA/trace.zip": true,
+	} {
+		if got := skip(rel); got != want {
+			t.Errorf("skip(%q) = %v, want %v", rel, got, want)
+		}
+	}
+}
+
+func TestSourceFilesWithoutGit(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range []string{"main.go", "web/src/a.ts", "node_modules/x/y.js", "data/db.sqlite", ".git/HEAD"} {
+		if err := writeFile(filepath.Join(dir, f), []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Setenv("GIT_CEILING_DIRECTORIES", filepath.Dir(dir)) // not inside any repository
+	got, err := sourceFiles(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kept []string
+	for _, f := range got {
+		if !skip(f) {
+			kept = append(kept, f)
+		}
+	}
+	if strings.Join(kept, " ") != "main.go web/src/a.ts" {
+		t.Errorf("files = %v, want main.go web/src/a.ts", kept)
+	}
+}
