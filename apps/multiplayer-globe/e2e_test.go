@@ -259,10 +259,3 @@ func rgb8(img image.Image, x, y int) (int, int, int) {
 	r, g, b, _ := img.At(x, y).RGBA()
 	return int(r >> 8), int(g >> 8), int(b >> 8)
 }
-
-func abs(v float64) float64 {
-	if v < 0 {
-		return -v
-	}
-	return v
-}

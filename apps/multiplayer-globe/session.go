@@ -21,6 +21,8 @@ const TemplateRoom = "default"
 const (
 	flushEvery   = 2 * time.Second // submit score changes to the leaderboard at most this often
 	refreshEvery = 5 * time.Second // re-read the leaderboard at least this often while ticking
+	saveEvery    = 2 * time.Second // save players' scores and positions (resume records) this often while ticking
+	resumeWindow = 2 * time.Minute // a player who reconnects within this gets score and position back
 )
 
 // deps are what a session needs from the rest of the app.
@@ -63,7 +65,26 @@ type Session struct {
 	lastSync time.Time
 	top      []Score
 	topJSON  []byte
+
+	lastSave  time.Time
+	lastPrune time.Time
 }
+
+// resume is a player's record in the session's storage (key "p:" + connection
+// id), so a player who reconnects (same ?_pk=, which partysocket keeps across
+// reconnects, and same name) within resumeWindow gets their score and position
+// back, after a restart too. It is saved every saveEvery while ticking (in its
+// own turn, so the tick turns stay write-free), when the player's socket closes
+// (including the 1012 of a graceful shutdown), and pruned after resumeWindow.
+type resume struct {
+	Name  string  `json:"name"`
+	Score int     `json:"score"`
+	Lat   float64 `json:"lat"`
+	Lng   float64 `json:"lng"`
+	At    int64   `json:"at"` // when saved, Unix milliseconds
+}
+
+const resumePrefix = "p:"
 
 // attachment is what a socket carries across evictions.
 type attachment struct {
@@ -88,7 +109,8 @@ func newSession(ctx context.Context, st *object.State, d *deps) (*Session, error
 		world:   NewWorld(seed),
 		players: map[string]int{}, buckets: map[string]*bucket{}, pending: map[string]*Score{},
 	}
-	// Rebuild from the sockets that stayed connected (hibernation or reset).
+	// Rebuild from the sockets that stayed connected (hibernation or reset), at
+	// their saved positions when there are any.
 	for _, ws := range st.WebSockets("") {
 		var a attachment
 		if ok, _ := ws.AttachmentJSON(&a); !ok {
@@ -97,6 +119,9 @@ func newSession(ctx context.Context, st *object.State, d *deps) (*Session, error
 		switch a.Role {
 		case "player":
 			lat, lng := RandomPoint(s.rng)
+			if r, ok := s.loadResume(ws.ID(), a.Name); ok {
+				lat, lng = r.Lat, r.Lng
+			}
 			p := s.world.AddPlayer(ws.ID(), a.Name, lat, lng, a.Score)
 			s.players[ws.ID()] = p.N
 		case "spectator":
@@ -128,14 +153,22 @@ func (s *Session) OnConnect(ctx context.Context, ws *object.WebSocket, r *http.R
 		}
 		return s.welcome(ws, 0, true)
 	}
-	name := SanitizeName(q.Get("name"), "player-"+strconv.Itoa(s.world.nextN+1))
+	name := SanitizeName(q.Get("name"), "")
 	lat, lng := s.locate(q)
-	p := s.world.AddPlayer(ws.ID(), name, lat, lng, 0)
+	score := 0
+	if r, ok := s.loadResume(ws.ID(), name); ok { // a reconnect: pick up where they were
+		name, lat, lng, score = r.Name, r.Lat, r.Lng, r.Score
+	}
+	if name == "" {
+		name = "player-" + strconv.Itoa(s.world.nextN+1)
+	}
+	p := s.world.AddPlayer(ws.ID(), name, lat, lng, score)
 	s.players[ws.ID()] = p.N
 	if err := ws.SetTags("player"); err != nil {
 		return err
 	}
-	if err := ws.SetAttachmentJSON(attachment{Role: "player", Name: name}); err != nil {
+	// Score in the attachment is what the leaderboard has been told about.
+	if err := ws.SetAttachmentJSON(attachment{Role: "player", Name: name, Score: score}); err != nil {
 		return err
 	}
 	if err := s.welcome(ws, p.N, false); err != nil {
@@ -236,6 +269,9 @@ func (s *Session) OnClose(ctx context.Context, ws *object.WebSocket, code int, r
 		return nil
 	}
 	if n, ok := s.players[ws.ID()]; ok {
+		if p := s.world.Players[n]; p != nil {
+			s.saveResume(map[string][]byte{resumePrefix + p.ID: s.resumeOf(p)})
+		}
 		delete(s.players, ws.ID())
 		s.world.RemovePlayer(n)
 		s.reportLobby(false)
@@ -332,8 +368,69 @@ func (s *Session) tick(ctx context.Context) error {
 	}
 	s.broadcast(d)
 	s.sync(false)
+	if now.Sub(s.lastSave) >= saveEvery {
+		s.lastSave = now
+		s.st.Go(func(context.Context) func(context.Context) error { return s.savePlayers })
+	}
 	s.scheduleTick()
 	s.d.stats.cost(time.Since(start), len(s.world.Players))
+	return nil
+}
+
+func (s *Session) resumeOf(p *Player) []byte {
+	b, _ := json.Marshal(resume{Name: p.Name, Score: p.Score, Lat: round2(p.Lat), Lng: round2(p.Lng), At: s.st.Now().UnixMilli()})
+	return b
+}
+
+// loadResume returns the resume record of connection id if it is recent and
+// its name matches (an empty name matches any: the page did not give one).
+func (s *Session) loadResume(id, name string) (resume, bool) {
+	var r resume
+	b, ok, err := s.st.Storage().Get(resumePrefix + id)
+	if err != nil || !ok || json.Unmarshal(b, &r) != nil {
+		return r, false
+	}
+	if s.st.Now().Sub(time.UnixMilli(r.At)) > resumeWindow || (name != "" && name != r.Name) {
+		return r, false
+	}
+	return r, true
+}
+
+func (s *Session) saveResume(m map[string][]byte) {
+	if err := s.st.Storage().PutMany(m); err != nil {
+		s.st.Logger().Warn("globe: saving players failed", "err", err)
+	}
+}
+
+// savePlayers is a turn of its own: it saves every player's resume record and,
+// now and then, deletes records older than resumeWindow.
+func (s *Session) savePlayers(ctx context.Context) error {
+	if len(s.world.Players) > 0 {
+		m := make(map[string][]byte, len(s.world.Players))
+		for _, p := range s.world.Players {
+			m[resumePrefix+p.ID] = s.resumeOf(p)
+		}
+		s.saveResume(m)
+	}
+	now := s.st.Now()
+	if now.Sub(s.lastPrune) < resumeWindow/2 {
+		return nil
+	}
+	s.lastPrune = now
+	ents, err := s.st.Storage().List(object.ListOptions{Prefix: resumePrefix})
+	if err != nil {
+		return nil
+	}
+	var old []string
+	for _, e := range ents {
+		var r resume
+		if json.Unmarshal(e.Value, &r) != nil || now.Sub(time.UnixMilli(r.At)) > resumeWindow {
+			old = append(old, e.Key)
+		}
+	}
+	if len(old) > 0 {
+		s.st.Storage().DeleteMany(old)
+	}
 	return nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -263,4 +264,79 @@ func bearing(lat1, lng1, lat2, lng2 float64) float64 {
 		h -= 360
 	}
 	return h
+}
+
+// TestResumeAfterRestart: a player who reconnects with the same identity (the
+// connection id partysocket keeps, and the name) after a server restart gets
+// their session score and position back; another connection id does not.
+func TestResumeAfterRestart(t *testing.T) {
+	dir := t.TempDir()
+	addr, stop := start(t, dir, Options{})
+	c := dial(t, addr, "/parties/globe/resume?_pk=dora-1&name=dora&lat=0&lng=0")
+	c.next("welcome", ofType("welcome"))
+	snap := c.next("snapshot", ofType("snapshot"))
+	it := snap["items"].([]any)[0].(map[string]any)
+	target := [2]float64{it["lat"].(float64), it["lng"].(float64)}
+	lat, lng, score := 0.0, 0.0, 0.0
+	deadline := time.Now().Add(20 * time.Second)
+	for score == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("dora collected nothing")
+		}
+		c.send(fmt.Sprintf(`{"type":"input","h":%.1f,"m":1}`, bearing(lat, lng, target[0], target[1])))
+		m := c.next("tick", ofType("tick"))
+		for _, p := range asSlice(m["p"]) {
+			if p := p.([]any); p[0].(float64) == 1 {
+				lat, lng = p[1].(float64), p[2].(float64)
+			}
+		}
+		for _, s := range asSlice(m["s"]) {
+			score = s.([]any)[1].(float64)
+		}
+	}
+	c.send(`{"type":"input","h":0,"m":0}`) // stop, so the position is stable
+	c.next("stopped", func(m map[string]any) bool {
+		for _, p := range asSlice(m["p"]) {
+			if p := p.([]any); p[0].(float64) == 1 {
+				lat, lng = p[1].(float64), p[2].(float64)
+			}
+		}
+		return m["type"] == "tick" && len(asSlice(m["p"])) == 0
+	})
+	stop() // graceful: sockets close with 1012
+
+	addr, _ = start(t, dir, Options{})
+	me := func(snap map[string]any, id string) map[string]any {
+		for _, p := range asSlice(snap["players"]) {
+			if p := p.(map[string]any); p["id"] == id {
+				return p
+			}
+		}
+		t.Fatalf("%s not in snapshot %v", id, snap)
+		return nil
+	}
+	// Same connection id, no name given (as a page without one): dora is back.
+	c = dial(t, addr, "/parties/globe/resume?_pk=dora-1&lat=50&lng=50")
+	c.next("welcome", ofType("welcome"))
+	p := me(c.next("snapshot", ofType("snapshot")), "dora-1")
+	if p["name"] != "dora" || p["score"].(float64) != score || abs(p["lat"].(float64)-lat) > 0.5 || abs(p["lng"].(float64)-lng) > 0.5 {
+		t.Fatalf("after restart dora is %v, want score %v at %v,%v", p, score, lat, lng)
+	}
+	// Another connection id, even with the same name, starts afresh; so does the
+	// same id with another name.
+	for _, q := range []string{"_pk=dora-2&name=dora", "_pk=dora-1x&name=eve"} {
+		o := dial(t, addr, "/parties/globe/resume?"+q+"&lat=10&lng=10")
+		o.next("welcome", ofType("welcome"))
+		id := strings.TrimPrefix(strings.Split(q, "&")[0], "_pk=")
+		if p := me(o.next("snapshot", ofType("snapshot")), id); p["score"].(float64) != 0 || p["lat"].(float64) != 10 {
+			t.Fatalf("%s resumed someone: %v", q, p)
+		}
+	}
+}
+
+func abs(v float64) float64 {
+	if v < 0 {
+		return -v
+	}
+	return v
 }
