@@ -1,8 +1,10 @@
 package main
 
 import (
+	"encoding/json"
 	"math"
 	"math/rand/v2"
+	"strconv"
 )
 
 // Game rules. A player moves along great circles at Speed degrees of arc per
@@ -42,7 +44,22 @@ type Item struct {
 	Lat   float64
 	Lng   float64
 	Value int
+	v     vec3 // unit vector of (Lat, Lng), for the pickup test
 }
+
+// vec3 is a point on the unit sphere.
+type vec3 struct{ x, y, z float64 }
+
+func unit(lat, lng float64) vec3 {
+	const r = math.Pi / 180
+	sφ, cφ := math.Sincos(lat * r)
+	sλ, cλ := math.Sincos(lng * r)
+	return vec3{cφ * cλ, cφ * sλ, sφ}
+}
+
+// cosPickup is the cosine of PickupDeg: a point is within the pickup radius
+// when the dot product of the unit vectors is at least this.
+var cosPickup = math.Cos(PickupDeg * math.Pi / 180)
 
 // World is the authoritative state of one game session. It is plain data with a
 // seeded random source, so tests can drive it tick by tick.
@@ -59,6 +76,7 @@ type World struct {
 	left    []int
 	spawned []int
 	taken   []int
+	sorted  []*Player // Delta's scratch buffer
 }
 
 // NewWorld returns an empty world whose randomness comes from seed.
@@ -118,7 +136,7 @@ func (w *World) fillItems() {
 		if w.rng.Float64() < GoldChance {
 			v = GoldValue
 		}
-		w.Items[w.nextIt] = &Item{N: w.nextIt, Lat: lat, Lng: lng, Value: v}
+		w.Items[w.nextIt] = &Item{N: w.nextIt, Lat: lat, Lng: lng, Value: v, v: unit(lat, lng)}
 		w.spawned = append(w.spawned, w.nextIt)
 	}
 }
@@ -134,8 +152,13 @@ func (w *World) Step(dt float64) {
 		}
 		p.Lat, p.Lng = Move(p.Lat, p.Lng, p.Heading, Speed*dt)
 		p.moved = true
+		// A dot product per item rather than a great-circle distance (trigonometry).
+		pv := unit(p.Lat, p.Lng)
 		for _, it := range w.Items {
-			if Distance(p.Lat, p.Lng, it.Lat, it.Lng) <= PickupDeg {
+			if it.v == (vec3{}) { // an item made without fillItems
+				it.v = unit(it.Lat, it.Lng)
+			}
+			if pv.x*it.v.x+pv.y*it.v.y+pv.z*it.v.z >= cosPickup {
 				p.Score += it.Value
 				p.scored = true
 				delete(w.Items, it.N)
@@ -190,7 +213,7 @@ type Delta struct {
 	Type    string       `json:"type"` // "tick"
 	Tick    uint64       `json:"tick"`
 	TS      int64        `json:"ts"`           // server time, Unix milliseconds
-	Pos     [][4]any     `json:"p,omitempty"`  // [n, lat, lng, heading] of players that moved
+	Pos     []PosUpdate  `json:"p,omitempty"`  // [n, lat, lng, heading] of players that moved
 	Joined  []WirePlayer `json:"j,omitempty"`  // players who joined
 	Left    []int        `json:"l,omitempty"`  // players who left
 	Scores  [][2]int     `json:"s,omitempty"`  // [n, score] of players who scored
@@ -238,9 +261,10 @@ func (w *World) Delta() Delta {
 		}
 	}
 	d.Left = w.left
-	for _, p := range sortedPlayers(w.Players) {
+	w.sorted = appendSorted(w.sorted[:0], w.Players)
+	for _, p := range w.sorted {
 		if p.moved {
-			d.Pos = append(d.Pos, [4]any{p.N, round2(p.Lat), round2(p.Lng), math.Round(p.Heading)})
+			d.Pos = append(d.Pos, PosUpdate{p.N, round2(p.Lat), round2(p.Lng), math.Round(p.Heading)})
 		}
 		if p.scored {
 			d.Scores = append(d.Scores, [2]int{p.N, p.Score})
@@ -259,6 +283,93 @@ func (w *World) Delta() Delta {
 	}
 	w.joined, w.left, w.spawned, w.taken = nil, nil, nil, nil
 	return d
+}
+
+// PosUpdate is a moved player on the wire: [n, lat, lng, heading].
+type PosUpdate struct {
+	N            int
+	Lat, Lng, H float64
+}
+
+// MarshalJSON encodes the delta by hand: it is encoded once per tick per
+// session, and reflection over [][4]any was most of its cost. The output is
+// what encoding/json gives for the same fields (TestDeltaJSON).
+func (d Delta) MarshalJSON() ([]byte, error) {
+	b := make([]byte, 0, 64+len(d.Pos)*32)
+	b = append(b, `{"type":`...)
+	b = strconv.AppendQuote(b, d.Type)
+	b = append(b, `,"tick":`...)
+	b = strconv.AppendUint(b, d.Tick, 10)
+	b = append(b, `,"ts":`...)
+	b = strconv.AppendInt(b, d.TS, 10)
+	if len(d.Pos) > 0 {
+		b = append(b, `,"p":[`...)
+		for i, p := range d.Pos {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, '[')
+			b = strconv.AppendInt(b, int64(p.N), 10)
+			b = append(b, ',')
+			b = appendFloat(b, p.Lat)
+			b = append(b, ',')
+			b = appendFloat(b, p.Lng)
+			b = append(b, ',')
+			b = appendFloat(b, p.H)
+			b = append(b, ']')
+		}
+		b = append(b, ']')
+	}
+	var err error
+	field := func(name string, v any) {
+		if err != nil {
+			return
+		}
+		var x []byte
+		if x, err = json.Marshal(v); err == nil {
+			b = append(append(append(b, `,"`...), name...), `":`...)
+			b = append(b, x...)
+		}
+	}
+	if len(d.Joined) > 0 {
+		field("j", d.Joined)
+	}
+	if len(d.Left) > 0 {
+		field("l", d.Left)
+	}
+	if len(d.Scores) > 0 {
+		field("s", d.Scores)
+	}
+	if len(d.Spawned) > 0 {
+		field("i", d.Spawned)
+	}
+	if len(d.Taken) > 0 {
+		field("t", d.Taken)
+	}
+	if len(d.Acks) > 0 {
+		field("a", d.Acks)
+	}
+	if d.Specs != nil {
+		field("sp", *d.Specs)
+	}
+	return append(b, '}'), err
+}
+
+// MarshalJSON encodes a position update as the array [n, lat, lng, heading].
+func (p PosUpdate) MarshalJSON() ([]byte, error) {
+	b := append(strconv.AppendInt([]byte{'['}, int64(p.N), 10), ',')
+	b = append(appendFloat(b, p.Lat), ',')
+	b = append(appendFloat(b, p.Lng), ',')
+	return append(appendFloat(b, p.H), ']'), nil
+}
+
+// appendFloat formats like encoding/json for the magnitudes a delta carries.
+func appendFloat(b []byte, v float64) []byte {
+	if a := math.Abs(v); a != 0 && (a < 1e-6 || a >= 1e21) || math.IsNaN(v) || math.IsInf(v, 0) {
+		x, _ := json.Marshal(v)
+		return append(b, x...)
+	}
+	return strconv.AppendFloat(b, v, 'f', -1, 64)
 }
 
 // Empty reports whether the delta carries nothing but its tick number.
@@ -292,7 +403,10 @@ func (w *World) Snapshot() Snapshot {
 }
 
 func sortedPlayers(m map[int]*Player) []*Player {
-	out := make([]*Player, 0, len(m))
+	return appendSorted(make([]*Player, 0, len(m)), m)
+}
+
+func appendSorted(out []*Player, m map[int]*Player) []*Player {
 	for _, p := range m {
 		out = append(out, p)
 	}

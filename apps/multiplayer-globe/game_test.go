@@ -1,7 +1,10 @@
 package main
 
 import (
+	"encoding/json"
+	"fmt"
 	"math"
+	"reflect"
 	"testing"
 )
 
@@ -46,7 +49,7 @@ func TestWorldTickAndDelta(t *testing.T) {
 	w.Steer(a.N, 90, true)
 	w.Step(0.05)
 	d = w.Delta()
-	if len(d.Pos) != 1 || d.Pos[0][0] != a.N {
+	if len(d.Pos) != 1 || d.Pos[0].N != a.N {
 		t.Fatalf("moving delta: %+v", d.Pos)
 	}
 	if want := Speed * 0.05; math.Abs(a.Lng-want) > 1e-6 {
@@ -115,4 +118,64 @@ func BenchmarkTick64(b *testing.B) {
 		d := w.Delta()
 		_ = d
 	}
+}
+
+// BenchmarkTick is the session's per-tick work on a full session: step 64 moving
+// players, take the delta and encode it once for the broadcast.
+func BenchmarkTick(b *testing.B) {
+	w := NewWorld(1)
+	for i := range Capacity {
+		p := w.AddPlayer(fmt.Sprint("p", i), fmt.Sprint("player", i), float64(i%60)-30, float64(i*5%360)-180, 0)
+		w.Steer(p.N, float64(i*37%360), true)
+	}
+	w.Delta()
+	b.ReportAllocs()
+	for b.Loop() {
+		w.Step(1.0 / TickRate)
+		d := w.Delta()
+		if _, err := json.Marshal(d); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// TestDeltaJSON: the hand-written encoder gives what encoding/json gives.
+func TestDeltaJSON(t *testing.T) {
+	sp := 3
+	w := NewWorld(2)
+	p := w.AddPlayer("id-1", `a "quoted" <name>`, 10, -20, 5)
+	w.AddPlayer("id-2", "b", -0.004, 179.999, 0)
+	w.Steer(p.N, 123.4, true)
+	w.Step(0.05)
+	ds := []Delta{w.Delta(), {Type: "tick", Tick: 9, TS: 1}}
+	d := ds[0]
+	d.Acks, d.Specs, d.Left, d.Taken = []string{`p"1\`, "x"}, &sp, []int{7}, []int{3}
+	d.Scores = [][2]int{{1, 5}}
+	d.Pos = append(d.Pos, PosUpdate{9, -0, 0.01, 359}, PosUpdate{10, -89.9, -180, 0})
+	ds = append(ds, d)
+	type plain Delta // no MarshalJSON
+	for _, d := range ds {
+		got, err := json.Marshal(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := json.Marshal(struct {
+			plain
+			Pos [][4]any `json:"p,omitempty"`
+		}{plain(d), posAny(d.Pos)})
+		var g, w any
+		json.Unmarshal(got, &g)
+		json.Unmarshal(want, &w)
+		if !reflect.DeepEqual(g, w) || !json.Valid(got) {
+			t.Fatalf("got  %s\nwant %s", got, want)
+		}
+	}
+}
+
+func posAny(ps []PosUpdate) [][4]any {
+	var out [][4]any
+	for _, p := range ps {
+		out = append(out, [4]any{p.N, p.Lat, p.Lng, p.H})
+	}
+	return out
 }
