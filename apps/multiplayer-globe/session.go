@@ -480,6 +480,11 @@ func (s *Session) sync(force bool) {
 				s.top, s.topJSON = top, b
 				s.st.Broadcast(object.Message{Data: b})
 			}
+			// Changes made while this call was out (the last player leaving, say) wait
+			// for the next tick; with no tick running, nothing else would send them.
+			if !s.ticking && len(s.pending) > 0 {
+				s.sync(true)
+			}
 			return nil
 		}
 	})
