@@ -65,3 +65,30 @@ func TestNodeYWebsocketClient(t *testing.T) {
 		t.Fatalf("after SIGKILL got %q, want %q", got, text+"+acked")
 	}
 }
+
+// TestNodeYPartyServerProvider: y-partyserver's provider (npm
+// y-partyserver/provider, with party "document") connects unchanged: it writes,
+// and a second provider joining later gets the text.
+func TestNodeYPartyServerProvider(t *testing.T) {
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Fatalf("node is required for this test: %v", err)
+	}
+	root, _ := filepath.Abs("../..")
+	if _, err := os.Stat(filepath.Join(root, "node_modules", "y-partyserver")); err != nil {
+		t.Fatalf("npm packages missing (run `make deps` at the repository root): %v", err)
+	}
+	ts := newTestServer(t, Policy{})
+	host := strings.TrimPrefix(ts.srv.URL, "http://")
+	out, err := exec.Command(node, "testdata/ypartyserver.mjs", host, "pk-room", "from y-partyserver").Output()
+	if err != nil {
+		t.Fatalf("node: %v %s", err, out)
+	}
+	var res map[string]string
+	if err := json.Unmarshal(out, &res); err != nil || res["a"] != "from y-partyserver" || res["b"] != res["a"] {
+		t.Fatalf("output %q: %v", out, err)
+	}
+	if code, body := ts.get("/parties/document/pk-room/text"); code != 200 || string(body) != "from y-partyserver" {
+		t.Fatalf("server text %d %q", code, body)
+	}
+}
