@@ -5,6 +5,7 @@ package main
 import (
 	"fmt"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ import (
 )
 
 // Browser tests of the dashboard in Chromium. Run with `make e2e`.
+// UPDATE_SCREENSHOT=1 also writes docs/screenshot.png for the README.
 
 func must(t *testing.T, err error) {
 	t.Helper()
@@ -107,6 +109,14 @@ func TestRuntimeMetricsBoard(t *testing.T) {
 	}
 	// The board's own socket shows up in its metrics.
 	must(t, h.Expect.Locator(panel(p, "sockets").Locator(".last")).ToHaveText("1"))
+	if os.Getenv("UPDATE_SCREENSHOT") != "" {
+		p.SetViewportSize(1280, 800)
+		must(t, p.Locator(`#ranges button[data-range="1m"]`).Click())
+		time.Sleep(10 * time.Second) // some live data on the charts
+		if _, err := p.Screenshot(playwright.PageScreenshotOptions{Path: playwright.String("docs/screenshot.png")}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	// Range picker: 1h is still live.
 	must(t, p.Locator(`#ranges button[data-range="1h"]`).Click())
 	must(t, h.Expect.Page(p).ToHaveURL(h.URL("/s/warren?range=1h")))

@@ -34,7 +34,6 @@ var readmeSections = []string{"Run", "Protocol|API", "Fork", "Test", "Load"}
 // its app passes the check (the test says so).
 var pending = map[string][]string{
 	"collab-editor": {"README", "screenshot"},
-	"dashboard":     {"README", "screenshot"},
 }
 
 type contractCheck struct {
