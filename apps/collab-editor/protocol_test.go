@@ -20,13 +20,13 @@ import (
 
 // testServer runs the app on loopback with a fake clock.
 type testServer struct {
-	t   *testing.T
+	t   testing.TB
 	rt  *objecttest.Runtime
 	srv *httptest.Server
 	p   Policy
 }
 
-func newTestServer(t *testing.T, p Policy) *testServer {
+func newTestServer(t testing.TB, p Policy) *testServer {
 	t.Helper()
 	ts := &testServer{t: t, rt: objecttest.New(t, object.Config{}), p: p}
 	ts.start()
@@ -84,7 +84,7 @@ func (ts *testServer) stats(doc string) Stats {
 
 // yclient is a Yjs peer in Go: a y-crdt doc synced over the y-websocket protocol.
 type yclient struct {
-	t    *testing.T
+	t    testing.TB
 	conn *websocket.Conn
 	wmu  sync.Mutex // gorilla allows one writer at a time
 
@@ -507,7 +507,7 @@ func TestMalformedFrames(t *testing.T) {
 	b.waitText("still fine")
 }
 
-func waitUntil(t *testing.T, what string, cond func() bool) {
+func waitUntil(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for !cond() {
