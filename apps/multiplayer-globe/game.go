@@ -213,6 +213,7 @@ type Delta struct {
 	Type    string       `json:"type"` // "tick"
 	Tick    uint64       `json:"tick"`
 	TS      int64        `json:"ts"`           // server time, Unix milliseconds
+	At      int64        `json:"at"`           // send time, Unix microseconds: taken once per tick right before the broadcast (for broadcast latency)
 	Pos     []PosUpdate  `json:"p,omitempty"`  // [n, lat, lng, heading] of players that moved
 	Joined  []WirePlayer `json:"j,omitempty"`  // players who joined
 	Left    []int        `json:"l,omitempty"`  // players who left
@@ -287,7 +288,7 @@ func (w *World) Delta() Delta {
 
 // PosUpdate is a moved player on the wire: [n, lat, lng, heading].
 type PosUpdate struct {
-	N            int
+	N           int
 	Lat, Lng, H float64
 }
 
@@ -302,6 +303,8 @@ func (d Delta) MarshalJSON() ([]byte, error) {
 	b = strconv.AppendUint(b, d.Tick, 10)
 	b = append(b, `,"ts":`...)
 	b = strconv.AppendInt(b, d.TS, 10)
+	b = append(b, `,"at":`...)
+	b = strconv.AppendInt(b, d.At, 10)
 	if len(d.Pos) > 0 {
 		b = append(b, `,"p":[`...)
 		for i, p := range d.Pos {

@@ -147,7 +147,7 @@ func TestDeltaJSON(t *testing.T) {
 	w.AddPlayer("id-2", "b", -0.004, 179.999, 0)
 	w.Steer(p.N, 123.4, true)
 	w.Step(0.05)
-	ds := []Delta{w.Delta(), {Type: "tick", Tick: 9, TS: 1}}
+	ds := []Delta{w.Delta(), {Type: "tick", Tick: 9, TS: 1, At: 1700000000123456}}
 	d := ds[0]
 	d.Acks, d.Specs, d.Left, d.Taken = []string{`p"1\`, "x"}, &sp, []int{7}, []int{3}
 	d.Scores = [][2]int{{1, 5}}

@@ -366,6 +366,7 @@ func (s *Session) tick(ctx context.Context) error {
 			ws.SetAttachmentJSON(a)
 		}
 	}
+	d.At = time.Now().UnixMicro() // the send time, for clients' broadcast latency
 	s.broadcast(d)
 	s.sync(false)
 	if now.Sub(s.lastSave) >= saveEvery {
