@@ -75,7 +75,12 @@ type run struct {
 
 	lat     *hist.Recorder
 	connLat *hist.Recorder
-	errs    errCounter
+	// Broadcast latency (codecs implementing payload.Stamped): receive time −
+	// the server's send stamp of every stamped frame, while senders send.
+	bcast    *hist.Recorder
+	stamping atomic.Bool
+	epochNS  int64 // epoch as Unix nanoseconds: wall clock = epochNS + nowNS()
+	errs     errCounter
 
 	attempted   atomic.Int64
 	established atomic.Int64
@@ -89,6 +94,7 @@ type run struct {
 	cum       *hdr.Histogram // every latency since the start
 	step      *hdr.Histogram // latencies of the current ramp step
 	connCum   *hdr.Histogram
+	bcastCum  *hdr.Histogram
 	timeline  []report.Point
 	lastT     time.Time
 	lastSent  int64
@@ -118,17 +124,20 @@ func newRun(ctx context.Context, cfg Config) (*run, error) {
 		srcs = autoSources(u.Hostname(), cfg)
 	}
 	r := &run{
-		cfg:     cfg,
-		runID:   rand.Uint32(),
-		epoch:   time.Now(),
-		ctx:     ctx,
-		pool:    netx.NewPool(srcs),
-		host:    u.Hostname(),
-		lat:     hist.NewRecorder(4 * runtime.GOMAXPROCS(0)),
-		connLat: hist.NewRecorder(4 * runtime.GOMAXPROCS(0)),
-		cum:     hist.New(),
-		connCum: hist.New(),
+		cfg:      cfg,
+		runID:    rand.Uint32(),
+		epoch:    time.Now(),
+		ctx:      ctx,
+		pool:     netx.NewPool(srcs),
+		host:     u.Hostname(),
+		lat:      hist.NewRecorder(4 * runtime.GOMAXPROCS(0)),
+		connLat:  hist.NewRecorder(4 * runtime.GOMAXPROCS(0)),
+		cum:      hist.New(),
+		connCum:  hist.New(),
+		bcast:    hist.NewRecorder(4 * runtime.GOMAXPROCS(0)),
+		bcastCum: hist.New(),
 	}
+	r.epochNS = r.epoch.UnixNano()
 	r.errs.m = map[string]int64{}
 	if r.cfg.RoomPrefix == "" {
 		r.cfg.RoomPrefix = fmt.Sprintf("lt-%08x-", r.runID)
@@ -244,6 +253,11 @@ func (r *run) read(c *conn) {
 
 // handle accounts for one received message p that arrived at now.
 func (r *run) handle(c *conn, codec payload.Codec, p []byte, now int64) {
+	if sc, ok := codec.(payload.Stamped); ok && r.stamping.Load() {
+		if at, ok := sc.Stamp(p); ok {
+			r.bcast.Record(c.id, time.Duration(r.epochNS+now-at*1000))
+		}
+	}
 	if mc, ok := codec.(payload.Multi); ok {
 		r.handleMulti(c, mc, p, now)
 		return
@@ -326,6 +340,8 @@ func (r *run) sendPhase(ctx context.Context, rate float64, d time.Duration, max 
 	start := time.Now()
 	until := start.Add(d)
 	interval := time.Duration(float64(time.Second) / rate)
+	r.stamping.Store(true) // broadcast latency is measured while senders send
+	defer r.stamping.Store(false)
 	var wg sync.WaitGroup
 	for _, s := range r.senders {
 		if s.c == nil || s.dead.Load() {
@@ -459,9 +475,11 @@ func (r *run) startSampling() {
 func (r *run) snapshot() report.Point {
 	r.snapMu.Lock()
 	defer r.snapMu.Unlock()
-	iv := hist.New()
+	iv, bc := hist.New(), hist.New()
 	r.lat.Rotate(iv)
 	r.connLat.Rotate(r.connCum)
+	r.bcast.Rotate(bc)
+	r.bcastCum.Merge(bc)
 	r.cum.Merge(iv)
 	if r.step != nil {
 		r.step.Merge(iv)
@@ -484,6 +502,10 @@ func (r *run) snapshot() report.Point {
 		P99:           s.P99,
 		Max:           s.Max,
 		TesterCPU:     100 * (self.CPU - r.lastSelf.CPU).Seconds() / dt,
+	}
+	if bc.TotalCount() > 0 {
+		b := hist.Summarize(bc)
+		p.BroadcastP50, p.BroadcastP99 = b.P50, b.P99
 	}
 	r.selfPeak = max(r.selfPeak, self.RSS)
 	if r.srvOK {
@@ -582,8 +604,15 @@ func (r *run) result(started time.Time, w *window, sendDur time.Duration) *repor
 		Timeline:    r.timeline,
 		Passed:      true,
 	}
+	if r.bcastCum.TotalCount() > 0 {
+		b := hist.Summarize(r.bcastCum)
+		res.BroadcastLatency = &b
+	}
 	if r.cfg.ExportRaw {
 		res.Raw = &report.Raw{Latency: r.cum.Export(), ConnectTime: r.connCum.Export()}
+		if r.bcastCum.TotalCount() > 0 {
+			res.Raw.Broadcast = r.bcastCum.Export()
+		}
 	}
 	if len(r.senders) > 0 {
 		res.Messages = r.messages(sendDur)

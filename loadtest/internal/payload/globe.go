@@ -14,6 +14,16 @@ type Multi interface {
 	DecodeNext(frame []byte, from int) (m Meta, k Kind, next int, ok bool)
 }
 
+// Stamped is implemented by codecs whose frames may carry the server's send
+// time: a game tick stamped right before its broadcast. The engine then records
+// a second histogram, broadcast latency: receive time − stamp, both wall-clock
+// Unix time (sender and tester share the machine, so the same clock).
+type Stamped interface {
+	// Stamp returns the send time in frame, Unix microseconds; ok is false
+	// when the frame has none. It must not allocate.
+	Stamp(frame []byte) (unixMicro int64, ok bool)
+}
+
 // Globe is the codec for the multiplayer-globe game (apps/multiplayer-globe).
 // Each message is a bot's steering input carrying the token as its probe:
 //
@@ -23,6 +33,10 @@ type Multi interface {
 // tick's "a" array, broadcast to every socket of the session. So a delivery is
 // input → next tick received: tick wait (up to 50 ms at 20 Hz) plus broadcast.
 // The heading follows from sender and sequence number so bots wander.
+//
+// A tick also carries "at", its send time in Unix microseconds, near its start
+// ({"type":"tick","tick":N,"ts":N,"at":N,…}); Stamp reads it, which gives the
+// broadcast latency (server send → bot receive) without the tick wait.
 type Globe struct{}
 
 func (Globe) Name() string { return "globe" }
@@ -57,4 +71,33 @@ func (Globe) DecodeNext(frame []byte, from int) (Meta, Kind, int, bool) {
 		from = at + 1
 	}
 	return Meta{}, Primary, len(frame), false
+}
+
+var atKey = []byte(`"at":`)
+
+// stampWithin bounds the search for "at": it comes right after type, tick and
+// ts, so a stray "at": further on (there is none: names and probes are
+// escaped) could never be taken for it.
+const stampWithin = 96
+
+// Stamp returns the tick's "at" field.
+func (Globe) Stamp(frame []byte) (int64, bool) {
+	head := frame[:min(len(frame), stampWithin)]
+	i := bytes.Index(head, atKey)
+	if i < 0 {
+		return 0, false
+	}
+	var v int64
+	n := 0
+	for _, c := range frame[i+len(atKey):] {
+		if c < '0' || c > '9' {
+			break
+		}
+		if n == 18 { // would overflow: not a timestamp
+			return 0, false
+		}
+		v = v*10 + int64(c-'0')
+		n++
+	}
+	return v, n > 0
 }

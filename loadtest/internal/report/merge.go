@@ -18,7 +18,7 @@ func Merge(parts []*Result) *Result {
 	out.Raw, out.Server, out.Errors = nil, nil, map[string]int64{}
 	out.Connections, out.Messages, out.Timeline = Connections{}, nil, nil
 	out.Tester = Proc{}
-	lat, conn := hist.New(), hist.New()
+	lat, conn, bcast := hist.New(), hist.New(), hist.New()
 	var sendWindow float64
 	for _, p := range parts {
 		out.WallS = max(out.WallS, p.WallS)
@@ -39,6 +39,9 @@ func Merge(parts []*Result) *Result {
 		if p.Raw != nil {
 			lat.Merge(hdr.Import(p.Raw.Latency))
 			conn.Merge(hdr.Import(p.Raw.ConnectTime))
+			if p.Raw.Broadcast != nil {
+				bcast.Merge(hdr.Import(p.Raw.Broadcast))
+			}
 		}
 		if m := p.Messages; m != nil {
 			if out.Messages == nil {
@@ -76,9 +79,15 @@ func Merge(parts []*Result) *Result {
 			o.DeliveredPerS += pt.DeliveredPerS
 			o.TesterCPU += pt.TesterCPU
 			o.P50, o.P99, o.Max = max(o.P50, pt.P50), max(o.P99, pt.P99), max(o.Max, pt.Max)
+			o.BroadcastP50, o.BroadcastP99 = max(o.BroadcastP50, pt.BroadcastP50), max(o.BroadcastP99, pt.BroadcastP99)
 		}
 	}
 	out.Latency, out.ConnectTime = hist.Summarize(lat), hist.Summarize(conn)
+	out.BroadcastLatency = nil
+	if bcast.TotalCount() > 0 {
+		b := hist.Summarize(bcast)
+		out.BroadcastLatency = &b
+	}
 	if m := out.Messages; m != nil && sendWindow > 0 {
 		m.SendWindowS = sendWindow
 		m.SentPerS = float64(m.Sent) / sendWindow

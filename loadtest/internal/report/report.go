@@ -30,11 +30,15 @@ type Result struct {
 	Config   map[string]any `json:"config"`
 	Host     Host           `json:"host"`
 
-	Connections Connections      `json:"connections"`
-	ConnectTime hist.Summary     `json:"connect_time"`
-	Messages    *Messages        `json:"messages,omitempty"`
-	Latency     hist.Summary     `json:"latency"` // one-way delivery latency
-	Errors      map[string]int64 `json:"errors"`
+	Connections Connections  `json:"connections"`
+	ConnectTime hist.Summary `json:"connect_time"`
+	Messages    *Messages    `json:"messages,omitempty"`
+	Latency     hist.Summary `json:"latency"` // one-way delivery latency
+	// BroadcastLatency is receive time − the server's send stamp of each
+	// stamped frame received while senders sent (codecs implementing
+	// payload.Stamped, e.g. globe ticks); absent otherwise.
+	BroadcastLatency *hist.Summary    `json:"broadcast_latency,omitempty"`
+	Errors           map[string]int64 `json:"errors"`
 
 	Server *Proc `json:"server,omitempty"`
 	Tester Proc  `json:"tester"`
@@ -55,6 +59,7 @@ type Result struct {
 type Raw struct {
 	Latency     *hdr.Snapshot `json:"latency"`
 	ConnectTime *hdr.Snapshot `json:"connect_time"`
+	Broadcast   *hdr.Snapshot `json:"broadcast,omitempty"`
 }
 
 // Host describes the machine the tester ran on.
@@ -130,6 +135,8 @@ type Point struct {
 	P50           float64 `json:"p50_ms"`
 	P99           float64 `json:"p99_ms"`
 	Max           float64 `json:"max_ms"`
+	BroadcastP50  float64 `json:"broadcast_p50_ms,omitempty"`
+	BroadcastP99  float64 `json:"broadcast_p99_ms,omitempty"`
 	ServerCPU     float64 `json:"server_cpu_percent,omitempty"`
 	ServerRSS     int64   `json:"server_rss_bytes,omitempty"`
 	TesterCPU     float64 `json:"tester_cpu_percent"`

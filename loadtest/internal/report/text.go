@@ -57,6 +57,9 @@ func rows(r *Result) [][2]string {
 		}
 		add("latency", "%s", pct(r.Latency))
 	}
+	if b := r.BroadcastLatency; b != nil {
+		add("broadcast latency", "%s", pct(*b))
+	}
 	if r.Knee != nil {
 		add("knee", "%.0f deliveries/s at %d conns, %.4g msg/s per sender (p99 %.2f ms)",
 			r.Knee.DeliveredPerS, r.Knee.Conns, r.Knee.RatePerSender, r.Knee.Latency.P99)
@@ -162,6 +165,9 @@ func WriteMarkdown(w io.Writer, r *Result) error {
 func ProgressLine(p Point) string {
 	s := fmt.Sprintf("t=%5.1fs conns=%d sent=%.0f/s delivered=%.0f/s p50=%.2fms p99=%.2fms tester=%.0f%%",
 		p.T, p.Conns, p.SentPerS, p.DeliveredPerS, p.P50, p.P99, p.TesterCPU)
+	if p.BroadcastP99 > 0 {
+		s += fmt.Sprintf(" bcast p50=%.2fms p99=%.2fms", p.BroadcastP50, p.BroadcastP99)
+	}
 	if p.ServerRSS > 0 {
 		s += fmt.Sprintf(" server=%.0f%% %s", p.ServerCPU, byteSize(p.ServerRSS))
 	}
