@@ -4,12 +4,12 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -18,6 +18,7 @@ import (
 
 	"github.com/mxschmitt/playwright-go"
 	"github.com/warrenhq/warren/runtime/browsertest"
+	"github.com/warrenhq/warren/runtime/nodetest"
 	"github.com/warrenhq/warren/runtime/object"
 	"github.com/warrenhq/warren/runtime/server"
 )
@@ -123,6 +124,14 @@ func TestEditorsConverge(t *testing.T) {
 	if err := h.Expect.Locator(alice.Locator("#preview")).ToContainText("AAAAAAAAAA"); err != nil {
 		t.Fatal(err)
 	}
+	if os.Getenv("UPDATE_SCREENSHOT") != "" { // the README's screenshot: bob sees alice type
+		alice.Keyboard().Type("\n\n# Meeting notes\n\n- **Yjs** merges every keystroke\ncursors show who is where\nversions: save, preview, restore")
+		waitEditorText(t, bob, editorText(t, alice))
+		bob.SetViewportSize(1280, 720)
+		if _, err := bob.Screenshot(playwright.PageScreenshotOptions{Path: playwright.String("docs/screenshot.png")}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	want := editorText(t, alice)
 	carol := h.NewUser("carol")
 	carol.Goto(srv.URL + "/d/e2e-doc?user=carol")
@@ -166,12 +175,11 @@ func waitEditorText(t *testing.T, p playwright.Page, want string) {
 // waits for it and returns the "text" it printed.
 func startNode(t *testing.T, srvURL string, args ...string) func() string {
 	t.Helper()
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Fatalf("node is required for this test: %v", err)
-	}
+	node := nodetest.Require(t, "yjs", "y-websocket", "ws")
 	ws := "ws" + strings.TrimPrefix(srvURL, "http") + "/parties/document"
-	cmd := exec.Command(node, append([]string{"testdata/yclient.mjs", args[0], ws}, args[1:]...)...)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	t.Cleanup(cancel)
+	cmd := node.Command(t, ctx, "testdata/yclient.mjs", append([]string{args[0], ws}, args[1:]...)...)
 	var out, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &stderr
 	if err := cmd.Start(); err != nil {

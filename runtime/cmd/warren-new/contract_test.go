@@ -32,9 +32,7 @@ var readmeSections = []string{"Run", "Protocol|API", "Fork", "Test", "Load"}
 // pending lists contract checks an app is known not to pass yet, while it is being
 // finished: they are reported in the log instead of failing. Remove an entry when
 // its app passes the check (the test says so).
-var pending = map[string][]string{
-	"collab-editor": {"README", "screenshot"},
-}
+var pending = map[string][]string{}
 
 type contractCheck struct {
 	name string
