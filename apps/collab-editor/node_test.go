@@ -2,39 +2,27 @@ package main
 
 import (
 	"encoding/json"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/warrenhq/warren/runtime/browsertest"
+	"github.com/warrenhq/warren/runtime/nodetest"
 )
 
-// runNode runs testdata/yclient.mjs against the server. It fails (never skips)
-// when node or the npm packages are missing: run `make deps` (npm ci) first.
+// runNode runs testdata/yclient.mjs against the server and returns the JSON
+// object it prints. It needs node and `npm ci` at the repository root (see
+// nodetest).
 func runNode(t *testing.T, srvURL string, args ...string) map[string]string {
 	t.Helper()
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Fatalf("node is required for this test: %v", err)
-	}
-	root, _ := filepath.Abs("../..")
-	if _, err := os.Stat(filepath.Join(root, "node_modules", "y-websocket")); err != nil {
-		t.Fatalf("npm packages missing (run `make deps` at the repository root): %v", err)
-	}
+	node := nodetest.Require(t, "yjs", "y-websocket", "ws")
 	ws := "ws" + strings.TrimPrefix(srvURL, "http") + "/parties/document"
-	cmd := exec.Command(node, append([]string{"testdata/yclient.mjs", args[0], ws}, args[1:]...)...)
-	out, err := cmd.Output()
+	out, err := node.Run(t, time.Minute, "testdata/yclient.mjs", append([]string{args[0], ws}, args[1:]...)...)
 	if err != nil {
-		stderr := ""
-		if ee, ok := err.(*exec.ExitError); ok {
-			stderr = string(ee.Stderr)
-		}
-		t.Fatalf("node %v: %v\n%s%s", args, err, out, stderr)
+		t.Fatalf("node %v: %v\n%s", args, err, out)
 	}
 	var res map[string]string
-	if err := json.Unmarshal(out, &res); err != nil {
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
 		t.Fatalf("node output %q: %v", out, err)
 	}
 	return res
@@ -70,22 +58,15 @@ func TestNodeYWebsocketClient(t *testing.T) {
 // y-partyserver/provider, with party "document") connects unchanged: it writes,
 // and a second provider joining later gets the text.
 func TestNodeYPartyServerProvider(t *testing.T) {
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Fatalf("node is required for this test: %v", err)
-	}
-	root, _ := filepath.Abs("../..")
-	if _, err := os.Stat(filepath.Join(root, "node_modules", "y-partyserver")); err != nil {
-		t.Fatalf("npm packages missing (run `make deps` at the repository root): %v", err)
-	}
+	node := nodetest.Require(t, "yjs", "y-partyserver", "ws")
 	ts := newTestServer(t, Policy{})
 	host := strings.TrimPrefix(ts.srv.URL, "http://")
-	out, err := exec.Command(node, "testdata/ypartyserver.mjs", host, "pk-room", "from y-partyserver").Output()
+	out, err := node.Run(t, time.Minute, "testdata/ypartyserver.mjs", host, "pk-room", "from y-partyserver")
 	if err != nil {
 		t.Fatalf("node: %v %s", err, out)
 	}
 	var res map[string]string
-	if err := json.Unmarshal(out, &res); err != nil || res["a"] != "from y-partyserver" || res["b"] != res["a"] {
+	if err := json.Unmarshal([]byte(out), &res); err != nil || res["a"] != "from y-partyserver" || res["b"] != res["a"] {
 		t.Fatalf("output %q: %v", out, err)
 	}
 	if code, body := ts.get("/parties/document/pk-room/text"); code != 200 || string(body) != "from y-partyserver" {

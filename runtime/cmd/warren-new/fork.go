@@ -354,15 +354,13 @@ func (f *forker) quoteModPath(p string) string {
 	return p
 }
 
-// goSource rewrites imports of the template's own packages and the test helpers'
-// paths that assume the app sits two levels below the checkout's root (where the
-// npm packages are installed); in the fork that root is the fork itself.
+// goSource rewrites imports of the template's own packages. Tests that run npm
+// clients find node_modules by searching upward (runtime/nodetest), so they need
+// no rewriting: in the fork the nearest node_modules is the fork's own.
 func (f *forker) goSource(rel string, b []byte) []byte {
 	old := appsModule + f.Template
 	b = bytes.ReplaceAll(b, []byte(`"`+old+`"`), []byte(`"`+f.Module+`"`))
 	b = bytes.ReplaceAll(b, []byte(`"`+old+`/`), []byte(`"`+f.Module+`/`))
-	b = bytes.ReplaceAll(b, []byte(`filepath.Join("..", "..", `), []byte(`filepath.Join(`))
-	b = bytes.ReplaceAll(b, []byte(`filepath.Abs("../..")`), []byte(`filepath.Abs(".")`))
 	if bytes.Contains(b, []byte(`"../`)) || bytes.Contains(b, []byte(`"..", `)) {
 		f.warnf("%s refers to a path outside the app (\"../\"): check it in the fork", rel)
 	}

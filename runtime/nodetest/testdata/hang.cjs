@@ -1,0 +1,2 @@
+// Never exits. Used by nodetest's tests.
+setInterval(() => {}, 1000);
