@@ -4,24 +4,16 @@ import (
 	"context"
 	"crypto/rand"
 	"embed"
-	"io/fs"
 	"net/http"
 
 	"github.com/warrenhq/warren/runtime/object"
 	"github.com/warrenhq/warren/runtime/server"
 )
 
+// dist holds the bundled front end (web/dist, built by `npm run build`).
+//
 //go:embed all:web/dist
 var dist embed.FS
-
-// assets is the bundled front end (web/dist, built by `npm run build`).
-func assets() fs.FS {
-	sub, err := fs.Sub(dist, "web/dist")
-	if err != nil {
-		panic(err)
-	}
-	return sub
-}
 
 // setup registers the "chat" namespace (one Room per room name) and sends / to a
 // new random room.
@@ -59,5 +51,5 @@ func newApp(dataDir string, limits Limits) (*server.Host, error) {
 
 // chatApp describes the binary: name, default address, front end and namespaces.
 func chatApp(limits Limits) server.App {
-	return server.App{Name: "chat", Addr: "127.0.0.1:8787", Assets: assets(), Setup: setup(limits)}
+	return server.App{Name: "chat", Addr: "127.0.0.1:8787", Assets: server.Dist(dist, "web/dist"), Setup: setup(limits)}
 }

@@ -5,7 +5,6 @@ import (
 	"embed"
 	"encoding/json"
 	"errors"
-	"io/fs"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -14,24 +13,17 @@ import (
 	"github.com/warrenhq/warren/runtime/server"
 )
 
+// dist holds the bundled front end (web/dist, built by `npm run build`).
+//
 //go:embed all:web/dist
 var dist embed.FS
-
-// assets is the bundled front end (web/dist, built by `npm run build`).
-func assets() fs.FS {
-	sub, err := fs.Sub(dist, "web/dist")
-	if err != nil {
-		panic(err)
-	}
-	return sub
-}
 
 // compactions counts compactions of every document, for /metrics.
 var compactions atomic.Int64
 
 // app is the binary, for main and tests.
 func app(p Policy) server.App {
-	return server.App{Name: "collab-editor", Addr: "127.0.0.1:8789", Assets: assets(), Setup: setup(p)}
+	return server.App{Name: "collab-editor", Addr: "127.0.0.1:8789", Assets: server.Dist(dist, "web/dist"), Setup: setup(p)}
 }
 
 // setup registers the namespaces "document" (mounted at /parties/document/<name>)

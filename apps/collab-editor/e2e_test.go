@@ -28,7 +28,7 @@ func serveApp(dataDir string) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := server.New(rt, server.Config{Assets: assets()})
+	s := server.New(rt, server.Config{Assets: server.Dist(dist, "web/dist")})
 	if err := setup(Policy{})(rt, s); err != nil {
 		return nil, err
 	}

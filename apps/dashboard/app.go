@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"embed"
-	"io/fs"
 	"net/http"
 	"os"
 	"strconv"
@@ -12,17 +11,10 @@ import (
 	"github.com/warrenhq/warren/runtime/server"
 )
 
+// dist holds the bundled front end (web/dist, built by `npm run build`).
+//
 //go:embed all:web/dist
 var dist embed.FS
-
-// assets is the bundled front end (web/dist, built by `npm run build`).
-func assets() fs.FS {
-	sub, err := fs.Sub(dist, "web/dist")
-	if err != nil {
-		panic(err)
-	}
-	return sub
-}
 
 // configFromEnv reads DASHBOARD_PUSH_RATE and DASHBOARD_POLL_ANY_HOST.
 func configFromEnv() Config {
@@ -77,5 +69,5 @@ func newApp(dataDir string, cfg Config) (*server.Host, error) {
 
 // dashboardApp describes the binary: name, default address, front end and namespaces.
 func dashboardApp(cfg Config) server.App {
-	return server.App{Name: "dashboard", Addr: "127.0.0.1:8790", Assets: assets(), Setup: setup(cfg)}
+	return server.App{Name: "dashboard", Addr: "127.0.0.1:8790", Assets: server.Dist(dist, "web/dist"), Setup: setup(cfg)}
 }

@@ -24,7 +24,7 @@ import (
 func startApp(t *testing.T, cfg Config) string {
 	t.Helper()
 	ready := make(chan net.Addr, 1)
-	app := server.App{Name: "dashboard", Addr: "127.0.0.1:0", Assets: assets(), Setup: setup(cfg),
+	app := server.App{Name: "dashboard", Addr: "127.0.0.1:0", Assets: server.Dist(dist, "web/dist"), Setup: setup(cfg),
 		Ready: func(a net.Addr) { ready <- a }}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

@@ -4,24 +4,16 @@ import (
 	"context"
 	"embed"
 	"encoding/json"
-	"io/fs"
 	"net/http"
 
 	"github.com/warrenhq/warren/runtime/object"
 	"github.com/warrenhq/warren/runtime/server"
 )
 
+// dist holds the bundled front end (web/dist, built by `npm run build`).
+//
 //go:embed all:web/dist
 var dist embed.FS
-
-// assets is the bundled front end (web/dist, built by `npm run build`).
-func assets() fs.FS {
-	sub, err := fs.Sub(dist, "web/dist")
-	if err != nil {
-		panic(err)
-	}
-	return sub
-}
 
 // Options tune the app (tests use a small capacity).
 type Options struct {
@@ -30,7 +22,7 @@ type Options struct {
 
 // globeApp describes the binary: name, default address, front end and namespaces.
 func globeApp(opt Options) server.App {
-	return server.App{Name: "multiplayer-globe", Addr: "127.0.0.1:8788", Assets: assets(), Setup: setup(opt)}
+	return server.App{Name: "multiplayer-globe", Addr: "127.0.0.1:8788", Assets: server.Dist(dist, "web/dist"), Setup: setup(opt)}
 }
 
 // setup registers the namespaces: "globe" (game sessions; "default" is the

@@ -10,6 +10,19 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
+// Dist returns the sub-tree dir of embedded, for Config.Assets or App.Assets:
+// an app embeds its built front end (//go:embed all:web/dist, which must stay in
+// the app's own package) and passes Dist(dist, "web/dist"). It panics only on a
+// programming error: dir is not a valid fs path (fs.ValidPath), such as one
+// with "..", a leading or trailing slash, or "" (use "." for the root).
+func Dist(embedded fs.FS, dir string) fs.FS {
+	sub, err := fs.Sub(embedded, dir)
+	if err != nil {
+		panic("server: Dist: " + err.Error())
+	}
+	return sub
+}
+
 // handleAssets serves Config.Assets; a path that names no file and has no extension
 // gets index.html (client-side routing), anything else 404.
 func (s *Server) handleAssets(c echo.Context) error {
