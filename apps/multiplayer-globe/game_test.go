@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"slices"
 	"testing"
+	"time"
 )
 
 func TestMoveAndDistance(t *testing.T) {
@@ -133,7 +135,7 @@ func BenchmarkTick(b *testing.B) {
 	for b.Loop() {
 		w.Step(1.0 / TickRate)
 		d := w.Delta()
-		if _, err := json.Marshal(d); err != nil {
+		if _, err := d.MarshalJSON(); err != nil { // as Session.tick does
 			b.Fatal(err)
 		}
 	}
@@ -178,4 +180,26 @@ func posAny(ps []PosUpdate) [][4]any {
 		out = append(out, [4]any{p.N, p.Lat, p.Lng, p.H})
 	}
 	return out
+}
+
+// TestTickPhasesSpread: however many sessions tick, their phases are spread
+// over the interval (no two sessions share a phase, no wide gap).
+func TestTickPhasesSpread(t *testing.T) {
+	d := &deps{}
+	var ph []time.Duration
+	for n := 1; n <= 64; n++ {
+		p := d.tickPhase()
+		if p < 0 || p >= TickInterval {
+			t.Fatalf("phase %v out of [0, %v)", p, TickInterval)
+		}
+		ph = append(ph, p)
+		s := slices.Sorted(slices.Values(ph))
+		gap := s[0] + TickInterval - s[len(s)-1]
+		for i := 1; i < len(s); i++ {
+			gap = max(gap, s[i]-s[i-1])
+		}
+		if n >= 2 && gap > 3*TickInterval/time.Duration(n) {
+			t.Fatalf("%d sessions: widest gap %v", n, gap)
+		}
+	}
 }

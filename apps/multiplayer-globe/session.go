@@ -3,11 +3,12 @@ package main
 import (
 	"context"
 	"encoding/json"
-
+	"math"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/warrenhq/warren/runtime/object"
@@ -33,6 +34,19 @@ type deps struct {
 	submit   object.Func[Leaderboard, Submission, []Score]
 	stats    *TickStats
 	capacity int
+	phases   atomic.Uint64 // tick chains started, for tickPhase
+}
+
+// tickPhase spreads the sessions' ticks over the tick interval: the k-th tick
+// chain started in the process runs at offset frac(k·φ)·TickInterval, a
+// low-discrepancy sequence, so any number of sessions tick evenly spaced
+// rather than at random (colliding) phases, and their broadcasts do not queue
+// behind each other on the CPU.
+func (d *deps) tickPhase() time.Duration {
+	const phi = 0.6180339887498949
+	k := d.phases.Add(1)
+	f := float64(k) * phi
+	return time.Duration((f - math.Floor(f)) * float64(TickInterval))
 }
 
 // Session is one game session (namespace "globe"): a World stepped by a fixed-rate
@@ -305,17 +319,23 @@ func (s *Session) startTicking() {
 	}
 	s.ticking = true
 	now := s.st.Now()
-	s.lastStep, s.nextTick = now, now
+	// The first tick is at the session's phase, within one interval; scheduleTick
+	// adds the interval.
+	first := now.Truncate(TickInterval).Add(s.d.tickPhase())
+	for !first.After(now) {
+		first = first.Add(TickInterval)
+	}
+	s.lastStep, s.nextTick = now, first.Add(-TickInterval)
 	s.scheduleTick()
 }
 
 // scheduleTick waits, outside the turn, for the next tick time and then runs the
 // tick as a turn. Ticks are at fixed times (no drift); a late tick skips ahead
-// rather than bunching up.
+// by whole intervals rather than bunching up, keeping the session's phase.
 func (s *Session) scheduleTick() {
 	s.nextTick = s.nextTick.Add(TickInterval)
 	if now := s.st.Now(); s.nextTick.Before(now.Add(-TickInterval)) {
-		s.nextTick = now
+		s.nextTick = s.nextTick.Add(now.Sub(s.nextTick) / TickInterval * TickInterval)
 	}
 	at := s.nextTick
 	s.st.Go(func(ctx context.Context) func(ctx context.Context) error {
@@ -366,8 +386,10 @@ func (s *Session) tick(ctx context.Context) error {
 			ws.SetAttachmentJSON(a)
 		}
 	}
-	d.At = time.Now().UnixMicro() // the send time, for clients' broadcast latency
-	s.broadcast(d)
+	d.At = time.Now().UnixMicro()              // the send time, for clients' broadcast latency
+	if b, err := d.MarshalJSON(); err == nil { // directly: json.Marshal would copy and re-scan it
+		s.st.Broadcast(object.Message{Data: b})
+	}
 	s.sync(false)
 	if now.Sub(s.lastSave) >= saveEvery {
 		s.lastSave = now
