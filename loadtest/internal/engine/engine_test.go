@@ -180,10 +180,14 @@ func TestProtocolGarbageCounted(t *testing.T) {
 	}))
 	defer srv.Close()
 	cfg := small("ws://" + srv.Listener.Addr().String() + "/{room}")
-	cfg.Drain = 2 * time.Second // every socket must have connected and read by then, even on a busy machine
+	cfg.Drain = 200 * time.Millisecond
 	res := runOK(t, cfg)
-	if res.Errors["read:protocol"] != 10 {
-		t.Errorf("errors = %v", res.Errors)
+	// The run ends once nothing is due; a socket whose reader had not reached the
+	// garbage by then is still open. Every socket is one or the other, and garbage
+	// is never counted as anything but a protocol error.
+	p := res.Errors["read:protocol"]
+	if p == 0 || p+res.Connections.OpenAtEnd != 10 || len(res.Errors) != 1 {
+		t.Errorf("errors = %v, open at end %d", res.Errors, res.Connections.OpenAtEnd)
 	}
 }
 
