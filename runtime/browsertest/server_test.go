@@ -202,7 +202,7 @@ func TestServeBinaryKillAndStart(t *testing.T) {
 func TestServeBinaryExitsEarly(t *testing.T) {
 	falseBin, err := exec.LookPath("false")
 	if err != nil {
-		t.Skip("no false(1) on PATH")
+		t.Fatalf("false(1) is not on PATH: %v", err)
 	}
 	ft := &fatalTB{TB: t}
 	func() {
