@@ -1,0 +1,27 @@
+// The front-end build every app shares: it bundles <dir>/src/main.ts into
+// <dir>/dist/app.js (minified, with a source map) and copies <dir>/static into
+// <dir>/dist, which the app's Go binary embeds. Everything in dist but the committed
+// .keep file is replaced. Extra esbuild options (e.g. loaders) may be passed.
+import { build } from "esbuild";
+import { cpSync, mkdirSync, readdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
+
+export async function buildApp(dir, options = {}) {
+  const dist = join(dir, "dist");
+  mkdirSync(dist, { recursive: true });
+  for (const f of readdirSync(dist)) {
+    if (f !== ".keep") rmSync(join(dist, f), { recursive: true, force: true });
+  }
+  await build({
+    entryPoints: [join(dir, "src/main.ts")],
+    bundle: true,
+    format: "esm",
+    target: "es2022",
+    minify: true,
+    sourcemap: true,
+    outfile: join(dist, "app.js"),
+    logLevel: "warning",
+    ...options,
+  });
+  cpSync(join(dir, "static"), dist, { recursive: true });
+}
