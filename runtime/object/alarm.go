@@ -275,7 +275,7 @@ func (e *entity) fire(ctx context.Context, inst any, r alarmRow) (failed bool, e
 	if r.retries > 0 {
 		rt.stats.alarmRetries.Add(1)
 	}
-	outMark, rowsMark := len(st.outbox), len(st.rows)
+	outMark, rowsMark, undoMark := len(st.outbox), len(st.rows), len(st.undo)
 	if err := e.exec(ctx, "SAVEPOINT alarm"); err != nil {
 		return false, err
 	}
@@ -299,6 +299,7 @@ func (e *entity) fire(ctx context.Context, inst any, r alarmRow) (failed bool, e
 	}
 	st.rows = st.rows[:rowsMark]
 	st.outbox = st.outbox[:outMark]
+	st.undoTo(undoMark)
 	if err := e.exec(ctx, "ROLLBACK TO alarm"); err != nil {
 		return true, err
 	}

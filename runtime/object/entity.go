@@ -185,6 +185,8 @@ func (e *entity) runBatch(batch []*event) {
 		return
 	}
 	e.unstoredName = false
+	clear(e.state.undo) // committed: nothing left to undo
+	e.state.undo = e.state.undo[:0]
 	e.rt.stats.commits.Add(1)
 	e.rt.stats.committedTurns.Add(int64(turns))
 	for {
@@ -207,6 +209,7 @@ func (e *entity) turn(ctx context.Context, ev *event, o *outcome) error {
 	}
 	e.rt.stats.turns.Add(1)
 	st := e.state
+	mark := len(st.undo)
 	st.begin(ev.ctx)
 	err := callSafely(func() error { return ev.run(withTurn(ev.ctx, e), e.inst) })
 	outbox := st.end()
@@ -219,6 +222,7 @@ func (e *entity) turn(ctx context.Context, ev *event, o *outcome) error {
 	}
 	e.rt.stats.failedTurns.Add(1)
 	o.err = err
+	st.undoTo(mark)
 	if perr := (*PanicError)(nil); errors.As(err, &perr) {
 		e.rt.cfg.Logger.Error("object: handler panicked", "namespace", e.ns.name, "id", e.id.String(), "panic", sprint(perr.Value), "stack", string(perr.Stack))
 	}
@@ -238,6 +242,7 @@ func (e *entity) construct() error {
 	if err := e.exec(ctx, "SAVEPOINT init"); err != nil {
 		return fmt.Errorf("%w: savepoint: %v", errTxLost, err)
 	}
+	mark := len(e.state.undo)
 	e.state.begin(ctx)
 	var inst any
 	err := callSafely(func() error {
@@ -248,6 +253,7 @@ func (e *entity) construct() error {
 	e.state.end() // a constructor's outputs are dropped: nothing has been asked of it yet
 	if err != nil {
 		e.rt.stats.failedTurns.Add(1)
+		e.state.undoTo(mark)
 		if rerr := e.exec(ctx, "ROLLBACK TO init"); rerr != nil {
 			return fmt.Errorf("%w: rollback: %v", errTxLost, rerr)
 		}
@@ -274,6 +280,9 @@ func (e *entity) abort(batch []*event, out []outcome, cause error) {
 			out[i].err = cause
 			out[i].outbox = nil
 		}
+	}
+	if e.state != nil {
+		e.state.undoTo(0)
 	}
 	e.reset()
 	e.rt.cfg.Logger.Warn("object: batch rolled back", "namespace", e.ns.name, "id", e.id.String(), "err", cause)

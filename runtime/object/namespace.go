@@ -125,7 +125,9 @@ type ArgumentError struct {
 	Err    error
 }
 
-func (e *ArgumentError) Error() string { return "object: bad argument to " + e.Method + ": " + e.Err.Error() }
+func (e *ArgumentError) Error() string {
+	return "object: bad argument to " + e.Method + ": " + e.Err.Error()
+}
 func (e *ArgumentError) Unwrap() error { return e.Err }
 
 // Call invokes the method on the object behind stub and waits for its result, which is

@@ -171,10 +171,9 @@ type WebSocket struct {
 	accepted  bool  // OnConnect succeeded (runner-owned)
 	idx       int   // index in set.socks while listed
 	tags      []string
-	attach    []byte
-	staged    []byte // attachment set by the running turn (stagedSeq) and not yet committed
-	stagedSt  *State
-	stagedSeq uint64
+	attach    []byte // the committed attachment
+	cur       []byte // while dirty: the attachment set by a turn of the open batch, not yet committed
+	dirty     bool
 	q         []frame // frames waiting for the transport
 	qBytes    int
 	inflight  int
@@ -235,18 +234,17 @@ func (ws *WebSocket) SetTags(tags ...string) error {
 // Attachment returns the socket's attachment: the value set by the last committed
 // SetAttachment, or by the running turn. It survives hibernation, not a restart.
 func (ws *WebSocket) Attachment() []byte {
-	st, _ := ws.turnState()
 	ws.mu.Lock()
 	defer ws.mu.Unlock()
-	if st != nil && ws.stagedSt == st && ws.stagedSeq == st.seq {
-		return append([]byte(nil), ws.staged...)
+	if ws.dirty {
+		return append([]byte(nil), ws.cur...)
 	}
 	return append([]byte(nil), ws.attach...)
 }
 
 // SetAttachment replaces the socket's attachment (at most SocketConfig.MaxAttachment
-// bytes). It is visible to the rest of the turn at once and to later turns once the
-// turn commits; a failed turn leaves the previous attachment.
+// bytes). It is visible at once to the rest of the turn and to the turns after it; a
+// failed turn, or a batch whose commit fails, leaves the previous attachment.
 func (ws *WebSocket) SetAttachment(b []byte) error {
 	st, err := ws.turnState()
 	if err != nil {
@@ -257,14 +255,17 @@ func (ws *WebSocket) SetAttachment(b []byte) error {
 	}
 	v := append([]byte(nil), b...)
 	ws.mu.Lock()
-	ws.staged, ws.stagedSt, ws.stagedSeq = v, st, st.seq
+	prev, prevDirty := ws.cur, ws.dirty
+	ws.cur, ws.dirty = v, true
 	ws.mu.Unlock()
+	st.onUndo(func() {
+		ws.mu.Lock()
+		ws.cur, ws.dirty = prev, prevDirty
+		ws.mu.Unlock()
+	})
 	st.OnCommit(func() {
 		ws.mu.Lock()
-		ws.attach = v
-		if ws.stagedSt == st && ws.stagedSeq == st.seq {
-			ws.staged, ws.stagedSt = nil, nil
-		}
+		ws.attach, ws.cur, ws.dirty = v, nil, false
 		ws.mu.Unlock()
 	})
 	return nil

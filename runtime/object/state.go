@@ -16,10 +16,12 @@ type State struct {
 	ctx    context.Context
 	inTurn bool
 	alarm  alarmState // alarm and schedule bookkeeping (alarm.go)
-	seq    uint64     // incremented by every turn; stages socket attachments
 	outbox []func()
-	rows   []*Rows
-	stmts  map[string]*sql.Stmt
+	// undo reverses the in-memory effects (socket attachments) of the open batch's
+	// turns, newest last: a failed turn undoes its own, an aborted batch all of them.
+	undo  []func()
+	rows  []*Rows
+	stmts map[string]*sql.Stmt
 }
 
 // ID returns the object's ID. ID().Name() is its name when it was ever addressed by name.
@@ -97,7 +99,18 @@ func (st *State) Go(work func(ctx context.Context) (then func(ctx context.Contex
 
 func (st *State) begin(ctx context.Context) {
 	st.ctx, st.inTurn = ctx, true
-	st.seq++
+}
+
+// onUndo registers how to reverse an in-memory effect of the running turn.
+func (st *State) onUndo(f func()) { st.undo = append(st.undo, f) }
+
+// undoTo reverses the effects registered since mark (a len(st.undo)), newest first.
+func (st *State) undoTo(mark int) {
+	for i := len(st.undo) - 1; i >= mark; i-- {
+		st.undo[i]()
+	}
+	clear(st.undo[mark:])
+	st.undo = st.undo[:mark]
 }
 
 // end finishes a turn: it closes rows left open and returns the turn's outputs.
