@@ -1,11 +1,6 @@
 package engine
 
-import (
-	"time"
-
-	"github.com/warrenhq/warren/loadtest/internal/payload"
-	"github.com/warrenhq/warren/loadtest/internal/track"
-)
+import "github.com/warrenhq/warren/loadtest/internal/payload"
 
 // handleMulti accounts for every token of a frame whose codec implements
 // payload.Multi (a game tick acknowledging many inputs). A frame with none is
@@ -18,24 +13,7 @@ func (r *run) handleMulti(c *conn, mc payload.Multi, p []byte, now int64) {
 			break
 		}
 		from, found = next, true
-		if m.Run != r.runID || int(m.Sender) >= len(r.senders) {
-			c.foreign.Add(1)
-			continue
-		}
-		s := r.senders[m.Sender]
-		if s.room != c.room {
-			c.misrouted.Add(1)
-			continue
-		}
-		if s.slot == c.selfSlot && !r.cfg.Self {
-			c.selfEcho.Add(1)
-			continue
-		}
-		switch c.seqs[s.slot].Observe(m.Seq, kind == payload.Secondary) {
-		case track.New, track.Reordered:
-			c.delivered.Add(1)
-			r.lat.Record(c.id, time.Duration(now-m.SentNS))
-		}
+		r.account(c, m, kind, now)
 	}
 	if !found {
 		c.unmatched.Add(1)

@@ -263,11 +263,18 @@ func (r *run) handle(c *conn, codec payload.Codec, p []byte, now int64) {
 		return
 	}
 	m, kind, ok := codec.Decode(p)
-	switch {
-	case !ok:
+	if !ok {
 		c.unmatched.Add(1)
 		return
-	case m.Run != r.runID || int(m.Sender) >= len(r.senders):
+	}
+	r.account(c, m, kind, now)
+}
+
+// account counts one token received on c: foreign (another run or an unknown
+// sender), misrouted (another room), an echo of c's own message when those are not
+// expected, or a delivery (new or reordered; duplicates are counted by the tracker).
+func (r *run) account(c *conn, m payload.Meta, kind payload.Kind, now int64) {
+	if m.Run != r.runID || int(m.Sender) >= len(r.senders) {
 		c.foreign.Add(1)
 		return
 	}
