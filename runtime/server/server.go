@@ -329,7 +329,11 @@ func (s *Server) originOK(r *http.Request) bool {
 	return err == nil && strings.EqualFold(u.Host, r.Host)
 }
 
-func clientIP(r *http.Request) string {
+// ClientAddr is the client address of a request as the per-address limits count it:
+// the TCP peer's IP (r.RemoteAddr without the port). Proxies are not trusted, so
+// X-Forwarded-For is ignored. An object's OnConnect gets the upgrade request, so apps
+// can apply their own per-address limits with the same key.
+func ClientAddr(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr
@@ -354,7 +358,7 @@ func (s *Server) serveSocket(w http.ResponseWriter, r *http.Request, ep object.E
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	ip := clientIP(r)
+	ip := ClientAddr(r)
 	s.mu.Lock()
 	if s.perIP[ip] >= s.cfg.MaxConnsPerIP {
 		s.mu.Unlock()
