@@ -249,7 +249,7 @@ func isReserved(name string) bool {
 // fsync and a rename), instead of SQLite creating it page by page (a rollback journal,
 // the switch to WAL and the schema commit cost some eight fsyncs).
 func newTemplate(dir string) ([]byte, error) {
-	f, err := os.CreateTemp(dir, ".template-*.sqlite")
+	f, err := os.CreateTemp(dir, templatePattern)
 	if err != nil {
 		return nil, err
 	}
@@ -271,6 +271,35 @@ func newTemplate(dir string) ([]byte, error) {
 	return os.ReadFile(path)
 }
 
+// Temporary files are named by these patterns: the template in the data directory,
+// new object files in their shard directory. A crash can leave them behind.
+const (
+	templatePattern = ".template-*.sqlite"
+	newFilePattern  = ".new-*.sqlite"
+)
+
+// removeTempFiles deletes the temporary files a crashed process left in dir. Only the
+// process holding the directory's lock creates them, so none is in use.
+func removeTempFiles(dir string) error {
+	var stale []string
+	for _, pattern := range []string{
+		filepath.Join(dir, templatePattern+"*"), // with its -wal, -shm and -journal
+		filepath.Join(dir, "*", "*", newFilePattern),
+	} {
+		m, err := filepath.Glob(pattern)
+		if err != nil {
+			return err
+		}
+		stale = append(stale, m...)
+	}
+	for _, p := range stale {
+		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
+}
+
 // createFromTemplate writes template to path unless a file is already there. The
 // file appears whole or not at all: it is written and synced under a temporary name,
 // renamed, and its directory synced.
@@ -279,7 +308,7 @@ func createFromTemplate(path string, template []byte) error {
 		return err
 	}
 	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, ".new-*.sqlite")
+	f, err := os.CreateTemp(dir, newFilePattern)
 	if err != nil {
 		return err
 	}

@@ -8,10 +8,12 @@ import (
 	"syscall"
 )
 
-// lockDir takes an exclusive, non-blocking flock on dir/LOCK. The kernel drops it when
-// the process dies, so a SIGKILLed server never leaves a stale lock.
+// lockDir takes an exclusive, non-blocking flock on the data directory itself (not on a
+// file in it, which could be deleted and recreated: a second process would then lock
+// the new file and share the directory). The kernel drops the lock when the process
+// dies, so a SIGKILLed server never leaves a stale lock.
 func lockDir(dir string) (*os.File, error) {
-	f, err := os.OpenFile(dir+"/LOCK", os.O_CREATE|os.O_RDWR, 0o644)
+	f, err := os.Open(dir)
 	if err != nil {
 		return nil, fmt.Errorf("object: lock data directory: %w", err)
 	}

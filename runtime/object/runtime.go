@@ -67,7 +67,7 @@ type Runtime struct {
 	sweep      Timer
 
 	stats counters
-	hooks []func(*entity, entityEvent)
+	gens  atomic.Uint64  // instance generations handed out (entity.gen)
 	wake  *wakeIndex     // when to wake which object for its alarms (wake.go)
 	socks socketRegistry // WebSockets by object; outlives evictions (hibernation)
 	work  chan *entity   // hands objects with queued events to idle workers
@@ -133,6 +133,10 @@ func New(cfg Config) (*Runtime, error) {
 	lock, err := lockDir(dir)
 	if err != nil {
 		return nil, err
+	}
+	if err := removeTempFiles(dir); err != nil {
+		unlockDir(lock)
+		return nil, fmt.Errorf("object: data directory: %w", err)
 	}
 	template, err := newTemplate(dir)
 	if err != nil {
@@ -424,9 +428,6 @@ func (rt *Runtime) evict(e *entity, force bool) bool {
 	rt.mu.Unlock()
 	e.closeDB()
 	rt.stats.evictions.Add(1)
-	for _, h := range rt.hooks {
-		h(e, entityEvicted)
-	}
 	return true
 }
 
@@ -436,6 +437,7 @@ type counters struct {
 	activations, evictions, overloaded, queued                 atomic.Int64
 	maxBatch                                                   atomic.Int64
 	alarmRuns, alarmRetries, alarmFailures                     atomic.Int64
+	panics                                                     atomic.Int64
 }
 
 // Stats is a snapshot of the runtime's counters, for metrics endpoints.
@@ -455,6 +457,7 @@ type Stats struct {
 	AlarmRuns      int64 // alarm and schedule handler runs, retries included
 	AlarmRetries   int64 // handler runs that were retries
 	AlarmFailures  int64 // handler runs that failed (each is retried, or dropped after the last retry)
+	Panics         int64 // panics recovered (handlers, constructors, OnCommit callbacks, State.Go work); each reset its object
 }
 
 // Stats returns the current counters.
@@ -478,6 +481,7 @@ func (rt *Runtime) Stats() Stats {
 		AlarmRuns:      rt.stats.alarmRuns.Load(),
 		AlarmRetries:   rt.stats.alarmRetries.Load(),
 		AlarmFailures:  rt.stats.alarmFailures.Load(),
+		Panics:         rt.stats.panics.Load(),
 	}
 }
 
