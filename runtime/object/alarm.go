@@ -309,6 +309,7 @@ func (e *entity) fire(ctx context.Context, inst any, r alarmRow) (failed bool, e
 	e.reset()
 	log := rt.cfg.Logger.With("namespace", e.ns.name, "id", e.id.String(), "schedule", r.name, "retry", r.retries, "err", herr)
 	if perr := (*PanicError)(nil); errors.As(herr, &perr) {
+		rt.stats.panics.Add(1)
 		log = log.With("stack", string(perr.Stack))
 	}
 	st.alarm.dirty = true

@@ -34,15 +34,11 @@ type entity struct {
 	conn    *sql.Conn
 	release func()
 	inst    any
-	gen     uint64 // incremented when the instance is reset or evicted
+	gen     uint64 // the instance's generation: unique in the runtime, new on every reset
 	// unstoredName: the object was addressed by a name its database does not hold yet.
 	unstoredName bool
 	state        *State
 }
-
-type entityEvent int
-
-const entityEvicted entityEvent = iota
 
 // event is one unit of work for an object: it runs as one turn.
 type event struct {
@@ -53,6 +49,9 @@ type event struct {
 	// gen, when non-zero, restricts the event to the instance generation that made it
 	// (continuations of State.Go): a reset instance does not receive them.
 	gen uint64
+	// reset, with gen, drops the instance of that generation (after a panic in its
+	// State.Go work) without running a turn.
+	reset bool
 	// run executes inside the turn.
 	run func(ctx context.Context, inst any) error
 	// done is called once, after the batch commit, with nil when the turn committed.
@@ -60,12 +59,25 @@ type event struct {
 }
 
 func newEntity(rt *Runtime, ns *nsCore, id ID) *entity {
-	e := &entity{rt: rt, ns: ns, id: id, gen: 1}
+	e := &entity{rt: rt, ns: ns, id: id, gen: rt.gens.Add(1)}
 	e.cond = sync.NewCond(&e.mu)
 	return e
 }
 
 func (e *entity) pinned() bool { return e.pins > 0 }
+
+// pin keeps the object in memory (pending State.Go work); unpin undoes one pin.
+func (e *entity) pin() {
+	e.mu.Lock()
+	e.pins++
+	e.mu.Unlock()
+}
+
+func (e *entity) unpin() {
+	e.mu.Lock()
+	e.pins--
+	e.mu.Unlock()
+}
 
 // waitIdle blocks until the entity has no running turn.
 func (e *entity) waitIdle() {
@@ -105,6 +117,9 @@ func (e *entity) run() {
 type outcome struct {
 	err    error
 	outbox []func()
+	// ctor holds the outputs of a constructor that ran just before this turn: they are
+	// released with the batch even if the turn itself fails.
+	ctor []func()
 }
 
 // runBatch runs events as turns inside one transaction (a savepoint each) and commits
@@ -123,6 +138,8 @@ func (e *entity) runBatch(batch []*event) {
 			out[i].err = fmt.Errorf("%w: event waited %v for its turn", ErrOverloaded, now.Sub(ev.enqueued))
 		case ev.gen != 0 && ev.gen != e.gen:
 			out[i].err = fmt.Errorf("%w: the object was reset before this continuation ran", ErrRetryable)
+		case ev.reset:
+			e.reset()
 		default:
 			live++
 			continue
@@ -159,7 +176,9 @@ func (e *entity) runBatch(batch []*event) {
 			continue
 		}
 		if e.inst == nil {
-			if err := e.construct(); err != nil {
+			ctor, err := e.construct()
+			out[i].ctor = ctor
+			if err != nil {
 				if errors.Is(err, errTxLost) {
 					e.abort(batch, out, fmt.Errorf("%w: %v", ErrRetryable, err))
 					return
@@ -224,6 +243,7 @@ func (e *entity) turn(ctx context.Context, ev *event, o *outcome) error {
 	o.err = err
 	st.undoTo(mark)
 	if perr := (*PanicError)(nil); errors.As(err, &perr) {
+		e.rt.stats.panics.Add(1)
 		e.rt.cfg.Logger.Error("object: handler panicked", "namespace", e.ns.name, "id", e.id.String(), "panic", sprint(perr.Value), "stack", string(perr.Stack))
 	}
 	e.reset()
@@ -236,11 +256,12 @@ func (e *entity) turn(ctx context.Context, ev *event, o *outcome) error {
 	return nil
 }
 
-// construct runs the namespace's constructor in its own savepoint.
-func (e *entity) construct() error {
+// construct runs the namespace's constructor in its own savepoint. It returns the
+// constructor's outputs (State.OnCommit, State.Go), released after the batch commits.
+func (e *entity) construct() ([]func(), error) {
 	ctx := context.Background()
 	if err := e.exec(ctx, "SAVEPOINT init"); err != nil {
-		return fmt.Errorf("%w: savepoint: %v", errTxLost, err)
+		return nil, fmt.Errorf("%w: savepoint: %v", errTxLost, err)
 	}
 	mark := len(e.state.undo)
 	e.state.begin(ctx)
@@ -250,24 +271,25 @@ func (e *entity) construct() error {
 		inst, err = e.ns.construct(withTurn(ctx, e), e.state)
 		return err
 	})
-	e.state.end() // a constructor's outputs are dropped: nothing has been asked of it yet
+	outbox := e.state.end()
 	if err != nil {
 		e.rt.stats.failedTurns.Add(1)
+		e.countPanic(err)
 		e.state.undoTo(mark)
 		if rerr := e.exec(ctx, "ROLLBACK TO init"); rerr != nil {
-			return fmt.Errorf("%w: rollback: %v", errTxLost, rerr)
+			return nil, fmt.Errorf("%w: rollback: %v", errTxLost, rerr)
 		}
 		if rerr := e.exec(ctx, "RELEASE init"); rerr != nil {
-			return fmt.Errorf("%w: release: %v", errTxLost, rerr)
+			return nil, fmt.Errorf("%w: release: %v", errTxLost, rerr)
 		}
-		return fmt.Errorf("object: constructor of %s: %w", e.ns.name, err)
+		return nil, fmt.Errorf("object: constructor of %s: %w", e.ns.name, err)
 	}
 	if err := e.exec(ctx, "RELEASE init"); err != nil {
-		return fmt.Errorf("%w: release: %v", errTxLost, err)
+		return nil, fmt.Errorf("%w: release: %v", errTxLost, err)
 	}
 	e.inst = inst
 	e.rt.stats.activations.Add(1)
-	return nil
+	return outbox, nil
 }
 
 // abort rolls back the whole batch, fails every turn that had succeeded with cause,
@@ -276,6 +298,7 @@ func (e *entity) abort(batch []*event, out []outcome, cause error) {
 	e.rt.stats.failedCommits.Add(1)
 	e.exec(context.Background(), "ROLLBACK")
 	for i := range batch {
+		out[i].ctor = nil
 		if out[i].err == nil {
 			out[i].err = cause
 			out[i].outbox = nil
@@ -290,12 +313,24 @@ func (e *entity) abort(batch []*event, out []outcome, cause error) {
 	e.deliver(batch, out)
 }
 
-// deliver releases outputs and results, in turn order.
+// deliver releases outputs and results, in turn order. An output callback that
+// panics is recovered, logged and counted, and the instance is reset (its memory may be
+// half-updated); the batch stays committed and the other callbacks still run.
 func (e *entity) deliver(batch []*event, out []outcome) {
+	panicked := false
 	for i := range out {
-		for _, f := range out[i].outbox {
-			f()
+		for _, outputs := range [2][]func(){out[i].ctor, out[i].outbox} {
+			for _, f := range outputs {
+				if perr := runCallback(f); perr != nil {
+					panicked = true
+					e.rt.stats.panics.Add(1)
+					e.rt.cfg.Logger.Error("object: OnCommit callback panicked; resetting the object", "namespace", e.ns.name, "id", e.id.String(), "panic", sprint(perr.Value), "stack", string(perr.Stack))
+				}
+			}
 		}
+	}
+	if panicked {
+		e.reset()
 	}
 	for i, ev := range batch {
 		if ev.done != nil {
@@ -304,10 +339,19 @@ func (e *entity) deliver(batch []*event, out []outcome) {
 	}
 }
 
-// reset drops the instance; the next event re-runs the constructor.
+// reset drops the instance; the next event re-runs the constructor. The new
+// generation is unique in the runtime, so no continuation of a dropped instance can
+// match a later one, of this entity or of a later entity for the same object.
 func (e *entity) reset() {
 	e.inst = nil
-	e.gen++
+	e.gen = e.rt.gens.Add(1)
+}
+
+// countPanic counts err if it is a recovered panic.
+func (e *entity) countPanic(err error) {
+	if perr := (*PanicError)(nil); errors.As(err, &perr) {
+		e.rt.stats.panics.Add(1)
+	}
 }
 
 func callSafely(f func() error) (err error) {
@@ -317,6 +361,17 @@ func callSafely(f func() error) (err error) {
 		}
 	}()
 	return f()
+}
+
+// runCallback runs f and returns its panic, if any.
+func runCallback(f func()) (perr *PanicError) {
+	defer func() {
+		if v := recover(); v != nil {
+			perr = &PanicError{Value: v, Stack: debug.Stack()}
+		}
+	}()
+	f()
+	return nil
 }
 
 // turnKey marks a context as belonging to a turn, for call-cycle detection.

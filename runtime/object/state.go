@@ -59,42 +59,50 @@ func (st *State) OnCommit(f func()) {
 }
 
 // Go runs slow outside work (an HTTP poll, a call to another object) without holding
-// the object's turn. work starts once the current turn has committed, in its own
-// goroutine; the function it returns, if not nil, then runs as a new turn of this
-// object. The object stays in memory until that turn has run. If the instance was
-// reset in between (a failed turn), the continuation is dropped and logged.
+// the object's turn. work starts once the current turn (or the constructor) has
+// committed, in its own goroutine; the function it returns, if not nil, then runs as a
+// new turn of this object. The object stays in memory until that turn has run. If the
+// instance was reset in between (a failed turn), the continuation is dropped and
+// logged. A panic in work is recovered, logged and counted, and resets the instance.
 func (st *State) Go(work func(ctx context.Context) (then func(ctx context.Context) error)) {
 	e := st.e
 	gen := e.gen
 	st.OnCommit(func() {
-		e.mu.Lock()
-		e.pins++
-		e.mu.Unlock()
-		unpin := func() {
-			e.mu.Lock()
-			e.pins--
-			e.mu.Unlock()
-		}
-		go func() {
-			then := work(context.Background())
-			if then == nil {
-				unpin()
-				return
-			}
-			ev := &event{ctx: context.Background(), gen: gen,
-				run: func(ctx context.Context, _ any) error { return then(ctx) },
-				done: func(err error) {
-					unpin()
-					if err != nil {
-						e.rt.cfg.Logger.Warn("object: continuation failed", "namespace", e.ns.name, "id", e.id.String(), "err", err)
-					}
-				}}
-			if err := e.rt.dispatch(e.ns, e.id, ev); err != nil {
-				unpin()
-				e.rt.cfg.Logger.Warn("object: continuation dropped", "namespace", e.ns.name, "id", e.id.String(), "err", err)
-			}
-		}()
+		e.pin()
+		go e.runWork(gen, work)
 	})
+}
+
+// runWork runs State.Go work for the instance of generation gen, then dispatches its
+// continuation, restricted to that generation.
+func (e *entity) runWork(gen uint64, work func(ctx context.Context) func(ctx context.Context) error) {
+	log := e.rt.cfg.Logger.With("namespace", e.ns.name, "id", ID{raw: e.id.raw}.String())
+	var then func(ctx context.Context) error
+	if perr := runCallback(func() { then = work(context.Background()) }); perr != nil {
+		e.rt.stats.panics.Add(1)
+		log.Error("object: State.Go work panicked; resetting the object", "panic", sprint(perr.Value), "stack", string(perr.Stack))
+		ev := &event{ctx: context.Background(), internal: true, gen: gen, reset: true, done: func(error) { e.unpin() }}
+		if err := e.rt.dispatch(e.ns, ID{raw: e.id.raw}, ev); err != nil {
+			e.unpin()
+		}
+		return
+	}
+	if then == nil {
+		e.unpin()
+		return
+	}
+	ev := &event{ctx: context.Background(), gen: gen,
+		run: func(ctx context.Context, _ any) error { return then(ctx) },
+		done: func(err error) {
+			e.unpin()
+			if err != nil {
+				log.Warn("object: continuation failed", "err", err)
+			}
+		}}
+	if err := e.rt.dispatch(e.ns, ID{raw: e.id.raw}, ev); err != nil {
+		e.unpin()
+		log.Warn("object: continuation dropped", "err", err)
+	}
 }
 
 func (st *State) begin(ctx context.Context) {

@@ -60,6 +60,7 @@ func (s *Server) metrics() []Metric {
 		c("warren_overloaded_total", "Events refused because an object was overloaded.", func() float64 { return float64(rt.Stats().Overloaded) }),
 		c("warren_alarm_runs_total", "Alarm and schedule handler runs.", func() float64 { return float64(rt.Stats().AlarmRuns) }),
 		c("warren_alarm_retries_total", "Alarm and schedule handler runs that were retries.", func() float64 { return float64(rt.Stats().AlarmRetries) }),
+		c("warren_panics_total", "Panics recovered in handlers, constructors, OnCommit callbacks and State.Go work (each reset its object).", func() float64 { return float64(rt.Stats().Panics) }),
 		c("warren_alarm_failures_total", "Alarm and schedule handler runs that failed.", func() float64 { return float64(rt.Stats().AlarmFailures) }),
 		g("warren_objects_active", "Objects in memory.", func() float64 { return float64(rt.Stats().Objects) }),
 		g("warren_open_databases", "Open SQLite databases.", func() float64 { return float64(rt.Stats().OpenDatabases) }),
