@@ -11,7 +11,7 @@
 // # Guarantees
 //
 //   - One live instance per ID in a process, and one process per data directory (a
-//     lock file enforces it). Every event for an object (RPC call, HTTP request,
+//     lock on the directory itself enforces it). Every event for an object (RPC call, HTTP request,
 //     WebSocket message, alarm) runs as a turn, one at a time, in arrival order per
 //     caller. Object state needs no locks.
 //   - The constructor runs inside a turn of its own before the first event after
