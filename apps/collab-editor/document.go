@@ -76,14 +76,20 @@ type Document struct {
 	noCompact  bool      // a compaction failed its check: keep the raw log from now on
 	compacted  int64     // compactions by this instance
 
-	awarenessDue time.Time // when the awareness-expiry schedule fires (zero: none)
+	awarenessDue time.Time    // when the awareness-expiry schedule fires (zero: none)
+	limits       socketLimits // per-socket rate limits
 }
 
-// socketInfo is a socket's attachment: whether it may write, and the awareness
-// states of the clients it controls (relayed, never persisted).
+// socketInfo is a socket's attachment: whether it may write, and its awareness
+// (relayed, never persisted).
 type socketInfo struct {
-	ReadOnly  bool                      `json:"ro,omitempty"`
-	Awareness map[uint64]awarenessEntry `json:"aw,omitempty"`
+	ReadOnly bool `json:"ro,omitempty"`
+	// Client is the awareness client ID the socket owns, once Claimed: the first
+	// one it sent that no other open socket of the document owned.
+	Client  uint64 `json:"c,omitempty"`
+	Claimed bool   `json:"cl,omitempty"`
+	// Awareness is the owned client's current state (nil: none or removed).
+	Awareness *awarenessEntry `json:"aw,omitempty"`
 }
 
 type readOnlyKey struct{}
@@ -94,7 +100,7 @@ func withReadOnly(r *http.Request) *http.Request {
 }
 
 func newDocument(ctx context.Context, st *object.State, p Policy) (*Document, error) {
-	d := &Document{st: st, policy: p.withDefaults(), doc: newYDoc()}
+	d := &Document{st: st, policy: p.withDefaults(), doc: newYDoc(), limits: socketLimits{}}
 	q := st.SQL()
 	for _, s := range []string{
 		`CREATE TABLE IF NOT EXISTS ylog (seq INTEGER PRIMARY KEY AUTOINCREMENT, data BLOB NOT NULL)`,
@@ -380,139 +386,6 @@ func decodeStateVector(b []byte) (map[uint64]uint64, bool) {
 		m[c] = k
 	}
 	return m, r.err == nil
-}
-
-// awarenessStale is how long a state lives without renewal (y-protocols' outdatedTimeout).
-const awarenessStale = 30 * time.Second
-
-// awareness returns the states of every socket but except.
-func (d *Document) awareness(except *object.WebSocket) []awarenessEntry {
-	var out []awarenessEntry
-	for _, ws := range d.st.WebSockets("") {
-		if ws == except {
-			continue
-		}
-		var info socketInfo
-		if ok, _ := ws.AttachmentJSON(&info); !ok {
-			continue
-		}
-		for _, e := range info.Awareness {
-			out = append(out, e)
-		}
-	}
-	return out
-}
-
-// maxClientsPerSocket bounds the awareness client IDs one socket may control.
-const maxClientsPerSocket = 8
-
-func (d *Document) onAwareness(ws *object.WebSocket, update []byte) error {
-	es, err := decodeAwareness(update)
-	if err != nil {
-		return ws.Close(4400, "malformed awareness update")
-	}
-	var info socketInfo
-	ws.AttachmentJSON(&info)
-	if info.Awareness == nil {
-		info.Awareness = map[uint64]awarenessEntry{}
-	}
-	now := d.st.Now().UnixMilli()
-	for _, e := range es {
-		if string(e.State) == "null" {
-			delete(info.Awareness, e.Client)
-			continue
-		}
-		if _, known := info.Awareness[e.Client]; !known && len(info.Awareness) >= maxClientsPerSocket {
-			continue
-		}
-		e.Renewed = now
-		info.Awareness[e.Client] = e
-	}
-	if err := ws.SetAttachmentJSON(info); err != nil {
-		return ws.Close(4400, "awareness state too large")
-	}
-	d.st.Broadcast(object.BinaryMessage(awarenessFrame(update)), ws)
-	if len(info.Awareness) > 0 && d.awarenessDue.IsZero() {
-		return d.scheduleAwarenessExpiry(d.st.Now().Add(d.policy.AwarenessTimeout))
-	}
-	return nil
-}
-
-// awarenessSchedule is the named schedule that expires awareness states.
-const awarenessSchedule = "awareness-expiry"
-
-// scheduleAwarenessExpiry sets the expiry check for at. It is set only when none
-// is pending (not on every awareness message, which would write on every cursor
-// move); when it fires it looks at every state's renewal time and sets the next.
-func (d *Document) scheduleAwarenessExpiry(at time.Time) error {
-	if err := d.st.Schedule(awarenessSchedule, object.At(at), nil); err != nil {
-		return err
-	}
-	d.awarenessDue = at
-	return nil
-}
-
-// OnSchedule expires awareness states not renewed within AwarenessTimeout, as
-// y-protocols' outdated check does: each is removed from its socket and its
-// removal (state null, clock + 1) is broadcast to every socket, the owner's
-// included (a live y-protocols client answers by sending its state again).
-func (d *Document) OnSchedule(ctx context.Context, f object.Firing) error {
-	if f.Name != awarenessSchedule {
-		return nil
-	}
-	d.awarenessDue = time.Time{}
-	now := d.st.Now()
-	var gone []awarenessEntry
-	var next time.Time
-	for _, ws := range d.st.WebSockets("") {
-		var info socketInfo
-		if ok, _ := ws.AttachmentJSON(&info); !ok || len(info.Awareness) == 0 {
-			continue
-		}
-		changed := false
-		for c, e := range info.Awareness {
-			if e.Renewed == 0 { // a state from before renewal times were kept: its clock starts now
-				e.Renewed, changed = now.UnixMilli(), true
-				info.Awareness[c] = e
-			}
-			expires := time.UnixMilli(e.Renewed).Add(d.policy.AwarenessTimeout)
-			if !expires.After(now) {
-				gone = append(gone, awarenessEntry{Client: e.Client, Clock: e.Clock + 1, State: json.RawMessage("null")})
-				delete(info.Awareness, c)
-				changed = true
-				continue
-			}
-			if next.IsZero() || expires.Before(next) {
-				next = expires
-			}
-		}
-		if changed {
-			if err := ws.SetAttachmentJSON(info); err != nil {
-				return err
-			}
-		}
-	}
-	if len(gone) > 0 {
-		d.st.Broadcast(object.BinaryMessage(awarenessFrame(encodeAwareness(gone))))
-	}
-	if !next.IsZero() {
-		return d.scheduleAwarenessExpiry(next)
-	}
-	return nil
-}
-
-// OnClose removes the socket's awareness states and tells the others.
-func (d *Document) OnClose(ctx context.Context, ws *object.WebSocket, code int, reason string, clean bool) error {
-	var info socketInfo
-	if ok, _ := ws.AttachmentJSON(&info); !ok || len(info.Awareness) == 0 {
-		return nil
-	}
-	var gone []awarenessEntry
-	for _, e := range info.Awareness {
-		gone = append(gone, awarenessEntry{Client: e.Client, Clock: e.Clock + 1, State: json.RawMessage("null")})
-	}
-	d.st.Broadcast(object.BinaryMessage(awarenessFrame(encodeAwareness(gone))), ws)
-	return nil
 }
 
 // fullState returns updates that together hold the whole document: the Go

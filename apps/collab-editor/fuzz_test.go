@@ -74,3 +74,36 @@ func FuzzApplyUpdate(f *testing.F) {
 		}
 	})
 }
+
+// FuzzOwnAwareness: any awareness update from any socket state yields at most
+// the socket's own entry, within maxAwarenessState, and a claim only of a free ID.
+func FuzzOwnAwareness(f *testing.F) {
+	f.Add(encodeAwareness([]awarenessEntry{{Client: 1, Clock: 2, State: []byte(`{"a":1}`)}}), false, uint64(0))
+	f.Add(encodeAwareness([]awarenessEntry{{Client: 7, Clock: 1, State: []byte(`null`)}, {Client: 8, Clock: 1, State: []byte(`{}`)}}), true, uint64(8))
+	f.Fuzz(func(t *testing.T, update []byte, claimed bool, client uint64) {
+		taken := func(c uint64) bool { return c%3 == 0 }
+		in := socketInfo{Claimed: claimed, Client: client}
+		out, own, err := ownAwareness(update, in, taken)
+		if err != nil {
+			if own != nil || out.Claimed != in.Claimed || out.Client != in.Client {
+				t.Fatalf("error %v changed the socket: %+v", err, out)
+			}
+			return
+		}
+		if in.Claimed && (out.Client != in.Client || !out.Claimed) {
+			t.Fatalf("claim moved from %d to %d", in.Client, out.Client)
+		}
+		if !in.Claimed && out.Claimed && taken(out.Client) {
+			t.Fatalf("claimed %d, owned by another socket", out.Client)
+		}
+		if own == nil {
+			return
+		}
+		if !out.Claimed || own.Client != out.Client || len(own.State) > maxAwarenessState {
+			t.Fatalf("relayed %+v for a socket owning %d", own, out.Client)
+		}
+		if es, err := decodeAwareness(encodeAwareness([]awarenessEntry{*own})); err != nil || len(es) != 1 {
+			t.Fatalf("relay does not decode: %v", err)
+		}
+	})
+}

@@ -72,6 +72,17 @@ func (ts *testServer) post(path string, v any) (int, []byte) {
 	return resp.StatusCode, b
 }
 
+// createDoc creates a listed document through the API.
+func (ts *testServer) createDoc(title string) DocInfo {
+	ts.t.Helper()
+	code, body := ts.post("/api/docs", map[string]string{"title": title})
+	var d DocInfo
+	if code != 200 || json.Unmarshal(body, &d) != nil || d.ViewToken == "" || d.Name == "" {
+		ts.t.Fatalf("create: %d %s", code, body)
+	}
+	return d
+}
+
 func (ts *testServer) stats(doc string) Stats {
 	ts.t.Helper()
 	code, b := ts.get("/parties/document/" + doc + "/stats")
@@ -108,6 +119,14 @@ func (ts *testServer) dial(path string) *yclient {
 	go c.read()
 	sv, _ := c.doc.StateVector()
 	c.write(syncFrame(syncStep1, sv))
+	return c
+}
+
+// dialSynced dials path and waits until the client has synced.
+func (ts *testServer) dialSynced(path string) *yclient {
+	ts.t.Helper()
+	c := ts.dial(path)
+	c.waitFor("sync", func() bool { return c.synced })
 	return c
 }
 
@@ -316,29 +335,12 @@ func TestAwareness(t *testing.T) {
 	b.waitFor("sync", func() bool { return b.synced })
 	st := `{"user":{"name":"alice","color":"#f00"}}`
 	a.write(awarenessFrame(encodeAwareness([]awarenessEntry{{Client: 42, Clock: 1, State: json.RawMessage(st)}})))
-	hasAwareness := func(c *yclient, client uint64, state string) func() bool {
-		return func() bool {
-			for _, fb := range c.frames {
-				f, err := decodeFrame(fb)
-				if err != nil || f.Type != msgAwareness {
-					continue
-				}
-				es, _ := decodeAwareness(f.Payload)
-				for _, e := range es {
-					if e.Client == client && string(e.State) == state {
-						return true
-					}
-				}
-			}
-			return false
-		}
-	}
-	b.waitFor("alice's state", hasAwareness(b, 42, st))
+	b.waitFor("alice's state", awarenessSeen(b, 42, 1, st))
 	c := ts.dial("/parties/document/doc?_pk=c")
-	c.waitFor("alice's state on connect", hasAwareness(c, 42, st))
+	c.waitFor("alice's state on connect", awarenessSeen(c, 42, 1, st))
 	c.write([]byte{msgQueryAwareness})
 	a.conn.Close()
-	b.waitFor("alice gone", hasAwareness(b, 42, "null"))
+	b.waitFor("alice gone", awarenessSeen(b, 42, 0, "null"))
 }
 
 // awarenessSeen reports whether c received an awareness entry for client with
