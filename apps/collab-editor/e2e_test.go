@@ -451,3 +451,34 @@ func waitUntilE2E(t *testing.T, what string, cond func() bool) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestPreviewNoCSS pins issue 14 finding 15: DOMPurify's defaults let <style>
+// through, so a document restyled the page of everyone who opened it. The
+// preview now drops <style> elements (also inside SVG) and style attributes.
+func TestPreviewNoCSS(t *testing.T) {
+	checkBundle(t)
+	h := browsertest.New(t, browsertest.Config{})
+	srv := h.Serve(serveApp)
+	alice := h.NewUser("alice")
+	_, err := alice.Goto(srv.URL + "/d/css?user=alice")
+	expect(t, err)
+	waitSynced(t, h, alice)
+	hostile := "<style>body{background:rgb(255,0,0)!important}#editor{display:none}</style>\n\n" +
+		`<p style="position:fixed;inset:0;background:rgb(0,0,255)">cover</p>` + "\n\n" +
+		"<svg><style>body{color:rgb(0,255,0)}</style></svg>\n\nafter"
+	_, err = alice.Evaluate(`(s) => window.editor.ytext.insert(0, s)`, hostile)
+	expect(t, err)
+	expect(t, h.Expect.Locator(alice.Locator("#preview")).ToContainText("after"))
+	got, err := alice.Evaluate(`() => ({
+		styles: document.querySelectorAll("#preview style").length,
+		styled: document.querySelectorAll("#preview [style]").length,
+		background: getComputedStyle(document.body).backgroundColor,
+		color: getComputedStyle(document.body).color,
+		editorShown: getComputedStyle(document.getElementById("editor")).display !== "none",
+	})`)
+	expect(t, err)
+	m, _ := got.(map[string]any)
+	if m["styles"] != 0 || m["styled"] != 0 || m["background"] == "rgb(255, 0, 0)" || m["color"] == "rgb(0, 255, 0)" || m["editorShown"] != true {
+		t.Fatalf("the document's CSS reached the page: %v", m)
+	}
+}

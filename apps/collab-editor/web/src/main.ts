@@ -93,9 +93,13 @@ function setStatus(provider: WebsocketProvider) {
   show();
 }
 
+/** The preview's sanitiser: DOMPurify's defaults, without <style> and style attributes, so a
+ * document cannot restyle the page for everyone who opens it. */
+const previewPolicy = { FORBID_TAGS: ["style"], FORBID_ATTR: ["style"] };
+
 function renderPreview(target: HTMLElement, text: string) {
   const html = marked.parse(text, { async: false }) as string;
-  target.innerHTML = DOMPurify.sanitize(html);
+  target.innerHTML = DOMPurify.sanitize(html, previewPolicy);
 }
 
 function usersBar(provider: WebsocketProvider): HTMLElement {
