@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -48,30 +49,33 @@ func isCorrupt(err error) bool {
 }
 
 // ensureOpen opens the object's database and prepares its State, once per activation.
+// The entity holds a database slot (takeSlot); if opening fails, the slot is given back.
 func (e *entity) ensureOpen() error {
 	if e.db != nil {
 		return nil
 	}
 	ctx := context.Background()
-	e.rt.evictOverflow(1)
 	release, err := e.rt.cfg.Placement.Acquire(ctx, e.ns.name, e.id)
 	if err != nil {
+		e.rt.releaseSlot(e)
 		return fmt.Errorf("object: placement: %w", err)
 	}
 	db, conn, g, err := openDB(ctx, e.rt.dbPath(e.ns.name, e.id), e.rt.cfg.Synchronous, e.rt.template)
 	if err != nil {
 		release()
+		e.rt.releaseSlot(e)
 		return fmt.Errorf("%w: open %s/%s: %v", storageError(err), e.ns.name, e.id, err)
 	}
 	e.db, e.conn, e.release = db, conn, release
-	e.state = &State{e: e, guard: g}
+	if e.state == nil {
+		e.state = &State{e: e, guard: g}
+	} else {
+		e.state.guard = g // an instance kept while its database was closed (closeDB) keeps its State
+	}
 	if err := e.loadName(ctx); err != nil {
-		e.closeDB()
+		e.closeDB(false)
 		return fmt.Errorf("%w: open %s/%s: %v", storageError(err), e.ns.name, e.id, err)
 	}
-	e.rt.mu.Lock()
-	e.rt.open++
-	e.rt.mu.Unlock()
 	return nil
 }
 
@@ -107,6 +111,9 @@ func (e *entity) storeName(ctx context.Context) error {
 	return err
 }
 
+// busyTimeout is how long a statement waits for a lock another connection holds.
+const busyTimeout = 5 * time.Second
+
 func openDB(ctx context.Context, path, synchronous string, template []byte) (*sql.DB, *sql.Conn, *sqlGuard, error) {
 	if strings.ContainsRune(path, '?') {
 		return nil, nil, nil, fmt.Errorf("data directory path must not contain '?'")
@@ -137,6 +144,9 @@ func openDB(ctx context.Context, path, synchronous string, template []byte) (*sq
 		return nil, nil, nil, err
 	}
 	pragmas := []string{
+		// Another connection to the file (a tool, an abandoned turn's, being closed)
+		// may hold a lock for a moment: wait for it rather than fail with SQLITE_BUSY.
+		fmt.Sprintf("PRAGMA busy_timeout=%d", busyTimeout.Milliseconds()),
 		"PRAGMA journal_mode=WAL",
 		"PRAGMA synchronous=" + synchronous,
 		"PRAGMA foreign_keys=ON",
@@ -162,22 +172,27 @@ func openDB(ctx context.Context, path, synchronous string, template []byte) (*sq
 	return db, conn, g, nil
 }
 
-// closeDB closes the object's database and drops its instance.
-func (e *entity) closeDB() {
+// closeDB closes the object's database, releases its placement and then its slot. It
+// drops the instance unless keepInstance (a pinned object evicted for its slot: the
+// instance and its State live on, and the database reopens for its next turn).
+func (e *entity) closeDB(keepInstance bool) {
 	if e.db == nil {
 		return
 	}
-	e.reset()
+	if !keepInstance {
+		e.reset()
+	}
 	if e.state != nil {
 		e.state.closeStmts()
 	}
 	e.conn.Close()
 	e.db.Close()
 	e.release()
-	e.db, e.conn, e.release, e.state = nil, nil, nil, nil
-	e.rt.mu.Lock()
-	e.rt.open--
-	e.rt.mu.Unlock()
+	e.db, e.conn, e.release = nil, nil, nil
+	if !keepInstance {
+		e.state = nil
+	}
+	e.rt.releaseSlot(e)
 }
 
 // exec runs one of the runtime's own statements (transaction control), prepared once

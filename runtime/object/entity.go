@@ -13,18 +13,19 @@ import (
 
 // entity is the runtime's record of one object: its queue, and while it is in memory
 // its database and instance. Fields below mu are guarded by the runtime's and the
-// entity's locks; fields below "runner-owned" are touched only by the goroutine that
-// runs its turns (at most one at a time, and none while the object is idle).
+// entity's locks; fields below "runner-owned" are touched only by the entity's owner
+// (lifecycle.go): the goroutine running its turns, or closing its database.
 type entity struct {
-	rt *Runtime
-	ns *nsCore
+	rt  *Runtime
+	ns  *nsCore
+	key objectKey // never changes
 
 	mu        sync.Mutex
-	cond      *sync.Cond // broadcast when the runner goes idle
-	id        ID
+	cond      *sync.Cond // broadcast when the entity stops being owned
+	id        ID         // with the object's name once known; written only by the owner
+	learned   ID         // a named ID an event arrived with, for the owner to adopt
 	queue     []*event
-	running   bool
-	evicted   bool
+	running   bool // owned (lifecycle.go), by a runner, an evictor or the slot line
 	idleSince time.Time
 	idleElem  *list.Element
 	pins      int // pending Go work or other reasons to stay in memory
@@ -33,6 +34,7 @@ type entity struct {
 	db      *sql.DB
 	conn    *sql.Conn
 	release func()
+	slot    bool // holds a database slot (slots.go), from before the database opens until it closes
 	inst    any
 	gen     uint64 // the instance's generation: unique in the runtime, new on every reset
 	// unstoredName: the object was addressed by a name its database does not hold yet.
@@ -59,7 +61,7 @@ type event struct {
 }
 
 func newEntity(rt *Runtime, ns *nsCore, id ID) *entity {
-	e := &entity{rt: rt, ns: ns, id: id, gen: rt.gens.Add(1)}
+	e := &entity{rt: rt, ns: ns, key: objectKey{ns, id.raw}, id: id, gen: rt.gens.Add(1)}
 	e.cond = sync.NewCond(&e.mu)
 	return e
 }
@@ -76,7 +78,11 @@ func (e *entity) pin() {
 func (e *entity) unpin() {
 	e.mu.Lock()
 	e.pins--
+	last := e.pins == 0
 	e.mu.Unlock()
+	if last {
+		e.rt.unpinned(e)
+	}
 }
 
 // waitIdle blocks until the entity has no running turn.
@@ -88,10 +94,15 @@ func (e *entity) waitIdle() {
 	e.mu.Unlock()
 }
 
-// run is the entity's runner: it drains the queue in batches and exits when it is empty.
+// run is the entity's runner: it drains the queue in batches and exits when it is
+// empty, or when the entity waits in line for a database slot.
 func (e *entity) run() {
 	for {
 		e.mu.Lock()
+		if e.learned.has && !e.id.has {
+			e.id = e.learned
+			e.unstoredName = e.db != nil // opened by ID alone: store the name with the next batch
+		}
 		n := len(e.queue)
 		if n > e.rt.cfg.MaxBatch {
 			n = e.rt.cfg.MaxBatch
@@ -104,7 +115,9 @@ func (e *entity) run() {
 		e.mu.Unlock()
 		e.rt.stats.queued.Add(-int64(n))
 		if n > 0 {
-			e.runBatch(batch)
+			if !e.runBatch(batch) {
+				return
+			}
 			continue
 		}
 		if e.rt.becameIdle(e) {
@@ -123,8 +136,9 @@ type outcome struct {
 }
 
 // runBatch runs events as turns inside one transaction (a savepoint each) and commits
-// once. Outputs and results are released only after the commit is durable.
-func (e *entity) runBatch(batch []*event) {
+// once. Outputs and results are released only after the commit is durable. It reports
+// false when it put the batch back to wait in line for a database slot.
+func (e *entity) runBatch(batch []*event) bool {
 	out := make([]outcome, len(batch))
 	skip := make([]bool, len(batch))
 	now := e.rt.cfg.Clock.Now()
@@ -148,26 +162,32 @@ func (e *entity) runBatch(batch []*event) {
 	}
 	if live == 0 {
 		e.deliver(batch, out)
-		return
+		return true
+	}
+	if e.db == nil && !e.slot {
+		ok, err := e.rt.takeSlot(e)
+		if err == nil && !ok {
+			e.requeue(batch)
+			return false
+		}
+		if err != nil {
+			e.failLive(batch, out, skip, err)
+			return true
+		}
 	}
 	if err := e.ensureOpen(); err != nil {
-		for i := range batch {
-			if !skip[i] {
-				out[i].err = err
-			}
-		}
-		e.deliver(batch, out)
-		return
+		e.failLive(batch, out, skip, err)
+		return true
 	}
 	ctx := context.Background()
 	if err := e.exec(ctx, "BEGIN"); err != nil {
 		e.abort(batch, out, fmt.Errorf("%w: begin: %v", storageError(err), err))
-		return
+		return true
 	}
 	if e.unstoredName {
 		if err := e.storeName(ctx); err != nil {
 			e.abort(batch, out, fmt.Errorf("%w: store name: %v", ErrRetryable, err))
-			return
+			return true
 		}
 	}
 	turns := 0
@@ -181,7 +201,7 @@ func (e *entity) runBatch(batch []*event) {
 			if err != nil {
 				if errors.Is(err, errTxLost) {
 					e.abort(batch, out, fmt.Errorf("%w: %v", ErrRetryable, err))
-					return
+					return true
 				}
 				out[i].err = err
 				continue
@@ -191,17 +211,17 @@ func (e *entity) runBatch(batch []*event) {
 		err := e.turn(ctx, ev, &out[i])
 		if errors.Is(err, errTxLost) {
 			e.abort(batch, out, fmt.Errorf("%w: %v", ErrRetryable, err))
-			return
+			return true
 		}
 	}
 	if err := e.alarmsBeforeCommit(ctx); err != nil {
 		e.abort(batch, out, fmt.Errorf("%w: %v", storageError(err), err))
-		return
+		return true
 	}
 	err := e.rt.cfg.Committer.Commit(ctx, e.ns.name, e.id, turns, func() error { return e.exec(ctx, "COMMIT") })
 	if err != nil {
 		e.abort(batch, out, fmt.Errorf("%w: commit: %v", storageError(err), err))
-		return
+		return true
 	}
 	e.unstoredName = false
 	clear(e.state.undo) // committed: nothing left to undo
@@ -216,6 +236,25 @@ func (e *entity) runBatch(batch []*event) {
 	}
 	e.alarmsAfterCommit()
 	e.deliver(batch, out)
+	return true
+}
+
+// failLive fails the events of batch that were going to run with err.
+func (e *entity) failLive(batch []*event, out []outcome, skip []bool, err error) {
+	for i := range batch {
+		if !skip[i] {
+			out[i].err = err
+		}
+	}
+	e.deliver(batch, out)
+}
+
+// requeue puts batch back at the head of the queue, in order.
+func (e *entity) requeue(batch []*event) {
+	e.mu.Lock()
+	e.queue = append(batch, e.queue...)
+	e.mu.Unlock()
+	e.rt.stats.queued.Add(int64(len(batch)))
 }
 
 var errTxLost = errors.New("transaction lost")
@@ -309,7 +348,7 @@ func (e *entity) abort(batch []*event, out []outcome, cause error) {
 	}
 	e.reset()
 	e.rt.cfg.Logger.Warn("object: batch rolled back", "namespace", e.ns.name, "id", e.id.String(), "err", cause)
-	e.closeDB()
+	e.closeDB(false)
 	e.deliver(batch, out)
 }
 
@@ -390,7 +429,7 @@ func withTurn(ctx context.Context, e *entity) context.Context {
 // inChain reports whether a turn of target is waiting in ctx's call chain.
 func inChain(ctx context.Context, ns *nsCore, id ID) bool {
 	for c, _ := ctx.Value(turnKey{}).(*callChain); c != nil; c = c.next {
-		if c.e.ns == ns && c.e.id.raw == id.raw {
+		if c.e.key == (objectKey{ns, id.raw}) {
 			return true
 		}
 	}

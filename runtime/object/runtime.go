@@ -19,8 +19,9 @@ type Config struct {
 	// IdleTimeout is how long an object with no events stays in memory before it is
 	// evicted. Default 10s; negative disables idle eviction.
 	IdleTimeout time.Duration
-	// MaxOpen bounds the objects held in memory with an open database; beyond it the
-	// least recently used idle object is evicted. Default 256.
+	// MaxOpen bounds the databases open at any moment. An activation that finds them
+	// all open evicts the least recently used idle object; if every open object is
+	// running a turn, the activation waits in line for one to finish. Default 256.
 	MaxOpen int
 	// MaxQueue bounds the events waiting for one object; beyond it calls fail with
 	// ErrOverloaded. Default 4096.
@@ -61,8 +62,9 @@ type Runtime struct {
 	mu         sync.Mutex
 	namespaces map[string]*nsCore
 	objects    map[objectKey]*entity
-	idle       *list.List // entities with an open database and no running turn, oldest first
-	open       int
+	idle       *list.List // entities with an open database and no owner, least recently used first
+	open       int        // database slots held: databases open or opening (at most MaxOpen)
+	slotLine   list.List  // entities waiting for a slot, first come first served (slots.go)
 	closed     bool
 	sweep      Timer
 
@@ -183,7 +185,11 @@ func (rt *Runtime) Close() error {
 	for _, e := range rt.objects {
 		all = append(all, e)
 	}
+	waiting := rt.drainSlotLine()
 	rt.mu.Unlock()
+	for _, e := range waiting {
+		rt.startRunner(e) // it fails its events with ErrClosed
+	}
 	for _, e := range all {
 		e.waitIdle()
 		rt.evict(e, true)
@@ -241,8 +247,8 @@ func (rt *Runtime) dispatch(ns *nsCore, id ID, ev *event) error {
 		rt.stats.overloaded.Add(1)
 		return fmt.Errorf("%w: %d events queued for %s/%s", ErrOverloaded, n, ns.name, id)
 	}
-	if id.has && !e.id.has {
-		e.id = id
+	if id.has && !e.learned.has {
+		e.learned = id // the runner adopts the name (entity.adoptName)
 	}
 	ev.enqueued = rt.cfg.Clock.Now()
 	e.queue = append(e.queue, ev)
@@ -291,48 +297,6 @@ func (rt *Runtime) worker(e *entity) {
 // workerIdle is how long a worker goroutine waits for more work before it exits.
 const workerIdle = 5 * time.Second
 
-// becameIdle is called by a runner that found its queue empty. It reports false if
-// events arrived meanwhile and the runner must go on.
-func (rt *Runtime) becameIdle(e *entity) bool {
-	rt.mu.Lock()
-	e.mu.Lock()
-	if len(e.queue) > 0 {
-		e.mu.Unlock()
-		rt.mu.Unlock()
-		return false
-	}
-	e.running = false
-	e.idleSince = rt.cfg.Clock.Now()
-	if e.db != nil {
-		e.idleElem = rt.idle.PushBack(e)
-	} else {
-		delete(rt.objects, objectKey{e.ns, e.id.raw})
-	}
-	e.cond.Broadcast()
-	over := rt.open > rt.cfg.MaxOpen
-	e.mu.Unlock()
-	rt.mu.Unlock()
-	if over {
-		rt.evictOverflow(0)
-	}
-	return true
-}
-
-// evictOverflow evicts least recently used idle objects until at most MaxOpen-room
-// databases are open, or no idle object is left.
-func (rt *Runtime) evictOverflow(room int) {
-	for {
-		rt.mu.Lock()
-		if rt.open+room <= rt.cfg.MaxOpen || rt.idle.Len() == 0 {
-			rt.mu.Unlock()
-			return
-		}
-		e := rt.idle.Front().Value.(*entity)
-		rt.mu.Unlock()
-		rt.evict(e, false)
-	}
-}
-
 func (rt *Runtime) scheduleSweep() {
 	if rt.cfg.IdleTimeout < 0 {
 		return
@@ -373,62 +337,6 @@ func (rt *Runtime) WaitIdle() {
 		}
 		busy.waitIdle()
 	}
-}
-
-// EvictIdle evicts every object that has had no event for at least d (0: every idle
-// object). Objects with sockets keep them (hibernation). It returns the number evicted.
-func (rt *Runtime) EvictIdle(d time.Duration) int {
-	n := 0
-	now := rt.cfg.Clock.Now()
-	for {
-		rt.mu.Lock()
-		var victim *entity
-		for el := rt.idle.Front(); el != nil; el = el.Next() {
-			e := el.Value.(*entity)
-			if now.Sub(e.idleSince) < d {
-				break
-			}
-			if e.pinned() {
-				continue
-			}
-			victim = e
-			break
-		}
-		rt.mu.Unlock()
-		if victim == nil {
-			return n
-		}
-		if rt.evict(victim, false) {
-			n++
-		}
-	}
-}
-
-// evict drops an idle object's instance and closes its database. With force it also
-// evicts pinned objects (used by Close). It reports whether it evicted.
-func (rt *Runtime) evict(e *entity, force bool) bool {
-	rt.mu.Lock()
-	e.mu.Lock()
-	if e.running || e.evicted || (!force && e.pinned()) || e.db == nil {
-		if e.db == nil && !e.running && e.idleElem != nil {
-			rt.idle.Remove(e.idleElem)
-			e.idleElem = nil
-		}
-		e.mu.Unlock()
-		rt.mu.Unlock()
-		return false
-	}
-	if e.idleElem != nil {
-		rt.idle.Remove(e.idleElem)
-		e.idleElem = nil
-	}
-	delete(rt.objects, objectKey{e.ns, e.id.raw})
-	e.evicted = true
-	e.mu.Unlock()
-	rt.mu.Unlock()
-	e.closeDB()
-	rt.stats.evictions.Add(1)
-	return true
 }
 
 // counters are the runtime's metrics; see Stats.

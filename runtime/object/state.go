@@ -76,13 +76,13 @@ func (st *State) Go(work func(ctx context.Context) (then func(ctx context.Contex
 // runWork runs State.Go work for the instance of generation gen, then dispatches its
 // continuation, restricted to that generation.
 func (e *entity) runWork(gen uint64, work func(ctx context.Context) func(ctx context.Context) error) {
-	log := e.rt.cfg.Logger.With("namespace", e.ns.name, "id", ID{raw: e.id.raw}.String())
+	log := e.rt.cfg.Logger.With("namespace", e.ns.name, "id", ID{raw: e.key.raw}.String())
 	var then func(ctx context.Context) error
 	if perr := runCallback(func() { then = work(context.Background()) }); perr != nil {
 		e.rt.stats.panics.Add(1)
 		log.Error("object: State.Go work panicked; resetting the object", "panic", sprint(perr.Value), "stack", string(perr.Stack))
 		ev := &event{ctx: context.Background(), internal: true, gen: gen, reset: true, done: func(error) { e.unpin() }}
-		if err := e.rt.dispatch(e.ns, ID{raw: e.id.raw}, ev); err != nil {
+		if err := e.rt.dispatch(e.ns, ID{raw: e.key.raw}, ev); err != nil {
 			e.unpin()
 		}
 		return
@@ -99,7 +99,7 @@ func (e *entity) runWork(gen uint64, work func(ctx context.Context) func(ctx con
 				log.Warn("object: continuation failed", "err", err)
 			}
 		}}
-	if err := e.rt.dispatch(e.ns, ID{raw: e.id.raw}, ev); err != nil {
+	if err := e.rt.dispatch(e.ns, ID{raw: e.key.raw}, ev); err != nil {
 		e.unpin()
 		log.Warn("object: continuation dropped", "err", err)
 	}
