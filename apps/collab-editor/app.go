@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"embed"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
@@ -49,42 +48,40 @@ func setup(p Policy) func(rt *object.Runtime, s *server.Server) error {
 		all := idx.GetByName("all")
 
 		s.Handle("/api/docs", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			switch r.Method {
-			case http.MethodGet:
+			if !allowMethods(w, r, http.MethodGet, http.MethodPost) {
+				return
+			}
+			if r.Method == http.MethodGet {
 				reply(w)(list.Call(r.Context(), all, struct{}{}))
-			case http.MethodPost:
-				var a createArgs
-				if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096)).Decode(&a); err != nil {
-					http.Error(w, "bad JSON", http.StatusBadRequest)
+				return
+			}
+			var a createArgs
+			if !decodeJSONBody(w, r, &a) {
+				return
+			}
+			if a.Name != "" {
+				if err := server.ValidName(a.Name); err != nil {
+					http.Error(w, err.Error(), http.StatusBadRequest)
 					return
 				}
-				if a.Name != "" {
-					if err := server.ValidName(a.Name); err != nil {
-						http.Error(w, err.Error(), http.StatusBadRequest)
-						return
-					}
-				}
-				reply(w)(create.Call(r.Context(), all, a))
-			default:
-				http.Error(w, "GET or POST", http.StatusMethodNotAllowed)
 			}
+			reply(w)(create.Call(r.Context(), all, a))
 		}))
 		s.Handle("/api/docs/:name", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			name := strings.TrimPrefix(r.URL.Path, "/api/docs/")
-			switch r.Method {
-			case http.MethodGet:
-				reply(w)(info.Call(r.Context(), all, name))
-			case http.MethodPatch:
-				var a createArgs
-				if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096)).Decode(&a); err != nil {
-					http.Error(w, "bad JSON", http.StatusBadRequest)
-					return
-				}
-				a.Name = name
-				reply(w)(rename.Call(r.Context(), all, a))
-			default:
-				http.Error(w, "GET or PATCH", http.StatusMethodNotAllowed)
+			if !allowMethods(w, r, http.MethodGet, http.MethodPatch) {
+				return
 			}
+			name := strings.TrimPrefix(r.URL.Path, "/api/docs/")
+			if r.Method == http.MethodGet {
+				reply(w)(info.Call(r.Context(), all, name))
+				return
+			}
+			var a createArgs
+			if !decodeJSONBody(w, r, &a) {
+				return
+			}
+			a.Name = name
+			reply(w)(rename.Call(r.Context(), all, a))
 		}))
 		s.AddMetric(server.Metric{Name: "collab_editor_compactions_total", Help: "Document log compactions into a snapshot.", Type: "counter",
 			Value: func() float64 { return float64(compactions.Load()) }})

@@ -52,6 +52,14 @@ func checkBundle(t *testing.T) {
 	}
 }
 
+// startApp checks the bundle and serves the app in-process to a new browser harness.
+func startApp(t *testing.T) (*browsertest.Harness, *browsertest.Server) {
+	t.Helper()
+	checkBundle(t)
+	h := browsertest.New(t, browsertest.Config{})
+	return h, h.Serve(serveApp)
+}
+
 func editorText(t *testing.T, p playwright.Page) string {
 	v, err := p.Evaluate(`() => window.editor ? window.editor.text() : null`)
 	if err != nil {
@@ -64,9 +72,7 @@ func editorText(t *testing.T, p playwright.Page) string {
 // TestEditorsConverge: two editors type concurrently and converge, cursors with
 // names show, a late joiner gets the document, a restart loses nothing.
 func TestEditorsConverge(t *testing.T) {
-	checkBundle(t)
-	h := browsertest.New(t, browsertest.Config{})
-	srv := h.Serve(serveApp)
+	h, srv := startApp(t)
 	alice, bob := h.NewUser("alice"), h.NewUser("bob")
 	if _, err := alice.Goto(srv.URL + "/d/e2e-doc?user=alice"); err != nil {
 		t.Fatal(err)
@@ -232,9 +238,7 @@ func serverText(t *testing.T, srvURL, doc string) string {
 // TestVersionHistory: save a named version, edit, preview the version, restore
 // it as a new edit; both tabs converge on the restored text.
 func TestVersionHistory(t *testing.T) {
-	checkBundle(t)
-	h := browsertest.New(t, browsertest.Config{})
-	srv := h.Serve(serveApp)
+	h, srv := startApp(t)
 	alice, bob := h.NewUser("alice"), h.NewUser("bob")
 	_, err := alice.Goto(srv.URL + "/d/hist?user=alice")
 	expect(t, err)
@@ -275,9 +279,7 @@ func TestVersionHistory(t *testing.T) {
 
 // TestReadOnlyShare: the share link opens a live, read-only view.
 func TestReadOnlyShare(t *testing.T) {
-	checkBundle(t)
-	h := browsertest.New(t, browsertest.Config{})
-	srv := h.Serve(serveApp)
+	h, srv := startApp(t)
 	resp, err := http.Post(srv.URL+"/api/docs", "application/json", strings.NewReader(`{"title":"Shared notes"}`))
 	expect(t, err)
 	var d DocInfo
@@ -456,9 +458,7 @@ func waitUntilE2E(t *testing.T, what string, cond func() bool) {
 // through, so a document restyled the page of everyone who opened it. The
 // preview now drops <style> elements (also inside SVG) and style attributes.
 func TestPreviewNoCSS(t *testing.T) {
-	checkBundle(t)
-	h := browsertest.New(t, browsertest.Config{})
-	srv := h.Serve(serveApp)
+	h, srv := startApp(t)
 	alice := h.NewUser("alice")
 	_, err := alice.Goto(srv.URL + "/d/css?user=alice")
 	expect(t, err)
@@ -481,4 +481,45 @@ func TestPreviewNoCSS(t *testing.T) {
 	if m["styles"] != 0 || m["styled"] != 0 || m["background"] == "rgb(255, 0, 0)" || m["color"] == "rgb(0, 255, 0)" || m["editorShown"] != true {
 		t.Fatalf("the document's CSS reached the page: %v", m)
 	}
+}
+
+// TestDocumentList pins issue 14 finding 4 in the browser: the list showed every
+// document's edit link to everyone. Now the list holds titles and read-only
+// links; the browser that created a document (or opened its edit link) keeps
+// the edit link, others get the read-only view and never see the name.
+func TestDocumentList(t *testing.T) {
+	h, srv := startApp(t)
+	alice, bob := h.NewUser("alice"), h.NewUser("bob")
+	_, err := alice.Goto(srv.URL + "/")
+	expect(t, err)
+	expect(t, alice.Locator("#new-title").Fill("Alpha"))
+	expect(t, alice.Locator("#create-doc").Click())
+	expect(t, alice.WaitForURL("**/d/*"))
+	name := strings.TrimPrefix(alice.URL(), srv.URL+"/d/")
+	if len(name) < 2*secretBytes {
+		t.Fatalf("created document name %q: not a secret", name)
+	}
+	waitSynced(t, h, alice)
+	_, err = alice.Goto(srv.URL + "/")
+	expect(t, err)
+	link := alice.Locator("#docs a", playwright.PageLocatorOptions{HasText: "Alpha"})
+	expect(t, h.Expect.Locator(link).ToHaveAttribute("href", "/d/"+name))
+	expect(t, h.Expect.Locator(alice.Locator("#docs .rename")).ToHaveCount(1))
+
+	_, err = bob.Goto(srv.URL + "/")
+	expect(t, err)
+	link = bob.Locator("#docs a", playwright.PageLocatorOptions{HasText: "Alpha"})
+	href, err := link.GetAttribute("href")
+	expect(t, err)
+	if !strings.HasPrefix(href, "/view/") {
+		t.Fatalf("bob's link %q, want the read-only view", href)
+	}
+	html, err := bob.Content()
+	expect(t, err)
+	if strings.Contains(html, name) {
+		t.Fatal("bob's list page holds the document's name")
+	}
+	expect(t, link.Click())
+	waitSynced(t, h, bob)
+	expect(t, h.Expect.Locator(bob.Locator(".readonly-badge")).ToBeVisible())
 }

@@ -14,12 +14,24 @@ import (
 )
 
 // Index is the document list: one object ("all") in the unmounted namespace
-// "index", holding every document's name, title and read-only token.
+// "index", holding every listed document's name, title and read-only token.
+//
+// A document's name is its edit capability (whoever knows it connects to
+// /parties/document/<name> as an editor); its view token is a separate random
+// secret that opens it read-only. The list shows titles and view tokens only, so
+// it never gives anyone more than read access.
 type Index struct{ st *object.State }
 
-// DocInfo is one document of the list.
+// DocInfo is one document, as its editors see it.
 type DocInfo struct {
 	Name      string    `json:"name"`
+	Title     string    `json:"title"`
+	Created   time.Time `json:"created"`
+	ViewToken string    `json:"viewToken"`
+}
+
+// ListedDoc is one document of the public list: no name.
+type ListedDoc struct {
 	Title     string    `json:"title"`
 	Created   time.Time `json:"created"`
 	ViewToken string    `json:"viewToken"`
@@ -49,17 +61,17 @@ func cleanTitle(t string) (string, error) {
 	return t, nil
 }
 
-func (x *Index) list(ctx context.Context, _ struct{}) ([]DocInfo, error) {
-	rows, err := x.st.SQL().Query(`SELECT name, title, created, view_token FROM docs ORDER BY created DESC, name`)
+func (x *Index) list(ctx context.Context, _ struct{}) ([]ListedDoc, error) {
+	rows, err := x.st.SQL().Query(`SELECT title, created, view_token FROM docs ORDER BY created DESC, view_token`)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	out := []DocInfo{}
+	out := []ListedDoc{}
 	for rows.Next() {
-		var d DocInfo
+		var d ListedDoc
 		var created int64
-		if err := rows.Scan(&d.Name, &d.Title, &created, &d.ViewToken); err != nil {
+		if err := rows.Scan(&d.Title, &created, &d.ViewToken); err != nil {
 			return nil, err
 		}
 		d.Created = time.UnixMilli(created).UTC()
@@ -80,23 +92,27 @@ func (x *Index) get(name string) (DocInfo, error) {
 }
 
 type createArgs struct {
-	Name  string `json:"name"` // optional; random when empty
+	Name  string `json:"name"` // optional; random (128 bits) when empty
 	Title string `json:"title"`
 }
 
-// create adds a document (or returns the existing one of that name).
+// secretBytes is the entropy of generated names and view tokens.
+const secretBytes = 16
+
+// create adds a document (or returns the existing one of that name: its caller
+// knows the name, so it may edit it anyway).
 func (x *Index) create(ctx context.Context, a createArgs) (DocInfo, error) {
 	title, err := cleanTitle(a.Title)
 	if err != nil {
 		return DocInfo{}, err
 	}
 	if a.Name == "" {
-		a.Name = randomHex(8)
+		a.Name = randomHex(secretBytes)
 	}
 	if d, err := x.get(a.Name); err == nil {
 		return d, nil
 	}
-	d := DocInfo{Name: a.Name, Title: title, Created: x.st.Now().UTC().Truncate(time.Millisecond), ViewToken: randomHex(16)}
+	d := DocInfo{Name: a.Name, Title: title, Created: x.st.Now().UTC().Truncate(time.Millisecond), ViewToken: randomHex(secretBytes)}
 	_, err = x.st.SQL().Exec(`INSERT INTO docs (name, title, created, view_token) VALUES (?, ?, ?, ?)`, d.Name, d.Title, d.Created.UnixMilli(), d.ViewToken)
 	return d, err
 }
@@ -144,11 +160,13 @@ func (v *viewEndpoint) ServeObject(w http.ResponseWriter, r *http.Request, token
 		http.Error(w, "no such document", http.StatusNotFound)
 		return
 	}
-	if strings.HasSuffix(r.URL.Path, "/info") && r.Method == http.MethodGet {
-		writeJSON(w, map[string]string{"title": d.Title})
+	if !strings.HasSuffix(r.URL.Path, "/info") {
+		http.Error(w, "not found", http.StatusNotFound)
 		return
 	}
-	http.Error(w, "not found", http.StatusNotFound)
+	if allowMethods(w, r, http.MethodGet) {
+		writeJSON(w, map[string]string{"title": d.Title})
+	}
 }
 
 func (v *viewEndpoint) AcceptSocket(r *http.Request, token, connID string) (*object.HostSocket, error) {

@@ -445,10 +445,8 @@ func TestReadOnlyLink(t *testing.T) {
 	if code != 200 || !strings.Contains(string(body), `"Notes"`) {
 		t.Fatalf("list: %d %s", code, body)
 	}
-	req, _ := http.NewRequest(http.MethodPatch, ts.srv.URL+"/api/docs/"+d.Name, strings.NewReader(`{"title":"Plans"}`))
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil || resp.StatusCode != 200 {
-		t.Fatalf("rename: %v %v", err, resp)
+	if code, _ := ts.request(http.MethodPatch, "/api/docs/"+d.Name, "application/json", `{"title":"Plans"}`); code != 200 {
+		t.Fatalf("rename: %d", code)
 	}
 	if code, body := ts.get("/parties/view/" + d.ViewToken + "/info"); code != 200 || !strings.Contains(string(body), "Plans") {
 		t.Fatalf("info: %d %s", code, body)

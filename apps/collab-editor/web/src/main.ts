@@ -25,7 +25,24 @@ async function api<T>(path: string, init?: RequestInit): Promise<T> {
   return r.json() as Promise<T>;
 }
 
+/** send makes a state-changing JSON request (the server accepts no other content type). */
+function send<T>(path: string, method: "POST" | "PATCH", body: unknown): Promise<T> {
+  return api<T>(path, { method, headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+}
+
+/** A document as its editors see it: its name is the edit capability. */
 interface DocInfo { name: string; title: string; created: string; viewToken: string }
+/** A document of the public list: a title and a read-only token, never the name. */
+interface ListedDoc { title: string; created: string; viewToken: string }
+
+/** The edit links this browser knows (created or opened here), by view token. */
+const editLinks = {
+  key: "warren-editor-docs",
+  all(): Record<string, string> {
+    try { return JSON.parse(localStorage.getItem(this.key) ?? "{}") as Record<string, string>; } catch { return {}; }
+  },
+  remember(d: DocInfo) { localStorage.setItem(this.key, JSON.stringify({ ...this.all(), [d.viewToken]: d.name })); },
+};
 interface Version { id: number; name: string; created: string }
 
 const colors = ["#d6336c", "#2f9e44", "#1c7ed6", "#f08c00", "#7048e8", "#0c8599", "#e03131", "#5c940d"];
@@ -59,22 +76,33 @@ async function listPage() {
   const list = el("ul", { className: "doclist", id: "docs" });
   app.replaceChildren(el("h1", { textContent: "Documents" }), el("div", { className: "create" }, title, create), list);
   create.onclick = async () => {
-    const d = await api<DocInfo>("/api/docs", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ title: title.value }) });
+    const d = await send<DocInfo>("/api/docs", "POST", { title: title.value });
+    editLinks.remember(d);
     location.href = "/d/" + encodeURIComponent(d.name);
   };
   title.onkeydown = (e) => { if (e.key === "Enter") create.click(); };
-  const docs = await api<DocInfo[]>("/api/docs");
+  const docs = await api<ListedDoc[]>("/api/docs");
+  const mine = editLinks.all();
   for (const d of docs) {
-    const link = el("a", { href: "/d/" + encodeURIComponent(d.name), textContent: d.title });
-    const rename = el("button", { textContent: "Rename", className: "rename" });
-    rename.onclick = async () => {
-      const t = prompt("New title", d.title);
-      if (t === null) return;
-      const nd = await api<DocInfo>("/api/docs/" + encodeURIComponent(d.name), { method: "PATCH", body: JSON.stringify({ title: t }) });
-      link.textContent = nd.title;
-      d.title = nd.title;
-    };
-    list.append(el("li", {}, link, el("time", { textContent: new Date(d.created).toLocaleString() }), rename));
+    // Documents this browser can edit open in the editor; the others read-only.
+    const name = mine[d.viewToken];
+    const href = name ? "/d/" + encodeURIComponent(name) : "/view/" + encodeURIComponent(d.viewToken);
+    const link = el("a", { href, textContent: d.title });
+    const item = el("li", {}, link, el("time", { textContent: new Date(d.created).toLocaleString() }));
+    if (name) {
+      const rename = el("button", { textContent: "Rename", className: "rename" });
+      rename.onclick = async () => {
+        const t = prompt("New title", d.title);
+        if (t === null) return;
+        const nd = await send<DocInfo>("/api/docs/" + encodeURIComponent(name), "PATCH", { title: t });
+        link.textContent = nd.title;
+        d.title = nd.title;
+      };
+      item.append(rename);
+    } else {
+      item.append(el("span", { className: "readonly-badge", textContent: "read-only" }));
+    }
+    list.append(item);
   }
   if (docs.length === 0) list.append(el("li", { textContent: "No documents yet: create one." }));
 }
@@ -172,7 +200,7 @@ function historyPanel(docName: string, ytext: Y.Text): HTMLElement {
     }));
   };
   save.onclick = async () => {
-    await api<Version>(`/parties/document/${encodeURIComponent(docName)}/versions`, { method: "POST", body: JSON.stringify({ name: name.value || new Date().toLocaleString() }) });
+    await send<Version>(`/parties/document/${encodeURIComponent(docName)}/versions`, "POST", { name: name.value || new Date().toLocaleString() });
     name.value = "";
     await refresh();
   };
@@ -207,7 +235,7 @@ function editorPage(opts: { ns: string; room: string; readOnly: boolean; docName
     rename.onclick = async () => {
       const t = prompt("New title", h1.textContent ?? "");
       if (t === null) return;
-      const d = await api<DocInfo>("/api/docs/" + encodeURIComponent(opts.docName!), { method: "PATCH", body: JSON.stringify({ title: t }) });
+      const d = await send<DocInfo>("/api/docs/" + encodeURIComponent(opts.docName!), "PATCH", { title: t });
       h1.textContent = d.title;
     };
     bar.append(rename);
@@ -231,7 +259,7 @@ async function route() {
   if ((m = p.match(/^\/d\/([^/]+)$/))) {
     const name = decodeURIComponent(m[1]!);
     let info: DocInfo | undefined;
-    try { info = await api<DocInfo>("/api/docs/" + encodeURIComponent(name)); } catch { /* a room opened by name only */ }
+    try { info = await api<DocInfo>("/api/docs/" + encodeURIComponent(name)); editLinks.remember(info); } catch { /* a room opened by name only */ }
     editorPage({ ns: "document", room: name, readOnly: false, docName: name, title: info?.title ?? name, viewToken: info?.viewToken });
   } else if ((m = p.match(/^\/view\/([^/]+)$/))) {
     const token = decodeURIComponent(m[1]!);

@@ -1,0 +1,115 @@
+package main
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// TestViewTokenGivesNoEditAccess pins issue 14 finding 4: GET /api/docs listed
+// every document's name next to its view token, so a viewer mapped the token to
+// the name and connected as an editor. Now the name is the edit capability (128
+// random bits for a created document) and nothing a view-token holder can reach
+// reveals it: not the list, not the view's info, not its socket.
+func TestViewTokenGivesNoEditAccess(t *testing.T) {
+	ts := newTestServer(t, Policy{})
+	d := ts.createDoc("Plans")
+	if len(d.Name) < 2*secretBytes || d.Name == d.ViewToken {
+		t.Fatalf("created %+v: the name must be a secret of its own", d)
+	}
+	alice := ts.dialSynced("/parties/document/" + d.Name)
+	alice.edit(insert(0, "secret plan"))
+
+	for _, path := range []string{"/api/docs", "/parties/view/" + d.ViewToken + "/info"} {
+		code, body := ts.get(path)
+		if code != 200 || !bytes.Contains(body, []byte("Plans")) {
+			t.Fatalf("GET %s: %d %s", path, code, body)
+		}
+		if bytes.Contains(body, []byte(d.Name)) {
+			t.Errorf("GET %s reveals the document's name: %s", path, body)
+		}
+	}
+	viewer := ts.dialSynced("/parties/view/" + d.ViewToken)
+	viewer.waitText("secret plan")
+	viewer.sendAwareness(awarenessEntry{Client: 9, Clock: 1, State: state("viewer")})
+	viewer.roundTrip()
+	viewer.mu.Lock()
+	for _, f := range viewer.frames {
+		if bytes.Contains(f, []byte(d.Name)) {
+			t.Errorf("the view socket received the document's name in %x", f)
+		}
+	}
+	viewer.mu.Unlock()
+	// the view token is not a name: connecting with it opens another, empty document
+	guess := ts.dialSynced("/parties/document/" + d.ViewToken)
+	guess.edit(insert(0, "EVIL "))
+	guess.roundTrip()
+	alice.roundTrip()
+	if got := alice.text(); got != "secret plan" {
+		t.Fatalf("an edit through the view token reached the document: %q", got)
+	}
+}
+
+// request sends a request with a body of the given content type.
+func (ts *testServer) request(method, path, contentType, body string) (int, http.Header) {
+	ts.t.Helper()
+	req, _ := http.NewRequest(method, ts.srv.URL+path, strings.NewReader(body))
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		ts.t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode, resp.Header
+}
+
+// TestHTTPOnlyDocumentedMethods pins issue 14 finding 9: a cross-site text/plain
+// POST created a document. Every endpoint now takes only its documented methods
+// (405 with Allow otherwise), and every state-changing one a body declared
+// application/json (415 otherwise), which a page of another origin cannot send
+// without a CORS preflight.
+func TestHTTPOnlyDocumentedMethods(t *testing.T) {
+	ts := newTestServer(t, Policy{})
+	d := ts.createDoc("Mine")
+	doc := "/parties/document/" + d.Name
+	for _, c := range []struct {
+		method, path, ctype string
+		want                int
+	}{
+		{"POST", "/api/docs", "text/plain", http.StatusUnsupportedMediaType},
+		{"POST", "/api/docs", "application/x-www-form-urlencoded", http.StatusUnsupportedMediaType},
+		{"POST", "/api/docs", "", http.StatusUnsupportedMediaType},
+		{"PUT", "/api/docs", "application/json", http.StatusMethodNotAllowed},
+		{"DELETE", "/api/docs", "", http.StatusMethodNotAllowed},
+		{"PATCH", "/api/docs/" + d.Name, "text/plain", http.StatusUnsupportedMediaType},
+		{"POST", "/api/docs/" + d.Name, "application/json", http.StatusMethodNotAllowed},
+		{"POST", doc + "/versions", "text/plain", http.StatusUnsupportedMediaType},
+		{"DELETE", doc + "/versions", "", http.StatusMethodNotAllowed},
+		{"POST", doc + "/text", "application/json", http.StatusMethodNotAllowed},
+		{"PUT", doc + "/state", "application/json", http.StatusMethodNotAllowed},
+		{"POST", doc + "/versions/1", "application/json", http.StatusMethodNotAllowed},
+		{"POST", "/parties/view/" + d.ViewToken + "/info", "application/json", http.StatusMethodNotAllowed},
+	} {
+		code, h := ts.request(c.method, c.path, c.ctype, `{"title":"csrf","name":"v"}`)
+		if code != c.want {
+			t.Errorf("%s %s (%s): %d, want %d", c.method, c.path, c.ctype, code, c.want)
+		}
+		if code == http.StatusMethodNotAllowed && h.Get("Allow") == "" {
+			t.Errorf("%s %s: 405 without Allow", c.method, c.path)
+		}
+	}
+	if _, body := ts.get("/api/docs"); strings.Contains(string(body), "csrf") {
+		t.Fatalf("a request refused above changed the list: %s", body)
+	}
+	if _, body := ts.get(doc + "/versions"); string(body) != "[]\n" {
+		t.Fatalf("a request refused above saved a version: %s", body)
+	}
+	if code, _ := ts.request("PATCH", "/api/docs/"+d.Name, "application/json; charset=utf-8", `{"title":"Renamed"}`); code != 200 {
+		t.Fatalf("rename with JSON: %d", code)
+	}
+}
