@@ -281,6 +281,9 @@ func (e *entity) fire(ctx context.Context, inst any, r alarmRow) (failed bool, e
 	}
 	st.alarm.firing, st.alarm.touched, st.alarm.setTo = true, nil, nil
 	herr := callSafely(func() error { return e.callHandler(ctx, inst, r) })
+	if lost := e.checkSQL(ctx, &herr); lost != nil {
+		return false, lost
+	}
 	touched, setTo := st.alarm.touched[r.name], st.alarm.setTo
 	st.alarm.firing, st.alarm.touched, st.alarm.setTo = false, nil, nil
 	if herr == nil {

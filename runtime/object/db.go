@@ -159,14 +159,7 @@ func openDB(ctx context.Context, path, synchronous string, template []byte) (*sq
 			return fail(fmt.Errorf("%s: %w", q, err))
 		}
 	}
-	err = conn.Raw(func(dc any) error {
-		r, ok := dc.(sqlite.AuthorizerRegisterer)
-		if !ok {
-			return fmt.Errorf("sqlite driver has no authorizer")
-		}
-		return r.RegisterAuthorizer(g.authorize)
-	})
-	if err != nil {
+	if err := conn.Raw(g.install); err != nil {
 		return fail(err)
 	}
 	return db, conn, g, nil
@@ -204,59 +197,6 @@ func (e *entity) exec(ctx context.Context, q string) error {
 	}
 	_, err = s.ExecContext(ctx)
 	return err
-}
-
-// sqlGuard is the authorizer of one connection. While user is set (user SQL is being
-// prepared) it denies transaction control, ATTACH/DETACH, reserved tables and
-// pragmas outside a read-only allow-list, and remembers why.
-type sqlGuard struct {
-	user   bool
-	reason string
-}
-
-// allowedPragmas lists the pragmas user SQL may run; the value says whether it may
-// take an argument (a table name, or a harmless setting).
-var allowedPragmas = map[string]bool{
-	"table_info": true, "table_xinfo": true, "table_list": true, "index_list": true,
-	"index_info": true, "index_xinfo": true, "foreign_key_list": true, "foreign_key_check": true,
-	"integrity_check": true, "quick_check": true, "optimize": true, "defer_foreign_keys": true,
-	"page_count": false, "page_size": false, "freelist_count": false, "data_version": false,
-	"function_list": false, "collation_list": false, "pragma_list": false, "compile_options": false,
-}
-
-func (g *sqlGuard) authorize(action sqlite.AuthorizerActionCode, arg1, arg2, dbName, _ string) sqlite.AuthorizerReturnCode {
-	if !g.user {
-		return sqlite.AuthorizerOK
-	}
-	deny := func(reason string) sqlite.AuthorizerReturnCode {
-		if g.reason == "" {
-			g.reason = reason
-		}
-		return sqlite.AuthorizerDeny
-	}
-	switch action {
-	case sqlite.AuthTransaction, sqlite.AuthSavepoint:
-		return deny("transactions are managed by the runtime (every turn is one transaction); BEGIN, COMMIT, ROLLBACK and SAVEPOINT are not allowed")
-	case sqlite.AuthAttach, sqlite.AuthDetach:
-		return deny("ATTACH and DETACH are not allowed")
-	case sqlite.AuthPragma:
-		takesArg, ok := allowedPragmas[strings.ToLower(arg1)]
-		if !ok || (arg2 != "" && !takesArg) {
-			return deny("PRAGMA " + arg1 + " is not allowed")
-		}
-	case sqlite.AuthFunction:
-		if strings.EqualFold(arg2, "load_extension") {
-			return deny("load_extension is not allowed")
-		}
-	}
-	if isReserved(arg1) || isReserved(arg2) {
-		return deny("tables named " + reservedPrefix + "* are reserved for the runtime")
-	}
-	return sqlite.AuthorizerOK
-}
-
-func isReserved(name string) bool {
-	return len(name) >= len(reservedPrefix) && strings.EqualFold(name[:len(reservedPrefix)], reservedPrefix)
 }
 
 // newTemplate returns the bytes of an empty object database: WAL mode, the runtime's

@@ -18,8 +18,15 @@
 //     every activation, so it can load state and migrate its schema atomically.
 //   - Every turn is a transaction. Its writes, through [Storage] and [SQL], commit
 //     together or not at all. A turn that returns an error or panics is rolled back
-//     and the instance is dropped; the next event rebuilds it from storage. User SQL
-//     cannot issue BEGIN, COMMIT or SAVEPOINT, nor touch the runtime's tables.
+//     and the instance is dropped; the next event rebuilds it from storage.
+//   - User SQL cannot end or escape the turn's transaction. Refused with
+//     [ErrSQLNotAllowed]: BEGIN, COMMIT, ROLLBACK, SAVEPOINT, ATTACH, pragmas outside a
+//     read-only allow-list, the runtime's tables (_warren_*), and the ROLLBACK conflict
+//     resolution (OR ROLLBACK, ON CONFLICT ROLLBACK, RAISE(ROLLBACK)), which would roll
+//     back every turn of the batch. A deferred foreign-key violation fails the turn that
+//     leaves it, not the batch. Nothing commits but the runtime's COMMIT: if SQLite
+//     still rolls the transaction back (a schema made before these rules, an I/O
+//     error), every turn of the batch fails with [ErrRetryable] and none of it is stored.
 //   - Output gate: a turn's results (RPC results, HTTP responses, [State.OnCommit]
 //     callbacks, and the WebSocket messages built on them) are released only after
 //     its commit is durable, and dropped if the commit fails. No client can observe

@@ -180,6 +180,7 @@ func (e *entity) runBatch(batch []*event) bool {
 		return true
 	}
 	ctx := context.Background()
+	e.state.guard.txLost = false
 	if err := e.exec(ctx, "BEGIN"); err != nil {
 		e.abort(batch, out, fmt.Errorf("%w: begin: %v", storageError(err), err))
 		return true
@@ -218,7 +219,11 @@ func (e *entity) runBatch(batch []*event) bool {
 		e.abort(batch, out, fmt.Errorf("%w: %v", storageError(err), err))
 		return true
 	}
-	err := e.rt.cfg.Committer.Commit(ctx, e.ns.name, e.id, turns, func() error { return e.exec(ctx, "COMMIT") })
+	if err := e.state.guard.lost(); err != nil {
+		e.abort(batch, out, err)
+		return true
+	}
+	err := e.rt.cfg.Committer.Commit(ctx, e.ns.name, e.id, turns, e.commit)
 	if err != nil {
 		e.abort(batch, out, fmt.Errorf("%w: commit: %v", storageError(err), err))
 		return true
@@ -257,8 +262,6 @@ func (e *entity) requeue(batch []*event) {
 	e.rt.stats.queued.Add(int64(len(batch)))
 }
 
-var errTxLost = errors.New("transaction lost")
-
 // turn runs one event inside a savepoint. An error or panic rolls the savepoint back
 // and resets the instance. It returns errTxLost when the transaction itself is gone.
 func (e *entity) turn(ctx context.Context, ev *event, o *outcome) error {
@@ -271,6 +274,9 @@ func (e *entity) turn(ctx context.Context, ev *event, o *outcome) error {
 	st.begin(ev.ctx)
 	err := callSafely(func() error { return ev.run(withTurn(ev.ctx, e), e.inst) })
 	outbox := st.end()
+	if lost := e.checkSQL(ctx, &err); lost != nil {
+		return lost
+	}
 	if err == nil {
 		if rerr := e.exec(ctx, "RELEASE turn"); rerr != nil {
 			return fmt.Errorf("%w: release: %v", errTxLost, rerr)
@@ -295,6 +301,44 @@ func (e *entity) turn(ctx context.Context, ev *event, o *outcome) error {
 	return nil
 }
 
+// commit runs the runtime's COMMIT of the open batch, the only commit sqlGuard lets
+// through.
+func (e *entity) commit() error {
+	g := e.state.guard
+	g.committing = true
+	defer func() { g.committing = false }()
+	return e.exec(context.Background(), "COMMIT")
+}
+
+// checkSQL runs when user code in a savepoint (a turn, a constructor, an alarm
+// handler) has returned *err, before the savepoint is released or rolled back. It
+// returns an errTxLost error when SQLite ended the transaction; otherwise it sets *err
+// to errDeferredFK if the code left a deferred foreign-key constraint violated, and
+// switches PRAGMA defer_foreign_keys off again if the code set it, so that it does not
+// reach the later turns of the batch.
+func (e *entity) checkSQL(ctx context.Context, err *error) error {
+	g := e.state.guard
+	if lerr := g.lost(); lerr != nil {
+		return fmt.Errorf("%w: %v", errTxLost, lerr)
+	}
+	if *err == nil {
+		var violated bool
+		if cerr := e.conn.Raw(func(dc any) (err error) { violated, err = deferredFKs(dc); return err }); cerr != nil {
+			return fmt.Errorf("%w: deferred foreign keys: %v", errTxLost, cerr)
+		}
+		if violated {
+			*err = errDeferredFK
+		}
+	}
+	if g.deferFK {
+		g.deferFK = false
+		if xerr := e.exec(ctx, "PRAGMA defer_foreign_keys=OFF"); xerr != nil {
+			return fmt.Errorf("%w: defer_foreign_keys: %v", errTxLost, xerr)
+		}
+	}
+	return nil
+}
+
 // construct runs the namespace's constructor in its own savepoint. It returns the
 // constructor's outputs (State.OnCommit, State.Go), released after the batch commits.
 func (e *entity) construct() ([]func(), error) {
@@ -311,6 +355,9 @@ func (e *entity) construct() ([]func(), error) {
 		return err
 	})
 	outbox := e.state.end()
+	if lost := e.checkSQL(ctx, &err); lost != nil {
+		return nil, lost
+	}
 	if err != nil {
 		e.rt.stats.failedTurns.Add(1)
 		e.countPanic(err)

@@ -7,9 +7,12 @@ import (
 )
 
 // SQL is an object's SQLite database, for queries with ? parameters. Statements run
-// inside the current turn's transaction, so they commit with it or not at all; BEGIN,
-// COMMIT, SAVEPOINT, ATTACH and the runtime's reserved tables (_warren_*) are refused
-// with ErrSQLNotAllowed. A query may hold several statements separated by ';'.
+// inside the current turn's transaction, so they commit with it or not at all. Refused
+// with ErrSQLNotAllowed: BEGIN, COMMIT, ROLLBACK, SAVEPOINT, ATTACH, pragmas outside a
+// read-only allow-list, the runtime's reserved tables (_warren_*), and the ROLLBACK
+// conflict resolution (OR ROLLBACK, ON CONFLICT ROLLBACK, RAISE(ROLLBACK)), which would
+// end the transaction of every turn in the batch. A deferred foreign-key violation
+// fails the turn that leaves it. A query may hold several statements separated by ';'.
 type SQL State
 
 // Result describes what Exec did.
@@ -18,16 +21,17 @@ type Result struct {
 	LastInsertID int64
 }
 
-func (q *SQL) st() (*State, error) {
-	st := (*State)(q)
-	if !st.inTurn {
-		return nil, ErrNotInTurn
-	}
-	return st, nil
-}
+func (q *SQL) st() (*State, error) { return (*State)(q).turnStorage() }
 
-// guarded runs f with the authorizer in user mode and explains a denial.
-func (st *State) guarded(f func() error) error {
+// errRollbackKeyword explains why SQL naming ROLLBACK is refused (sqlscan.go).
+const errRollbackKeyword = "ROLLBACK would end the turn's transaction, which the runtime manages: OR ROLLBACK, ON CONFLICT ROLLBACK and RAISE(ROLLBACK) are not allowed (use ABORT or FAIL, or fail the turn); quote an identifier named rollback"
+
+// guarded runs query through f with the authorizer in user mode and explains a
+// denial. A query that could end the turn's transaction is refused before it runs.
+func (st *State) guarded(query string, f func() error) error {
+	if rollbackKeyword(query) {
+		return fmt.Errorf("%w: %s", ErrSQLNotAllowed, errRollbackKeyword)
+	}
 	st.guard.user, st.guard.reason = true, ""
 	err := f()
 	st.guard.user = false
@@ -44,7 +48,7 @@ func (q *SQL) Exec(query string, args ...any) (Result, error) {
 		return Result{}, err
 	}
 	var r sql.Result
-	err = st.guarded(func() (err error) {
+	err = st.guarded(query, func() (err error) {
 		r, err = st.e.conn.ExecContext(context.Background(), query, args...)
 		return err
 	})
@@ -64,7 +68,7 @@ func (q *SQL) Query(query string, args ...any) (*Rows, error) {
 		return nil, err
 	}
 	var r *sql.Rows
-	err = st.guarded(func() (err error) {
+	err = st.guarded(query, func() (err error) {
 		r, err = st.e.conn.QueryContext(context.Background(), query, args...)
 		return err
 	})

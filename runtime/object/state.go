@@ -105,6 +105,18 @@ func (e *entity) runWork(gen uint64, work func(ctx context.Context) func(ctx con
 	}
 }
 
+// turnStorage returns st when storage may be used now: inside a turn whose
+// transaction is still open.
+func (st *State) turnStorage() (*State, error) {
+	if !st.inTurn {
+		return nil, ErrNotInTurn
+	}
+	if err := st.guard.lost(); err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
 func (st *State) begin(ctx context.Context) {
 	st.ctx, st.inTurn = ctx, true
 }

@@ -37,13 +37,7 @@ type ListOptions struct {
 	Limit      int    // at most this many entries (0: no limit)
 }
 
-func (s *Storage) st() (*State, error) {
-	st := (*State)(s)
-	if !st.inTurn {
-		return nil, ErrNotInTurn
-	}
-	return st, nil
-}
+func (s *Storage) st() (*State, error) { return (*State)(s).turnStorage() }
 
 func (s *Storage) exec(q string, args ...any) (sql.Result, error) {
 	st, err := s.st()
