@@ -109,8 +109,12 @@ func (r *room) OnClose(ctx context.Context, ws *object.WebSocket, code int, reas
 	return nil
 }
 
-// ServeHTTP makes room also an HTTP counter.
+// ServeHTTP makes room also an HTTP counter; ?big=n answers n bytes instead.
 func (r *room) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	if big, _ := strconv.Atoi(req.URL.Query().Get("big")); big > 0 {
+		w.Write(make([]byte, big))
+		return
+	}
 	n, _, _ := object.GetJSON[int64](r.st.Storage(), "hits")
 	n++
 	object.PutJSON(r.st.Storage(), "hits", n)
@@ -164,6 +168,36 @@ func start(t testing.TB, cfg server.Config, rcfg object.Config) *harness {
 	return h
 }
 
+// runApp runs app with server.Run (flags and environment as a binary reads them) on
+// a free loopback port until the test ends, and returns its address.
+func runApp(t *testing.T, app server.App, args ...string) string {
+	t.Helper()
+	ready := make(chan net.Addr, 1)
+	app.Ready = func(a net.Addr) { ready <- a }
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- server.Run(ctx, app, append([]string{"-addr", "127.0.0.1:0", "-data", t.TempDir(), "-log-level", "error"}, args...), io.Discard)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(15 * time.Second):
+			t.Error("Run did not return")
+		}
+	})
+	select {
+	case a := <-ready:
+		return a.String()
+	case err := <-done:
+		t.Fatalf("Run: %v", err)
+	case <-time.After(15 * time.Second):
+		t.Fatal("Run did not start")
+	}
+	return ""
+}
+
 func (h *harness) url(path string) string { return "ws://" + h.addr + path }
 
 func (h *harness) dial(path string) *websocket.Conn {
@@ -181,6 +215,27 @@ func (h *harness) dial(path string) *websocket.Conn {
 	return c
 }
 
+// clientFrom is an HTTP client whose connections come from a chosen loopback source
+// address (the per-address limits tell clients apart by it).
+func clientFrom(src string) *http.Client {
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}}
+	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DialContext: d.DialContext}}
+}
+
+// getFrom is get from a chosen source address; it returns 0 when no answer came.
+func (h *harness) getFrom(src, path string) (int, string) {
+	h.t.Helper()
+	c := clientFrom(src)
+	defer c.CloseIdleConnections()
+	resp, err := c.Get("http://" + h.addr + path)
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
 func (h *harness) get(path string) (int, string) {
 	h.t.Helper()
 	resp, err := http.Get("http://" + h.addr + path)
@@ -195,7 +250,13 @@ func (h *harness) get(path string) (int, string) {
 // metric returns the value of one metric from /metrics.
 func (h *harness) metric(name string) float64 {
 	h.t.Helper()
-	_, body := h.get("/metrics")
+	return h.metricFrom("127.0.0.1", name)
+}
+
+// metricFrom is metric scraped from a chosen source address.
+func (h *harness) metricFrom(src, name string) float64 {
+	h.t.Helper()
+	_, body := h.getFrom(src, "/metrics")
 	for _, line := range strings.Split(body, "\n") {
 		if v, ok := strings.CutPrefix(line, name+" "); ok {
 			f, err := strconv.ParseFloat(v, 64)

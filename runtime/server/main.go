@@ -8,10 +8,14 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"math"
 	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
+	"strconv"
+	"strings"
 	"syscall"
 
 	"github.com/warrenhq/warren/runtime/object"
@@ -40,10 +44,21 @@ type App struct {
 //
 // Flags (with environment equivalents): -addr (WARREN_ADDR, default App.Addr),
 // -data DIR (WARREN_DATA, default ./data/<App.Name>), -log-level (WARREN_LOG_LEVEL:
-// debug, info, warn, error; default info), -h. WARREN_METRICS_TOKEN, when set and
+// debug, info, warn, error; default info), -allowed-hosts (WARREN_ALLOWED_HOSTS, see
+// Config.AllowedHosts), -allowed-origins (WARREN_ALLOWED_ORIGINS, see
+// Config.AllowedOrigins), -h. WARREN_METRICS_TOKEN, when set and
 // App.Server.MetricsToken is empty, becomes the bearer token /metrics requires (see
 // Config.MetricsToken).
+//
+// Unless GOMEMLIMIT is set, Main sets the Go runtime's soft memory limit to 3/4 of
+// the memory available to the process (its cgroup's memory.max, else the machine's
+// RAM); GOMEMLIMIT=off turns it off.
 func Main(app App) {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		if l := defaultMemoryLimit(""); l > 0 {
+			debug.SetMemoryLimit(l)
+		}
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	err := Run(ctx, app, os.Args[1:], os.Stderr)
@@ -68,6 +83,8 @@ func Run(ctx context.Context, app App, args []string, stderr io.Writer) error {
 	addr := fl.String("addr", envOr("WARREN_ADDR", app.Addr), "listen `address` (env WARREN_ADDR)")
 	data := fl.String("data", envOr("WARREN_DATA", filepath.Join("data", app.Name)), "data `directory`: one SQLite file per object (env WARREN_DATA)")
 	level := fl.String("log-level", envOr("WARREN_LOG_LEVEL", "info"), "log `level`: debug, info, warn or error (env WARREN_LOG_LEVEL)")
+	hosts := fl.String("allowed-hosts", os.Getenv("WARREN_ALLOWED_HOSTS"), "comma-separated host `names` the server answers to besides IP addresses, localhost and the -addr host;\n\"*\" for any, *.example.com for subdomains (env WARREN_ALLOWED_HOSTS)")
+	origins := fl.String("allowed-origins", os.Getenv("WARREN_ALLOWED_ORIGINS"), "comma-separated `origins` (https://app.example.com) whose pages may open WebSockets and\nsend POST/PUT/PATCH/DELETE besides the server's own; \"*\" for any (env WARREN_ALLOWED_ORIGINS)")
 	fl.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: %s [flags]\n\nServes the %s app: objects at /parties/<namespace>/<name> (HTTP and WebSocket),\n/healthz, /metrics and the web front end.\n\nFlags:\n", app.Name, app.Name)
 		fl.PrintDefaults()
@@ -95,6 +112,11 @@ func Run(ctx context.Context, app App, args []string, stderr io.Writer) error {
 	if app.Server.MetricsToken == "" {
 		app.Server.MetricsToken = os.Getenv("WARREN_METRICS_TOKEN")
 	}
+	app.Server.AllowedHosts = append(app.Server.AllowedHosts, splitList(*hosts)...)
+	if h, _, err := net.SplitHostPort(*addr); err == nil && h != "" {
+		app.Server.AllowedHosts = append(app.Server.AllowedHosts, h)
+	}
+	app.Server.AllowedOrigins = append(app.Server.AllowedOrigins, splitList(*origins)...)
 	if app.Runtime.Logger == nil {
 		app.Runtime.Logger = log
 	}
@@ -108,13 +130,33 @@ func Run(ctx context.Context, app App, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	log.Info("serving", "app", app.Name, "addr", ln.Addr().String(), "data", rt.Config().DataDir)
+	log.Info("serving", "app", app.Name, "addr", ln.Addr().String(), "data", rt.Config().DataDir, "memlimit", memLimitString())
 	if app.Ready != nil {
 		app.Ready(ln.Addr())
 	}
 	err = s.Serve(ctx, ln)
 	log.Info("stopped", "app", app.Name, "err", err)
 	return err
+}
+
+// splitList splits a comma-separated flag value, dropping blanks.
+func splitList(v string) []string {
+	var out []string
+	for _, x := range strings.Split(v, ",") {
+		if x = strings.TrimSpace(x); x != "" {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// memLimitString is the Go runtime's soft memory limit for the log, e.g. "12GiB".
+func memLimitString() string {
+	l := debug.SetMemoryLimit(-1)
+	if l == math.MaxInt64 {
+		return "off"
+	}
+	return strconv.FormatInt(l>>20, 10) + "MiB"
 }
 
 func envOr(key, def string) string {

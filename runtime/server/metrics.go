@@ -74,9 +74,20 @@ func (s *Server) metrics() []Metric {
 		c("warren_socket_auto_responses_total", "WebSocket requests answered by the auto-response.", func() float64 { return float64(rt.SocketStats().AutoResponses) }),
 		c("warren_sockets_accepted_total", "WebSockets accepted.", func() float64 { return float64(rt.SocketStats().Accepted) }),
 		c("warren_sockets_rejected_total", "WebSockets refused by an object limit or OnConnect.", func() float64 { return float64(rt.SocketStats().Rejected) }),
-		c("warren_upgrades_refused_total", "WebSocket upgrades refused by the origin check or the per-address limit.", func() float64 { return float64(s.refused.Load()) }),
+		c("warren_upgrades_refused_total", "WebSocket upgrades refused by the origin check.", func() float64 { return float64(s.refused.Load()) }),
+		c("warren_requests_refused_total", "HTTP requests refused by the host, cross-site or request body checks.", func() float64 { return float64(s.refusedRequests.Load()) }),
+		g("warren_connections_open", "TCP connections open (HTTP and WebSocket).", func() float64 { return float64(s.connStats().open) }),
+		c("warren_connections_refused_total", "TCP connections refused by the per-address limit.", func() float64 { return float64(s.connStats().refused) }),
 	}
 	return append(out, s.extra...)
+}
+
+// connStats reads the listener's counters; zero before Serve.
+func (s *Server) connStats() (st struct{ open, refused int64 }) {
+	if l := s.conns.Load(); l != nil {
+		st.open, st.refused = l.total.Load(), l.refused.Load()
+	}
+	return st
 }
 
 func (s *Server) handleMetrics(c echo.Context) error {

@@ -1,13 +1,10 @@
 package server_test
 
 import (
-	"context"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/warrenhq/warren/runtime/object"
 	"github.com/warrenhq/warren/runtime/server"
@@ -73,27 +70,6 @@ func TestMetricsOpenByDefault(t *testing.T) {
 // TestMetricsTokenFromEnv: Run reads WARREN_METRICS_TOKEN.
 func TestMetricsTokenFromEnv(t *testing.T) {
 	t.Setenv("WARREN_METRICS_TOKEN", "env-metrics-token")
-	ready := make(chan net.Addr, 1)
-	app := server.App{Name: "metrics-token", Ready: func(a net.Addr) { ready <- a }}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- server.Run(ctx, app, []string{"-addr", "127.0.0.1:0", "-data", t.TempDir(), "-log-level", "error"}, io.Discard)
-	}()
-	defer func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(15 * time.Second):
-			t.Error("Run did not return")
-		}
-	}()
-	select {
-	case a := <-ready:
-		checkMetricsToken(t, "http://"+a.String(), "env-metrics-token")
-	case err := <-done:
-		t.Fatal(err)
-	case <-time.After(15 * time.Second):
-		t.Fatal("Run did not start")
-	}
+	addr := runApp(t, server.App{Name: "metrics-token"})
+	checkMetricsToken(t, "http://"+addr, "env-metrics-token")
 }

@@ -20,6 +20,16 @@
 // and connection IDs get 400, unknown namespaces 404, cross-origin upgrades 403, too
 // many connections from one address 429 and a full object 503.
 //
+// Every request is checked before it is routed, so every app gets the same bounds:
+// a Host that is not an IP address, localhost or a name of Config.AllowedHosts gets
+// 403 (DNS rebinding); a state-changing request (POST, PUT, PATCH, DELETE) from a
+// browser page of another origin gets 403 (cross-site request forgery; clients that
+// send neither Origin nor Sec-Fetch-Site, such as curl, are not browsers and pass);
+// request bodies count against a per-address and a process-wide budget (429, 503)
+// and must arrive within Config.ReadTimeout (408). Serve also bounds connections:
+// Config.MaxConnsPerIP in all (HTTP and WebSocket), and idle keep-alive ones are
+// closed after Config.IdleTimeout.
+//
 // WebSockets guarantee: a received message over Config.MaxMessageSize closes the socket
 // with 1009; a peer whose connection vanishes without a close frame produces OnClose
 // (code 1006) within Config.PingInterval + Config.PongTimeout (30 s by default); a
@@ -58,22 +68,51 @@ type Config struct {
 	// Assets is the static front end served at / (e.g. an embed.FS sub-tree holding
 	// index.html). Unknown paths without a file extension get index.html. Nil serves none.
 	Assets fs.FS
+	// AllowedHosts lists the host names (without port) a request's Host header may
+	// carry besides IP addresses and localhost names, which are always accepted: "*"
+	// accepts any, "*.example.com" the subdomains of example.com. A request for
+	// another name gets 403: a page of another site that had its own name resolve to
+	// this server (DNS rebinding) still sends that name. /healthz is exempt. Run adds
+	// the listen address's host name and reads WARREN_ALLOWED_HOSTS (-allowed-hosts).
+	AllowedHosts []string
 	// AllowedOrigins lists the Origin header values (e.g. "https://example.com") whose
-	// pages may open WebSockets, besides the server's own origin; "*" allows any.
-	// Requests without an Origin header (non-browser clients) are always allowed.
+	// pages may open WebSockets and send state-changing requests (POST, PUT, PATCH,
+	// DELETE), besides the server's own origin (http://<Host>, https://<Host> over
+	// TLS); "*" allows any. Requests without an Origin header (non-browser clients)
+	// are always allowed. Behind a TLS-terminating proxy, list the public https origin.
+	// Run reads WARREN_ALLOWED_ORIGINS (-allowed-origins).
 	AllowedOrigins []string
 	// MaxMessageSize bounds a received WebSocket message; a larger one closes the socket
 	// with 1009. Default 1 MiB.
 	MaxMessageSize int64
-	// MaxConnsPerIP bounds the WebSockets open from one client address (the TCP peer;
-	// proxies are not trusted). Default 1024.
+	// MaxConnsPerIP bounds the TCP connections open from one client address (the TCP
+	// peer, proxies are not trusted; an IPv6 client counts by its /64): HTTP
+	// connections, kept alive or not, and WebSockets alike. One more is answered 429
+	// and closed. Default 1024, or a quarter of the process's open-file limit if that
+	// is lower. Enforced by Serve (a Server used as a plain handler counts nothing).
 	MaxConnsPerIP int
+	// ReadHeaderTimeout bounds the arrival of a request's headers. Default 10s.
+	ReadHeaderTimeout time.Duration
+	// ReadTimeout bounds the arrival of a whole request, headers and body; a body
+	// still incomplete then is answered 408. WebSockets are not affected once
+	// upgraded. Default 30s.
+	ReadTimeout time.Duration
+	// IdleTimeout is how long a kept-alive connection may wait for its next request
+	// before it is closed. Default 60s.
+	IdleTimeout time.Duration
+	// MaxBodyBytes bounds the request body bytes held at once by the whole process
+	// (being received, or reserved by a Content-Length, until the request is
+	// answered); a request beyond it gets 503 with Retry-After. Default 64 MiB.
+	MaxBodyBytes int64
+	// MaxBodyBytesPerIP bounds the same per client address; beyond it 429. Default 8 MiB.
+	MaxBodyBytesPerIP int64
 	// PingInterval is how often a protocol ping goes to each socket. Default 20s.
 	PingInterval time.Duration
 	// PongTimeout is how long a pong may take. A peer that vanished is closed (1006)
 	// within PingInterval+PongTimeout of its last pong. Default 10s.
 	PongTimeout time.Duration
-	// WriteTimeout bounds one frame write to a socket. Default 10s.
+	// WriteTimeout bounds one frame write to a socket, and the writing of an HTTP
+	// response from its first byte. Default 10s.
 	WriteTimeout time.Duration
 	// ShutdownTimeout bounds Shutdown when Serve's context ends. Default 10s.
 	ShutdownTimeout time.Duration
@@ -92,19 +131,25 @@ func (c Config) withDefaults(rt *object.Runtime) Config {
 		c.MaxMessageSize = 1 << 20
 	}
 	if c.MaxConnsPerIP <= 0 {
-		c.MaxConnsPerIP = 1024
+		c.MaxConnsPerIP = defaultMaxConnsPerIP()
 	}
-	if c.PingInterval <= 0 {
-		c.PingInterval = 20 * time.Second
+	defd := func(p *time.Duration, v time.Duration) {
+		if *p <= 0 {
+			*p = v
+		}
 	}
-	if c.PongTimeout <= 0 {
-		c.PongTimeout = 10 * time.Second
+	defd(&c.ReadHeaderTimeout, 10*time.Second)
+	defd(&c.ReadTimeout, 30*time.Second)
+	defd(&c.IdleTimeout, 60*time.Second)
+	defd(&c.PingInterval, 20*time.Second)
+	defd(&c.PongTimeout, 10*time.Second)
+	defd(&c.WriteTimeout, 10*time.Second)
+	defd(&c.ShutdownTimeout, 10*time.Second)
+	if c.MaxBodyBytes <= 0 {
+		c.MaxBodyBytes = 64 << 20
 	}
-	if c.WriteTimeout <= 0 {
-		c.WriteTimeout = 10 * time.Second
-	}
-	if c.ShutdownTimeout <= 0 {
-		c.ShutdownTimeout = 10 * time.Second
+	if c.MaxBodyBytesPerIP <= 0 {
+		c.MaxBodyBytesPerIP = 8 << 20
 	}
 	return c
 }
@@ -124,20 +169,25 @@ type Server struct {
 	m    *melody.Melody
 	http *http.Server
 
+	hosts  *hostPolicy
+	bodies *bodyBudget
+
 	mu      sync.Mutex
 	parties map[string]object.Endpoint
-	perIP   map[string]int
 	extra   []Metric
 
-	sockets  sync.WaitGroup // WebSocket handlers running
-	stopping atomic.Bool
-	refused  atomic.Int64 // upgrades refused by origin or address limits
+	conns           atomic.Pointer[connLimiter] // set by Serve
+	sockets         sync.WaitGroup              // WebSocket handlers running
+	stopping        atomic.Bool
+	refused         atomic.Int64 // upgrades refused by the origin check
+	refusedRequests atomic.Int64 // requests refused by the host, cross-site or body checks
 }
 
 // New returns a Server for rt with no namespaces mounted.
 func New(rt *object.Runtime, cfg Config) *Server {
 	cfg = cfg.withDefaults(rt)
-	s := &Server{rt: rt, cfg: cfg, log: cfg.Logger, parties: map[string]object.Endpoint{}, perIP: map[string]int{}}
+	s := &Server{rt: rt, cfg: cfg, log: cfg.Logger, parties: map[string]object.Endpoint{},
+		hosts: newHostPolicy(cfg, cfg.Logger), bodies: newBodyBudget(cfg.MaxBodyBytes, cfg.MaxBodyBytesPerIP)}
 	s.m = s.newMelody()
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
@@ -167,22 +217,33 @@ func (s *Server) Handle(pattern string, h http.Handler) {
 	s.e.Any(pattern, echo.WrapHandler(h))
 }
 
-// ServeHTTP routes one request; a Server is an http.Handler.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.e.ServeHTTP(w, r) }
+// ServeHTTP checks one request (Host, cross-site, body budget; see Config) and
+// routes it; a Server is an http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.guard(w, r, s.e) }
 
 // Runtime returns the runtime the server hosts.
 func (s *Server) Runtime() *object.Runtime { return s.rt }
 
 // Serve accepts connections on ln until ctx ends, then shuts down gracefully (see
 // Shutdown) within Config.ShutdownTimeout. It returns nil after a clean shutdown.
+// It bounds connections as Config says: MaxConnsPerIP, ReadHeaderTimeout,
+// ReadTimeout and IdleTimeout.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	limited := newConnLimiter(ln, s.cfg.MaxConnsPerIP)
+	s.conns.Store(limited)
 	s.mu.Lock()
-	s.http = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)}
+	s.http = &http.Server{Handler: s,
+		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
+		// ReadTimeout leaves upgraded WebSockets alone: net/http clears the deadline
+		// once a request's body is read (at once for an upgrade, which has none) and
+		// the socket sets its own per read (PingInterval+PongTimeout).
+		ReadTimeout: s.cfg.ReadTimeout,
+		IdleTimeout: s.cfg.IdleTimeout,
+		ErrorLog:    slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)}
 	srv := s.http
 	s.mu.Unlock()
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- srv.Serve(limited) }()
 	select {
 	case err := <-errc:
 		return err
@@ -307,38 +368,13 @@ func (s *Server) handleParty(c echo.Context) error {
 		return c.String(http.StatusNotFound, fmt.Sprintf("no namespace %q\n", nsName))
 	}
 	if !websocket.IsWebSocketUpgrade(r) {
-		ep.ServeObject(w, r, name)
+		if readPartyBody(w, r) {
+			ep.ServeObject(w, r, name)
+		}
 		return nil
 	}
 	s.serveSocket(w, r, ep, name)
 	return nil
-}
-
-// originOK implements the Origin allow-list: same origin, a listed origin, or no Origin.
-func (s *Server) originOK(r *http.Request) bool {
-	origin := r.Header.Get("Origin")
-	if origin == "" {
-		return true
-	}
-	for _, o := range s.cfg.AllowedOrigins {
-		if o == "*" || strings.EqualFold(o, origin) {
-			return true
-		}
-	}
-	u, err := url.Parse(origin)
-	return err == nil && strings.EqualFold(u.Host, r.Host)
-}
-
-// ClientAddr is the client address of a request as the per-address limits count it:
-// the TCP peer's IP (r.RemoteAddr without the port). Proxies are not trusted, so
-// X-Forwarded-For is ignored. An object's OnConnect gets the upgrade request, so apps
-// can apply their own per-address limits with the same key.
-func ClientAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 func (s *Server) serveSocket(w http.ResponseWriter, r *http.Request, ep object.Endpoint, name string) {
@@ -346,7 +382,7 @@ func (s *Server) serveSocket(w http.ResponseWriter, r *http.Request, ep object.E
 		http.Error(w, "shutting down", http.StatusServiceUnavailable)
 		return
 	}
-	if !s.originOK(r) {
+	if !s.hosts.originOK(r) {
 		s.refused.Add(1)
 		http.Error(w, "origin not allowed", http.StatusForbidden)
 		return
@@ -358,26 +394,8 @@ func (s *Server) serveSocket(w http.ResponseWriter, r *http.Request, ep object.E
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	ip := ClientAddr(r)
-	s.mu.Lock()
-	if s.perIP[ip] >= s.cfg.MaxConnsPerIP {
-		s.mu.Unlock()
-		s.refused.Add(1)
-		http.Error(w, fmt.Sprintf("too many connections from %s (at most %d)", ip, s.cfg.MaxConnsPerIP), http.StatusTooManyRequests)
-		return
-	}
-	s.perIP[ip]++
-	s.mu.Unlock()
-	release := func() {
-		s.mu.Lock()
-		if s.perIP[ip]--; s.perIP[ip] <= 0 {
-			delete(s.perIP, ip)
-		}
-		s.mu.Unlock()
-	}
 	hs, err := ep.AcceptSocket(r, name, connID)
 	if err != nil {
-		release()
 		code, msg := object.HTTPStatus(err)
 		if errors.Is(err, object.ErrTooManySockets) {
 			code = http.StatusServiceUnavailable
@@ -394,7 +412,6 @@ func (s *Server) serveSocket(w http.ResponseWriter, r *http.Request, ep object.E
 	go func() {
 		defer close(done)
 		defer s.sockets.Done()
-		defer release()
 		if err := s.m.HandleRequestWithKeys(w, r, map[string]any{connKey: c}); err != nil {
 			s.log.Debug("server: upgrade failed", "err", err)
 		}

@@ -82,7 +82,7 @@ func (s *Server) newMelody() *melody.Melody {
 	m.Config.PongWait = s.cfg.PingInterval + s.cfg.PongTimeout
 	m.Config.WriteWait = s.cfg.WriteTimeout
 	m.Config.MessageBufferSize = object.MaxInflight + 2
-	m.Upgrader.CheckOrigin = s.originOK
+	m.Upgrader.CheckOrigin = s.hosts.originOK
 	// A small read buffer of the socket's own (net/http's 4 KiB one is freed when the
 	// upgrading handler returns) and pooled write buffers: an idle socket holds no
 	// write buffer. Larger messages are read in several calls.

@@ -1,0 +1,149 @@
+package server
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// defaultMaxConnsPerIP is Config.MaxConnsPerIP's default: 1024, or a quarter of the
+// process's open-file limit when that is lower, so that one address can never take
+// the descriptors every other client needs.
+func defaultMaxConnsPerIP() int {
+	var l syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l); err == nil && l.Cur/4 < 1024 {
+		return max(int(l.Cur/4), 1)
+	}
+	return 1024
+}
+
+// ClientAddr is the client address of a request as the per-address limits count it:
+// the TCP peer's IP (from r.RemoteAddr), an IPv6 address by its /64 prefix (one
+// subscriber's usual allocation: a client cannot multiply its quota by picking
+// addresses of its own network). Proxies are not trusted, so X-Forwarded-For is
+// ignored. An object's OnConnect gets the upgrade request, so apps can apply their
+// own per-address limits with the same key.
+func ClientAddr(r *http.Request) string { return clientKey(r.RemoteAddr) }
+
+// clientKey is ClientAddr of a "host:port" peer address.
+func clientKey(addr string) string {
+	ap, err := netip.ParseAddrPort(addr)
+	if err != nil {
+		host, _, err := net.SplitHostPort(addr)
+		if err != nil {
+			return addr
+		}
+		return host
+	}
+	ip := ap.Addr().Unmap()
+	if ip.Is6() && !ip.IsLoopback() {
+		p, _ := ip.Prefix(64)
+		return p.String()
+	}
+	return ip.String()
+}
+
+// connLimiter wraps a listener and bounds the connections open from one client
+// address (clientKey): HTTP connections, kept alive or not, and WebSockets alike.
+// A connection over the limit is answered 429 and closed; it never reaches net/http.
+type connLimiter struct {
+	net.Listener
+	max int
+
+	mu   sync.Mutex
+	open map[string]int
+
+	total     atomic.Int64 // connections open
+	refused   atomic.Int64 // connections refused by the limit
+	lingering atomic.Int32 // refused connections still being answered
+}
+
+// maxLingering bounds the refused connections that get a 429 and a graceful close;
+// beyond it a refused connection is closed at once, so that refusing costs nothing
+// that a flood could pile up.
+const maxLingering = 64
+
+func newConnLimiter(ln net.Listener, max int) *connLimiter {
+	return &connLimiter{Listener: ln, max: max, open: map[string]int{}}
+}
+
+// Accept returns the next connection within the limit; it refuses the others.
+func (l *connLimiter) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		key := clientKey(c.RemoteAddr().String())
+		l.mu.Lock()
+		if l.open[key] >= l.max {
+			l.mu.Unlock()
+			l.refused.Add(1)
+			l.refuse(c, key)
+			continue
+		}
+		l.open[key]++
+		l.mu.Unlock()
+		l.total.Add(1)
+		return &countedConn{Conn: c, l: l, key: key}, nil
+	}
+}
+
+func (l *connLimiter) release(key string) {
+	l.total.Add(-1)
+	l.mu.Lock()
+	if l.open[key]--; l.open[key] <= 0 {
+		delete(l.open, key)
+	}
+	l.mu.Unlock()
+}
+
+// refuse answers a connection over the limit with 429 and closes it. The request is
+// not read: the answer goes out at once, then the connection is half-closed and
+// drained for a moment so that the client reads the 429 rather than a reset.
+func (l *connLimiter) refuse(c net.Conn, key string) {
+	if l.lingering.Add(1) > maxLingering {
+		l.lingering.Add(-1)
+		c.Close()
+		return
+	}
+	go func() {
+		defer l.lingering.Add(-1)
+		defer c.Close()
+		msg := fmt.Sprintf("too many connections from %s (at most %d)\n", key, l.max)
+		c.SetDeadline(time.Now().Add(time.Second))
+		fmt.Fprintf(c, "HTTP/1.1 429 Too Many Requests\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s", len(msg), msg)
+		if cw, ok := c.(interface{ CloseWrite() error }); ok {
+			cw.CloseWrite()
+		}
+		io.Copy(io.Discard, io.LimitReader(c, 64<<10))
+	}()
+}
+
+// countedConn is an accepted connection; closing it gives its slot back.
+type countedConn struct {
+	net.Conn
+	l    *connLimiter
+	key  string
+	once sync.Once
+}
+
+func (c *countedConn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(func() { c.l.release(c.key) })
+	return err
+}
+
+// CloseWrite half-closes the connection (net/http uses it for a graceful close).
+func (c *countedConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}
