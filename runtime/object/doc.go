@@ -61,6 +61,20 @@
 // Object databases live at DataDir/<namespace>/<2 hex digits>/<id>.sqlite: names
 // never reach the file system.
 //
+// # Operating
+//
+// [Runtime.ListObjects] pages through a namespace's objects (name, ID, size, last
+// activity, open or evicted, sockets) from a catalogue (DataDir/catalog.sqlite) that
+// commits feed through memory and a flusher writes once a second without fsync; it is
+// rebuilt by a scan after a crash, and no object database is opened to list.
+// [Runtime.DeleteObject] removes an object for good, [Runtime.Backup],
+// [Runtime.Restore] and [Runtime.RestoreFile] save and restore objects while the app
+// serves, [Runtime.ExportJSON] and [Runtime.ExportSQLite] export one, [Runtime.Query]
+// runs an operator's SQL (read-only unless asked, enforced by SQLite), and
+// [Runtime.Inspect] and [Runtime.TopObjects] show one object and the busiest. They
+// take namespaces by name and work on a data directory whose app is stopped too
+// (cmd/warren).
+//
 // The interfaces [Placement] and [Committer] are the seams for running one namespace
 // across several processes; [LocalPlacement] and [LocalCommitter] serve one process.
 package object

@@ -58,6 +58,9 @@ type event struct {
 	run func(ctx context.Context, inst any) error
 	// done is called once, after the batch commit, with nil when the turn committed.
 	done func(err error)
+	// hold, when set, makes the event no turn: the runner closes the database and hands
+	// the object to an operator (hold.go) until it is released.
+	hold *holdRequest
 }
 
 func newEntity(rt *Runtime, ns *nsCore, id ID) *entity {
@@ -103,10 +106,11 @@ func (e *entity) run() {
 			e.id = e.learned
 			e.unstoredName = e.db != nil // opened by ID alone: store the name with the next batch
 		}
-		n := len(e.queue)
-		if n > e.rt.cfg.MaxBatch {
-			n = e.rt.cfg.MaxBatch
+		if len(e.queue) > 0 && e.queue[0].hold != nil {
+			e.runHoldLocked()
+			continue
 		}
+		n := batchLen(e.queue, e.rt.cfg.MaxBatch)
 		batch := make([]*event, n)
 		copy(batch, e.queue)
 		rest := copy(e.queue, e.queue[n:])
@@ -223,11 +227,13 @@ func (e *entity) runBatch(batch []*event) bool {
 		e.abort(batch, out, err)
 		return true
 	}
+	began := time.Now()
 	err := e.rt.cfg.Committer.Commit(ctx, e.ns.name, e.id, turns, e.commit)
 	if err != nil {
 		e.abort(batch, out, fmt.Errorf("%w: commit: %v", storageError(err), err))
 		return true
 	}
+	e.rt.noteCommit(e, out, turns, time.Since(began))
 	e.unstoredName = false
 	clear(e.state.undo) // committed: nothing left to undo
 	e.state.undo = e.state.undo[:0]
@@ -382,6 +388,7 @@ func (e *entity) construct() ([]func(), error) {
 // resets the instance, and closes the database so the next batch reopens it.
 func (e *entity) abort(batch []*event, out []outcome, cause error) {
 	e.rt.stats.failedCommits.Add(1)
+	e.rt.noteAbort(e, len(batch))
 	e.exec(context.Background(), "ROLLBACK")
 	for i := range batch {
 		out[i].ctor = nil

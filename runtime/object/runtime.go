@@ -75,6 +75,7 @@ type Runtime struct {
 	work  chan *entity   // hands objects with queued events to idle workers
 	// template is an empty object database; new objects start as a copy of it.
 	template []byte
+	ops      *opsState // catalogue, per-object metrics, operator namespaces (ops.go)
 }
 
 type objectKey struct {
@@ -158,6 +159,12 @@ func New(cfg Config) (*Runtime, error) {
 		unlockDir(lock)
 		return nil, err
 	}
+	if err := rt.startOps(); err != nil {
+		rt.wake.stop()
+		rt.wake.close()
+		unlockDir(lock)
+		return nil, err
+	}
 	rt.scheduleSweep()
 	return rt, nil
 }
@@ -195,6 +202,7 @@ func (rt *Runtime) Close() error {
 		rt.evict(e, true)
 	}
 	rt.wake.close()
+	rt.stopOps()
 	unlockDir(rt.lock)
 	return nil
 }

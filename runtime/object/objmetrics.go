@@ -1,0 +1,153 @@
+package object
+
+import (
+	"sort"
+	"sync"
+	"time"
+)
+
+// Per-object metrics are kept for at most defaultMetricsObjects objects (bounded
+// memory and label cardinality): when the table is full, a new object replaces the
+// one with the fewest turns, so busy objects stay. Evicting an object from memory
+// does not drop its metrics; deleting it does.
+
+const (
+	defaultMetricsObjects = 1024
+	recentBatches         = 20 // batches remembered per object, for the inspector
+)
+
+type objectMetrics struct {
+	mu  sync.Mutex
+	max int
+	m   map[wakeKey]*objectStat
+}
+
+type objectStat struct {
+	name                   string
+	turns, failed, commits int64
+	commitTime             time.Duration
+	last                   time.Time
+	recent                 [recentBatches]BatchRecord
+	next, n                int
+}
+
+// BatchRecord is one batch of turns of an object, as the inspector shows it.
+type BatchRecord struct {
+	At     time.Time     `json:"at"`
+	Turns  int           `json:"turns"`
+	Failed int           `json:"failed"`          // turns that failed (rolled back)
+	Commit time.Duration `json:"commit_ns"`       // time the commit took (0 when rolled back)
+	Error  string        `json:"error,omitempty"` // the first failure's error
+}
+
+// ObjectMetrics are the counters of one object since this process started.
+type ObjectMetrics struct {
+	Namespace   string        `json:"namespace"`
+	ID          string        `json:"id"`
+	Name        string        `json:"name,omitempty"`
+	Turns       int64         `json:"turns"`
+	FailedTurns int64         `json:"failed_turns"`
+	Commits     int64         `json:"commits"`
+	CommitTime  time.Duration `json:"commit_time_ns"` // total time spent committing
+	LastActive  time.Time     `json:"last_active"`
+	Sockets     int           `json:"sockets"`
+}
+
+func (om *objectMetrics) init(max int) {
+	om.max = max
+	om.m = map[wakeKey]*objectStat{}
+}
+
+func (om *objectMetrics) record(key wakeKey, name string, now time.Time, turns, failed int, commit time.Duration, err error) {
+	om.mu.Lock()
+	defer om.mu.Unlock()
+	s := om.m[key]
+	if s == nil {
+		if len(om.m) >= om.max {
+			om.dropLeastBusy()
+		}
+		s = &objectStat{}
+		om.m[key] = s
+	}
+	if name != "" {
+		s.name = name
+	}
+	s.turns += int64(turns)
+	s.failed += int64(failed)
+	if commit > 0 {
+		s.commits++
+		s.commitTime += commit
+	}
+	s.last = now
+	r := BatchRecord{At: now, Turns: turns, Failed: failed, Commit: commit}
+	if err != nil {
+		r.Error = truncate(err.Error(), 300)
+	}
+	s.recent[s.next] = r
+	s.next = (s.next + 1) % recentBatches
+	s.n = min(s.n+1, recentBatches)
+}
+
+// dropLeastBusy removes the entry with the fewest turns; om.mu is held.
+func (om *objectMetrics) dropLeastBusy() {
+	var victim wakeKey
+	least := int64(-1)
+	for k, s := range om.m {
+		if least < 0 || s.turns < least {
+			victim, least = k, s.turns
+		}
+	}
+	delete(om.m, victim)
+}
+
+func (om *objectMetrics) forget(key wakeKey) {
+	om.mu.Lock()
+	delete(om.m, key)
+	om.mu.Unlock()
+}
+
+func (s *objectStat) snapshot(key wakeKey) ObjectMetrics {
+	return ObjectMetrics{Namespace: key.ns, ID: ID{raw: key.id}.String(), Name: s.name, Turns: s.turns,
+		FailedTurns: s.failed, Commits: s.commits, CommitTime: s.commitTime, LastActive: s.last}
+}
+
+// TopObjects returns the metrics of the n objects with the most turns (n ≤ 0: all
+// that are tracked), busiest first.
+func (rt *Runtime) TopObjects(n int) []ObjectMetrics {
+	om := &rt.ops.metrics
+	om.mu.Lock()
+	out := make([]ObjectMetrics, 0, len(om.m))
+	for k, s := range om.m {
+		out = append(out, s.snapshot(k))
+	}
+	om.mu.Unlock()
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Turns != out[j].Turns {
+			return out[i].Turns > out[j].Turns
+		}
+		return out[i].ID < out[j].ID
+	})
+	if n > 0 && len(out) > n {
+		out = out[:n]
+	}
+	for i := range out {
+		out[i].Sockets = rt.socketCount(out[i].Namespace, out[i].ID)
+	}
+	return out
+}
+
+// objectMetricsOf returns one object's metrics and recent batches, oldest first.
+func (rt *Runtime) objectMetricsOf(key wakeKey) (ObjectMetrics, []BatchRecord, bool) {
+	om := &rt.ops.metrics
+	om.mu.Lock()
+	defer om.mu.Unlock()
+	s := om.m[key]
+	if s == nil {
+		return ObjectMetrics{}, nil, false
+	}
+	recent := make([]BatchRecord, 0, s.n)
+	for i := 0; i < s.n; i++ {
+		recent = append(recent, s.recent[(s.next-s.n+i+recentBatches)%recentBatches])
+	}
+	return s.snapshot(key), recent, true
+}
