@@ -31,7 +31,7 @@ func openObjectFiles(dir string) int {
 			continue
 		}
 		p = strings.TrimSuffix(strings.TrimSuffix(p, "-wal"), "-shm")
-		if strings.HasSuffix(p, ".sqlite") && filepath.Base(p) != "wake.sqlite" {
+		if strings.HasSuffix(p, ".sqlite") && filepath.Base(p) != "wake.sqlite" && filepath.Base(p) != "catalog.sqlite" {
 			files[p] = true
 		}
 	}
