@@ -22,8 +22,9 @@ import (
 // confirmed (its "add" broadcast came back to the sender) must be in the room's
 // history exactly once.
 func TestChaos(t *testing.T) {
-	t.Setenv("WARREN_CHAT_BURST", "1000000")
-	t.Setenv("WARREN_CHAT_RATE", "1000000")
+	for _, k := range []string{"BURST", "RATE", "ADDR_BURST", "ADDR_RATE", "ROOM_BURST", "ROOM_RATE"} {
+		t.Setenv("WARREN_CHAT_"+k, "1000000") // the workers send as fast as they can, from one address
+	}
 	bin := browsertest.BuildBinary(t, ".")
 	chaostest.Run(t, chaostest.Config{Name: "chat", Binary: bin, Workers: 6}, chatChaos{})
 }

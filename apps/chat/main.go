@@ -14,10 +14,17 @@ func main() {
 	server.Main(chatApp(limitsFromEnv()))
 }
 
-// limitsFromEnv reads the per-user rate limit from WARREN_CHAT_BURST (messages at
-// once) and WARREN_CHAT_RATE (messages per second); unset or invalid means the default.
+// limitsFromEnv reads the rate limits (see Limits) from the environment:
+// WARREN_CHAT_BURST and WARREN_CHAT_RATE (per user: messages at once, per second),
+// WARREN_CHAT_ADDR_BURST and WARREN_CHAT_ADDR_RATE (per client address in a room),
+// WARREN_CHAT_ROOM_BURST and WARREN_CHAT_ROOM_RATE (per room). Unset or invalid
+// means the default.
 func limitsFromEnv() Limits {
-	burst, _ := strconv.Atoi(os.Getenv("WARREN_CHAT_BURST"))
-	rate, _ := strconv.ParseFloat(os.Getenv("WARREN_CHAT_RATE"), 64)
-	return Limits{Burst: burst, Rate: rate}
+	burst := func(k string) int { n, _ := strconv.Atoi(os.Getenv(k)); return n }
+	rate := func(k string) float64 { f, _ := strconv.ParseFloat(os.Getenv(k), 64); return f }
+	return Limits{
+		Burst: burst("WARREN_CHAT_BURST"), Rate: rate("WARREN_CHAT_RATE"),
+		AddrBurst: burst("WARREN_CHAT_ADDR_BURST"), AddrRate: rate("WARREN_CHAT_ADDR_RATE"),
+		RoomBurst: burst("WARREN_CHAT_ROOM_BURST"), RoomRate: rate("WARREN_CHAT_ROOM_RATE"),
+	}
 }

@@ -11,14 +11,15 @@ import (
 // Limits on what clients send. Frames beyond them are refused with an error frame;
 // the socket stays open.
 const (
-	MaxFrameBytes   = 16 << 10 // one client frame
-	MaxContentBytes = 4000     // one message's text
-	MaxNameBytes    = 64       // a user name
-	MaxIDBytes      = 64       // a client-chosen message id
-	MaxSearchBytes  = 200      // a search query
-	PageSize        = 50       // messages in "all" and in one history page
-	MaxPage         = 200      // the largest history page a client may ask for
-	MaxResume       = 1000     // changes replayed on resume; beyond it the client gets "all"
+	MaxFrameBytes   = 16 << 10  // one client frame
+	MaxContentBytes = 4000      // one message's text
+	MaxNameBytes    = 64        // a user name
+	MaxIDBytes      = 64        // a client-chosen message id
+	MaxSearchBytes  = 200       // a search query
+	PageSize        = 50        // messages in "all" and in one history page
+	MaxPage         = 200       // the largest history page a client may ask for
+	MaxResume       = 1000      // changes replayed on resume; beyond it the client gets "all"
+	MaxReplyBytes   = 128 << 10 // the messages of one all, chat:resume, chat:history or chat:search frame (at least one)
 )
 
 // Frame types. The first three are durable-chat-template's; extended ones carry the
@@ -60,6 +61,7 @@ type ClientFrame struct {
 	Limit   int    `json:"limit,omitempty"`   // chat:history: page size (default PageSize)
 	Q       string `json:"q,omitempty"`       // chat:search
 	Typing  bool   `json:"typing,omitempty"`  // chat:typing
+	Since   int64  `json:"since,omitempty"`   // chat:resume: the rev the client has every change up to
 }
 
 // FrameError is a client error reported in a chat:error frame.
@@ -67,6 +69,9 @@ type FrameError struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
 	ID      string `json:"id,omitempty"` // the message id the error is about, if any
+	// RetryAfter is, for rate_limited, the milliseconds after which the frame may
+	// succeed.
+	RetryAfter int64 `json:"retryAfter,omitempty"`
 }
 
 func (e *FrameError) Error() string { return e.Code + ": " + e.Message }
@@ -113,12 +118,19 @@ func DecodeFrame(data []byte) (ClientFrame, error) {
 		case !utf8.ValidString(f.Q):
 			err = invalid("search is not valid UTF-8")
 		}
+	case TypeResume:
+		if f.Since <= 0 {
+			err = invalid("since must be a rev > 0")
+		}
 	case TypeTyping:
+		if f.User != "" {
+			err = validateName(f.User)
+		}
 	default:
 		err = invalid("unknown frame type %q", truncate(f.Type, 32))
 	}
 	if err != nil {
-		if f.Type != TypeSearch && f.Type != TypeHistory {
+		if f.Type == TypeAdd || f.Type == TypeUpdate || f.Type == TypeDelete {
 			err.ID = safeID(f.ID)
 		}
 		return ClientFrame{}, err

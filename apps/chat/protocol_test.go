@@ -31,6 +31,13 @@ func TestDecodeFrame(t *testing.T) {
 		{`{"type":"chat:history","before":-1}`, ErrInvalid},
 		{`{"type":"chat:search","q":"fox"}`, ""},
 		{`{"type":"chat:typing","typing":true}`, ""},
+		{`{"type":"chat:typing","typing":true,"user":"Al"}`, ""},
+		{`{"type":"chat:typing","typing":true,"user":"a\u0000b"}`, ErrInvalid},
+		{`{"type":"chat:typing","typing":true,"user":"` + strings.Repeat("x", MaxNameBytes+1) + `"}`, ErrTooLarge},
+		{`{"type":"chat:resume","since":12}`, ""},
+		{`{"type":"chat:resume"}`, ErrInvalid},
+		{`{"type":"chat:resume","since":-3}`, ErrInvalid},
+		{`{"type":"chat:resume","since":1e30}`, ErrInvalid},
 		{`{"type":"nope"}`, ErrInvalid},
 		{`{"type":"add","id":5}`, ErrInvalid},
 		{`[1,2]`, ErrInvalid},
@@ -69,6 +76,7 @@ func FuzzDecodeFrame(f *testing.F) {
 		`{"type":"update","id":"abc","content":"<img src=x onerror=alert(1)>","user":"A"}`,
 		`{"type":"chat:history","before":3,"limit":2}`, `{"type":"chat:search","q":"\"x\" OR"}`,
 		`{"type":"chat:delete","id":"x"}`, `{"type":"chat:typing","typing":true}`, `{}`, `null`, `"add"`,
+		`{"type":"chat:typing","typing":false,"user":"bob"}`, `{"type":"chat:resume","since":7}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -99,7 +107,15 @@ func FuzzDecodeFrame(f *testing.F) {
 				t.Fatalf("accepted long search")
 			}
 			ftsQuery(fr.Q)
-		case TypeDelete, TypeTyping:
+		case TypeTyping:
+			if fr.User != "" && validateName(fr.User) != nil {
+				t.Fatalf("accepted typing with an invalid user %q", fr.User)
+			}
+		case TypeResume:
+			if fr.Since <= 0 {
+				t.Fatalf("accepted resume since %d", fr.Since)
+			}
+		case TypeDelete:
 		default:
 			t.Fatalf("accepted type %q", fr.Type)
 		}

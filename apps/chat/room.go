@@ -13,24 +13,8 @@ import (
 	"time"
 
 	"github.com/warrenhq/warren/runtime/object"
+	"github.com/warrenhq/warren/runtime/server"
 )
-
-// Limits tunes a room's per-user rate limit: a token bucket of Burst frames refilled
-// at Rate per second. Zero fields take the defaults (burst 20, 10 per second).
-type Limits struct {
-	Burst int
-	Rate  float64
-}
-
-func (l Limits) withDefaults() Limits {
-	if l.Burst <= 0 {
-		l.Burst = 20
-	}
-	if l.Rate <= 0 {
-		l.Rate = 10
-	}
-	return l
-}
 
 // Message is one chat message as stored and as sent. The first four fields are
 // durable-chat-template's; the rest are additive.
@@ -55,9 +39,11 @@ type messageFrame struct {
 
 // peer is what a socket's attachment holds: who is behind it. It survives hibernation.
 type peer struct {
-	UID  string `json:"uid"`
-	Name string `json:"name"`
-	Ext  bool   `json:"ext"` // connected with ?proto=1: receives chat:* frames
+	UID    string `json:"uid"`
+	Name   string `json:"name"`             // as shown (see shownName), "" when none was given
+	Ext    bool   `json:"ext"`              // connected with ?proto=1: receives chat:* frames
+	Proven bool   `json:"proven,omitempty"` // the uid comes from a token, not from the connection
+	Addr   string `json:"addr"`             // the client address (server.ClientAddr), for the per-address limit
 }
 
 // Room is one chat room: an object of namespace "chat", named by the URL.
@@ -68,12 +54,24 @@ type peer struct {
 // exactly the changes it missed; only the author (same secret token, or for
 // token-less clients the same connection id) can edit or delete a message.
 type Room struct {
-	st      *object.State
-	limits  Limits
-	seq     int64 // highest message seq
-	rev     int64 // highest rev
-	buckets map[string]*bucket
+	st     *object.State
+	limits Limits
+	lim    *limiter
+	seq    int64 // highest message seq
+	rev    int64 // highest rev
+	names  int   // reserved names
+	typing map[string]typingState
 }
+
+// typingState is the last typing state relayed for a user.
+type typingState struct {
+	on bool
+	at time.Time
+}
+
+// typingEvery is how often an unchanged "typing" state is relayed again (clients
+// expire it after a few seconds); changes are relayed at once.
+const typingEvery = 2 * time.Second
 
 const schema = `
 CREATE TABLE IF NOT EXISTS messages(
@@ -94,11 +92,12 @@ CREATE VIRTUAL TABLE IF NOT EXISTS messages_fts USING fts5(content, tokenize='un
 
 // newRoom is the constructor: it creates the schema and loads the counters.
 func newRoom(ctx context.Context, st *object.State, limits Limits) (*Room, error) {
-	r := &Room{st: st, limits: limits.withDefaults(), buckets: map[string]*bucket{}}
-	if _, err := st.SQL().Exec(schema); err != nil {
+	limits = limits.withDefaults()
+	r := &Room{st: st, limits: limits, lim: newLimiter(limits), typing: map[string]typingState{}}
+	if _, err := st.SQL().Exec(schema + namesSchema); err != nil {
 		return nil, fmt.Errorf("chat: schema: %w", err)
 	}
-	err := st.SQL().QueryRow(`SELECT coalesce(max(seq),0), coalesce(max(rev),0) FROM messages`).Scan(&r.seq, &r.rev)
+	err := st.SQL().QueryRow(`SELECT coalesce(max(seq),0), coalesce(max(rev),0), (SELECT count(*) FROM names) FROM messages`).Scan(&r.seq, &r.rev, &r.names)
 	return r, err
 }
 
@@ -109,17 +108,20 @@ func newRoom(ctx context.Context, st *object.State, limits Limits) (*Room, error
 // 128 of [A-Za-z0-9_-]), name (display name), since (last rev seen, to resume).
 func (r *Room) OnConnect(ctx context.Context, ws *object.WebSocket, req *http.Request) error {
 	q := req.URL.Query()
-	p := peer{Ext: q.Get("proto") == "1", Name: q.Get("name")}
-	if validateName(p.Name) != nil {
-		p.Name = ""
-	}
+	p := peer{Ext: q.Get("proto") == "1", Addr: server.ClientAddr(req)}
 	if tok := q.Get("token"); tok != "" {
 		if !validToken(tok) {
 			return &object.CloseError{Code: 4400, Reason: "invalid token: 16 to 128 of A-Z a-z 0-9 _ -"}
 		}
-		p.UID = uidOf("token:" + tok)
+		p.UID, p.Proven = uidOf("token:"+tok), true
 	} else {
 		p.UID = uidOf("conn:" + ws.ID())
+	}
+	if name := q.Get("name"); validateName(name) == nil {
+		var err error
+		if p.Name, err = r.shownName(p.UID, p.Proven, name); err != nil {
+			return err
+		}
 	}
 	tag := "basic"
 	if p.Ext {
@@ -138,29 +140,53 @@ func (r *Room) OnConnect(ctx context.Context, ws *object.WebSocket, req *http.Re
 	if err := r.sendInitial(ws, p.Ext, q.Get("since")); err != nil {
 		return err
 	}
-	if p.Ext || p.Name != "" {
+	if (p.Ext || p.Name != "") && r.lim.announce(r.st.Now(), p) {
 		r.announce(ws, p, TypeJoin)
 	}
 	return nil
 }
 
-// sendInitial sends "all" (the latest page), or chat:resume with the changes after
-// since when the client can resume.
+// sendInitial sends "all" (the latest page), or chat:resume with the first page of
+// the changes after since when the client can resume.
 func (r *Room) sendInitial(ws *object.WebSocket, ext bool, sinceParam string) error {
 	since, err := strconv.ParseInt(sinceParam, 10, 64)
-	if ext && err == nil && since > 0 && since <= r.rev && r.rev-since <= MaxResume {
-		msgs, err := r.query(`SELECT `+cols+` FROM messages WHERE rev > ? ORDER BY rev`, since)
-		if err != nil {
-			return err
-		}
-		send(ws, map[string]any{"type": TypeResume, "messages": msgs, "rev": r.rev})
-		return nil
+	if ext && err == nil && since > 0 {
+		return r.sendResume(ws, since)
 	}
-	msgs, more, err := r.page(0, PageSize)
+	return r.sendAll(ws)
+}
+
+// sendAll sends the latest page of live messages.
+func (r *Room) sendAll(ws *object.WebSocket) error {
+	limit, ferr := r.lim.catchupRoom(r.st.Now(), ws)
+	if ferr != nil {
+		limit = minPage // "all" resets the client: never refused, kept small
+	}
+	p, more, err := r.latest(0, PageSize, limit)
 	if err != nil {
 		return err
 	}
-	send(ws, map[string]any{"type": TypeAll, "messages": msgs, "hasMore": more, "rev": r.rev})
+	r.lim.spendCatchup(ws, p.bytes)
+	send(ws, map[string]any{"type": TypeAll, "messages": p.msgs, "hasMore": more, "rev": r.rev})
+	return nil
+}
+
+// sendResume sends the next page of the changes after since, or "all" when the
+// client is too far behind (or ahead: another room's revs) to resume.
+func (r *Room) sendResume(ws *object.WebSocket, since int64) error {
+	if since > r.rev || r.rev-since > MaxResume {
+		return r.sendAll(ws)
+	}
+	limit, ferr := r.lim.catchupRoom(r.st.Now(), ws)
+	if ferr != nil {
+		return ferr
+	}
+	p, upto, more, err := r.changes(since, limit)
+	if err != nil {
+		return err
+	}
+	r.lim.spendCatchup(ws, p.bytes)
+	send(ws, map[string]any{"type": TypeResume, "messages": p.msgs, "rev": upto, "more": more})
 	return nil
 }
 
@@ -178,37 +204,78 @@ func (r *Room) OnMessage(ctx context.Context, ws *object.WebSocket, m object.Mes
 	var fe *FrameError
 	if errors.As(err, &fe) {
 		if p.Ext {
-			send(ws, map[string]any{"type": TypeError, "code": fe.Code, "message": fe.Message, "id": fe.ID})
+			send(ws, map[string]any{"type": TypeError, "code": fe.Code, "message": fe.Message, "id": fe.ID, "retryAfter": fe.RetryAfter})
 		}
 		return nil
 	}
 	return err
 }
 
+// broadcasts are the frame types relayed to the room, which also draw from its
+// room-wide bucket.
+var broadcasts = map[string]bool{TypeAdd: true, TypeUpdate: true, TypeDelete: true, TypeTyping: true}
+
 func (r *Room) handle(ws *object.WebSocket, p peer, f ClientFrame) error {
-	if f.Type != TypeTyping && !r.allow(p.UID) {
-		return &FrameError{Code: ErrRateLimited, ID: f.ID, Message: fmt.Sprintf("slow down: at most %d messages at once, %g per second", r.limits.Burst, r.limits.Rate)}
+	if err := r.lim.allow(r.st.Now(), p, broadcasts[f.Type]); err != nil {
+		err.ID = f.ID
+		return err
 	}
 	switch f.Type {
 	case TypeAdd, TypeUpdate:
 		return r.upsert(ws, p, f)
 	case TypeDelete:
 		return r.delete(p, f.ID)
+	case TypeResume:
+		return r.sendResume(ws, f.Since)
 	case TypeHistory:
-		msgs, more, err := r.page(f.Before, f.Limit)
+		limit, ferr := r.lim.catchupRoom(r.st.Now(), ws)
+		if ferr != nil {
+			return ferr
+		}
+		pg, more, err := r.latest(f.Before, f.Limit, limit)
 		if err != nil {
 			return err
 		}
-		send(ws, map[string]any{"type": TypeHistory, "messages": msgs, "hasMore": more, "before": f.Before})
+		r.lim.spendCatchup(ws, pg.bytes)
+		send(ws, map[string]any{"type": TypeHistory, "messages": pg.msgs, "hasMore": more, "before": f.Before})
 	case TypeSearch:
+		limit, ferr := r.lim.catchupRoom(r.st.Now(), ws)
+		if ferr != nil {
+			return ferr
+		}
 		msgs, err := r.search(f.Q)
 		if err != nil {
 			return err
 		}
-		send(ws, map[string]any{"type": TypeSearch, "q": f.Q, "messages": msgs})
+		pg := fit(msgs, limit)
+		r.lim.spendCatchup(ws, pg.bytes)
+		send(ws, map[string]any{"type": TypeSearch, "q": f.Q, "messages": pg.msgs})
 	case TypeTyping:
-		r.toExt(map[string]any{"type": TypeTyping, "uid": p.UID, "name": nameOr(p.Name, f.User), "typing": f.Typing}, ws)
+		return r.relayTyping(ws, p, f)
 	}
+	return nil
+}
+
+// relayTyping relays a typing state to the other extended clients when it
+// changed, or when it is "typing" and was last relayed typingEvery ago. The name
+// is the one the sender connected with, else the frame's (as shownName gives it).
+func (r *Room) relayTyping(ws *object.WebSocket, p peer, f ClientFrame) error {
+	now := r.st.Now()
+	if last, ok := r.typing[p.UID]; ok && last.on == f.Typing && (!f.Typing || now.Sub(last.at) < typingEvery) {
+		return nil
+	}
+	name := p.Name
+	if name == "" && f.User != "" {
+		var err error
+		if name, err = r.shownName(p.UID, p.Proven, f.User); err != nil {
+			return err
+		}
+	}
+	if len(r.typing) >= maxBuckets {
+		clear(r.typing)
+	}
+	r.typing[p.UID] = typingState{on: f.Typing, at: now}
+	r.toExt(map[string]any{"type": TypeTyping, "uid": p.UID, "name": name, "typing": f.Typing}, ws)
 	return nil
 }
 
@@ -238,7 +305,11 @@ func (r *Room) upsert(ws *object.WebSocket, p peer, f ClientFrame) error {
 }
 
 func (r *Room) add(p peer, f ClientFrame) error {
-	m := Message{ID: f.ID, Content: f.Content, User: f.User, Role: f.Role, Seq: r.seq + 1, Rev: r.rev + 1,
+	user, err := r.shownName(p.UID, p.Proven, f.User)
+	if err != nil {
+		return err
+	}
+	m := Message{ID: f.ID, Content: f.Content, User: user, Role: f.Role, Seq: r.seq + 1, Rev: r.rev + 1,
 		CreatedAt: r.st.Now().UnixMilli(), UID: p.UID}
 	if _, err := r.st.SQL().Exec(`INSERT INTO messages(seq,id,uid,user,role,content,created,rev) VALUES(?,?,?,?,?,?,?,?)`,
 		m.Seq, m.ID, m.UID, m.User, m.Role, m.Content, m.CreatedAt, m.Rev); err != nil {
@@ -291,8 +362,9 @@ func (r *Room) delete(p peer, id string) error {
 
 // OnClose announces that the peer left when it was their last socket.
 func (r *Room) OnClose(ctx context.Context, ws *object.WebSocket, code int, reason string, clean bool) error {
+	r.lim.forget(ws)
 	var p peer
-	if ok, _ := ws.AttachmentJSON(&p); ok && (p.Ext || p.Name != "") {
+	if ok, _ := ws.AttachmentJSON(&p); ok && (p.Ext || p.Name != "") && r.lim.announce(r.st.Now(), p) {
 		r.announce(ws, p, TypeLeave)
 	}
 	return nil
@@ -371,26 +443,6 @@ func (r *Room) query(q string, args ...any) ([]Message, error) {
 	return msgs, rows.Err()
 }
 
-// page returns up to limit live messages before seq before (0: the latest), oldest
-// first, and whether older ones exist.
-func (r *Room) page(before int64, limit int) ([]Message, bool, error) {
-	if before <= 0 {
-		before = r.seq + 1
-	}
-	msgs, err := r.query(`SELECT `+cols+` FROM messages WHERE seq < ? AND deleted = 0 ORDER BY seq DESC LIMIT ?`, before, limit+1)
-	if err != nil {
-		return nil, false, err
-	}
-	more := len(msgs) > limit
-	if more {
-		msgs = msgs[:limit]
-	}
-	for i, j := 0, len(msgs)-1; i < j; i, j = i+1, j-1 {
-		msgs[i], msgs[j] = msgs[j], msgs[i]
-	}
-	return msgs, more, nil
-}
-
 // search returns the newest 50 live messages matching every word of q (the last as
 // a prefix), newest first.
 func (r *Room) search(q string) ([]Message, error) {
@@ -424,32 +476,6 @@ outer:
 }
 
 func send(ws *object.WebSocket, v any) { ws.SendJSON(v) }
-
-// bucket is one user's token bucket; buckets live in memory and start full after an
-// eviction or restart.
-type bucket struct {
-	tokens float64
-	at     time.Time
-}
-
-func (r *Room) allow(uid string) bool {
-	now := r.st.Now()
-	b := r.buckets[uid]
-	if b == nil {
-		if len(r.buckets) > 10000 {
-			clear(r.buckets)
-		}
-		b = &bucket{tokens: float64(r.limits.Burst), at: now}
-		r.buckets[uid] = b
-	}
-	b.tokens = min(float64(r.limits.Burst), b.tokens+now.Sub(b.at).Seconds()*r.limits.Rate)
-	b.at = now
-	if b.tokens < 1 {
-		return false
-	}
-	b.tokens--
-	return true
-}
 
 // uidOf derives a user's public id from their secret; the secret is never stored.
 func uidOf(secret string) string {

@@ -3,9 +3,11 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -58,11 +60,23 @@ type client struct {
 // dial connects to room with the given query parameters (e.g. "proto=1&token=...").
 func (ts *testServer) dial(room, pk, query string) *client {
 	ts.t.Helper()
+	return ts.dialFrom("", room, pk, query)
+}
+
+// dialFrom is dial from the loopback source address src ("" for the default), so
+// that tests can play clients of several addresses.
+func (ts *testServer) dialFrom(src, room, pk, query string) *client {
+	ts.t.Helper()
 	u := "ws" + strings.TrimPrefix(ts.srv.URL, "http") + "/parties/chat/" + url.PathEscape(room) + "?_pk=" + pk
 	if query != "" {
 		u += "&" + query
 	}
-	conn, resp, err := websocket.DefaultDialer.Dial(u, nil)
+	d := *websocket.DefaultDialer
+	if src != "" {
+		nd := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}}
+		d.NetDialContext = nd.DialContext
+	}
+	conn, resp, err := d.Dial(u, nil)
 	if err != nil {
 		ts.t.Fatalf("dial %s: %v (%v)", u, err, resp)
 	}
@@ -90,24 +104,34 @@ type frame struct {
 	Deleted  bool           `json:"deleted"`
 	Users    []presenceUser `json:"users"`
 	Typing   bool           `json:"typing"`
+	More     bool           `json:"more"`
+	Name     string         `json:"name"`
+	User     string         `json:"user"`
+	Retry    int64          `json:"retryAfter"`
 	Raw      string         `json:"-"`
 }
 
 // next reads frames until one of type typ arrives (others are skipped).
 func (c *client) next(typ string) frame {
 	c.t.Helper()
+	return c.nextOf(typ)
+}
+
+// nextOf reads frames until one of the given types arrives (others are skipped).
+func (c *client) nextOf(types ...string) frame {
+	c.t.Helper()
 	c.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
 	for {
 		_, data, err := c.conn.ReadMessage()
 		if err != nil {
-			c.t.Fatalf("waiting for %q: %v", typ, err)
+			c.t.Fatalf("waiting for %q: %v", types, err)
 		}
 		var f frame
 		if err := json.Unmarshal(data, &f); err != nil {
 			c.t.Fatalf("bad frame %s: %v", data, err)
 		}
 		f.Raw = string(data)
-		if f.Type == typ {
+		if slices.Contains(types, f.Type) {
 			return f
 		}
 	}
@@ -154,8 +178,11 @@ func TestTemplateFlow(t *testing.T) {
 	}
 }
 
+// unlimited lifts the rate limits for tests that send many messages from one address.
+var unlimited = Limits{Burst: 1e6, Rate: 1e6, AddrBurst: 1e6, AddrRate: 1e6, RoomBurst: 1e6, RoomRate: 1e6}
+
 func TestHistoryPaging(t *testing.T) {
-	ts := newTestServer(t, Limits{Burst: 1000})
+	ts := newTestServer(t, unlimited)
 	a := ts.dial("r", "a", aliceQ)
 	a.next("all")
 	for i := range 120 {

@@ -34,7 +34,11 @@ interface Pending { content: string; createdAt: number; error?: string }
 const messages = new Map<string, ChatMessage>(); // by id, confirmed by the server
 const pending = new Map<string, Pending>(); // sent by us, not yet confirmed
 let myUID = "";
-let lastRev = 0; // highest rev seen in order: resume point
+let lastRev = 0; // every change up to it is applied: the resume point
+// While a resume comes page by page (chat:resume with more), live changes still
+// arrive; lastRev stays at the last page and liveRev keeps the highest live rev.
+let catchingUp = false;
+let liveRev = 0;
 let hasMore = false;
 let loadingHistory = false;
 let unread = 0;
@@ -264,38 +268,75 @@ function resendPending(): void {
   }
 }
 
+/** upsert applies a message unless a newer version of it is already applied (pages of a resume may be older than live frames). */
 function upsert(m: ChatMessage): void {
-  messages.set(m.id, m);
+  const old = messages.get(m.id);
+  if (!old || old.rev <= m.rev) messages.set(m.id, m);
   pending.delete(m.id);
+}
+
+function seenRev(rev: number): void {
+  if (catchingUp) liveRev = Math.max(liveRev, rev);
+  else lastRev = Math.max(lastRev, rev);
+}
+
+function askResume(): void {
+  send({ type: "chat:resume", since: lastRev });
+}
+
+/** loadOlder asks for the page of history before the oldest message shown. */
+function loadOlder(): void {
+  if (!hasMore || loadingHistory) return;
+  const first = sorted()[0];
+  if (first && send({ type: "chat:history", before: first.seq, limit: 50 })) {
+    loadingHistory = true;
+    historyStatus.textContent = "Loading older messages…";
+  }
+}
+
+/** fillView loads older pages while the list does not fill the view (pages are bounded in bytes, so one may be short). */
+function fillView(): void {
+  if (timeline.scrollHeight <= timeline.clientHeight + 120) loadOlder();
 }
 
 function handle(f: ServerFrame): void {
   switch (f.type) {
     case "chat:welcome":
       myUID = f.uid;
+      if (f.name && f.name !== store.name) toast(`“${store.name}” is taken in this room: you appear as “${f.name}”.`);
+      $("#me-name").textContent = f.name || store.name;
       break;
     case "all": {
       messages.clear();
       for (const m of f.messages) upsert(m);
       hasMore = f.hasMore;
       lastRev = f.rev ?? 0;
+      catchingUp = false;
       renderAll();
       timeline.scrollTop = timeline.scrollHeight;
       resendPending();
+      fillView();
       break;
     }
     case "chat:resume":
       for (const m of f.messages) upsert(m);
       lastRev = Math.max(lastRev, f.rev);
       renderAll();
-      resendPending();
+      if (f.more) {
+        catchingUp = true;
+        askResume();
+      } else {
+        catchingUp = false;
+        lastRev = Math.max(lastRev, liveRev);
+        resendPending();
+      }
       break;
     case "add":
     case "update": {
       const { type: _, ...m } = f;
       const isNew = !messages.has(m.id) && !pending.has(m.id);
       upsert(m);
-      lastRev = Math.max(lastRev, m.rev ?? 0);
+      seenRev(m.rev ?? 0);
       if (isNew && m.uid !== myUID && document.hidden) { unread++; updateTitle(); }
       if (m.uid !== myUID) typers.delete(m.uid);
       renderAll();
@@ -308,6 +349,7 @@ function handle(f: ServerFrame): void {
       hasMore = f.hasMore;
       loadingHistory = false;
       renderAll(anchor);
+      fillView();
       break;
     }
     case "chat:search":
@@ -327,6 +369,15 @@ function handle(f: ServerFrame): void {
       renderTyping();
       break;
     case "chat:error": {
+      if (f.code === "rate_limited" && catchingUp && !f.id) { // a resume page refused: ask again later
+        setTimeout(askResume, f.retryAfter ?? 1000);
+        break;
+      }
+      if (f.code === "rate_limited" && loadingHistory && !f.id) {
+        loadingHistory = false;
+        setTimeout(fillView, f.retryAfter ?? 1000);
+        break;
+      }
       const p = f.id ? pending.get(f.id) : undefined;
       if (p) { p.error = f.message; renderAll(); } else toast(f.message);
       break;
@@ -381,13 +432,7 @@ input.addEventListener("input", () => {
 });
 
 timeline.addEventListener("scroll", () => {
-  if (timeline.scrollTop < 120 && hasMore && !loadingHistory) {
-    const first = sorted()[0];
-    if (first && send({ type: "chat:history", before: first.seq, limit: 50 })) {
-      loadingHistory = true;
-      historyStatus.textContent = "Loading older messages…";
-    }
-  }
+  if (timeline.scrollTop < 120) loadOlder();
 });
 
 const searchForm = $<HTMLFormElement>("#search");

@@ -24,20 +24,21 @@ export type ServerFrame =
   | { type: "all"; messages: ChatMessage[]; hasMore: boolean; rev: number }
   | ({ type: "add" | "update" } & ChatMessage)
   | { type: "chat:welcome"; uid: string; name: string; rev: number }
-  | { type: "chat:resume"; messages: ChatMessage[]; rev: number }
+  | { type: "chat:resume"; messages: ChatMessage[]; rev: number; more: boolean }
   | { type: "chat:history"; messages: ChatMessage[]; hasMore: boolean; before: number }
   | { type: "chat:search"; q: string; messages: ChatMessage[] }
   | { type: "chat:presence"; users: PresenceUser[] }
   | { type: "chat:join" | "chat:leave"; uid: string; name: string; at: number }
   | { type: "chat:typing"; uid: string; name: string; typing: boolean }
-  | { type: "chat:error"; code: string; message: string; id?: string };
+  | { type: "chat:error"; code: string; message: string; id?: string; retryAfter?: number };
 
 export type ClientFrame =
   | { type: "add" | "update"; id: string; content: string; user: string; role: "user" }
   | { type: "chat:delete"; id: string }
   | { type: "chat:history"; before: number; limit?: number }
   | { type: "chat:search"; q: string }
-  | { type: "chat:typing"; typing: boolean };
+  | { type: "chat:typing"; typing: boolean }
+  | { type: "chat:resume"; since: number };
 
 const alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_-";
 
