@@ -227,14 +227,17 @@ type alarmRow struct {
 // maxFiringsPerTurn bounds the handlers one wake turn runs; the rest get a new turn.
 const maxFiringsPerTurn = 64
 
-// wakeTurn runs every due alarm and schedule of the object, each handler in a
-// savepoint of its own. A failing handler is rolled back, its retry recorded, the
-// instance reset, and the turn ends (later due rows get a fresh wake).
+// wakeTurn runs the due alarms and schedules of the object, each handler in a
+// savepoint of its own. Each occurrence is read again just before it fires, so a
+// handler that deleted or postponed another one prevents or moves that one's firing.
+// A failing handler is rolled back, its retry recorded, the instance reset, and the
+// turn ends (later due rows get a fresh wake). Occurrences that became due during the
+// turn get the next wake (settle runs after its commit, whatever happens).
 func (e *entity) wakeTurn(ctx context.Context, inst any) error {
 	st := e.state
-	st.alarm.dirty = true // settle the wake index after this commit, whatever happens
+	st.alarm.dirty = true
 	now := e.rt.cfg.Clock.Now()
-	stmt, err := st.stmt(`SELECT name, spec, payload, due, scheduled, retries FROM _warren_alarms WHERE due <= ? ORDER BY due, name LIMIT ?`)
+	stmt, err := st.stmt(`SELECT name FROM _warren_alarms WHERE due <= ? ORDER BY due, name LIMIT ?`)
 	if err != nil {
 		return err
 	}
@@ -242,28 +245,52 @@ func (e *entity) wakeTurn(ctx context.Context, inst any) error {
 	if err != nil {
 		return err
 	}
-	var due []alarmRow
+	var names []string
 	for rows.Next() {
-		var r alarmRow
-		var d, sch int64
-		if err := rows.Scan(&r.name, &r.spec, &r.payload, &d, &sch, &r.retries); err != nil {
+		var name string
+		if err := rows.Scan(&name); err != nil {
 			rows.Close()
 			return err
 		}
-		r.scheduled = fromUnixNano(sch)
-		due = append(due, r)
+		names = append(names, name)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	for _, r := range due {
+	for _, name := range names {
+		r, ok, err := e.dueAlarm(name, now)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			continue // deleted or postponed by an earlier handler of this turn
+		}
 		failed, err := e.fire(ctx, inst, r)
 		if err != nil || failed {
 			return err
 		}
 	}
 	return nil
+}
+
+// dueAlarm reads the named occurrence if it is still due at now.
+func (e *entity) dueAlarm(name string, now time.Time) (alarmRow, bool, error) {
+	stmt, err := e.state.stmt(`SELECT spec, payload, scheduled, retries FROM _warren_alarms WHERE name = ? AND due <= ?`)
+	if err != nil {
+		return alarmRow{}, false, err
+	}
+	r := alarmRow{name: name}
+	var sch int64
+	err = stmt.QueryRowContext(context.Background(), name, unixNano(now)).Scan(&r.spec, &r.payload, &sch, &r.retries)
+	if errors.Is(err, sql.ErrNoRows) {
+		return alarmRow{}, false, nil
+	}
+	if err != nil {
+		return alarmRow{}, false, err
+	}
+	r.scheduled = fromUnixNano(sch)
+	return r, true, nil
 }
 
 // fire runs one handler. It reports failed when the handler failed (and was rolled
@@ -352,7 +379,8 @@ func (e *entity) callHandler(ctx context.Context, inst any, r alarmRow) error {
 }
 
 // completeAlarm retires a delivered occurrence: one-shots are deleted, repeating
-// schedules move to their next occurrence.
+// schedules move to their next occurrence. Only the occurrence that fired is retired:
+// a row that was replaced meanwhile (another spec or time) is left alone.
 func (e *entity) completeAlarm(r alarmRow) error {
 	s := (*Storage)(e.state)
 	e.state.alarm.dirty = true
@@ -361,13 +389,14 @@ func (e *entity) completeAlarm(r alarmRow) error {
 		if err == nil && spec.Repeats() {
 			next, err := spec.next(r.scheduled, e.rt.cfg.Clock.Now())
 			if err == nil {
-				_, err = s.execAny(`UPDATE _warren_alarms SET due = ?, scheduled = ?, retries = 0 WHERE name = ?`, unixNano(next), unixNano(next), r.name)
+				_, err = s.execAny(`UPDATE _warren_alarms SET due = ?, scheduled = ?, retries = 0 WHERE name = ? AND spec = ? AND scheduled = ?`,
+					unixNano(next), unixNano(next), r.name, r.spec, unixNano(r.scheduled))
 				return err
 			}
 			e.rt.cfg.Logger.Error("object: schedule has no next occurrence; deleting it", "namespace", e.ns.name, "id", e.id.String(), "schedule", r.name, "err", err)
 		}
 	}
-	_, err := s.execAny(`DELETE FROM _warren_alarms WHERE name = ?`, r.name)
+	_, err := s.execAny(`DELETE FROM _warren_alarms WHERE name = ? AND spec = ? AND scheduled = ?`, r.name, r.spec, unixNano(r.scheduled))
 	return err
 }
 

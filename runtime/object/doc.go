@@ -56,7 +56,14 @@
 // 2 s × 2ⁿ (±25 % jitter), [Config.AlarmRetries] (6) times; the occurrence is
 // retired (deleted, or moved to the next repeat) only in the transaction of a
 // successful run. A failing Alarm handler that set a new alarm is not retried: the
-// new alarm replaces the retry, as in Durable Objects.
+// new alarm replaces the retry, as in Durable Objects. Each due occurrence is read
+// again just before its handler runs, so a handler that deletes or postpones another
+// due schedule prevents or moves its firing, and retiring an occurrence never deletes
+// a newer one. Due times are wall-clock times: if the clock steps back, an alarm waits
+// until the clock reaches its time again; if it jumps ahead (a resumed virtual
+// machine), the alarms now due fire within a second. Setting an alarm adds no I/O of
+// its own to the turn's commit in the common case (an alarm moved later); a runtime-
+// wide index, written in batches across objects, only says when to wake which object.
 //
 // Object databases live at DataDir/<namespace>/<2 hex digits>/<id>.sqlite: names
 // never reach the file system.

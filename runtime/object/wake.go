@@ -12,47 +12,46 @@ import (
 	"time"
 )
 
-// The wake index (DataDir/wake.sqlite) holds, per object with alarms, a time at or
-// before its earliest due alarm. It is only a hint: the object's own _warren_alarms
-// table is the truth, and a wake turn re-reads it. The index may wake an object early
-// or for nothing, never late: an earlier time is written durably before the object's
-// commit that needs it (entity.alarmsBeforeCommit). One runtime-wide timer on the
-// Clock is armed for the earliest entry; no goroutine exists per object.
+// The wake index says when to wake which object for its alarms. It is only a hint: the
+// object's own _warren_alarms table is the truth, and a wake turn re-reads it. It may
+// wake an object early or for nothing, never late or never:
+//
+//   - in memory, a heap holds one entry per object with alarms, at its earliest due
+//     time as of its last commit (or a retry time), and one runtime-wide timer on the
+//     Clock is armed for the top entry, for at most maxWakeSleep at a time, so that a
+//     forward jump of the wall clock (a VM resumed) is noticed promptly;
+//   - on disk (DataDir/wake.sqlite), for restarts, each entry holds a time at or before
+//     the object's earliest due alarm. Only moving an entry earlier must be durable
+//     before the object's commit that needs it (ensure, group-committed across
+//     objects); moving one later or deleting it can wait (the flusher batches them),
+//     so the common pattern of an alarm pushed later on every turn costs no I/O.
+//
+// A wake that finds nothing due (the wall clock stepped back) re-arms from the
+// object's table: settle runs after every wake turn's commit.
 
 type wakeKey struct {
 	ns string
 	id [32]byte
 }
 
-type wakeItem struct {
-	due time.Time
-	key wakeKey
-}
-
-type wakeHeap []wakeItem
-
-func (h wakeHeap) Len() int           { return len(h) }
-func (h wakeHeap) Less(i, j int) bool { return h[i].due.Before(h[j].due) }
-func (h wakeHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *wakeHeap) Push(x any)        { *h = append(*h, x.(wakeItem)) }
-func (h *wakeHeap) Pop() any {
-	old := *h
-	it := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return it
-}
-
 // wakeRetry is how long a wake that could not run (overload, a failing constructor)
 // waits before it is tried again.
 const wakeRetry = 2 * time.Second
+
+// maxWakeSleep bounds one sleep of the wake timer: timers run on the monotonic clock,
+// alarms on the wall clock, so a wall clock that jumps ahead fires its due alarms this
+// late at most.
+const maxWakeSleep = time.Second
 
 type wakeIndex struct {
 	rt *Runtime
 	db *sql.DB
 
 	mu     sync.Mutex
-	due    map[wakeKey]time.Time // what the durable index holds (or later, see retry)
-	queue  wakeHeap              // lazily deleted: an item is live if due[key] equals it
+	queue  wakeHeap              // in memory: when to wake whom
+	want   map[wakeKey]time.Time // earliest due time as of each object's last commit (absent: none)
+	disk   map[wakeKey]time.Time // what wake.sqlite holds
+	writer wakeWriter            // durable writes (wakewriter.go)
 	timer  Timer
 	armed  time.Time
 	parked map[string][]wakeKey // due, but the namespace is not registered yet
@@ -85,21 +84,26 @@ func openWakeIndex(rt *Runtime) (*wakeIndex, error) {
 		return nil, fmt.Errorf("object: wake index: %w", err)
 	}
 	db.SetMaxOpenConns(1)
-	w := &wakeIndex{rt: rt, db: db, due: map[wakeKey]time.Time{}, parked: map[string][]wakeKey{}, known: map[string]bool{}}
+	w := &wakeIndex{rt: rt, db: db, want: map[wakeKey]time.Time{}, disk: map[wakeKey]time.Time{},
+		parked: map[string][]wakeKey{}, known: map[string]bool{}}
+	w.queue.at = map[wakeKey]int{}
+	w.writer.init(&w.mu)
+	fail := func(err error) (*wakeIndex, error) {
+		db.Close()
+		return nil, fmt.Errorf("object: wake index: %w", err)
+	}
 	for _, q := range []string{
 		"PRAGMA journal_mode=WAL",
 		"PRAGMA synchronous=" + rt.cfg.Synchronous,
 		`CREATE TABLE IF NOT EXISTS wake (ns TEXT NOT NULL, id BLOB NOT NULL, due INTEGER NOT NULL, PRIMARY KEY (ns, id)) WITHOUT ROWID`,
 	} {
 		if _, err := db.Exec(q); err != nil {
-			db.Close()
-			return nil, fmt.Errorf("object: wake index: %s: %w", q, err)
+			return fail(fmt.Errorf("%s: %w", q, err))
 		}
 	}
 	rows, err := db.Query(`SELECT ns, id, due FROM wake`)
 	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("object: wake index: %w", err)
+		return fail(err)
 	}
 	defer rows.Close()
 	for rows.Next() {
@@ -107,21 +111,19 @@ func openWakeIndex(rt *Runtime) (*wakeIndex, error) {
 		var id []byte
 		var due int64
 		if err := rows.Scan(&k.ns, &id, &due); err != nil {
-			db.Close()
-			return nil, fmt.Errorf("object: wake index: %w", err)
+			return fail(err)
 		}
 		if len(id) != len(k.id) {
 			continue
 		}
 		copy(k.id[:], id)
-		w.due[k] = fromUnixNano(due)
-		w.queue = append(w.queue, wakeItem{fromUnixNano(due), k})
+		t := fromUnixNano(due)
+		w.disk[k], w.want[k] = t, t
+		w.queue.set(k, t)
 	}
 	if err := rows.Err(); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("object: wake index: %w", err)
+		return fail(err)
 	}
-	heap.Init(&w.queue)
 	return w, nil
 }
 
@@ -132,7 +134,8 @@ func (w *wakeIndex) start() {
 	w.rearm()
 }
 
-// stop disarms the timer; close releases the database once no turn can run.
+// stop disarms the timer; close writes what the flusher still holds and releases the
+// database, once no turn can run.
 func (w *wakeIndex) stop() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -141,86 +144,84 @@ func (w *wakeIndex) stop() {
 		w.timer.Stop()
 		w.timer = nil
 	}
+	w.writer.stopFlushes()
 }
 
-func (w *wakeIndex) close() error { return w.db.Close() }
+func (w *wakeIndex) close() error {
+	w.flush()
+	w.writer.wait()
+	return w.db.Close()
+}
 
-// ensure makes sure the durable index holds a time at or before due for key.
+// ensure makes the durable index hold a time at or before due for key before the
+// object's commit that needs it. It writes only when the index holds no entry for key
+// or a later one (or is about to); it then writes the earlier of due and now, so the
+// object's further alarms need no write until the flusher moves the entry later.
 func (w *wakeIndex) ensure(key wakeKey, due time.Time) error {
 	w.mu.Lock()
-	defer w.mu.Unlock()
-	if cur, ok := w.due[key]; ok && !cur.After(due) {
+	if cur, ok := w.want[key]; !ok || due.Before(cur) {
+		w.want[key] = due // the flusher must not move the entry past due meanwhile
+	}
+	if planned, ok := w.planned(key); ok && !planned.After(due) {
+		w.mu.Unlock()
 		return nil
 	}
-	_, err := w.db.Exec(`INSERT INTO wake (ns, id, due) VALUES (?, ?, ?) ON CONFLICT (ns, id) DO UPDATE SET due = min(due, excluded.due)`,
-		key.ns, key.id[:], unixNano(due))
-	if err != nil {
-		return fmt.Errorf("wake index: %w", err)
+	at := due
+	if now := w.rt.cfg.Clock.Now(); now.Before(at) {
+		at = now
 	}
-	w.set(key, due)
+	b := w.submit(key, wakeWrite{due: at})
+	w.mu.Unlock()
+	<-b.done
+	if b.err != nil {
+		return fmt.Errorf("wake index: %w", b.err)
+	}
 	return nil
 }
 
-// settle records the object's exact earliest due time after a commit (has false:
-// none). Failures are only logged: an entry that stays early is harmless.
+// settle records the object's earliest due time after a commit (has false: none). It
+// touches memory only; the flusher moves the durable entry later in a while.
 func (w *wakeIndex) settle(key wakeKey, next time.Time, has bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	cur, ok := w.due[key]
-	var err error
-	switch {
-	case !has:
-		if !ok {
-			return
-		}
-		_, err = w.db.Exec(`DELETE FROM wake WHERE ns = ? AND id = ?`, key.ns, key.id[:])
-		delete(w.due, key)
-	case ok && cur.Equal(next) && next.After(w.rt.cfg.Clock.Now()):
-		return // already indexed and queued
-	default:
-		_, err = w.db.Exec(`INSERT INTO wake (ns, id, due) VALUES (?, ?, ?) ON CONFLICT (ns, id) DO UPDATE SET due = excluded.due`,
-			key.ns, key.id[:], unixNano(next))
-		w.set(key, next)
+	if has {
+		w.want[key] = next
+		w.queue.set(key, next)
+	} else {
+		delete(w.want, key)
+		w.queue.remove(key)
 	}
-	if err != nil {
-		w.rt.cfg.Logger.Warn("object: wake index update failed", "err", err)
+	if d, ok := w.disk[key]; ok != has || has && !d.Equal(next) {
+		w.writer.markDirty(key, w)
 	}
+	w.rearm()
 }
 
 // retry queues another wake of key after a wake turn could not run.
 func (w *wakeIndex) retry(key wakeKey) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if _, ok := w.due[key]; !ok {
+	if _, ok := w.want[key]; !ok {
 		return
 	}
-	w.set(key, w.rt.cfg.Clock.Now().Add(wakeRetry))
-}
-
-// set queues key at due in memory; w.mu is held.
-func (w *wakeIndex) set(key wakeKey, due time.Time) {
-	w.due[key] = due
-	heap.Push(&w.queue, wakeItem{due, key})
+	w.queue.set(key, w.rt.cfg.Clock.Now().Add(wakeRetry))
 	w.rearm()
 }
 
-// rearm points the timer at the earliest live entry; w.mu is held.
+// rearm points the timer at the earliest entry, for at most maxWakeSleep; w.mu is held.
 func (w *wakeIndex) rearm() {
-	for len(w.queue) > 0 {
-		top := w.queue[0]
-		if cur, ok := w.due[top.key]; ok && cur.Equal(top.due) {
-			break
-		}
-		heap.Pop(&w.queue) // stale
-	}
-	if w.closed || len(w.queue) == 0 {
+	if w.closed || w.queue.Len() == 0 {
 		if w.timer != nil {
 			w.timer.Stop()
 			w.timer = nil
 		}
 		return
 	}
-	at := w.queue[0].due
+	now := w.rt.cfg.Clock.Now()
+	at := w.queue.items[0].due
+	if limit := now.Add(maxWakeSleep); at.After(limit) {
+		at = limit
+	}
 	if w.timer != nil {
 		if !w.armed.After(at) {
 			return
@@ -228,10 +229,10 @@ func (w *wakeIndex) rearm() {
 		w.timer.Stop()
 	}
 	w.armed = at
-	w.timer = w.rt.cfg.Clock.AfterFunc(at.Sub(w.rt.cfg.Clock.Now()), w.fire)
+	w.timer = w.rt.cfg.Clock.AfterFunc(at.Sub(now), w.fire)
 }
 
-// fire dispatches a wake turn to every object whose entry is due.
+// fire dispatches a wake turn to every object whose entry is due, and re-arms.
 func (w *wakeIndex) fire() {
 	w.mu.Lock()
 	if w.closed {
@@ -241,11 +242,10 @@ func (w *wakeIndex) fire() {
 	w.timer = nil
 	now := w.rt.cfg.Clock.Now()
 	var due []wakeKey
-	for len(w.queue) > 0 && !w.queue[0].due.After(now) {
-		it := heap.Pop(&w.queue).(wakeItem)
-		if cur, ok := w.due[it.key]; ok && cur.Equal(it.due) {
-			due = append(due, it.key)
-		}
+	for w.queue.Len() > 0 && !w.queue.items[0].due.After(now) {
+		k := w.queue.items[0].key
+		w.queue.remove(k) // until the wake turn settles it again
+		due = append(due, k)
 	}
 	w.rearm()
 	w.mu.Unlock()
@@ -304,5 +304,51 @@ func (w *wakeIndex) wake(k wakeKey) {
 	}
 	if err := rt.dispatch(ns, ID{raw: k.id}, ev); err != nil && !errors.Is(err, ErrClosed) {
 		w.retry(k)
+	}
+}
+
+// wakeHeap is a min-heap of wake times with at most one entry per key.
+type wakeHeap struct {
+	items []wakeItem
+	at    map[wakeKey]int // index of each key's item
+}
+
+type wakeItem struct {
+	due time.Time
+	key wakeKey
+}
+
+func (h *wakeHeap) Len() int           { return len(h.items) }
+func (h *wakeHeap) Less(i, j int) bool { return h.items[i].due.Before(h.items[j].due) }
+func (h *wakeHeap) Swap(i, j int) {
+	h.items[i], h.items[j] = h.items[j], h.items[i]
+	h.at[h.items[i].key], h.at[h.items[j].key] = i, j
+}
+func (h *wakeHeap) Push(x any) {
+	it := x.(wakeItem)
+	h.at[it.key] = len(h.items)
+	h.items = append(h.items, it)
+}
+func (h *wakeHeap) Pop() any {
+	it := h.items[len(h.items)-1]
+	h.items = h.items[:len(h.items)-1]
+	delete(h.at, it.key)
+	return it
+}
+
+// set queues key at due, replacing its entry if it has one.
+func (h *wakeHeap) set(key wakeKey, due time.Time) {
+	if i, ok := h.at[key]; ok {
+		h.items[i].due = due
+		heap.Fix(h, i)
+		return
+	}
+	heap.Push(h, wakeItem{due, key})
+}
+
+// remove drops key's entry, if any.
+func (h *wakeHeap) remove(key wakeKey) {
+	if i, ok := h.at[key]; ok {
+		heap.Remove(h, i)
 	}
 }

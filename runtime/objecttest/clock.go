@@ -8,8 +8,8 @@ import (
 	"github.com/warrenhq/warren/runtime/object"
 )
 
-// Clock is a fake object.Clock. Time moves only when Advance or Set is called; timers
-// due by then fire, in time order, before Advance returns.
+// Clock is a fake object.Clock. Time moves only when Advance, Set or Jump is called;
+// timers due by then fire, in time order, before Advance returns.
 type Clock struct {
 	mu     sync.Mutex
 	now    time.Time
@@ -93,6 +93,18 @@ func (c *Clock) Set(t time.Time) {
 		}
 		c.mu.Unlock()
 		due.f()
+	}
+}
+
+// Jump steps the wall clock by d, forward or back, without firing timers: what an NTP
+// step or a resumed virtual machine does to the real clock. Timers keep the time they
+// have left, as the real ones (on the monotonic clock) do.
+func (c *Clock) Jump(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+	for _, t := range c.timers {
+		t.when = t.when.Add(d)
 	}
 }
 

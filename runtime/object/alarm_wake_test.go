@@ -1,0 +1,191 @@
+package object_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/warrenhq/warren/runtime/object"
+	"github.com/warrenhq/warren/runtime/objecttest"
+)
+
+// Juggler is an object whose schedule handler runs the test's code.
+type Juggler struct {
+	st *object.State
+	j  *juggling
+}
+
+type juggling struct {
+	mu    sync.Mutex
+	fired []string                                      // "name@scheduled-offset"
+	start time.Time                                     // offsets are from here
+	on    func(st *object.State, f object.Firing) error // runs in OnSchedule and Alarm ("" name)
+}
+
+func (j *juggling) log() []string {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return append([]string(nil), j.fired...)
+}
+
+func (o *Juggler) OnSchedule(ctx context.Context, f object.Firing) error {
+	o.j.mu.Lock()
+	o.j.fired = append(o.j.fired, fmt.Sprintf("%s@%v", f.Name, f.ScheduledTime.Sub(o.j.start)))
+	on := o.j.on
+	o.j.mu.Unlock()
+	if on != nil {
+		return on(o.st, f)
+	}
+	return nil
+}
+
+func (o *Juggler) Alarm(ctx context.Context, info object.AlarmInfo) error {
+	return o.OnSchedule(ctx, object.Firing{ScheduledTime: info.ScheduledTime, RetryCount: info.RetryCount})
+}
+
+func registerJuggler(t testing.TB, rt *object.Runtime, j *juggling) *object.Namespace[Juggler] {
+	t.Helper()
+	ns, err := object.Register(rt, "juggler", func(ctx context.Context, st *object.State) (*Juggler, error) {
+		return &Juggler{st: st, j: j}, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ns
+}
+
+func juggle(t testing.TB, ns *object.Namespace[Juggler], fn func(st *object.State) error) {
+	t.Helper()
+	err := ns.RunLocal(context.Background(), ns.GetByName("j"), func(ctx context.Context, o *Juggler) error { return fn(o.st) })
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestWakeTurnRereadsEachOccurrence pins defect 3 of the runtime audit: a wake turn read
+// every due row first and then fired them, so a handler that unscheduled another due
+// schedule did not stop it, and one that postponed it saw the old occurrence fire and
+// its completion delete the postponed one (on main before the fix: fired a, b(orig);
+// schedules left 0). Each occurrence is now read again just before it fires.
+func TestWakeTurnRereadsEachOccurrence(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		handle    func(st *object.State) error // what a does to b
+		wantFired []string
+		wantLeft  []string // schedules left, name@due-offset
+		later     []string // fired after another hour
+	}{
+		{"postpone", func(st *object.State) error { return st.Schedule("b", object.At(st.Now().Add(time.Hour)), nil) },
+			[]string{"a@1m0s"}, []string{"b@1h1m0s"}, []string{"a@1m0s", "b@1h1m0s"}},
+		{"unschedule", func(st *object.State) error { _, err := st.Unschedule("b"); return err },
+			[]string{"a@1m0s"}, nil, []string{"a@1m0s"}},
+		{"replace with a repeating one", func(st *object.State) error {
+			return st.Schedule("b", object.Every(30*time.Minute), nil)
+		}, []string{"a@1m0s"}, []string{"b@31m0s"}, []string{"a@1m0s", "b@31m0s"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rt := objecttest.New(t, object.Config{})
+			j := &juggling{start: rt.Clock.Now()}
+			ns := registerJuggler(t, rt.Runtime, j)
+			at := rt.Clock.Now().Add(time.Minute)
+			juggle(t, ns, func(st *object.State) error {
+				if err := st.Schedule("a", object.At(at), nil); err != nil {
+					return err
+				}
+				return st.Schedule("b", object.At(at), nil) // same time: a fires first (by name)
+			})
+			j.on = func(st *object.State, f object.Firing) error {
+				if f.Name == "a" {
+					return tc.handle(st)
+				}
+				return nil
+			}
+			rt.Clock.Advance(time.Minute)
+			rt.WaitIdle()
+			if diff := cmp.Diff(tc.wantFired, j.log()); diff != "" {
+				t.Errorf("fired (-want +got):\n%s", diff)
+			}
+			var left []string
+			juggle(t, ns, func(st *object.State) error {
+				all, err := st.Schedules()
+				for _, s := range all {
+					left = append(left, fmt.Sprintf("%s@%v", s.Name, s.Next.Sub(j.start)))
+				}
+				return err
+			})
+			if diff := cmp.Diff(tc.wantLeft, left); diff != "" {
+				t.Errorf("schedules left (-want +got):\n%s", diff)
+			}
+			for range 70 {
+				rt.Clock.Advance(time.Minute)
+				rt.WaitIdle()
+			}
+			if diff := cmp.Diff(tc.later, j.log()[:min(len(j.log()), len(tc.later))]); diff != "" {
+				t.Errorf("fired within the next hour (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestAlarmSurvivesWallClockSteppingBack pins defect 6 of the runtime audit: the wake
+// entry was popped when the timer fired; if the wall clock stepped back before the wake
+// turn ran, the turn found nothing due and nothing re-armed the wake until a restart
+// (on main before the fix: alarm runs 0, alarm still set). A wake that finds nothing
+// due now re-arms from the object's table.
+func TestAlarmSurvivesWallClockSteppingBack(t *testing.T) {
+	rt := objecttest.New(t, object.Config{})
+	j := &juggling{start: rt.Clock.Now()}
+	ns := registerJuggler(t, rt.Runtime, j)
+	juggle(t, ns, func(st *object.State) error { return st.SetAlarm(st.Now().Add(10 * time.Second)) })
+
+	// Hold the object in a turn so that the wake turn queues behind it, step the clock
+	// back 30 s once the wake is dispatched, then let the wake turn run.
+	started, release := make(chan struct{}), make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		done <- ns.RunLocal(context.Background(), ns.GetByName("j"), func(ctx context.Context, o *Juggler) error {
+			close(started)
+			<-release
+			return nil
+		})
+	}()
+	<-started
+	rt.Clock.Advance(10 * time.Second)
+	eventually(t, "the wake to be queued", func() bool { return rt.Stats().QueueDepth == 1 })
+	rt.Clock.Jump(-30 * time.Second)
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	rt.WaitIdle()
+	if got := j.log(); len(got) != 0 {
+		t.Fatalf("fired %v before its time", got)
+	}
+	for range 40 {
+		rt.Clock.Advance(time.Second)
+		rt.WaitIdle()
+	}
+	if diff := cmp.Diff([]string{"@10s"}, j.log()); diff != "" {
+		t.Errorf("fired after the clock caught up again (-want +got):\n%s", diff)
+	}
+}
+
+// TestAlarmFiresPromptlyAfterAForwardJump pins the other half of defect 6: a wall clock
+// that jumps ahead (a virtual machine resumed after a suspend) must fire the alarms now
+// due promptly, not when the timer armed on the monotonic clock runs out. On main
+// before the fix, an alarm 10 minutes ahead fired 10 minutes after a 1 hour jump.
+func TestAlarmFiresPromptlyAfterAForwardJump(t *testing.T) {
+	rt := objecttest.New(t, object.Config{})
+	j := &juggling{start: rt.Clock.Now()}
+	ns := registerJuggler(t, rt.Runtime, j)
+	juggle(t, ns, func(st *object.State) error { return st.SetAlarm(st.Now().Add(10 * time.Minute)) })
+	rt.Clock.Jump(time.Hour)
+	rt.Clock.Advance(time.Second)
+	rt.WaitIdle()
+	if diff := cmp.Diff([]string{"@10m0s"}, j.log()); diff != "" {
+		t.Errorf("fired within a second of the jump (-want +got):\n%s", diff)
+	}
+}

@@ -1,0 +1,173 @@
+package object
+
+import (
+	"sync"
+	"time"
+)
+
+// wakeFlushEvery is how long a durable wake entry may stay earlier than its object
+// needs (moved later or deleted in memory only) before the flusher writes it.
+const wakeFlushEvery = time.Second
+
+// wakeWrite is one change of the durable wake index: an entry's new time, or its
+// deletion.
+type wakeWrite struct {
+	due time.Time
+	del bool
+}
+
+// wakeBatch is the changes written in one transaction (one fsync).
+type wakeBatch struct {
+	writes map[wakeKey]wakeWrite
+	done   chan struct{} // closed once written (or failed, err set)
+	err    error
+}
+
+// wakeWriter makes changes of the wake index durable in batches: every change
+// submitted while a batch is being written goes into the next one, so concurrent
+// objects share fsyncs (group commit). The flusher submits, once a second, the
+// entries that may move later; ensure submits those that must move earlier and waits
+// for them. Its fields are guarded by wakeIndex.mu.
+type wakeWriter struct {
+	collecting *wakeBatch // next to be written
+	inflight   *wakeBatch // being written
+	writing    bool       // a writeLoop goroutine runs
+	idle       *sync.Cond // broadcast when writing ends
+	dirty      map[wakeKey]bool
+	flushTimer Timer
+	stopped    bool
+}
+
+func (ww *wakeWriter) init(mu *sync.Mutex) {
+	ww.idle = sync.NewCond(mu)
+	ww.dirty = map[wakeKey]bool{}
+}
+
+// planned returns what the durable index will hold for key once the batches already
+// submitted are written; w.mu is held.
+func (w *wakeIndex) planned(key wakeKey) (time.Time, bool) {
+	for _, b := range []*wakeBatch{w.writer.collecting, w.writer.inflight} {
+		if b == nil {
+			continue
+		}
+		if wr, ok := b.writes[key]; ok {
+			return wr.due, !wr.del
+		}
+	}
+	t, ok := w.disk[key]
+	return t, ok
+}
+
+// submit adds a change to the next batch and returns that batch; w.mu is held.
+func (w *wakeIndex) submit(key wakeKey, wr wakeWrite) *wakeBatch {
+	ww := &w.writer
+	if ww.collecting == nil {
+		ww.collecting = &wakeBatch{writes: map[wakeKey]wakeWrite{}, done: make(chan struct{})}
+	}
+	b := ww.collecting
+	b.writes[key] = wr
+	if !ww.writing {
+		ww.writing = true
+		go w.writeLoop()
+	}
+	return b
+}
+
+// writeLoop writes batches until none is waiting.
+func (w *wakeIndex) writeLoop() {
+	ww := &w.writer
+	for {
+		w.mu.Lock()
+		b := ww.collecting
+		if b == nil {
+			ww.writing = false
+			ww.idle.Broadcast()
+			w.mu.Unlock()
+			return
+		}
+		ww.collecting, ww.inflight = nil, b
+		w.mu.Unlock()
+		err := w.store(b.writes)
+		w.mu.Lock()
+		for k, wr := range b.writes {
+			switch {
+			case err != nil:
+				ww.markDirty(k, w) // an entry the flusher moved stays early: try again later
+			case wr.del:
+				delete(w.disk, k)
+			default:
+				w.disk[k] = wr.due
+			}
+		}
+		ww.inflight = nil
+		w.mu.Unlock()
+		b.err = err
+		close(b.done)
+	}
+}
+
+// store writes one batch in one transaction.
+func (w *wakeIndex) store(writes map[wakeKey]wakeWrite) error {
+	tx, err := w.db.Begin()
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for k, wr := range writes {
+		if wr.del {
+			_, err = tx.Exec(`DELETE FROM wake WHERE ns = ? AND id = ?`, k.ns, k.id[:])
+		} else {
+			_, err = tx.Exec(`INSERT INTO wake (ns, id, due) VALUES (?, ?, ?) ON CONFLICT (ns, id) DO UPDATE SET due = excluded.due`,
+				k.ns, k.id[:], unixNano(wr.due))
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+// markDirty notes that key's durable entry is earlier than needed (or should be gone)
+// and arms the flusher; w.mu is held.
+func (ww *wakeWriter) markDirty(key wakeKey, w *wakeIndex) {
+	ww.dirty[key] = true
+	if ww.flushTimer == nil && !ww.stopped {
+		ww.flushTimer = w.rt.cfg.Clock.AfterFunc(wakeFlushEvery, w.flush)
+	}
+}
+
+// flush submits, without waiting, the durable entries that can move later: each dirty
+// key gets its object's earliest due time as of its last commit, or is deleted.
+func (w *wakeIndex) flush() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	ww := &w.writer
+	ww.flushTimer = nil
+	for k := range ww.dirty {
+		delete(ww.dirty, k)
+		want, has := w.want[k]
+		cur, ok := w.planned(k)
+		if ok == has && (!has || cur.Equal(want)) {
+			continue
+		}
+		w.submit(k, wakeWrite{due: want, del: !has})
+	}
+}
+
+// stopFlushes disarms the flusher; w.mu is held.
+func (ww *wakeWriter) stopFlushes() {
+	ww.stopped = true
+	if ww.flushTimer != nil {
+		ww.flushTimer.Stop()
+		ww.flushTimer = nil
+	}
+}
+
+// wait blocks until no batch is being written.
+func (ww *wakeWriter) wait() {
+	ww.idle.L.Lock()
+	for ww.writing {
+		ww.idle.Wait()
+	}
+	ww.idle.L.Unlock()
+}
