@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // The SQL console runs an operator's query on one object. Read-only (the default) is
@@ -85,6 +86,9 @@ func (rt *Runtime) Query(ctx context.Context, ns string, id ID, query string, op
 	if err != nil {
 		if g.reason != "" {
 			return QueryResult{}, fmt.Errorf("%w: %s", ErrSQLNotAllowed, g.reason)
+		}
+		if isReadOnly(err) {
+			return QueryResult{}, fmt.Errorf("%w: the query is read-only (SQLite: %v); writes need write mode", ErrSQLNotAllowed, err)
 		}
 		return QueryResult{}, fmt.Errorf("object: sql: %w", err)
 	}
@@ -260,4 +264,10 @@ func (rt *Runtime) KVEntries(ctx context.Context, ns string, id ID, prefix, afte
 		page.Entries = append(page.Entries, e)
 	}
 	return page, rows.Err()
+}
+
+// isReadOnly reports whether err is SQLite's SQLITE_READONLY (or an extended code of it).
+func isReadOnly(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_READONLY
 }

@@ -48,7 +48,10 @@ type App struct {
 // Config.AllowedHosts), -allowed-origins (WARREN_ALLOWED_ORIGINS, see
 // Config.AllowedOrigins), -h. WARREN_METRICS_TOKEN, when set and
 // App.Server.MetricsToken is empty, becomes the bearer token /metrics requires (see
-// Config.MetricsToken).
+// Config.MetricsToken). WARREN_ADMIN_TOKEN or -admin-token-file FILE enables the
+// admin API and inspector at /_warren/ (Config.Admin; loopback clients only unless
+// -admin-remote, WARREN_ADMIN_REMOTE=1), -backup-dir (WARREN_BACKUP_DIR) holds its
+// backups.
 //
 // Unless GOMEMLIMIT is set, Main sets the Go runtime's soft memory limit to 3/4 of
 // the memory available to the process (its cgroup's memory.max, else the machine's
@@ -85,6 +88,9 @@ func Run(ctx context.Context, app App, args []string, stderr io.Writer) error {
 	level := fl.String("log-level", envOr("WARREN_LOG_LEVEL", "info"), "log `level`: debug, info, warn or error (env WARREN_LOG_LEVEL)")
 	hosts := fl.String("allowed-hosts", os.Getenv("WARREN_ALLOWED_HOSTS"), "comma-separated host `names` the server answers to besides IP addresses, localhost and the -addr host;\n\"*\" for any, *.example.com for subdomains (env WARREN_ALLOWED_HOSTS)")
 	origins := fl.String("allowed-origins", os.Getenv("WARREN_ALLOWED_ORIGINS"), "comma-separated `origins` (https://app.example.com) whose pages may open WebSockets and\nsend POST/PUT/PATCH/DELETE besides the server's own; \"*\" for any (env WARREN_ALLOWED_ORIGINS)")
+	adminTokenFile := fl.String("admin-token-file", "", "`file` holding the admin token that enables the admin API and inspector at /_warren/\n(or env WARREN_ADMIN_TOKEN; at least 16 bytes; off by default)")
+	adminRemote := fl.Bool("admin-remote", os.Getenv("WARREN_ADMIN_REMOTE") == "1", "serve the admin API to clients that are not on loopback (env WARREN_ADMIN_REMOTE=1)")
+	backupDir := fl.String("backup-dir", os.Getenv("WARREN_BACKUP_DIR"), "`directory` of the backups the admin API writes and restores (env WARREN_BACKUP_DIR;\ndefault: the data directory's path with -backups appended)")
 	fl.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: %s [flags]\n\nServes the %s app: objects at /parties/<namespace>/<name> (HTTP and WebSocket),\n/healthz, /metrics and the web front end.\n\nFlags:\n", app.Name, app.Name)
 		fl.PrintDefaults()
@@ -111,6 +117,9 @@ func Run(ctx context.Context, app App, args []string, stderr io.Writer) error {
 	}
 	if app.Server.MetricsToken == "" {
 		app.Server.MetricsToken = os.Getenv("WARREN_METRICS_TOKEN")
+	}
+	if err := adminFlags(&app.Server.Admin, *adminTokenFile, *adminRemote, *backupDir); err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
 	}
 	app.Server.AllowedHosts = append(app.Server.AllowedHosts, splitList(*hosts)...)
 	if h, _, err := net.SplitHostPort(*addr); err == nil && h != "" {

@@ -102,6 +102,7 @@ func (s *Server) handleMetrics(c echo.Context) error {
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 	w.WriteHeader(200)
 	writeMetrics(w, ms)
+	writeObjectMetrics(w, s.rt.TopObjects(TopObjectMetrics))
 	return nil
 }
 

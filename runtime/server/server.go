@@ -9,6 +9,8 @@
 //	                                    connect a socket (PartyKit-compatible: the
 //	                                    connection ID is ?_pk=, generated when absent)
 //	/healthz                           200 "ok" while serving, 503 while shutting down
+//	/_warren/                          the admin API and inspector (package admin), off
+//	                                    unless Config.Admin has a token
 //	/metrics                           Prometheus text format; with Config.MetricsToken
 //	                                    (env WARREN_METRICS_TOKEN) only for requests with
 //	                                    "Authorization: Bearer <token>", 401 otherwise
@@ -58,6 +60,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/olahol/melody"
 
+	"github.com/warrenhq/warren/runtime/admin"
 	"github.com/warrenhq/warren/runtime/object"
 )
 
@@ -121,6 +124,11 @@ type Config struct {
 	// Empty (the default) leaves /metrics open. Run and Main read it from the
 	// WARREN_METRICS_TOKEN environment variable when App.Server leaves it empty.
 	MetricsToken string
+	// Admin configures the admin API and inspector at /_warren/ (package admin): off
+	// unless Admin.Token is set. Run and Main read WARREN_ADMIN_TOKEN (or
+	// -admin-token-file), -admin-remote (WARREN_ADMIN_REMOTE=1) and -backup-dir
+	// (WARREN_BACKUP_DIR) into it.
+	Admin admin.Config
 }
 
 func (c Config) withDefaults(rt *object.Runtime) Config {
@@ -194,6 +202,7 @@ func New(rt *object.Runtime, cfg Config) *Server {
 	e.Any("/parties/*", s.handleParty)
 	e.GET("/healthz", s.handleHealth)
 	e.GET("/metrics", s.handleMetrics)
+	s.mountAdmin(e)
 	e.Any("/*", s.handleAssets)
 	s.e = e
 	return s

@@ -1,0 +1,186 @@
+// Package admin is Warren's admin API and inspector page, served by every app binary
+// at /_warren/ when an admin token is configured (runtime/server mounts it), and the
+// client the warren CLI uses to reach it.
+//
+// Access: off without a token. A request must come from a loopback address unless
+// Config.AllowRemote, and carry the token as "Authorization: Bearer <token>" or the
+// session cookie that the page's login form sets (HttpOnly, SameSite=Strict, path
+// /_warren/; its value is derived from the token, not the token). Tokens are compared
+// as SHA-256 digests in constant time. A token in the URL query is refused, so it
+// never lands in logs or history. A request authenticated by the cookie that changes
+// state (anything but GET and HEAD) must also carry "X-Warren-Admin: 1", which no
+// cross-site page can send without a CORS preflight that this API never grants, and
+// an Origin, when present, must be the server's own. The host's own checks (Host,
+// cross-site requests) run first.
+//
+// API (JSON; errors are {"error": "..."}):
+//
+//	GET    /_warren/api/namespaces
+//	GET    /_warren/api/objects/{ns}?prefix=&sort=name|size|activity&limit=&cursor=
+//	GET    /_warren/api/objects/{ns}/{ref}               details ({ref}: name or ID)
+//	DELETE /_warren/api/objects/{ns}/{ref}
+//	GET    /_warren/api/objects/{ns}/{ref}/kv?prefix=&after=&limit=
+//	POST   /_warren/api/objects/{ns}/{ref}/sql           {"query", "write", "max_rows"}
+//	GET    /_warren/api/objects/{ns}/{ref}/export?format=json|sqlite
+//	POST   /_warren/api/backup                           {"name", "namespace", "object"}
+//	POST   /_warren/api/restore                          {"name", "namespace", "object"}
+//	GET    /_warren/api/stats                            runtime counters and top objects
+//
+// Backups are folders under Config.BackupDir, named by the request (letters, digits,
+// '.', '_', '-'): the API never reads or writes a path a client chooses.
+package admin
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/warrenhq/warren/runtime/object"
+)
+
+// Config configures the admin handler.
+type Config struct {
+	// Token is the admin token, at least MinTokenLen bytes. Required.
+	Token string
+	// AllowRemote serves clients that are not on a loopback address. Default off.
+	AllowRemote bool
+	// BackupDir holds the backups the API writes and restores. Default: the data
+	// directory's path with "-backups" appended.
+	BackupDir string
+}
+
+// MinTokenLen is the shortest admin token accepted.
+const MinTokenLen = 16
+
+// Prefix is where the handler is mounted.
+const Prefix = "/_warren/"
+
+// cookieName is the inspector's session cookie.
+const cookieName = "warren_admin"
+
+// handler serves the admin API and the inspector.
+type handler struct {
+	rt      *object.Runtime
+	cfg     Config
+	session string // the cookie value: HMAC of the token
+	mux     *http.ServeMux
+}
+
+// New returns the admin handler for rt, to be mounted at Prefix.
+func New(rt *object.Runtime, cfg Config) (http.Handler, error) {
+	if len(cfg.Token) < MinTokenLen {
+		return nil, fmt.Errorf("admin: the token must have at least %d bytes", MinTokenLen)
+	}
+	if cfg.BackupDir == "" {
+		cfg.BackupDir = strings.TrimRight(rt.Config().DataDir, "/") + "-backups"
+	}
+	m := hmac.New(sha256.New, []byte(cfg.Token))
+	m.Write([]byte("warren admin session v1"))
+	h := &handler{rt: rt, cfg: cfg, session: hex.EncodeToString(m.Sum(nil)), mux: http.NewServeMux()}
+	h.routes()
+	return h, nil
+}
+
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'; form-action 'self'")
+	if !h.cfg.AllowRemote && !loopback(r.RemoteAddr) {
+		writeError(w, http.StatusForbidden, "the admin API serves loopback clients only (start the app with -admin-remote to allow others)")
+		return
+	}
+	if _, ok := r.URL.Query()["token"]; ok {
+		writeError(w, http.StatusBadRequest, "the admin token goes in the Authorization header (or the login form), never in a URL")
+		return
+	}
+	if o := r.Header.Get("Origin"); o != "" && !sameOrigin(o, r) {
+		writeError(w, http.StatusForbidden, "cross-origin request to the admin API refused")
+		return
+	}
+	h.mux.ServeHTTP(w, r)
+}
+
+// authed wraps an API route: it requires the token (header or cookie) and, for a
+// cookie-authenticated state change, the X-Warren-Admin header.
+func (h *handler) authed(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case bearerOK(r.Header.Get("Authorization"), h.cfg.Token):
+		case h.cookieOK(r):
+			if r.Method != http.MethodGet && r.Method != http.MethodHead && r.Header.Get("X-Warren-Admin") != "1" {
+				writeError(w, http.StatusForbidden, "a state change with the session cookie needs the header X-Warren-Admin: 1")
+				return
+			}
+		default:
+			w.Header().Set("WWW-Authenticate", `Bearer realm="warren admin"`)
+			writeError(w, http.StatusUnauthorized, "admin token required")
+			return
+		}
+		next(w, r)
+	}
+}
+
+func (h *handler) cookieOK(r *http.Request) bool {
+	c, err := r.Cookie(cookieName)
+	return err == nil && equalDigest(c.Value, h.session)
+}
+
+// handleLogin checks the form's token and sets the session cookie.
+func (h *handler) handleLogin(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 4096)
+	if err := r.ParseForm(); err != nil {
+		writeError(w, http.StatusBadRequest, "bad login form")
+		return
+	}
+	if !equalDigest(r.PostForm.Get("token"), h.cfg.Token) {
+		time.Sleep(200 * time.Millisecond) // slows guessing; the token is long anyway
+		http.Redirect(w, r, Prefix+"?login=failed", http.StatusSeeOther)
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: h.session, Path: Prefix, HttpOnly: true,
+		SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil, MaxAge: 12 * 3600})
+	http.Redirect(w, r, Prefix, http.StatusSeeOther)
+}
+
+func (h *handler) handleLogout(w http.ResponseWriter, r *http.Request) {
+	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: "", Path: Prefix, HttpOnly: true, SameSite: http.SameSiteStrictMode, MaxAge: -1})
+	http.Redirect(w, r, Prefix, http.StatusSeeOther)
+}
+
+// bearerOK reports whether an Authorization header value is "Bearer <token>".
+func bearerOK(header, token string) bool {
+	const prefix = "Bearer "
+	if len(header) < len(prefix) || !strings.EqualFold(header[:len(prefix)], prefix) {
+		return false
+	}
+	return equalDigest(header[len(prefix):], token)
+}
+
+// equalDigest compares SHA-256 digests in constant time, so that neither the bytes
+// nor the length of the secret leak through timing.
+func equalDigest(got, want string) bool {
+	g, w := sha256.Sum256([]byte(got)), sha256.Sum256([]byte(want))
+	return subtle.ConstantTimeCompare(g[:], w[:]) == 1
+}
+
+func loopback(remoteAddr string) bool {
+	host, _, err := net.SplitHostPort(remoteAddr)
+	if err != nil {
+		host = remoteAddr
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// sameOrigin reports whether an Origin header names the server the request reached.
+func sameOrigin(origin string, r *http.Request) bool {
+	u, err := url.Parse(origin)
+	return err == nil && u.Host != "" && strings.EqualFold(u.Host, r.Host)
+}

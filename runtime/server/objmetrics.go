@@ -1,0 +1,47 @@
+package server
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/warrenhq/warren/runtime/object"
+)
+
+// TopObjectMetrics is how many objects /metrics exports per-object series for: the
+// busiest by turns (object.Runtime.TopObjects), so that the series stay bounded
+// whatever the number of objects.
+const TopObjectMetrics = 10
+
+// maxLabelName bounds the name label of a per-object series, in bytes.
+const maxLabelName = 64
+
+// writeObjectMetrics writes the per-object series, labeled with the namespace, the
+// ID's first 16 hex digits and the name (cut to maxLabelName bytes).
+func writeObjectMetrics(w io.Writer, top []object.ObjectMetrics) {
+	series := []struct {
+		name, help, typ string
+		value           func(m object.ObjectMetrics) float64
+	}{
+		{"warren_object_turns_total", "Turns of the busiest objects.", "counter", func(m object.ObjectMetrics) float64 { return float64(m.Turns) }},
+		{"warren_object_failed_turns_total", "Failed turns of the busiest objects.", "counter", func(m object.ObjectMetrics) float64 { return float64(m.FailedTurns) }},
+		{"warren_object_commits_total", "Batches committed by the busiest objects.", "counter", func(m object.ObjectMetrics) float64 { return float64(m.Commits) }},
+		{"warren_object_commit_seconds_total", "Time the busiest objects spent committing.", "counter", func(m object.ObjectMetrics) float64 { return m.CommitTime.Seconds() }},
+		{"warren_object_sockets", "WebSockets of the busiest objects.", "gauge", func(m object.ObjectMetrics) float64 { return float64(m.Sockets) }},
+	}
+	for _, s := range series {
+		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s %s\n", s.name, s.help, s.name, s.typ)
+		for _, m := range top {
+			fmt.Fprintf(w, "%s{namespace=%q,id=%q,name=\"%s\"} %g\n", s.name, m.Namespace, m.ID[:16], labelValue(m.Name), s.value(m))
+		}
+	}
+}
+
+// labelValue escapes a Prometheus label value (backslash, quote, newline) after
+// cutting it to maxLabelName bytes on a character boundary.
+func labelValue(s string) string {
+	if len(s) > maxLabelName {
+		s = strings.ToValidUTF8(s[:maxLabelName], "")
+	}
+	return strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(s)
+}
