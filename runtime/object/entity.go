@@ -46,8 +46,12 @@ type entity struct {
 type event struct {
 	ctx      context.Context
 	enqueued time.Time
-	// internal events (alarm wakes) are not failed for waiting longer than MaxQueueDelay.
+	// internal events (alarm wakes, OnClose) are not failed for waiting longer than
+	// MaxQueueDelay.
 	internal bool
+	// mustQueue events (OnClose: at most one per socket) are queued even beyond
+	// MaxQueue.
+	mustQueue bool
 	// gen, when non-zero, restricts the event to the instance generation that made it
 	// (continuations of State.Go): a reset instance does not receive them.
 	gen uint64

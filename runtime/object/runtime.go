@@ -249,7 +249,7 @@ func (rt *Runtime) dispatch(ns *nsCore, id ID, ev *event) error {
 		rt.objects[key] = e
 	}
 	e.mu.Lock()
-	if n := len(e.queue); n >= rt.cfg.MaxQueue {
+	if n := len(e.queue); n >= rt.cfg.MaxQueue && !ev.mustQueue {
 		e.mu.Unlock()
 		rt.mu.Unlock()
 		rt.stats.overloaded.Add(1)

@@ -9,7 +9,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
 )
 
 // WebSocket close codes the runtime uses. Codes 4000-4999 are free for applications.
@@ -23,7 +22,7 @@ const (
 	CloseMessageTooBig   = 1009 // a received message was over the size limit
 	CloseInternalError   = 1011 // OnConnect failed with an error that is not a *CloseError
 	CloseServiceRestart  = 1012 // the process is shutting down; reconnect
-	CloseTryAgainLater   = 1013 // the send queue overflowed (slow consumer) or the object is overloaded
+	CloseTryAgainLater   = 1013 // the send queue overflowed (slow consumer), or a message could not be delivered (the object is overloaded or its commit failed): reconnect and resend
 )
 
 // Errors of the socket API; test with errors.Is.
@@ -118,7 +117,12 @@ func (e *CloseError) Error() string { return fmt.Sprintf("websocket closed: %d %
 // required; the others are optional. Each call is one turn of the object: its storage
 // writes commit atomically and its sends go out only after the commit. A handler's
 // error rolls the turn back (and resets the instance) and is logged; the socket stays
-// open, except that an error from OnConnect refuses the socket.
+// open, except that an error from OnConnect refuses the socket. A received message
+// that cannot be delivered (the object is overloaded: SocketConfig limits, MaxQueue,
+// MaxQueueDelay; its batch's commit failed; it cannot be constructed) is never
+// dropped silently: its socket is closed, with CloseTryAgainLater (1013) when trying
+// again can help, so that the client reconnects and sends it again. OnClose is never
+// refused for load: it waits its turn, and is tried again if its turn could not run.
 type (
 	// ConnectHandler runs when a socket has been accepted, before any of its
 	// messages. Set tags and the attachment here. An error refuses the socket: it is
@@ -442,7 +446,7 @@ type socketRegistry struct {
 	sets map[objectKey]*socketSet
 	open int
 
-	msgIn, msgOut, slow, auto, rejected, accepted atomic.Int64
+	msgIn, msgOut, slow, auto, rejected, accepted, undelivered atomic.Int64
 }
 
 func (rt *Runtime) sockets() *socketRegistry {
@@ -464,6 +468,7 @@ type SocketStats struct {
 	MessagesOut   int64 // messages handed to transports (auto-responses included)
 	SlowConsumers int64 // sockets closed because their send queue overflowed
 	AutoResponses int64 // requests answered by the auto-response without a turn
+	Undelivered   int64 // received messages that could not be delivered to their object (their socket was closed, 1013)
 	Accepted      int64 // sockets accepted
 	Rejected      int64 // sockets refused by a limit or by OnConnect
 }
@@ -492,6 +497,7 @@ func (rt *Runtime) SocketStats() SocketStats {
 		Open: open, Objects: len(keys), Hibernated: hib,
 		MessagesIn: r.msgIn.Load(), MessagesOut: r.msgOut.Load(), SlowConsumers: r.slow.Load(),
 		AutoResponses: r.auto.Load(), Accepted: r.accepted.Load(), Rejected: r.rejected.Load(),
+		Undelivered: r.undelivered.Load(),
 	}
 }
 
@@ -596,18 +602,21 @@ func (st *State) BroadcastText(s string, except ...*WebSocket) int {
 
 // SetAutoResponse makes the runtime answer a text message equal to request (exactly)
 // with response on any of the object's sockets, without a turn and without waking a
-// hibernated object. An empty request clears it. It takes effect at once, lasts
-// while the object has sockets, and is lost when the last one closes.
+// hibernated object. An empty request clears it. Like the turn's other outputs it
+// takes effect when the turn commits, and never if the turn fails; it lasts while the
+// object has sockets, and is lost when the last one closes.
 func (st *State) SetAutoResponse(request, response string) error {
 	if len(request) > 2048 || len(response) > 2048 {
 		return fmt.Errorf("%w: auto-response request and response are at most 2048 bytes", ErrTooLarge)
 	}
-	set := st.socketSet(true)
-	if request == "" {
-		set.auto.Store(nil)
-		return nil
+	if !st.inTurn {
+		return ErrNotInTurn
 	}
-	set.auto.Store(&autoResponse{req: request, resp: response})
+	var a *autoResponse
+	if request != "" {
+		a = &autoResponse{req: request, resp: response}
+	}
+	st.OnCommit(func() { st.socketSet(true).auto.Store(a) })
 	return nil
 }
 
@@ -623,278 +632,4 @@ func (st *State) socketSet(create bool) *socketSet {
 		r.sets[key] = set
 	}
 	return set
-}
-
-// Endpoint is a namespace as a host mounts it, without its type parameter.
-// *Namespace[T] implements it.
-type Endpoint interface {
-	// Name is the namespace's name.
-	Name() string
-	// ServeObject delivers an HTTP request to the object named name (see ServeHTTP).
-	ServeObject(w http.ResponseWriter, r *http.Request, name string)
-	// AcceptSocket reserves a socket on the object named name, for connection ID
-	// connID. It fails with ErrNoWebSockets or ErrTooManySockets before any upgrade.
-	AcceptSocket(r *http.Request, name, connID string) (*HostSocket, error)
-}
-
-// ServeObject is ServeHTTP(w, r, GetByName(name)).
-func (ns *Namespace[T]) ServeObject(w http.ResponseWriter, r *http.Request, name string) {
-	ns.ServeHTTP(w, r, ns.GetByName(name))
-}
-
-// AcceptSocket implements Endpoint.
-func (ns *Namespace[T]) AcceptSocket(r *http.Request, name, connID string) (*HostSocket, error) {
-	if _, ok := any((*T)(nil)).(MessageHandler); !ok {
-		return nil, fmt.Errorf("%w: %s", ErrNoWebSockets, ns.core.name)
-	}
-	return ns.core.rt.sockets().reserve(ns.core, ns.IDFromName(name), connID, r)
-}
-
-// HostSocket is the host's side of a WebSocket: the transport reports frames and the
-// end of the connection through it. Applications never use it.
-type HostSocket struct {
-	ws  *WebSocket
-	req *http.Request
-}
-
-// WebSocket returns the socket.
-func (h *HostSocket) WebSocket() *WebSocket { return h.ws }
-
-func (r *socketRegistry) reserve(ns *nsCore, id ID, connID string, req *http.Request) (*HostSocket, error) {
-	if r.rt.closedNow() {
-		return nil, ErrClosed
-	}
-	key := objectKey{ns, id.raw}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	set := r.sets[key]
-	if set == nil {
-		set = &socketSet{reg: r, key: key, id: id}
-		r.sets[key] = set
-	}
-	if set.n >= r.cfg.MaxPerObject {
-		r.rejected.Add(1)
-		if len(set.socks) == 0 && set.n == 0 {
-			delete(r.sets, key)
-		}
-		return nil, fmt.Errorf("%w: %d sockets on %s/%s", ErrTooManySockets, set.n, ns.name, id)
-	}
-	set.n++
-	ws := &WebSocket{set: set, id: connID, idx: -1, inbound: make(chan struct{}, r.cfg.InboundQueue)}
-	ws.lastSeen.Store(r.rt.cfg.Clock.Now().UnixNano())
-	return &HostSocket{ws: ws, req: req}, nil
-}
-
-func (rt *Runtime) closedNow() bool {
-	rt.mu.Lock()
-	defer rt.mu.Unlock()
-	return rt.closed
-}
-
-// Start attaches the upgraded connection and runs OnConnect as a turn. Messages the
-// transport receives after Start are delivered after OnConnect.
-func (h *HostSocket) Start(t Transport) {
-	ws := h.ws
-	set := ws.set
-	r := set.reg
-	ws.mu.Lock()
-	ws.t = t
-	ws.phase = phaseOpen
-	ws.mu.Unlock()
-	r.mu.Lock()
-	ws.idx = len(set.socks)
-	set.socks = append(set.socks, ws)
-	r.open++
-	r.mu.Unlock()
-	req := h.req
-	h.req = nil
-	ev := &event{ctx: context.Background(),
-		run: func(ctx context.Context, inst any) error {
-			if c, ok := inst.(ConnectHandler); ok {
-				if err := c.OnConnect(ctx, ws, req); err != nil {
-					return err
-				}
-			}
-			// Later turns of the same batch see the socket accepted; if the batch
-			// fails, done closes the socket.
-			ws.accepted = true
-			return nil
-		},
-		done: func(err error) {
-			if err == nil {
-				r.accepted.Add(1)
-				return
-			}
-			r.rejected.Add(1)
-			code, reason := CloseInternalError, "internal error"
-			var ce *CloseError
-			if errors.As(err, &ce) {
-				code, reason = ce.Code, ce.Reason
-			} else if errors.Is(err, ErrOverloaded) || errors.Is(err, ErrRetryable) {
-				code, reason = CloseTryAgainLater, "try again later"
-			} else {
-				r.rt.cfg.Logger.Warn("object: OnConnect failed", "namespace", set.key.ns.name, "id", set.id.String(), "conn", ws.id, "err", err)
-			}
-			ws.mu.Lock()
-			ws.closeLocked(code, truncate(reason, 123))
-			ws.mu.Unlock()
-		}}
-	if err := r.rt.dispatch(set.key.ns, set.id, ev); err != nil {
-		ev.done(err)
-	}
-}
-
-// Receive delivers one received message as a turn (OnMessage), or answers it with
-// the object's auto-response. It blocks while SocketConfig.InboundQueue messages of
-// this socket wait for their turn.
-func (h *HostSocket) Receive(binary bool, data []byte) {
-	ws := h.ws
-	set := ws.set
-	r := set.reg
-	now := r.rt.cfg.Clock.Now().UnixNano()
-	ws.lastSeen.Store(now)
-	r.msgIn.Add(1)
-	if !binary {
-		if a := set.auto.Load(); a != nil && a.req == string(data) {
-			ws.lastAuto.Store(now)
-			r.auto.Add(1)
-			ws.enqueue(frame{data: []byte(a.resp)})
-			return
-		}
-	}
-	ws.inbound <- struct{}{}
-	m := Message{Binary: binary, Data: data}
-	ev := &event{ctx: context.Background(),
-		run: func(ctx context.Context, inst any) error {
-			if !ws.accepted {
-				return nil // refused by OnConnect
-			}
-			return inst.(MessageHandler).OnMessage(ctx, ws, m)
-		},
-		done: func(err error) {
-			<-ws.inbound
-			if err != nil {
-				r.rt.cfg.Logger.Warn("object: OnMessage failed", "namespace", set.key.ns.name, "id", set.id.String(), "conn", ws.id, "err", err)
-			}
-		}}
-	if err := r.rt.dispatch(set.key.ns, set.id, ev); err != nil {
-		<-ws.inbound
-		code, reason := CloseTryAgainLater, "object overloaded"
-		if errors.Is(err, ErrClosed) {
-			code, reason = CloseServiceRestart, "service restart"
-		}
-		ws.mu.Lock()
-		ws.closeLocked(code, reason)
-		ws.mu.Unlock()
-	}
-}
-
-// Seen records that the peer is alive (a pong).
-func (h *HostSocket) Seen() { h.ws.lastSeen.Store(h.ws.set.reg.rt.cfg.Clock.Now().UnixNano()) }
-
-// Sent reports that the transport wrote one frame handed to it by Write.
-func (h *HostSocket) Sent() {
-	ws := h.ws
-	ws.mu.Lock()
-	defer ws.mu.Unlock()
-	if ws.inflight > 0 {
-		ws.inflight--
-	}
-	if ws.phase > phaseClosing || ws.t == nil {
-		return
-	}
-	for ws.inflight < maxInflight && len(ws.q) > 0 {
-		f := ws.q[0]
-		ws.q[0] = frame{}
-		ws.q = ws.q[1:]
-		ws.qBytes -= len(f.data)
-		ws.inflight++
-		ws.set.reg.msgOut.Add(1)
-		ws.t.Write(f.binary, f.data)
-	}
-	if len(ws.q) == 0 {
-		ws.q = nil
-		if ws.phase == phaseClosing && ws.closeCode != 0 {
-			ws.closeLocked(ws.closeCode, ws.closeMsg)
-		}
-	}
-}
-
-// Error reports a transport error (protocol violation, message too big); OnError
-// runs as a turn before OnClose.
-func (h *HostSocket) Error(err error) {
-	ws := h.ws
-	set := ws.set
-	ev := &event{ctx: context.Background(),
-		run: func(ctx context.Context, inst any) error {
-			if eh, ok := inst.(ErrorHandler); ok && ws.accepted {
-				return eh.OnError(ctx, ws, err)
-			}
-			return nil
-		}}
-	set.reg.rt.dispatch(set.key.ns, set.id, ev)
-}
-
-// Closed reports that the connection is gone: the peer's close code and reason when it
-// sent a close frame (clean), else CloseAbnormal. OnClose runs as a turn. It is safe
-// to call more than once, and before Start (the reservation is released).
-func (h *HostSocket) Closed(code int, reason string, clean bool) {
-	ws := h.ws
-	set := ws.set
-	r := set.reg
-	ws.mu.Lock()
-	if ws.phase == phaseClosed {
-		ws.mu.Unlock()
-		return
-	}
-	started := ws.t != nil
-	if ws.closeCode != 0 && !clean {
-		code, reason, clean = ws.closeCode, ws.closeMsg, true // we closed it
-	}
-	ws.phase = phaseClosed
-	ws.q, ws.qBytes = nil, 0
-	ws.mu.Unlock()
-	r.mu.Lock()
-	set.n--
-	if ws.idx >= 0 {
-		last := len(set.socks) - 1
-		moved := set.socks[last]
-		set.socks[ws.idx] = moved
-		moved.idx = ws.idx
-		set.socks[last] = nil
-		set.socks = set.socks[:last]
-		ws.idx = -1
-		r.open--
-	}
-	if set.n == 0 && len(set.socks) == 0 {
-		delete(r.sets, set.key)
-	}
-	r.mu.Unlock()
-	if !started {
-		return
-	}
-	ev := &event{ctx: context.Background(),
-		run: func(ctx context.Context, inst any) error {
-			if ch, ok := inst.(CloseHandler); ok && ws.accepted {
-				return ch.OnClose(ctx, ws, code, reason, clean)
-			}
-			return nil
-		},
-		done: func(err error) {
-			if err != nil && !errors.Is(err, ErrClosed) {
-				r.rt.cfg.Logger.Warn("object: OnClose failed", "namespace", set.key.ns.name, "id", set.id.String(), "conn", ws.id, "err", err)
-			}
-		}}
-	r.rt.dispatch(set.key.ns, set.id, ev)
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	s = s[:n]
-	for len(s) > 0 && !utf8.ValidString(s) {
-		s = s[:len(s)-1]
-	}
-	return s
 }

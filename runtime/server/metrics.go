@@ -72,6 +72,7 @@ func (s *Server) metrics() []Metric {
 		c("warren_socket_messages_out_total", "WebSocket messages written.", func() float64 { return float64(rt.SocketStats().MessagesOut) }),
 		c("warren_socket_slow_consumers_total", "WebSockets closed with 1013 because their send queue overflowed.", func() float64 { return float64(rt.SocketStats().SlowConsumers) }),
 		c("warren_socket_auto_responses_total", "WebSocket requests answered by the auto-response.", func() float64 { return float64(rt.SocketStats().AutoResponses) }),
+		c("warren_socket_undelivered_total", "Received WebSocket messages that could not be delivered to their object; the socket was closed (1013) so its client resends.", func() float64 { return float64(rt.SocketStats().Undelivered) }),
 		c("warren_sockets_accepted_total", "WebSockets accepted.", func() float64 { return float64(rt.SocketStats().Accepted) }),
 		c("warren_sockets_rejected_total", "WebSockets refused by an object limit or OnConnect.", func() float64 { return float64(rt.SocketStats().Rejected) }),
 		c("warren_upgrades_refused_total", "WebSocket upgrades refused by the origin check.", func() float64 { return float64(s.refused.Load()) }),
