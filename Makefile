@@ -39,7 +39,8 @@ vet: deps ## go vet every module.
 	@for m in $(MODULES); do echo "vet $$m"; (cd $$m && GOWORK=off go vet ./...) || exit 1; done
 
 .PHONY: unit
-unit: web ## Unit tests of every module (runtime with -race), each module on its own (GOWORK=off).
+unit: web ## Unit tests of every module (runtime with -race), each module on its own (GOWORK=off), and the front ends' (npm test).
+	@if [ -f package.json ]; then echo "npm test"; npm run --silent test; fi
 	@for m in $(MODULES); do \
 	  flags=""; [ "$$m" = runtime ] && flags="-race"; \
 	  echo "test $$m $$flags"; (cd $$m && GOWORK=off go test $$flags -count=1 ./...) || exit 1; \

@@ -23,6 +23,10 @@ type Config struct {
 	// if set, else test-artifacts/<package path>/<test name> at the repository
 	// root (the directory holding go.work, else go.mod).
 	ArtifactsDir string
+	// ScreenshotsDir is where [Harness.CheckViews] writes screenshots when
+	// UPDATE_SCREENSHOT is set. Default: docs/screenshots under the working
+	// directory (an app's tests run in the app's directory).
+	ScreenshotsDir string
 }
 
 // Harness drives one browser test: the app under test and one isolated
@@ -113,6 +117,31 @@ func (h *Harness) URL(path string) string {
 // server started before the call.
 func (h *Harness) NewUser(name string) playwright.Page {
 	h.t.Helper()
+	return h.NewUserWith(name, UserOptions{})
+}
+
+// UserOptions describe a user's browser. The zero value is a 1280×800 desktop
+// in the light colour scheme, with a mouse.
+type UserOptions struct {
+	// Width and Height of the viewport in CSS pixels; default 1280×800.
+	Width, Height int
+	// ColorScheme is what prefers-color-scheme reports: "light" (default) or "dark".
+	ColorScheme string
+	// Touch makes a phone: touch events, a mobile viewport (meta viewport honoured).
+	Touch bool
+}
+
+// NewUserWith is [Harness.NewUser] on a browser described by o, e.g. a phone:
+// UserOptions{Width: 390, Height: 844, Touch: true}.
+func (h *Harness) NewUserWith(name string, o UserOptions) playwright.Page {
+	h.t.Helper()
+	if o.Width <= 0 || o.Height <= 0 {
+		o.Width, o.Height = 1280, 800
+	}
+	scheme := playwright.ColorSchemeLight
+	if o.ColorScheme == "dark" {
+		scheme = playwright.ColorSchemeDark
+	}
 	h.mu.Lock()
 	for _, u := range h.users {
 		if u.name == name {
@@ -121,7 +150,10 @@ func (h *Harness) NewUser(name string) playwright.Page {
 		}
 	}
 	opts := playwright.BrowserNewContextOptions{
-		Viewport: &playwright.Size{Width: 1280, Height: 800},
+		Viewport:    &playwright.Size{Width: o.Width, Height: o.Height},
+		ColorScheme: scheme,
+		HasTouch:    playwright.Bool(o.Touch),
+		IsMobile:    playwright.Bool(o.Touch),
 	}
 	if n := len(h.servers); n > 0 {
 		opts.BaseURL = playwright.String(h.servers[n-1].URL)

@@ -79,23 +79,34 @@ func find(dir string, lookPath func(string) (string, error), packages []string) 
 	if err != nil {
 		return nil, fmt.Errorf("nodetest: node is not on PATH: install Node.js (>= 20), then %s", install)
 	}
-	dir, err = filepath.Abs(dir)
+	mods, err := FindModules(dir, packages...)
+	switch {
+	case err == nil:
+		return &Node{Path: node, Modules: mods}, nil
+	case len(packages) == 0:
+		return &Node{Path: node}, nil
+	}
+	return nil, fmt.Errorf("%w: %s", err, install)
+}
+
+// FindModules returns the absolute path of the nearest node_modules directory at
+// or above dir that holds every one of packages (npm names such as "axe-core" or
+// "@scope/name"), or an error naming what is missing.
+func FindModules(dir string, packages ...string) (string, error) {
+	dir, err := filepath.Abs(dir)
 	if err != nil {
-		return nil, err
+		return "", err
 	}
 	for d := dir; ; d = filepath.Dir(d) {
 		mods := filepath.Join(d, "node_modules")
 		if hasAll(mods, packages) {
-			return &Node{Path: node, Modules: mods}, nil
+			return mods, nil
 		}
 		if filepath.Dir(d) == d {
 			break
 		}
 	}
-	if len(packages) == 0 {
-		return &Node{Path: node}, nil
-	}
-	return nil, fmt.Errorf("nodetest: no node_modules at or above %s holds all of %s: %s", dir, strings.Join(packages, ", "), install)
+	return "", fmt.Errorf("nodetest: no node_modules at or above %s holds all of %s", dir, strings.Join(packages, ", "))
 }
 
 func hasAll(mods string, packages []string) bool {

@@ -1,43 +1,13 @@
-// Helpers shared by the Warren apps' front ends.
-
-const htmlEscapes: Record<string, string> = {
-  "&": "&amp;",
-  "<": "&lt;",
-  ">": "&gt;",
-  '"': "&quot;",
-  "'": "&#39;",
-};
-
-/**
- * escapeHTML returns text with &, <, >, " and ' replaced by entities, so the
- * result is inert inside element content and quoted attribute values.
- * Prefer textContent where possible; use this when building markup as a string.
- */
-export function escapeHTML(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => htmlEscapes[c] ?? c);
-}
-
-/** Options of {@link partyURL}. */
-export interface PartyURLOptions {
-  /** Page URL the server's origin is taken from. Default: location.href. */
-  base?: string | URL;
-  /** Connection id sent as the _pk query parameter, as partysocket does. */
-  pk?: string;
-  /** Extra query parameters. */
-  query?: Record<string, string>;
-}
-
-/**
- * partyURL returns the WebSocket URL of object name in namespace on the
- * Warren server that served base: ws(s)://host/parties/<namespace>/<name>,
- * with both path segments percent-encoded, wss when base is https.
- */
-export function partyURL(namespace: string, name: string, opts: PartyURLOptions = {}): string {
-  const base = new URL(opts.base ?? globalThis.location.href);
-  const url = new URL(`/parties/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}`, base);
-  url.protocol = base.protocol === "https:" ? "wss:" : "ws:";
-  const query = { ...opts.query };
-  if (opts.pk !== undefined) query["_pk"] = opts.pk;
-  for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
-  return url.toString();
-}
+// @warren/shared: what the Warren apps' front ends share. The design system's
+// stylesheet is "@warren/shared/design.css" (import it from the app's main.ts:
+// esbuild writes it to dist/app.css); the theme boot script is built by buildApp
+// into dist/theme.js.
+export { escapeHTML, el, $, type ElProps } from "./html.ts";
+export { partyURL, partyPath, type PartyURLOptions } from "./url.ts";
+export { plural } from "./format.ts";
+export { type Theme, THEME_KEY, applyTheme, currentTheme, onThemeChange, setTheme, storedTheme, systemTheme, themeToggle } from "./theme.ts";
+export { ConnectionStatus, type ConnectionState } from "./ui/status.ts";
+export { toast, type ToastOptions } from "./ui/toast.ts";
+export { confirmDialog, promptDialog, type ConfirmOptions, type PromptOptions } from "./ui/dialog.ts";
+export { PALETTE, avatar, colorFor, distinctColors, hash, initials, presenceChips, type Person } from "./ui/presence.ts";
+export { initHeader } from "./ui/header.ts";
