@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -16,7 +17,8 @@ import (
 )
 
 // Browser tests of the dashboard in Chromium. Run with `make e2e`.
-// UPDATE_SCREENSHOT=1 also writes docs/screenshot.png for the README.
+// Every page is checked at 390 and 1280 px, light and dark (browsertest.CheckViews);
+// UPDATE_SCREENSHOT=1 also writes those views to docs/screenshots/ for the README.
 
 func must(t *testing.T, err error) {
 	t.Helper()
@@ -109,14 +111,13 @@ func TestRuntimeMetricsBoard(t *testing.T) {
 	}
 	// The board's own socket shows up in its metrics.
 	must(t, h.Expect.Locator(panel(p, "sockets").Locator(".last")).ToHaveText("1"))
-	if os.Getenv("UPDATE_SCREENSHOT") != "" {
-		p.SetViewportSize(1280, 800)
+	if os.Getenv(browsertest.ScreenshotsEnv) != "" {
+		// For the README: a minute's range with some seconds of live data on it.
 		must(t, p.Locator(`#ranges button[data-range="1m"]`).Click())
-		time.Sleep(10 * time.Second) // some live data on the charts
-		if _, err := p.Screenshot(playwright.PageScreenshotOptions{Path: playwright.String("docs/screenshot.png")}); err != nil {
-			t.Fatal(err)
-		}
+		must(t, h.Expect.Locator(panel(p, "objects")).ToHaveAttribute("data-points", regexp.MustCompile(`^([89]|\d\d+)$`), playwright.LocatorAssertionsToHaveAttributeOptions{Timeout: playwright.Float(20000)}))
 	}
+	// Phone and desktop, light and dark: nothing scrolls sideways, axe finds nothing serious.
+	h.CheckViews(p, "board")
 	// Range picker: 1h is still live.
 	must(t, p.Locator(`#ranges button[data-range="1h"]`).Click())
 	must(t, h.Expect.Page(p).ToHaveURL(h.URL("/s/warren?range=1h")))
@@ -141,6 +142,10 @@ func TestBadPayloadShowsError(t *testing.T) {
 	must(t, h.Expect.Locator(viewer.Locator("#errors .ingest-error").First()).ToContainText("batch rejected, nothing stored"))
 	must(t, h.Expect.Locator(viewer.Locator("#errors .problems li").First()).ToHaveText(`line 2: "value" must be a number, not "oops"`))
 	must(t, h.Expect.Locator(viewer.Locator(`.panel[data-series="x"]`)).ToHaveCount(0))
+	// The error box over the empty board, with the form open, reads well on a phone and in the dark.
+	must(t, h.Expect.Locator(viewer.Locator("#empty")).ToBeVisible())
+	must(t, viewer.Locator("#send summary").Click())
+	h.CheckViews(viewer, "errors", browsertest.Views[0], browsertest.Views[3])
 	// From the page's own form: the response explains, and the viewer gets it too.
 	_, err = sender.Goto("/s/bad")
 	must(t, err)
@@ -158,4 +163,67 @@ func TestBadPayloadShowsError(t *testing.T) {
 	// Dismiss hides the list.
 	must(t, viewer.Locator("#dismiss").Click())
 	must(t, h.Expect.Locator(viewer.Locator("#errors")).ToBeHidden())
+}
+
+// The stats line's "events/s" is the recent rate and names its window, not the
+// average over the whole range shown: 100 events 5 minutes ago and 30 in the
+// last seconds read as 3 events/s over the last 10 s, not (130 events / 900 s) 0.144.
+// Before, the board showed the range average and no window.
+func TestEventsPerSecondIsTheRecentRate(t *testing.T) {
+	h := browsertest.New(t, browsertest.Config{Timeout: 15 * time.Second})
+	serve(h)
+	p := h.NewUser("viewer")
+	_, err := p.Goto("/s/rate?range=15m")
+	must(t, err)
+	must(t, h.Expect.Locator(p.Locator("#status")).ToHaveText("live"))
+	now := time.Now()
+	var b strings.Builder
+	for i := range 100 {
+		fmt.Fprintf(&b, "{\"name\":\"orders\",\"value\":1,\"ts\":%d}\n", now.Add(-5*time.Minute+time.Duration(i)*time.Millisecond).UnixMilli())
+	}
+	// 30 events spread over the 5 whole seconds before the next second starts.
+	sec := now.Truncate(time.Second)
+	for i := range 30 {
+		fmt.Fprintf(&b, "{\"name\":\"orders\",\"value\":1,\"ts\":%d}\n", sec.Add(-time.Duration(i%5+1)*time.Second).UnixMilli())
+	}
+	if c := postEvents(t, h, "rate", b.String()); c != http.StatusAccepted {
+		t.Fatalf("POST: %d", c)
+	}
+	stats := panel(p, "orders").Locator(".stats")
+	must(t, h.Expect.Locator(stats.Locator(".total")).ToHaveText("130"))
+	must(t, h.Expect.Locator(stats).ToContainText("events/s (last 10 s)"))
+	must(t, h.Expect.Locator(stats.Locator(".rate")).ToHaveText("3"))
+}
+
+// The theme toggle of the shared header: it follows the system until pressed,
+// the choice survives a reload and reaches the charts, and choosing what the
+// system prefers again clears it.
+func TestThemeToggle(t *testing.T) {
+	h := browsertest.New(t, browsertest.Config{Timeout: 15 * time.Second})
+	serve(h)
+	p := h.NewUser("viewer") // the light scheme
+	_, err := p.Goto("/s/theme")
+	must(t, err)
+	root := p.Locator("html")
+	toggle := p.GetByRole("button", playwright.PageGetByRoleOptions{Name: "Switch to the dark theme"})
+	must(t, h.Expect.Locator(root).Not().ToHaveAttribute("data-theme", regexp.MustCompile(".")))
+	must(t, toggle.Focus())
+	must(t, p.Keyboard().Press("Enter")) // keyboard works
+	must(t, h.Expect.Locator(root).ToHaveAttribute("data-theme", "dark"))
+	bg := func() string {
+		v, err := p.Evaluate(`() => getComputedStyle(document.body).backgroundColor`)
+		must(t, err)
+		return fmt.Sprint(v)
+	}
+	if got := bg(); got != "rgb(14, 16, 22)" {
+		t.Errorf("dark body background = %s", got)
+	}
+	_, err = p.Reload()
+	must(t, err)
+	must(t, h.Expect.Locator(root).ToHaveAttribute("data-theme", "dark"))
+	must(t, p.GetByRole("button", playwright.PageGetByRoleOptions{Name: "Switch to the light theme"}).Click())
+	must(t, h.Expect.Locator(root).Not().ToHaveAttribute("data-theme", regexp.MustCompile(".")))
+	if v, _ := p.Evaluate(`() => localStorage.getItem("warren-theme")`); v != nil {
+		t.Errorf("stored theme %v after choosing the system's, want none", v)
+	}
 }

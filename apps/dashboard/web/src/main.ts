@@ -1,11 +1,15 @@
 // The dashboard's board: one uPlot panel per series of a stream, live over a
 // WebSocket (snapshot, then coalesced deltas) or from range queries over HTTP.
-import PartySocket from "partysocket";
+import ReconnectingWebSocket from "partysocket/ws";
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
-import { RANGES, LIVE_SOCKET_MAX, formatValue, mergeSeries, type Bucket, type IngestError, type ServerFrame, type Series } from "./protocol.ts";
+import "@warren/shared/design.css";
+import { ConnectionStatus, initHeader, onThemeChange, partyPath, partyURL } from "@warren/shared";
+import { RANGES, LIVE_SOCKET_MAX, formatSpan, formatValue, mergeSeries, rateWindow, recentRate, type Bucket, type IngestError, type ServerFrame, type Series } from "./protocol.ts";
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+initHeader();
+const status = new ConnectionStatus($("status"));
 
 // --- state, from the URL: /s/<stream>?range=15m[&to=<unix s>] (to = paused) ---
 const path = location.pathname.match(/^\/s\/(.+)$/);
@@ -15,12 +19,13 @@ let range = params.get("range") && RANGES[params.get("range")!] ? params.get("ra
 let pausedAt: number | null = params.get("to") ? Number(params.get("to")) || null : null;
 let res = 1;
 const data = new Map<string, Map<number, Bucket>>();
-const panels = new Map<string, { el: HTMLElement; plot: uPlot | null; stats: HTMLElement }>();
+const panels = new Map<string, { el: HTMLElement; plot: uPlot | null; stats: HTMLElement; chart: HTMLElement }>();
 let errors: IngestError[] = [];
 let dismissedBefore = 0;
 
-const base = `/parties/stream/${encodeURIComponent(stream)}`;
+const base = partyPath("stream", stream);
 document.title = `${stream} · Warren dashboard`;
+$("board-title").textContent = `Stream ${stream}`;
 $<HTMLInputElement>("stream").value = stream;
 $("endpoint").textContent = `${location.origin}${base}/events`;
 
@@ -35,6 +40,7 @@ const rangesEl = $("ranges");
 for (const r of Object.keys(RANGES)) {
   const b = document.createElement("button");
   b.type = "button";
+  b.className = "w-btn w-btn-sm";
   b.textContent = r;
   b.dataset["range"] = r;
   b.addEventListener("click", () => {
@@ -61,7 +67,11 @@ $("dismiss").addEventListener("click", () => {
 function renderControls() {
   for (const b of rangesEl.querySelectorAll("button")) b.setAttribute("aria-pressed", String(b.dataset["range"] === range));
   liveBtn.setAttribute("aria-pressed", String(pausedAt === null));
-  liveBtn.textContent = pausedAt === null ? "● live" : "❚❚ paused";
+  const icon = document.createElement("span");
+  icon.setAttribute("aria-hidden", "true");
+  icon.textContent = pausedAt === null ? "●" : "❚❚";
+  liveBtn.replaceChildren(icon, pausedAt === null ? " live" : " paused");
+  liveBtn.title = pausedAt === null ? "Live: press to pause the view here" : "Paused: press to follow live data again";
 }
 
 // --- errors ---
@@ -130,8 +140,12 @@ function drawNow() {
       h.textContent = key;
       const stats = document.createElement("div");
       stats.className = "stats";
-      el.append(h, stats);
-      p = { el, plot: null, stats };
+      const chart = document.createElement("div");
+      chart.className = "chart";
+      chart.setAttribute("role", "img");
+      chart.setAttribute("aria-label", `Chart of ${key}: average, p50, p99 and max over time`);
+      el.append(h, stats, chart);
+      p = { el, plot: null, stats, chart };
       panels.set(key, p);
       const after = [...panels.keys()].sort().indexOf(key);
       const next = container.children[after];
@@ -150,39 +164,27 @@ function drawNow() {
     const last = ts.length ? m.get(ts[ts.length - 1]!)! : null;
     const lastAvg = last && last[0] ? last[1] / last[0] : NaN;
     p.el.dataset["points"] = String(ts.length);
-    p.stats.innerHTML = "";
-    const stat = (label: string, cls: string, v: string) => {
+    p.stats.replaceChildren();
+    const stat = (label: string, cls: string, v: string, title?: string) => {
       const s = document.createElement("span");
+      if (title) s.title = title;
       s.append(`${label} `);
       const b = document.createElement("b");
       b.className = cls;
       b.textContent = v;
-      s.append(b, "  ");
+      s.append(b);
       p!.stats.append(s);
     };
     stat("last", "last", formatValue(lastAvg));
-    stat("events", "total", String(total));
-    stat("events/s", "rate", formatValue(total / Math.max(1, Math.min(to, Date.now() / 1000) - from)));
+    stat("events", "total", String(total), "events in the range shown");
+    // The rate is the recent one (whole buckets before now, or before the pause),
+    // not the range's average: during live ingest it is what arrives now.
+    const span = formatSpan(rateWindow(res));
+    stat(`events/s (${pausedAt === null ? "last" : "at pause, last"} ${span})`, "rate", formatValue(recentRate(m, Math.min(to, Date.now() / 1000), res)), `events per second over the ${span} before ${pausedAt === null ? "now" : "the pause"}`);
     stat("res", "res", res === 1 ? "1s" : res === 60 ? "1m" : "1h");
-    const width = Math.max(300, p.el.clientWidth - 24);
+    const width = Math.max(200, p.chart.clientWidth);
     if (!p.plot) {
-      p.plot = new uPlot(
-        {
-          width,
-          height: 180,
-          scales: { x: { time: true, range: () => windowBounds() } },
-          axes: [{ stroke: "#8a8f98", grid: { stroke: "#2a2f3a" } }, { stroke: "#8a8f98", grid: { stroke: "#2a2f3a" }, size: 60 }],
-          series: [
-            {},
-            { label: "avg", stroke: "#5fb3ff", width: 1.5 },
-            { label: "p50", stroke: "#6bd18b", width: 1 },
-            { label: "p99", stroke: "#f5a623", width: 1 },
-            { label: "max", stroke: "#ff6b6b", width: 1, dash: [4, 4] },
-          ],
-        },
-        cols as uPlot.AlignedData,
-        p.el,
-      );
+      p.plot = new uPlot(plotOptions(width), cols as uPlot.AlignedData, p.chart);
     } else {
       if (Math.abs(p.plot.width - width) > 4) p.plot.setSize({ width, height: 180 });
       p.plot.setData(cols as uPlot.AlignedData);
@@ -191,15 +193,45 @@ function drawNow() {
   $("empty").hidden = any;
 }
 
-// --- data sources ---
-let socket: PartySocket | null = null;
-let timer: number | undefined;
-
-function setStatus(text: string, ok = false) {
-  const s = $("status");
-  s.textContent = text;
-  s.classList.toggle("ok", ok);
+/** css reads a colour token of the current theme, resolved to rgb(). */
+function css(token: string): string {
+  const probe = document.createElement("span");
+  probe.style.color = `var(${token})`;
+  document.body.append(probe);
+  const c = getComputedStyle(probe).color;
+  probe.remove();
+  return c;
 }
+
+function plotOptions(width: number): uPlot.Options {
+  const axis = { stroke: css("--w-muted"), grid: { stroke: css("--grid") }, ticks: { stroke: css("--grid") } };
+  return {
+    width,
+    height: 180,
+    scales: { x: { time: true, range: () => windowBounds() } },
+    axes: [axis, { ...axis, size: 60 }],
+    series: [
+      {},
+      { label: "avg", stroke: css("--series-avg"), width: 1.5 },
+      { label: "p50", stroke: css("--series-p50"), width: 1 },
+      { label: "p99", stroke: css("--series-p99"), width: 1 },
+      { label: "max", stroke: css("--series-max"), width: 1, dash: [4, 4] },
+    ],
+  };
+}
+
+// A theme change rebuilds the charts in the new colours.
+onThemeChange(() => {
+  for (const p of panels.values()) {
+    p.plot?.destroy();
+    p.plot = null;
+  }
+  draw();
+});
+
+// --- data sources ---
+let socket: ReconnectingWebSocket | null = null;
+let timer: number | undefined;
 
 function useSocketData() {
   return pausedAt === null && RANGES[range]! <= LIVE_SOCKET_MAX;
@@ -246,7 +278,7 @@ async function fetchRange() {
     for (const [k, s] of Object.entries(body.series as Record<string, Series>)) mergeSeries(getSeries(k), s);
     draw();
   } catch (e) {
-    setStatus(`query failed: ${(e as Error).message}`);
+    status.set("error", `query failed: ${(e as Error).message}`);
   }
 }
 
@@ -264,14 +296,10 @@ function reload() {
   socket = null;
   if (pausedAt === null) {
     // Live: the socket brings errors always, and the data for ranges up to an hour.
-    socket = new PartySocket({
-      host: location.host,
-      party: "stream",
-      room: stream,
-      query: { window: String(Math.min(RANGES[range]!, LIVE_SOCKET_MAX)) },
-    });
-    socket.addEventListener("open", () => setStatus("live", true));
-    socket.addEventListener("close", () => setStatus("reconnecting…"));
+    status.set("connecting", "connecting…");
+    socket = new ReconnectingWebSocket(partyURL("stream", stream, { query: { window: String(Math.min(RANGES[range]!, LIVE_SOCKET_MAX)) } }));
+    socket.addEventListener("open", () => status.set("online", "live"));
+    socket.addEventListener("close", () => status.set("offline", "reconnecting…"));
     socket.addEventListener("message", (ev: MessageEvent) => {
       try {
         onFrame(JSON.parse(ev.data as string) as ServerFrame);
@@ -287,7 +315,7 @@ function reload() {
       timer = window.setInterval(draw, 1000);
     }
   } else {
-    setStatus(`paused at ${new Date(pausedAt * 1000).toLocaleString()}`);
+    status.set("idle", `paused at ${new Date(pausedAt * 1000).toLocaleString()}`);
     void fetchRange();
     void fetch(base)
       .then((r) => r.json())

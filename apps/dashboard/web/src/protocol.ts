@@ -55,3 +55,30 @@ export function formatValue(v: number): string {
   if (Number.isInteger(v)) return String(v);
   return v.toPrecision(3);
 }
+
+/**
+ * rateWindow is the span (seconds) "events/s" is measured over at resolution res:
+ * the last 10 s at 1 s buckets, 5 min at 1 min, 1 h at 1 h. Short enough to be the
+ * current rate during live ingest, long enough not to jump with every bucket.
+ */
+export function rateWindow(res: number): number {
+  return res <= 1 ? 10 : res <= 60 ? 300 : 3600;
+}
+
+/** formatSpan prints seconds as "10 s", "5 min" or "1 h". */
+export function formatSpan(s: number): string {
+  return s < 60 ? `${s} s` : s < 3600 ? `${s / 60} min` : `${s / 3600} h`;
+}
+
+/**
+ * recentRate is events per second over the rateWindow(res) seconds before end,
+ * counting whole buckets only: end is rounded down to a bucket boundary, so the
+ * bucket still filling up (the current second) does not drag the rate down.
+ */
+export function recentRate(m: Map<number, Bucket>, end: number, res: number): number {
+  const w = rateWindow(res);
+  const to = Math.floor(end / res) * res;
+  let n = 0;
+  for (const [t, b] of m) if (t >= to - w && t < to) n += b[0];
+  return n / w;
+}
