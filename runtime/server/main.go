@@ -137,9 +137,12 @@ func Run(ctx context.Context, app App, args []string, stderr io.Writer) error {
 	rt, s := h.Runtime, h.Server
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return fmt.Errorf("%w: another program listens on %s; choose another address with -addr (or WARREN_ADDR), e.g. -addr 127.0.0.1:0 for any free port", err, *addr)
+		}
 		return err
 	}
-	log.Info("serving", "app", app.Name, "addr", ln.Addr().String(), "data", rt.Config().DataDir, "memlimit", memLimitString())
+	log.Info("serving", "app", app.Name, "url", OpenURL(ln.Addr()), "addr", ln.Addr().String(), "data", rt.Config().DataDir, "memlimit", memLimitString())
 	if app.Ready != nil {
 		app.Ready(ln.Addr())
 	}
@@ -166,6 +169,20 @@ func memLimitString() string {
 		return "off"
 	}
 	return strconv.FormatInt(l>>20, 10) + "MiB"
+}
+
+// OpenURL is the address to open in a browser for a listener on addr:
+// http://127.0.0.1:8787/ for 127.0.0.1:8787, http://localhost:8788/ for a
+// listener on every interface ([::]:8788 or 0.0.0.0:8788).
+func OpenURL(addr net.Addr) string {
+	host, port, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return "http://" + addr.String() + "/"
+	}
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port) + "/"
 }
 
 func envOr(key, def string) string {

@@ -77,6 +77,22 @@ var contractChecks = []contractCheck{
 		}
 		return nil
 	}},
+	{"app literal", func(c *contract) error {
+		// warren-new names the fork's binary and picks its port through this literal.
+		files, _ := filepath.Glob(filepath.Join(c.dir, "*.go"))
+		for _, f := range files {
+			if strings.HasSuffix(f, "_test.go") {
+				continue
+			}
+			b, _ := os.ReadFile(f)
+			for _, m := range appNameRE.FindAllSubmatch(b, -1) {
+				if string(m[2]) == c.app && appAddrRE.Match(b) {
+					return nil
+				}
+			}
+		}
+		return fmt.Errorf("no server.App{Name: %q, Addr: \"...\", ...} literal in the app's Go files (warren-new renames the fork through it)", c.app)
+	}},
 	{"README", func(c *contract) error {
 		s, err := c.read("README.md")
 		if err != nil {

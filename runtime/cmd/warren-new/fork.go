@@ -29,11 +29,15 @@ type Options struct {
 	Module         string // the fork's Go module path
 	Dir            string // the fork's directory; must not exist or be empty
 	RuntimeVersion string // if set, require the runtime at this version instead of replacing it with Checkout/runtime
+	// Port is the fork's default listen port; 0 picks the first free one from 8791
+	// on (the templates use 8787 to 8790).
+	Port int
 }
 
 // Result describes a finished fork.
 type Result struct {
 	Dir      string   // absolute
+	Port     int      // the fork's default listen port
 	Warnings []string // things the fork may need fixed by hand
 }
 
@@ -133,6 +137,11 @@ func Fork(o Options) (*Result, error) {
 	case len(ents) > 0:
 		return nil, fmt.Errorf("%s exists and is not empty", dir)
 	}
+	if o.Port == 0 {
+		if o.Port, err = freePort(); err != nil {
+			return nil, err
+		}
+	}
 	f := &forker{Options: o, checkout: checkout, tdir: tdir, dir: dir, base: path.Base(o.Module)}
 	if err := f.run(); err != nil {
 		if created {
@@ -140,13 +149,14 @@ func Fork(o Options) (*Result, error) {
 		}
 		return nil, err
 	}
-	return &Result{Dir: dir, Warnings: f.warnings}, nil
+	return &Result{Dir: dir, Port: o.Port, Warnings: f.warnings}, nil
 }
 
 type forker struct {
 	Options
 	checkout, tdir, dir string
 	base                string // the module path's last element: binary and package names
+	renamed             int    // server.App literals renamed to base
 	warnings            []string
 	webDeps             map[string]string
 }
@@ -186,6 +196,9 @@ func (f *forker) run() error {
 	}
 	if _, err := os.Stat(filepath.Join(f.dir, "go.mod")); err != nil {
 		return fmt.Errorf("template %s: go.mod was not copied", f.Template)
+	}
+	if f.renamed == 0 {
+		f.warnf("no server.App{Name: %q, ...} literal found: the fork's binary still calls itself %s; set its Name and Addr by hand", f.Template, f.Template)
 	}
 	if err := writeFile(filepath.Join(f.dir, "web", "dist", ".keep"), nil, 0o644); err != nil {
 		return err
@@ -364,10 +377,15 @@ func (f *forker) goSource(rel string, b []byte) []byte {
 	if bytes.Contains(b, []byte(`"../`)) || bytes.Contains(b, []byte(`"..", `)) {
 		f.warnf("%s refers to a path outside the app (\"../\"): check it in the fork", rel)
 	}
+	b, n := f.renameApp(b)
+	f.renamed += n
 	return b
 }
 
 var nameRE = regexp.MustCompile(`("name"\s*:\s*)"[^"]*"`)
+
+// webName is the npm name of the fork's front-end package.
+func (f *forker) webName() string { return f.base + "-web" }
 
 // webPackage renames the front end's package and records its dependencies.
 func (f *forker) webPackage(b []byte) ([]byte, error) {
@@ -391,7 +409,7 @@ func (f *forker) webPackage(b []byte) ([]byte, error) {
 			return m
 		}
 		done = true
-		return nameRE.ReplaceAll(m, []byte(`${1}"`+f.base+`-web"`))
+		return nameRE.ReplaceAll(m, []byte(`${1}"`+f.webName()+`"`))
 	}), nil
 }
 
@@ -405,11 +423,14 @@ func (f *forker) readme(b []byte) []byte {
 
 > Forked from Warren's [%s](https://github.com/warrenhq/warren/tree/main/apps/%s) template
 > with warren-new. This folder is a standalone Go module, %s, with its own front
-> end. Here, `+"`make run`"+` builds and serves it, `+"`make test`"+` runs go vet, the unit tests and the
-> browser tests, and `+"`make build`"+` writes bin/%s. The rest of this README is the template's:
-> where it says `+"`make %s`"+` or `+"`make e2e`"+` at the repository root, use `+"`make run`"+` and
-> `+"`make test`"+` here. The runtime dependency is explained at the end.
-`, f.base, f.Template, f.Template, "`"+f.Module+"`", f.base, f.Template)
+> end. Here, `+"`make run`"+` builds and serves it on http://127.0.0.1:%d (its default address;
+> `+"`make run ARGS='-addr 127.0.0.1:9000'`"+` or `+"`WARREN_ADDR`"+` changes it), `+"`make test`"+` runs go vet,
+> the unit tests and the browser tests, and `+"`make build`"+` writes bin/%s. `+"`package-lock.json`"+` pins
+> the npm packages the template was tested with (`+"`npm_config_offline=true make build`"+` builds
+> from npm's cache alone). The rest of this README is the template's: where it says
+> `+"`make %s`"+` or `+"`make e2e`"+` at the repository root, or its port, use `+"`make run`"+` and `+"`make test`"+`
+> here. The runtime dependency is explained at the end.
+`, f.base, f.Template, f.Template, "`"+f.Module+"`", f.Port, f.base, f.Template)
 	if title != "" {
 		note += "\n<!-- The template's title: " + strings.TrimPrefix(title, "# ") + " -->\n"
 	}
@@ -444,11 +465,16 @@ func (f *forker) scaffold() error {
 		return err
 	}
 	workspaces := []string{"web"}
+	// The fork's workspaces, the checkout's locations of the same packages, their names.
+	lockWorkspaces := map[string]string{"web": "apps/" + f.Template + "/web"}
+	lockNames := map[string]string{"web": f.webName()}
 	if _, ok := f.webDeps[sharedPackage]; ok {
 		if err := copyTree(filepath.Join(f.checkout, "web", "shared"), filepath.Join(f.dir, "shared")); err != nil {
 			return fmt.Errorf("vendoring %s: %w", sharedPackage, err)
 		}
 		workspaces = append(workspaces, "shared")
+		lockWorkspaces["shared"] = "web/shared"
+		lockNames["shared"] = sharedPackage
 	}
 	pkg := struct {
 		Name            string            `json:"name"`
@@ -479,6 +505,13 @@ func (f *forker) scaffold() error {
 	}
 	if err := writeFile(filepath.Join(f.dir, "package.json"), buf.Bytes(), 0o644); err != nil {
 		return err
+	}
+	lockRoot := orderedJSON{{"name", mustJSON(pkg.Name)}, {"workspaces", mustJSON(pkg.Workspaces)}, {"devDependencies", mustJSON(pkg.DevDependencies)}}
+	if len(pkg.Engines) > 0 {
+		lockRoot = append(lockRoot, member{"engines", mustJSON(pkg.Engines)})
+	}
+	if err := f.writeForkLock(lockRoot, lockWorkspaces, lockNames); err != nil {
+		return fmt.Errorf("package-lock.json: %w", err)
 	}
 	if b, err := os.ReadFile(filepath.Join(f.checkout, "web", "tsconfig.base.json")); err == nil {
 		if err := writeFile(filepath.Join(f.dir, "tsconfig.base.json"), b, 0o644); err != nil {

@@ -2,9 +2,12 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -79,7 +82,10 @@ func TestForkEveryTemplate(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			goCmd(t, dir, 5*time.Minute, "build", "-o", filepath.Join(dir, "bin", "my"+name), ".")
+			bin := filepath.Join(dir, "bin", "my"+name)
+			goCmd(t, dir, 5*time.Minute, "build", "-o", bin, ".")
+			checkForkIdentity(t, bin, "my"+name, res.Port)
+			checkForkLock(t, dir, name)
 			goCmd(t, dir, 5*time.Minute, "vet", "./...")
 			goCmd(t, dir, 8*time.Minute, "test", "-count=1", "./...")
 		})
@@ -131,6 +137,63 @@ func checkForkFiles(t *testing.T, dir, template, module string) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// checkForkIdentity runs the fork's binary with -h: its usage names the fork,
+// its default data directory is the fork's, and its default address has the
+// port Fork chose (not the template's).
+func checkForkIdentity(t *testing.T, bin, name string, port int) {
+	t.Helper()
+	if port < firstForkPort || slices.Contains(templatePorts, port) {
+		t.Errorf("fork port %d: want one of its own, from %d on", port, firstForkPort)
+	}
+	cmd := exec.Command(bin, "-h")
+	cmd.Dir = t.TempDir()
+	out, _ := cmd.CombinedOutput()
+	for _, want := range []string{"Usage: " + name + " ", "Serves the " + name + " app", "data/" + name, fmt.Sprintf(":%d", port)} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("%s -h lacks %q:\n%s", name, want, out)
+		}
+	}
+}
+
+// checkForkLock checks the fork's package-lock.json: its workspaces and their
+// links, every dependency of the front end, and nothing of the other apps.
+func checkForkLock(t *testing.T, dir, template string) {
+	t.Helper()
+	var lock struct {
+		Name     string                     `json:"name"`
+		Packages map[string]json.RawMessage `json:"packages"`
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "package-lock.json"))
+	if err != nil {
+		t.Fatalf("the fork has no package-lock.json: %v", err)
+	}
+	if err := json.Unmarshal(b, &lock); err != nil {
+		t.Fatal(err)
+	}
+	var web struct {
+		Name         string            `json:"name"`
+		Dependencies map[string]string `json:"dependencies"`
+	}
+	wb, _ := os.ReadFile(filepath.Join(dir, "web", "package.json"))
+	if err := json.Unmarshal(wb, &web); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"", "web", "shared", "node_modules/" + web.Name, "node_modules/@warren/shared", "node_modules/esbuild"}
+	for dep := range web.Dependencies {
+		want = append(want, "node_modules/"+dep)
+	}
+	for _, loc := range want {
+		if _, ok := lock.Packages[loc]; !ok {
+			t.Errorf("package-lock.json lacks %q", loc)
+		}
+	}
+	for loc := range lock.Packages {
+		if strings.HasPrefix(loc, "apps/") || strings.HasPrefix(loc, "node_modules/@warren/") && loc != "node_modules/@warren/shared" {
+			t.Errorf("package-lock.json keeps the checkout's %q", loc)
+		}
 	}
 }
 

@@ -25,6 +25,13 @@
 // offline and follows local changes to the runtime); -runtime v0.1.0 pins a
 // published version instead (then run `go mod tidy` in the fork, which needs the
 // network). See the fork's README, section "Warren runtime version".
+//
+// The fork is named after MODULE's last element: its binary (bin/<name>), its
+// logs and its default data directory (./data/<name>). It listens by default on
+// a port of its own (-port, else the first free one from 8791 on), so it runs
+// beside the templates. Its package-lock.json is cut from the checkout's, so it
+// installs the versions the template was tested with, offline from npm's cache
+// when npm_config_offline=true.
 package main
 
 import (
@@ -33,6 +40,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 )
@@ -52,6 +60,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	from := fs.String("from", "", "the Warren checkout to read templates from (default: found by walking up from the working directory)")
 	version := fs.String("runtime", "", "pin github.com/warrenhq/warren/runtime to this published `version` instead of replacing it with the checkout's runtime directory")
 	list := fs.Bool("list", false, "list the templates and exit")
+	port := fs.Int("port", 0, "the fork's default listen `port` (default: the first free one from 8791 on; the templates use 8787-8790)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: warren-new [flags] TEMPLATE MODULE [DIR]\n\n"+
 			"Forks a Warren app template into DIR (default: MODULE's last element) as a standalone\n"+
@@ -90,6 +99,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		Module:         fs.Arg(1),
 		Dir:            fs.Arg(2),
 		RuntimeVersion: *version,
+		Port:           *port,
 	}
 	if opts.Dir == "" {
 		opts.Dir = opts.Module[strings.LastIndex(opts.Module, "/")+1:]
@@ -107,7 +117,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 			rel = r
 		}
 	}
-	fmt.Fprintf(stdout, "Forked template %s into %s as module %s.\n\n  cd %s\n  make run     # build the front end and the binary, then serve it\n  make test    # go vet, unit tests, browser tests\n",
-		opts.Template, res.Dir, opts.Module, rel)
+	fmt.Fprintf(stdout, "Forked template %s into %s as module %s.\n\n  cd %s\n  make run     # build the front end and bin/%s, then serve it on http://127.0.0.1:%d\n  make test    # go vet, unit tests, browser tests\n",
+		opts.Template, res.Dir, opts.Module, rel, path.Base(opts.Module), res.Port)
 	return nil
 }
