@@ -3,8 +3,9 @@
 package main
 
 import (
+	"fmt"
 	"net/http"
-	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,7 +15,8 @@ import (
 )
 
 // Browser tests of the chat, two or three users in Chromium. Run with `make e2e`.
-// UPDATE_SCREENSHOT=1 also writes docs/screenshot.png for the README.
+// The room is checked at 390 and 1280 px, light and dark (browsertest.CheckViews);
+// UPDATE_SCREENSHOT=1 also writes those views to docs/screenshots/ for the README.
 
 func serveInProcess(h *browsertest.Harness) *browsertest.Server {
 	return h.Serve(func(dir string) (http.Handler, error) { return newApp(dir, Limits{Burst: 50, Rate: 20}) })
@@ -39,7 +41,7 @@ func say(t *testing.T, p playwright.Page, text string) {
 
 // msg is the confirmed message row whose content is exactly text.
 func msg(p playwright.Page, text string) playwright.Locator {
-	return p.Locator("#messages li.msg:not(.pending)").Filter(playwright.LocatorFilterOptions{
+	return p.Locator("#messages li.msg:not(.pending):not(.failed)").Filter(playwright.LocatorFilterOptions{
 		Has: p.Locator(".content", playwright.PageLocatorOptions{HasText: text}),
 	})
 }
@@ -91,6 +93,13 @@ func TestChatTwoUsers(t *testing.T) {
 	must(t, h.Expect.Locator(msg(bob, "oops wrong room")).ToHaveCount(1))
 	must(t, msg(alice, "oops wrong room").Hover())
 	must(t, msg(alice, "oops wrong room").Locator("button.delete").Click())
+	// A styled dialog asks first (no confirm()); cancelling keeps the message.
+	must(t, alice.Locator("#delete-dialog").GetByRole("button", playwright.LocatorGetByRoleOptions{Name: "Cancel"}).Click())
+	must(t, h.Expect.Locator(alice.Locator("#delete-dialog")).ToHaveCount(0))
+	must(t, h.Expect.Locator(msg(alice, "oops wrong room")).ToHaveCount(1))
+	must(t, msg(alice, "oops wrong room").Hover())
+	must(t, msg(alice, "oops wrong room").Locator("button.delete").Click())
+	must(t, alice.Locator("#delete-dialog").GetByRole("button", playwright.LocatorGetByRoleOptions{Name: "Delete"}).Click())
 	must(t, h.Expect.Locator(msg(bob, "oops wrong room")).ToHaveCount(0))
 
 	// Search finds a message.
@@ -115,11 +124,8 @@ func TestChatTwoUsers(t *testing.T) {
 	must(t, h.Expect.Locator(bob.Locator("#name-dialog")).Not().ToBeVisible())
 	must(t, h.Expect.Locator(msg(bob, "hi alice")).ToHaveCount(1))
 
-	if os.Getenv("UPDATE_SCREENSHOT") != "" {
-		if _, err := alice.Screenshot(playwright.PageScreenshotOptions{Path: playwright.String("docs/screenshot.png")}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	// Phone and desktop, light and dark: nothing scrolls sideways, axe finds nothing serious.
+	h.CheckViews(alice, "room")
 
 	// A graceful restart: both reconnect by themselves, nothing lost or doubled.
 	srv.Restart()
@@ -153,4 +159,112 @@ func TestChatSurvivesSIGKILL(t *testing.T) {
 	carol := h.NewUser("carol")
 	join(t, h, carol, "crash", "carol")
 	must(t, h.Expect.Locator(carol.Locator("#messages .msg .content")).ToHaveText([]string{"one", "two", "three", "sent while down"}))
+}
+
+// Messages show basic formatting, and links are real links only for http(s)
+// and mailto: a javascript: link stays text. Before, every message was plain
+// text and URLs were not links.
+func TestChatFormattingAndSafeLinks(t *testing.T) {
+	h := browsertest.New(t, browsertest.Config{Timeout: 15 * time.Second})
+	serveInProcess(h)
+	alice, bob := h.NewUser("alice"), h.NewUser("bob")
+	join(t, h, alice, "fmt", "alice")
+	join(t, h, bob, "fmt", "bob")
+	say(t, alice, "**bold** and _italic_ and `a *b*` see https://example.com/docs.")
+	row := msg(bob, "bold and italic")
+	must(t, h.Expect.Locator(row.Locator(".content strong")).ToHaveText("bold"))
+	must(t, h.Expect.Locator(row.Locator(".content em")).ToHaveText("italic"))
+	must(t, h.Expect.Locator(row.Locator(".content code")).ToHaveText("a *b*"))
+	link := row.Locator(".content a")
+	must(t, h.Expect.Locator(link).ToHaveAttribute("href", "https://example.com/docs"))
+	must(t, h.Expect.Locator(link).ToHaveAttribute("rel", "noopener noreferrer nofollow ugc"))
+	must(t, h.Expect.Locator(link).ToHaveAttribute("target", "_blank"))
+	say(t, alice, "[free prize](javascript:alert(document.cookie)) [ok](https://example.org/)")
+	evil := msg(bob, "free prize")
+	must(t, h.Expect.Locator(evil.Locator(".content")).ToContainText("[free prize](javascript:alert(document.cookie))"))
+	must(t, h.Expect.Locator(evil.Locator(".content a")).ToHaveCount(1))
+	must(t, h.Expect.Locator(evil.Locator(".content a")).ToHaveAttribute("href", "https://example.org/"))
+	n, err := bob.Locator(`#messages a[href^="javascript:" i]`).Count()
+	must(t, err)
+	if n != 0 {
+		t.Errorf("%d javascript: links in the page", n)
+	}
+}
+
+// A refused message offers Retry only when sending it again can work: a rate
+// limit passes, so Retry is there and delivers; a message over the size limit
+// is held back before sending, with the reason, and never offered a Retry.
+// Before, every refused message had Retry, including a too-long one, which the
+// server refused again each time.
+func TestChatRetryOnlyWhenItCanSucceed(t *testing.T) {
+	h := browsertest.New(t, browsertest.Config{Timeout: 15 * time.Second})
+	h.Serve(func(dir string) (http.Handler, error) { return newApp(dir, Limits{Burst: 3, Rate: 0.5}) })
+	p := h.NewUser("alice")
+	join(t, h, p, "retry", "alice")
+	// Too long (in bytes: 2,100 two-byte characters are 4,200 bytes).
+	must(t, p.Locator("#composer textarea").Fill(strings.Repeat("é", 2100)))
+	must(t, p.Locator("#composer textarea").Press("Enter"))
+	must(t, h.Expect.Locator(p.Locator("#composer-count")).ToHaveText("200 bytes too long (at most 4000)"))
+	must(t, h.Expect.Locator(p.Locator("#composer")).ToHaveAttribute("aria-invalid", "true"))
+	must(t, h.Expect.Locator(p.Locator("#messages .msg")).ToHaveCount(0))
+	must(t, h.Expect.Locator(p.Locator("button.retry")).ToHaveCount(0))
+	must(t, p.Locator("#composer textarea").Fill(""))
+	// Rate limited: messages in a row beyond the burst (typing frames count too) are refused.
+	failed := p.Locator("#messages li.msg.failed")
+	for i := 0; ; i++ {
+		if n, _ := failed.Count(); n > 0 {
+			break
+		}
+		if i == 10 {
+			t.Fatal("10 messages in a row and none refused by a burst of 3")
+		}
+		say(t, p, fmt.Sprintf("burst %d", i))
+		// The answer (stored or refused) arrives before the next is sent.
+		must(t, h.Expect.Locator(p.Locator("#messages li.msg.pending")).ToHaveCount(0))
+	}
+	must(t, h.Expect.Locator(failed.First().Locator(".state")).ToContainText("not sent"))
+	must(t, h.Expect.Locator(failed.First().Locator("button.retry")).ToHaveCount(1))
+	must(t, h.Expect.Locator(failed.First().Locator("button.edit-failed")).ToHaveCount(0))
+	// The token bucket refills at 0.5/s: retries after that go through, one by one.
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		n, _ := failed.Count()
+		if n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Retry never delivered the rate-limited messages (%d left)", n)
+		}
+		if r := failed.First().Locator("button.retry"); func() bool { c, _ := r.Count(); return c == 1 }() {
+			must(t, r.Click())
+		}
+		p.WaitForTimeout(1000) // paced to the refill, one token every 2 s
+	}
+	must(t, h.Expect.Locator(p.Locator("#messages li.msg.pending")).ToHaveCount(0))
+}
+
+// Scrolled up in a long room, a new message does not pull the view down; a
+// "new message" button appears, and pressing it jumps to the latest. Before,
+// there was no way back but scrolling.
+func TestChatJumpToLatest(t *testing.T) {
+	h := browsertest.New(t, browsertest.Config{Timeout: 15 * time.Second})
+	serveInProcess(h)
+	alice, bob := h.NewUserWith("alice", browsertest.UserOptions{Width: 390, Height: 700}), h.NewUser("bob")
+	join(t, h, alice, "long", "alice")
+	join(t, h, bob, "long", "bob")
+	for i := range 30 {
+		say(t, bob, fmt.Sprintf("line %d", i))
+	}
+	must(t, h.Expect.Locator(msg(alice, "line 29")).ToBeInViewport())
+	jump := alice.Locator("#jump")
+	must(t, h.Expect.Locator(jump).ToBeHidden())
+	_, err := alice.Evaluate(`() => { document.querySelector("#timeline").scrollTop = 0; }`)
+	must(t, err)
+	must(t, h.Expect.Locator(jump).ToHaveText("Jump to latest ↓"))
+	say(t, bob, "news while you read")
+	must(t, h.Expect.Locator(jump).ToHaveText("1 new message ↓"))
+	must(t, h.Expect.Locator(msg(alice, "news while you read")).Not().ToBeInViewport())
+	must(t, jump.Click())
+	must(t, h.Expect.Locator(msg(alice, "news while you read")).ToBeInViewport())
+	must(t, h.Expect.Locator(jump).ToBeHidden())
+	must(t, h.Expect.Locator(alice.Locator("#composer textarea")).ToBeFocused())
 }

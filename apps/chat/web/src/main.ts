@@ -1,7 +1,11 @@
-// Warren chat: one room per URL path. User data only ever reaches the DOM through
-// textContent, never innerHTML, so hostile content renders as text.
-import PartySocket from "partysocket";
-import { randomID, type ChatMessage, type ClientFrame, type PresenceUser, type ServerFrame } from "./protocol.ts";
+// Warren chat: one room per URL path. User data only ever reaches the DOM as
+// text nodes (textContent, or the tokens of format.ts), never through innerHTML,
+// so hostile content renders as text and links are only ever http(s) or mailto.
+import ReconnectingWebSocket from "partysocket/ws";
+import "@warren/shared/design.css";
+import { ConnectionStatus, avatar as personAvatar, colorFor, confirmDialog, initHeader, partyURL, plural, presenceChips, toast as showToast } from "@warren/shared";
+import { formatMessage } from "./format.ts";
+import { MAX_CONTENT_BYTES, MAX_NAME_BYTES, isRetryable, randomID, utf8Length, type ChatMessage, type ClientFrame, type PresenceUser, type ServerFrame } from "./protocol.ts";
 
 const $ = <T extends Element>(sel: string): T => {
   const el = document.querySelector<T>(sel);
@@ -29,7 +33,8 @@ const store = {
 
 // ---- state ------------------------------------------------------------------------
 
-interface Pending { content: string; createdAt: number; error?: string }
+/** A message sent by us and not yet confirmed; a refused one keeps the server's reason and code. */
+interface Pending { content: string; createdAt: number; error?: string; code?: string }
 
 const messages = new Map<string, ChatMessage>(); // by id, confirmed by the server
 const pending = new Map<string, Pending>(); // sent by us, not yet confirmed
@@ -50,8 +55,10 @@ const list = $<HTMLOListElement>("#messages");
 const timeline = $<HTMLElement>("#timeline");
 const composer = $<HTMLFormElement>("#composer");
 const input = composer.querySelector("textarea")!;
-const statusEl = $<HTMLElement>("#status");
+const status = new ConnectionStatus($<HTMLElement>("#status"));
 const historyStatus = $<HTMLElement>("#history-status");
+const jump = $<HTMLButtonElement>("#jump");
+initHeader($<HTMLElement>("#top"));
 
 $("#room-name").textContent = room;
 document.title = `${room} · Warren chat`;
@@ -63,17 +70,8 @@ function el<K extends keyof HTMLElementTagNameMap>(tag: K, cls?: string, text?: 
   return e;
 }
 
-function hue(s: string): number {
-  let h = 0;
-  for (const c of s) h = (h * 31 + c.charCodeAt(0)) % 360;
-  return h;
-}
-
 function avatar(name: string, uid: string): HTMLElement {
-  const a = el("span", "avatar", (name.trim()[0] ?? "?").toUpperCase());
-  a.style.setProperty("--h", String(hue(uid || name)));
-  a.setAttribute("aria-hidden", "true");
-  return a;
+  return personAvatar({ id: uid || name, name, color: colorFor(uid || name) });
 }
 
 const timeFmt = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
@@ -105,29 +103,50 @@ function renderMessage(m: ChatMessage | (Pending & { id: string }), opts: { pend
     li.classList.add(p.error ? "failed" : "pending");
     head.append(el("span", "state", p.error ? `not sent: ${p.error}` : "sending…"));
   }
-  body.append(head, el("div", "content", m.content));
+  const content = el("div", "content");
+  content.append(formatMessage(m.content));
+  body.append(head, content);
   if (p?.error) {
-    const retry = el("button", "link retry", "Retry");
-    retry.type = "button";
-    retry.addEventListener("click", () => { delete p.error; resendPending(); renderAll(); });
-    const discard = el("button", "link discard", "Discard");
-    discard.type = "button";
-    discard.addEventListener("click", () => { pending.delete(m.id); renderAll(); });
-    body.append(el("div", "retry-row"), retry, discard);
+    // Retry only what a retry can deliver (a rate limit passes); a message the
+    // server refuses as such (too long, invalid) can be edited or discarded.
+    const row = el("div", "failed-actions");
+    const action = (cls: string, text: string, run: () => void) => {
+      const b = el("button", `w-link-btn ${cls}`, text);
+      b.type = "button";
+      b.addEventListener("click", run);
+      row.append(b);
+    };
+    if (isRetryable(p.code)) action("retry", "Retry", () => { delete p.error; delete p.code; resendPending(); renderAll(); });
+    else action("edit-failed", "Edit", () => { pending.delete(m.id); input.value = p.content; autosize(); checkLength(); renderAll(); input.focus(); });
+    action("discard", "Discard", () => { pending.delete(m.id); renderAll(); });
+    body.append(row);
   }
   li.append(body);
   if (confirmed && uid === myUID && !opts.search && !p) {
     const actions = el("div", "msg-actions");
-    const edit = el("button", "edit", "Edit");
+    const edit = el("button", "w-btn w-btn-ghost w-btn-sm edit", "Edit");
     edit.type = "button";
+    edit.setAttribute("aria-label", "Edit this message");
     edit.addEventListener("click", () => startEdit(li, m));
-    const del = el("button", "delete", "Delete");
+    const del = el("button", "w-btn w-btn-ghost w-btn-sm delete", "Delete");
     del.type = "button";
-    del.addEventListener("click", () => send({ type: "chat:delete", id: m.id }));
+    del.setAttribute("aria-label", "Delete this message");
+    del.addEventListener("click", async () => {
+      const preview = m.content.length > 120 ? m.content.slice(0, 120) + "…" : m.content;
+      if (await confirmDialog({ title: "Delete this message?", message: preview, confirm: "Delete", danger: true, id: "delete-dialog" })) {
+        send({ type: "chat:delete", id: m.id });
+      }
+    });
     actions.append(edit, del);
     li.append(actions);
   }
-  if (opts.search) li.addEventListener("click", () => jumpTo(m.id));
+  if (opts.search) {
+    li.tabIndex = 0;
+    li.setAttribute("role", "button");
+    li.setAttribute("aria-label", `Show the message of ${user} in the room`);
+    li.addEventListener("click", () => jumpTo(m.id));
+    li.addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); jumpTo(m.id); } });
+  }
   return li;
 }
 
@@ -137,7 +156,7 @@ function startEdit(li: HTMLLIElement, m: ChatMessage): void {
   li.classList.add("editing");
   const box = el("textarea", "edit-box");
   box.value = m.content;
-  box.maxLength = 4000;
+  box.setAttribute("aria-label", "Edit your message");
   const hint = el("div", "edit-hint", "Enter to save · Esc to cancel");
   content.replaceWith(box);
   box.after(hint);
@@ -159,9 +178,29 @@ function sorted(): ChatMessage[] {
   return [...messages.values()].filter((m) => !m.deleted).sort((a, b) => a.seq - b.seq);
 }
 
+/** nearBottom reports whether the timeline shows its latest messages. */
+function nearBottom(): boolean {
+  return timeline.scrollHeight - timeline.scrollTop - timeline.clientHeight < 80;
+}
+
+/** newWhileAway counts messages of others that arrived while scrolled up, for the jump button. */
+let newWhileAway = 0;
+
+function updateJump(): void {
+  if (nearBottom()) newWhileAway = 0;
+  jump.hidden = nearBottom();
+  jump.firstChild!.textContent = newWhileAway ? `${plural(newWhileAway, "new message")} ` : "Jump to latest ";
+}
+
+function scrollToLatest(): void {
+  timeline.scrollTop = timeline.scrollHeight;
+  newWhileAway = 0;
+  updateJump();
+}
+
 /** renderAll redraws the list, keeping the view pinned to the bottom or to what was on screen. */
 function renderAll(anchor?: { id: string; top: number }): void {
-  const atBottom = timeline.scrollHeight - timeline.scrollTop - timeline.clientHeight < 80;
+  const atBottom = nearBottom();
   const notices = [...list.querySelectorAll<HTMLLIElement>("li.notice")];
   const frag = document.createDocumentFragment();
   const rows = sorted();
@@ -185,6 +224,7 @@ function renderAll(anchor?: { id: string; top: number }): void {
   } else if (atBottom) {
     timeline.scrollTop = timeline.scrollHeight;
   }
+  updateJump();
 }
 
 function notice(text: string, at: number): void {
@@ -197,14 +237,7 @@ function notice(text: string, at: number): void {
 }
 
 function renderPresence(users: PresenceUser[]): void {
-  const ul = $<HTMLUListElement>("#online");
-  ul.replaceChildren(...users.map((u) => {
-    const li = el("li");
-    li.dataset.uid = u.uid;
-    li.append(avatar(u.name, u.uid), el("span", "name", u.name));
-    if (u.uid === myUID) li.append(el("span", "you", "you"));
-    return li;
-  }));
+  presenceChips($<HTMLUListElement>("#online"), users.map((u) => ({ id: u.uid, name: u.name, color: colorFor(u.uid), you: u.uid === myUID })));
   $("#online-count").textContent = `${users.length} online`;
 }
 
@@ -218,8 +251,7 @@ function renderTyping(): void {
 setInterval(renderTyping, 1000);
 
 function setStatus(s: "connecting" | "online" | "offline"): void {
-  statusEl.className = `status ${s}`;
-  statusEl.textContent = s === "online" ? "connected" : s === "offline" ? "reconnecting…" : "connecting…";
+  status.set(s, s === "online" ? "connected" : s === "offline" ? "reconnecting…" : "connecting…");
 }
 
 function updateTitle(): void {
@@ -231,17 +263,16 @@ window.addEventListener("focus", markRead);
 
 // ---- connection -------------------------------------------------------------------
 
-let socket: PartySocket | undefined;
+let socket: ReconnectingWebSocket | undefined;
+/** The connection id (partysocket's _pk), one per page as partysocket keeps it across reconnects. */
+const connID = crypto.randomUUID();
 
 function connect(): void {
-  socket = new PartySocket({
-    host: location.host,
-    protocol: location.protocol === "https:" ? "wss" : "ws",
-    party: "chat",
-    room: encodeURIComponent(room),
-    disableNameValidation: true,
-    // Evaluated on every (re)connect, so a reconnect resumes from the last rev seen.
-    query: () => ({ proto: "1", token: store.token, name: store.name, since: lastRev ? String(lastRev) : null }),
+  // The URL is built on every (re)connect, so a reconnect resumes from the last rev seen.
+  socket = new ReconnectingWebSocket(() => {
+    const query: Record<string, string> = { proto: "1", token: store.token, name: store.name };
+    if (lastRev) query["since"] = String(lastRev);
+    return partyURL("chat", room, { pk: connID, query });
   });
   socket.addEventListener("open", () => setStatus("online"));
   socket.addEventListener("close", () => setStatus("offline"));
@@ -335,6 +366,7 @@ function handle(f: ServerFrame): void {
     case "update": {
       const { type: _, ...m } = f;
       const isNew = !messages.has(m.id) && !pending.has(m.id);
+      if (isNew && m.uid !== myUID && !nearBottom()) newWhileAway++;
       upsert(m);
       seenRev(m.rev ?? 0);
       if (isNew && m.uid !== myUID && document.hidden) { unread++; updateTitle(); }
@@ -379,7 +411,7 @@ function handle(f: ServerFrame): void {
         break;
       }
       const p = f.id ? pending.get(f.id) : undefined;
-      if (p) { p.error = f.message; renderAll(); } else toast(f.message);
+      if (p) { p.error = f.message; p.code = f.code; renderAll(); } else toast(f.message);
       break;
     }
   }
@@ -388,10 +420,7 @@ function handle(f: ServerFrame): void {
 // ---- UI events --------------------------------------------------------------------
 
 function toast(text: string): void {
-  const t = el("div", "toast", text);
-  t.setAttribute("role", "alert");
-  document.body.append(t);
-  setTimeout(() => t.remove(), 4000);
+  showToast(text);
 }
 
 let typingSent = 0;
@@ -402,10 +431,25 @@ function typing(on: boolean): void {
   send({ type: "chat:typing", typing: on });
 }
 
+/** checkLength shows how much of the size limit the draft uses, and refuses a draft over it. */
+function checkLength(): boolean {
+  const n = utf8Length(input.value.trim());
+  const count = $<HTMLElement>("#composer-count");
+  const over = n > MAX_CONTENT_BYTES;
+  count.textContent = over ? `${n - MAX_CONTENT_BYTES} bytes too long (at most ${MAX_CONTENT_BYTES})` : n > MAX_CONTENT_BYTES * 0.9 ? `${MAX_CONTENT_BYTES - n} bytes left` : "";
+  count.classList.toggle("over", over);
+  composer.setAttribute("aria-invalid", String(over));
+  return !over;
+}
+
 composer.addEventListener("submit", (e) => {
   e.preventDefault();
   const content = input.value.trim();
   if (!content) return;
+  if (!checkLength()) {
+    input.focus();
+    return; // the counter says why; the draft stays to be shortened
+  }
   const id = randomID(12);
   pending.set(id, { content, createdAt: Date.now() });
   input.value = "";
@@ -428,6 +472,7 @@ function autosize(): void {
 }
 input.addEventListener("input", () => {
   autosize();
+  checkLength();
   typing(input.value.trim() !== "");
 });
 
@@ -444,9 +489,21 @@ searchForm.addEventListener("submit", (e) => {
   else results.hidden = true;
 });
 $("#search-close").addEventListener("click", () => { results.hidden = true; });
+document.addEventListener("keydown", (e) => {
+  if (e.key === "Escape" && !results.hidden && !document.querySelector("dialog[open]")) results.hidden = true;
+});
+jump.addEventListener("click", () => { scrollToLatest(); input.focus(); });
+timeline.addEventListener("scroll", updateJump, { passive: true });
+const people = $<HTMLElement>("#people");
+const onlineCount = $<HTMLButtonElement>("#online-count");
+onlineCount.addEventListener("click", () => {
+  const open = !people.classList.contains("open");
+  people.classList.toggle("open", open);
+  onlineCount.setAttribute("aria-expanded", String(open));
+});
 
 function showResults(q: string, found: ChatMessage[]): void {
-  $("#search-summary").textContent = `${found.length} result${found.length === 1 ? "" : "s"} for “${q}”`;
+  $("#search-summary").textContent = `${plural(found.length, "result")} for “${q}”`;
   results.querySelector("ol")!.replaceChildren(...found.map((m) => renderMessage(m, { search: true })));
   results.hidden = false;
 }
@@ -476,9 +533,15 @@ function askName(): void {
   (nameForm.elements.namedItem("name") as HTMLInputElement).value = store.name;
   dialog.showModal();
 }
-nameForm.addEventListener("submit", () => {
+nameForm.addEventListener("submit", (e) => {
   const name = (nameForm.elements.namedItem("name") as HTMLInputElement).value.trim().slice(0, 32);
-  if (!name) return;
+  const error = $<HTMLElement>("#name-error");
+  if (!name || utf8Length(name) > MAX_NAME_BYTES) {
+    e.preventDefault(); // keep the dialog open
+    error.textContent = name ? `That name is too long (at most ${MAX_NAME_BYTES} bytes).` : "Type a name.";
+    return;
+  }
+  error.textContent = "";
   const changed = name !== store.name;
   store.name = name;
   $("#me-name").textContent = name;

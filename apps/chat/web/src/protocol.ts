@@ -49,3 +49,23 @@ export function randomID(n: number): string {
   for (const b of bytes) s += alphabet[b & 63];
   return s;
 }
+
+/** Size limits the server enforces (apps/chat/protocol.go), checked before sending. */
+export const MAX_CONTENT_BYTES = 4000;
+export const MAX_NAME_BYTES = 64;
+
+const encoder = new TextEncoder();
+
+/** utf8Length is the size of s in UTF-8 bytes, as the server counts it. */
+export function utf8Length(s: string): number {
+  return encoder.encode(s).length;
+}
+
+/**
+ * isRetryable reports whether sending a refused message again can succeed: a
+ * rate limit passes, and so may an error the client does not know; a message
+ * that is too large, invalid or not allowed stays refused however often it is sent.
+ */
+export function isRetryable(code: string | undefined): boolean {
+  return code !== "too_large" && code !== "invalid" && code !== "forbidden" && code !== "not_found";
+}
