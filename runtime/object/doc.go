@@ -66,7 +66,11 @@
 // wide index, written in batches across objects, only says when to wake which object.
 //
 // Object databases live at DataDir/<namespace>/<2 hex digits>/<id>.sqlite: names
-// never reach the file system.
+// never reach the file system. An object and its file are created by its first event.
+// From the network (the [Endpoint] methods a host routes /parties/<namespace>/<name>
+// to), a request that no handler of the type accepts creates nothing, and a namespace
+// registered with [ExistingOnly] reaches only objects that already exist, so that only
+// the app's Go code creates them.
 //
 // # Operating
 //

@@ -1,8 +1,11 @@
 package object
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"net/http"
+	"os"
 )
 
 // Endpoint is a namespace as a host mounts it, without its type parameter.
@@ -17,15 +20,51 @@ type Endpoint interface {
 	AcceptSocket(r *http.Request, name, connID string) (*HostSocket, error)
 }
 
-// ServeObject is ServeHTTP(w, r, GetByName(name)).
-func (ns *Namespace[T]) ServeObject(w http.ResponseWriter, r *http.Request, name string) {
-	ns.ServeHTTP(w, r, ns.GetByName(name))
+// An Option configures a namespace at Register.
+type Option func(*nsCore)
+
+// ExistingOnly makes the namespace's network endpoints, ServeObject and AcceptSocket
+// (what runtime/server routes /parties/<namespace>/<name> to), reach only objects
+// that already exist: for any other name they answer 404 (ErrNotFound) and create
+// nothing. The app's Go code then creates objects on purpose, with a Func.Call,
+// RunLocal or a ServeHTTP of its own (say when a user creates a document). Without
+// it, a request for a new name creates that object and its database file, which
+// suits objects that anyone may create, such as chat rooms.
+func ExistingOnly() Option { return func(c *nsCore) { c.existingOnly = true } }
+
+// reachable fails with ErrNotFound when the namespace is ExistingOnly and the object
+// has no database yet.
+func (c *nsCore) reachable(id ID) error {
+	if !c.existingOnly {
+		return nil
+	}
+	if _, err := os.Lstat(c.rt.dbPath(c.name, id)); errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%w: no such %s object", ErrNotFound, c.name)
+	}
+	return nil
 }
 
-// AcceptSocket implements Endpoint.
+// ServeObject is ServeHTTP(w, r, GetByName(name)), after the ExistingOnly check.
+func (ns *Namespace[T]) ServeObject(w http.ResponseWriter, r *http.Request, name string) {
+	stub := ns.GetByName(name)
+	if err := ns.core.reachable(stub.id); err != nil {
+		code, msg := HTTPStatus(err)
+		http.Error(w, msg, code)
+		return
+	}
+	ns.ServeHTTP(w, r, stub)
+}
+
+// AcceptSocket implements Endpoint. It fails with ErrNotFound (and ErrNoWebSockets)
+// when T has no OnMessage, and with ErrNotFound for a new object of an ExistingOnly
+// namespace.
 func (ns *Namespace[T]) AcceptSocket(r *http.Request, name, connID string) (*HostSocket, error) {
 	if _, ok := any((*T)(nil)).(MessageHandler); !ok {
-		return nil, fmt.Errorf("%w: %s", ErrNoWebSockets, ns.core.name)
+		return nil, fmt.Errorf("%w: %w: %s", ErrNoWebSockets, ErrNotFound, ns.core.name)
 	}
-	return ns.core.rt.sockets().reserve(ns.core, ns.IDFromName(name), connID, r)
+	id := ns.IDFromName(name)
+	if err := ns.core.reachable(id); err != nil {
+		return nil, err
+	}
+	return ns.core.rt.sockets().reserve(ns.core, id, connID, r)
 }

@@ -22,6 +22,8 @@ type nsCore struct {
 	name      string
 	keys      idKeys
 	construct func(ctx context.Context, st *State) (any, error)
+	// existingOnly: the network endpoints reach only objects that exist (ExistingOnly).
+	existingOnly bool
 
 	mu      sync.RWMutex
 	methods map[string]func(ctx context.Context, inst any, arg []byte) ([]byte, error)
@@ -30,8 +32,8 @@ type nsCore struct {
 // Register adds a namespace to rt. newT builds an object's instance; it runs inside
 // a turn of its own before the object's first event after every activation, so it can
 // load state and migrate its schema atomically. If it fails, the event fails and the
-// next event tries again.
-func Register[T any](rt *Runtime, name string, newT func(ctx context.Context, st *State) (*T, error)) (*Namespace[T], error) {
+// next event tries again. Options (ExistingOnly) configure the namespace.
+func Register[T any](rt *Runtime, name string, newT func(ctx context.Context, st *State) (*T, error), opts ...Option) (*Namespace[T], error) {
 	ns := &nsCore{
 		rt:   rt,
 		name: name,
@@ -44,6 +46,9 @@ func Register[T any](rt *Runtime, name string, newT func(ctx context.Context, st
 			return t, err
 		},
 		methods: map[string]func(context.Context, any, []byte) ([]byte, error){},
+	}
+	for _, o := range opts {
+		o(ns)
 	}
 	if err := rt.register(ns); err != nil {
 		return nil, err
@@ -199,9 +204,14 @@ func (ns *Namespace[T]) RunLocal(ctx context.Context, stub Stub[T], fn func(ctx 
 const MaxRequestBody = 1 << 20
 
 // ServeHTTP delivers r to the object behind stub as one turn, when T implements
-// http.Handler. The object's response is buffered and written only after the turn's
-// writes are durable; a failed turn answers 500 and a refused one 503 or 404.
+// http.Handler; otherwise it answers 404 without touching the object. The object's
+// response is buffered and written only after the turn's writes are durable; a failed
+// turn answers 500 and a refused one 503 or 404.
 func (ns *Namespace[T]) ServeHTTP(w http.ResponseWriter, r *http.Request, stub Stub[T]) {
+	if _, ok := any((*T)(nil)).(http.Handler); !ok {
+		http.Error(w, fmt.Sprintf("%v: %s objects do not serve HTTP", ErrNotFound, ns.core.name), http.StatusNotFound)
+		return
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxRequestBody))
 	if err != nil {
 		http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
@@ -209,13 +219,9 @@ func (ns *Namespace[T]) ServeHTTP(w http.ResponseWriter, r *http.Request, stub S
 	}
 	rec := httptest.NewRecorder()
 	err = ns.core.do(r.Context(), stub.id, func(ctx context.Context, inst any) error {
-		h, ok := inst.(http.Handler)
-		if !ok {
-			return fmt.Errorf("%w: %s objects do not serve HTTP", ErrNotFound, ns.core.name)
-		}
 		req := r.Clone(ctx)
 		req.Body = io.NopCloser(bytes.NewReader(body))
-		h.ServeHTTP(rec, req)
+		inst.(http.Handler).ServeHTTP(rec, req)
 		if rec.Code >= 500 {
 			return fmt.Errorf("object: handler answered %d", rec.Code)
 		}

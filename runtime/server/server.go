@@ -7,7 +7,10 @@
 //	/parties/<namespace>/<name>[/...]  HTTP requests go to the object's ServeHTTP (one
 //	                                    turn, response after commit); WebSocket upgrades
 //	                                    connect a socket (PartyKit-compatible: the
-//	                                    connection ID is ?_pk=, generated when absent)
+//	                                    connection ID is ?_pk=, generated when absent);
+//	                                    404, creating nothing, when the type has no such
+//	                                    handler or the namespace is object.ExistingOnly
+//	                                    and the object does not exist
 //	/healthz                           200 "ok" while serving, 503 while shutting down
 //	/_warren/                          the admin API and inspector (package admin), off
 //	                                    unless Config.Admin has a token
