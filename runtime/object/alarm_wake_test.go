@@ -57,6 +57,14 @@ func registerJuggler(t testing.TB, rt *object.Runtime, j *juggling) *object.Name
 	return ns
 }
 
+// tick advances the clock n times by d, letting the turns due run after each step.
+func tick(rt *objecttest.Runtime, n int, d time.Duration) {
+	for range n {
+		rt.Clock.Advance(d)
+		rt.WaitIdle()
+	}
+}
+
 func juggle(t testing.TB, ns *object.Namespace[Juggler], fn func(st *object.State) error) {
 	t.Helper()
 	err := ns.RunLocal(context.Background(), ns.GetByName("j"), func(ctx context.Context, o *Juggler) error { return fn(o.st) })
@@ -119,10 +127,7 @@ func TestWakeTurnRereadsEachOccurrence(t *testing.T) {
 			if diff := cmp.Diff(tc.wantLeft, left); diff != "" {
 				t.Errorf("schedules left (-want +got):\n%s", diff)
 			}
-			for range 70 {
-				rt.Clock.Advance(time.Minute)
-				rt.WaitIdle()
-			}
+			tick(rt, 70, time.Minute)
 			if diff := cmp.Diff(tc.later, j.log()[:min(len(j.log()), len(tc.later))]); diff != "" {
 				t.Errorf("fired within the next hour (-want +got):\n%s", diff)
 			}
@@ -164,10 +169,7 @@ func TestAlarmSurvivesWallClockSteppingBack(t *testing.T) {
 	if got := j.log(); len(got) != 0 {
 		t.Fatalf("fired %v before its time", got)
 	}
-	for range 40 {
-		rt.Clock.Advance(time.Second)
-		rt.WaitIdle()
-	}
+	tick(rt, 40, time.Second)
 	if diff := cmp.Diff([]string{"@10s"}, j.log()); diff != "" {
 		t.Errorf("fired after the clock caught up again (-want +got):\n%s", diff)
 	}

@@ -3,7 +3,6 @@ package server_test
 import (
 	"context"
 	"errors"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -12,7 +11,6 @@ import (
 
 	"github.com/warrenhq/warren/runtime/object"
 	"github.com/warrenhq/warren/runtime/objecttest"
-	"github.com/warrenhq/warren/runtime/server"
 )
 
 // marker keeps a per-socket value in the attachment: OnConnect sets it from ?a=,
@@ -54,24 +52,14 @@ func TestAttachmentVisibleToLaterTurnsOfABatch(t *testing.T) {
 		<-release
 		return true, nil
 	})
-	s := server.New(rt.Runtime, server.Config{})
-	if err := s.Mount(ns); err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go s.Serve(ctx, ln)
+	addr := serveEndpoints(t, rt, ns)
 
 	// Hold the object's runner in a turn, so that the connect event and the messages
 	// behind it queue up and then run as one batch.
 	blocked := make(chan error, 1)
 	go func() { _, err := block.Call(context.Background(), ns.GetByName("m"), struct{}{}); blocked <- err }()
 	<-started
-	c, _, err := websocket.DefaultDialer.Dial("ws://"+ln.Addr().String()+"/parties/marker/m?a=ro", nil)
+	c, _, err := websocket.DefaultDialer.Dial("ws://"+addr+"/parties/marker/m?a=ro", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

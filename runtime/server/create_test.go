@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
-	"net"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -14,7 +13,6 @@ import (
 
 	"github.com/warrenhq/warren/runtime/object"
 	"github.com/warrenhq/warren/runtime/objecttest"
-	"github.com/warrenhq/warren/runtime/server"
 )
 
 // rpcOnly has neither an HTTP handler nor WebSocket handlers.
@@ -39,25 +37,6 @@ func objectFiles(t *testing.T, dir, ns string) int {
 		return nil
 	})
 	return n
-}
-
-func serveEndpoints(t *testing.T, rt *objecttest.Runtime, eps ...object.Endpoint) string {
-	t.Helper()
-	s := server.New(rt.Runtime, server.Config{})
-	for _, ep := range eps {
-		if err := s.Mount(ep); err != nil {
-			t.Fatal(err)
-		}
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ctx, ln) }()
-	t.Cleanup(func() { cancel(); <-done })
-	return ln.Addr().String()
 }
 
 func status(t *testing.T, url string) int {

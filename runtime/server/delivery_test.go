@@ -3,7 +3,6 @@ package server_test
 import (
 	"context"
 	"errors"
-	"net"
 	"net/http"
 	"strconv"
 	"sync/atomic"
@@ -14,7 +13,6 @@ import (
 
 	"github.com/warrenhq/warren/runtime/object"
 	"github.com/warrenhq/warren/runtime/objecttest"
-	"github.com/warrenhq/warren/runtime/server"
 )
 
 // lobby counts its members durably: OnConnect adds one, OnClose takes one away.
@@ -86,19 +84,7 @@ func startLobby(t *testing.T, cfg object.Config) *lobbyHarness {
 		<-<-h.gate
 		return true, nil
 	})
-	s := server.New(rt.Runtime, server.Config{})
-	if err := s.Mount(ns); err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ctx, ln) }()
-	t.Cleanup(func() { cancel(); <-done })
-	h.addr = ln.Addr().String()
+	h.addr = serveEndpoints(t, rt, ns)
 	return h
 }
 
@@ -129,6 +115,16 @@ func (h *lobbyHarness) dial() *websocket.Conn {
 	return c
 }
 
+// join connects a member and waits until its OnConnect has committed.
+func (h *lobbyHarness) join() *websocket.Conn {
+	h.t.Helper()
+	c := h.dial()
+	if got := roundTrip(h.t, c, "online"); got != "1" {
+		h.t.Fatalf("online = %q, want 1", got)
+	}
+	return c
+}
+
 // online is the committed member count, once every socket is gone and no turn runs.
 func (h *lobbyHarness) online() string {
 	h.t.Helper()
@@ -146,10 +142,7 @@ func (h *lobbyHarness) online() string {
 func TestUndeliverableMessageClosesItsSocket(t *testing.T) {
 	t.Run("waited too long", func(t *testing.T) {
 		h := startLobby(t, object.Config{MaxQueueDelay: time.Second})
-		c := h.dial()
-		if got := roundTrip(t, c, "hi"); got != "echo:hi" {
-			t.Fatalf("first message: %q", got)
-		}
+		c := h.join()
 		release := h.hold()
 		send(t, c, "lost")
 		waitFor(t, "the message to queue", func() bool { return h.rt.Stats().QueueDepth == 1 })
@@ -165,10 +158,7 @@ func TestUndeliverableMessageClosesItsSocket(t *testing.T) {
 	t.Run("commit failed", func(t *testing.T) {
 		fc := &flakyCommitter{}
 		h := startLobby(t, object.Config{Committer: fc})
-		c := h.dial()
-		if got := roundTrip(t, c, "hi"); got != "echo:hi" {
-			t.Fatalf("first message: %q", got)
-		}
+		c := h.join()
 		fc.failures.Store(1)
 		send(t, c, "lost")
 		if code, reason := closeCode(t, c); code != object.CloseTryAgainLater {
@@ -199,10 +189,7 @@ func TestOnCloseIsNeverLost(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := startLobby(t, tc.cfg)
-			c := h.dial()
-			if got := roundTrip(t, c, "online"); got != "1" {
-				t.Fatalf("online = %q, want 1", got)
-			}
+			c := h.join()
 			release := h.hold()
 			tc.while(h)
 			c.Close()
@@ -219,10 +206,7 @@ func TestOnCloseIsNeverLost(t *testing.T) {
 	t.Run("commit failed", func(t *testing.T) {
 		fc := &flakyCommitter{}
 		h := startLobby(t, object.Config{Committer: fc})
-		c := h.dial()
-		if got := roundTrip(t, c, "online"); got != "1" {
-			t.Fatalf("online = %q, want 1", got)
-		}
+		c := h.join()
 		fc.failures.Store(1)
 		c.Close()
 		waitFor(t, "the socket to be gone", func() bool { return h.rt.SocketStats().Open == 0 })

@@ -198,6 +198,27 @@ func runApp(t *testing.T, app server.App, args ...string) string {
 	return ""
 }
 
+// serveEndpoints serves eps on a loopback port until the test ends and returns the
+// address.
+func serveEndpoints(t *testing.T, rt *objecttest.Runtime, eps ...object.Endpoint) string {
+	t.Helper()
+	s := server.New(rt.Runtime, server.Config{})
+	for _, ep := range eps {
+		if err := s.Mount(ep); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ctx, ln) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return ln.Addr().String()
+}
+
 func (h *harness) url(path string) string { return "ws://" + h.addr + path }
 
 func (h *harness) dial(path string) *websocket.Conn {
