@@ -95,7 +95,7 @@ new: ## Fork a template into a standalone module: make new TEMPLATE=chat NAME=ex
 
 .PHONY: clean
 clean: ## Remove build output and local data.
-	rm -rf bin data apps/*/web/dist
+	rm -rf bin data apps/*/web/dist; find runtime/admin/dist -mindepth 1 ! -name .keep -delete
 
 $(APPS): %: node_modules/.package-lock.json
 	@npm run --silent build -w apps/$@/web

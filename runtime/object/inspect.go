@@ -11,12 +11,12 @@ import (
 // ObjectDetails is everything the inspector shows of one object.
 type ObjectDetails struct {
 	ObjectInfo
-	KVEntries int64          `json:"kv_entries"`
-	Tables    []TableInfo    `json:"tables"`
-	Alarms    []StoredAlarm  `json:"alarms"` // the alarm (Name "") and the schedules
-	Sockets   []SocketInfo   `json:"sockets"`
-	Metrics   *ObjectMetrics `json:"metrics,omitempty"` // nil when not tracked (see TopObjects)
-	Recent    []BatchRecord  `json:"recent"`            // the last batches of turns, oldest first
+	KVEntries  int64          `json:"kv_entries"`
+	Tables     []TableInfo    `json:"tables"`
+	Alarms     []StoredAlarm  `json:"alarms"` // the alarm (Name "") and the schedules
+	SocketList []SocketInfo   `json:"socket_list"`
+	Metrics    *ObjectMetrics `json:"metrics,omitempty"` // nil when not tracked (see TopObjects)
+	Recent     []BatchRecord  `json:"recent"`            // the last batches of turns, oldest first
 }
 
 // TableInfo is one of an object's own tables.
@@ -49,7 +49,7 @@ func (rt *Runtime) Inspect(ctx context.Context, ns string, id ID) (ObjectDetails
 	if err != nil {
 		return ObjectDetails{}, err
 	}
-	d := ObjectDetails{ObjectInfo: info, Tables: []TableInfo{}, Alarms: []StoredAlarm{}, Sockets: []SocketInfo{}, Recent: []BatchRecord{}}
+	d := ObjectDetails{ObjectInfo: info, Tables: []TableInfo{}, Alarms: []StoredAlarm{}, SocketList: []SocketInfo{}, Recent: []BatchRecord{}}
 	db, err := openReadOnly(rt.dbPath(ns, id))
 	if err != nil {
 		return ObjectDetails{}, fmt.Errorf("object: inspect %s/%s: %w", ns, id, err)
@@ -89,9 +89,9 @@ func (rt *Runtime) Inspect(ctx context.Context, ns string, id ID) (ObjectDetails
 		d.Alarms = append(d.Alarms, a)
 	}
 	rows.Close()
-	d.Sockets = rt.socketInfos(ns, id)
+	d.SocketList = rt.socketInfos(ns, id)
 	if m, recent, ok := rt.objectMetricsOf(wakeKey{ns, id.raw}); ok {
-		m.Sockets = len(d.Sockets)
+		m.Sockets = len(d.SocketList)
 		d.Metrics, d.Recent = &m, recent
 	}
 	return d, nil

@@ -8,7 +8,6 @@ import (
 	"net/url"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/warrenhq/warren/runtime/admin"
 	"github.com/warrenhq/warren/runtime/object"
@@ -162,8 +161,11 @@ func TestPerObjectMetricsBounded(t *testing.T) {
 	if n == 0 || n > server.TopObjectMetrics {
 		t.Fatalf("%d per-object series, want 1..%d", n, server.TopObjectMetrics)
 	}
-	if !strings.Contains(body, `name="rdb"`) { // the busiest: 30 messages
+	busiest, _ := h.rt.ParseObject("room", "rdb") // 30 messages
+	if !strings.Contains(body, `warren_object_turns_total{namespace="room",id="`+busiest.String()[:16]+`"}`) {
 		t.Fatalf("busiest object missing from /metrics:\n%s", body)
 	}
-	_ = time.Second
+	if strings.Contains(body, "rdb") {
+		t.Fatal("/metrics shows an object name")
+	}
 }

@@ -3,7 +3,6 @@ package server
 import (
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/warrenhq/warren/runtime/object"
 )
@@ -13,11 +12,9 @@ import (
 // whatever the number of objects.
 const TopObjectMetrics = 10
 
-// maxLabelName bounds the name label of a per-object series, in bytes.
-const maxLabelName = 64
-
-// writeObjectMetrics writes the per-object series, labeled with the namespace, the
-// ID's first 16 hex digits and the name (cut to maxLabelName bytes).
+// writeObjectMetrics writes the per-object series, labeled with the namespace and
+// the ID's first 16 hex digits, never the name: names can be user data (a chat
+// room's), and /metrics may be open. The inspector shows the names behind its token.
 func writeObjectMetrics(w io.Writer, top []object.ObjectMetrics) {
 	series := []struct {
 		name, help, typ string
@@ -32,16 +29,7 @@ func writeObjectMetrics(w io.Writer, top []object.ObjectMetrics) {
 	for _, s := range series {
 		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s %s\n", s.name, s.help, s.name, s.typ)
 		for _, m := range top {
-			fmt.Fprintf(w, "%s{namespace=%q,id=%q,name=\"%s\"} %g\n", s.name, m.Namespace, m.ID[:16], labelValue(m.Name), s.value(m))
+			fmt.Fprintf(w, "%s{namespace=%q,id=%q} %g\n", s.name, m.Namespace, m.ID[:16], s.value(m))
 		}
 	}
-}
-
-// labelValue escapes a Prometheus label value (backslash, quote, newline) after
-// cutting it to maxLabelName bytes on a character boundary.
-func labelValue(s string) string {
-	if len(s) > maxLabelName {
-		s = strings.ToValidUTF8(s[:maxLabelName], "")
-	}
-	return strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(s)
 }

@@ -4,14 +4,14 @@
 // dist/theme.js (a classic script for <head>: the stored light/dark choice is
 // applied before the first paint), and copies <dir>/static into <dir>/dist,
 // which the app's Go binary embeds. Everything in dist but the committed .keep
-// file is replaced. Extra esbuild options (e.g. loaders) may be passed.
+// file is replaced. Extra esbuild options (e.g. loaders) may be passed, and another
+// output folder than <dir>/dist (the inspector's lives in the Go module).
 import { build } from "esbuild";
 import { cpSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-export async function buildApp(dir, options = {}) {
-  const dist = join(dir, "dist");
+export async function buildApp(dir, options = {}, dist = join(dir, "dist")) {
   mkdirSync(dist, { recursive: true });
   for (const f of readdirSync(dist)) {
     if (f !== ".keep") rmSync(join(dist, f), { recursive: true, force: true });

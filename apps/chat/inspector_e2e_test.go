@@ -1,0 +1,114 @@
+//go:build e2e
+
+package main
+
+import (
+	"net/http"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/mxschmitt/playwright-go"
+
+	"github.com/warrenhq/warren/runtime/admin"
+	"github.com/warrenhq/warren/runtime/browsertest"
+	"github.com/warrenhq/warren/runtime/server"
+)
+
+const inspectorToken = "inspector-token-0123456789"
+
+// recordCloses makes a page remember the close code of every WebSocket it opens.
+const recordCloses = `window.__closes = [];
+const NativeWS = window.WebSocket;
+window.WebSocket = class extends NativeWS {
+  constructor(...args) { super(...args); this.addEventListener("close", (e) => window.__closes.push(e.code)); }
+};`
+
+// TestInspector drives the inspector at /_warren/ of a running chat: a wrong token is
+// refused, then an operator finds a room by name, reads its messages table, runs a
+// read-only query, sees a write refused, and deletes a test room, whose socket is
+// closed with 4404.
+func TestInspector(t *testing.T) {
+	h := browsertest.New(t, browsertest.Config{Timeout: 15 * time.Second})
+	h.Serve(func(dir string) (http.Handler, error) {
+		app := chatApp(Limits{Burst: 50, Rate: 20})
+		app.Server.Admin = admin.Config{Token: inspectorToken}
+		return server.Open(app, dir)
+	})
+	alice, bob := h.NewUser("alice"), h.NewUser("bob")
+	must(t, bob.AddInitScript(playwright.Script{Content: playwright.String(recordCloses)}))
+	join(t, h, alice, "book-club", "alice")
+	say(t, alice, "hello from alice")
+	say(t, alice, "second message")
+	must(t, h.Expect.Locator(msg(alice, "second message")).ToHaveCount(1))
+	join(t, h, bob, "test-room-42", "bob")
+	say(t, bob, "to be deleted")
+	must(t, h.Expect.Locator(msg(bob, "to be deleted")).ToHaveCount(1))
+
+	op := h.NewUser("operator")
+	op.OnDialog(func(d playwright.Dialog) { d.Accept() })
+	if _, err := op.Goto("/_warren/"); err != nil {
+		t.Fatal(err)
+	}
+	// The token is refused when wrong; the inspector opens with the right one.
+	must(t, op.Locator("#token").Fill("not-the-token-at-all"))
+	must(t, op.Locator("button[type=submit]").Click())
+	must(t, h.Expect.Locator(op.Locator("#failed")).ToBeVisible())
+	must(t, op.Locator("#token").Fill(inspectorToken))
+	must(t, op.Locator("button[type=submit]").Click())
+	must(t, h.Expect.Locator(op.Locator("#namespace")).ToHaveValue("chat"))
+
+	// Find the room by name and read its messages table.
+	must(t, op.Locator("#search").Fill("book"))
+	rows := op.Locator("#objects tbody tr")
+	must(t, h.Expect.Locator(rows).ToHaveCount(1))
+	must(t, h.Expect.Locator(rows.First().Locator("td").First()).ToHaveText("book-club"))
+	must(t, rows.First().Click())
+	must(t, h.Expect.Locator(op.Locator("#object-title")).ToHaveText("book-club"))
+	must(t, op.Locator("#tables li[data-table=messages]").Click())
+	must(t, h.Expect.Locator(op.Locator("#rows")).ToContainText("hello from alice"))
+	must(t, h.Expect.Locator(op.Locator("#rows")).ToContainText("second message"))
+
+	// A read-only query, then a write the console refuses.
+	must(t, op.Locator("#sql").Fill("SELECT user, content FROM messages ORDER BY seq"))
+	must(t, op.Locator("#run").Click())
+	must(t, h.Expect.Locator(op.Locator("#sql-result tbody tr")).ToHaveCount(2))
+	must(t, h.Expect.Locator(op.Locator("#sql-result")).ToContainText("alice"))
+	if os.Getenv("UPDATE_SCREENSHOT") != "" { // docs/inspector.png for the README
+		must(t, op.SetViewportSize(1400, 900))
+		if _, err := op.Screenshot(playwright.PageScreenshotOptions{Path: playwright.String("docs/inspector.png"), FullPage: playwright.Bool(true)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(t, op.Locator("#sql").Fill("DELETE FROM messages"))
+	must(t, op.Locator("#run").Click())
+	must(t, h.Expect.Locator(op.Locator("#sql-error")).ToContainText("read-only"))
+	must(t, h.Expect.Locator(alice.Locator("#messages li.msg")).ToHaveCount(2))
+
+	// Delete the test room: bob's socket is closed with 4404.
+	must(t, op.Locator("#search").Fill("test-room"))
+	must(t, h.Expect.Locator(rows).ToHaveCount(1))
+	must(t, h.Expect.Locator(rows.First().Locator("td").First()).ToHaveText("test-room-42"))
+	must(t, rows.First().Click())
+	must(t, h.Expect.Locator(op.Locator("#object-title")).ToHaveText("test-room-42"))
+	must(t, h.Expect.Locator(op.Locator("#sockets tbody tr")).ToHaveCount(1))
+	must(t, op.Locator("#delete").Click())
+	must(t, h.Expect.Locator(op.Locator("#object")).ToBeHidden())
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		codes, err := bob.Evaluate("window.__closes")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if list, _ := codes.([]any); len(list) > 0 {
+			if code, _ := list[0].(int); code != 4404 {
+				t.Fatalf("bob's socket closed with %v, want 4404", list)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("bob's socket was not closed by the delete")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
