@@ -352,6 +352,7 @@ func TestQueryIsReadOnlyUnlessWrite(t *testing.T) {
 	ctx := context.Background()
 	stub := nb.ns.GetByName("q")
 	must(nb.add.Call(ctx, stub, "hello"))
+	attached := filepath.Join(t.TempDir(), "x.db")
 	res := must(rt.Query(ctx, "notebook", stub.ID(), `SELECT id, body FROM notes`, object.QueryOptions{}))
 	if len(res.Rows) != 1 || res.Rows[0][1] != "hello" {
 		t.Fatalf("select: %+v", res)
@@ -365,7 +366,7 @@ func TestQueryIsReadOnlyUnlessWrite(t *testing.T) {
 		`DELETE FROM notes`,
 		`CREATE TABLE t (x)`,
 		`PRAGMA query_only=0`,
-		`ATTACH 'file:` + filepath.Join(t.TempDir(), "x.db") + `?mode=rwc' AS x`,
+		`ATTACH 'file:` + attached + `?mode=rwc' AS x`,
 		`PRAGMA journal_mode=DELETE`,
 		`SELECT * FROM _warren_kv`,
 	} {
@@ -375,6 +376,12 @@ func TestQueryIsReadOnlyUnlessWrite(t *testing.T) {
 	}
 	if n := must(nb.count.Call(ctx, stub, struct{}{})); n != 1 {
 		t.Fatalf("notes after refused writes: %d", n)
+	}
+	if _, err := rt.Query(ctx, "notebook", stub.ID(), `ATTACH 'file:`+attached+`?mode=rwc' AS x`, object.QueryOptions{Write: true}); !errors.Is(err, object.ErrSQLNotAllowed) {
+		t.Fatalf("ATTACH in write mode: %v, want ErrSQLNotAllowed", err)
+	}
+	if _, err := os.Stat(attached); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a refused ATTACH created %s: %v", attached, err)
 	}
 	w := must(rt.Query(ctx, "notebook", stub.ID(), `INSERT INTO notes (body) VALUES ('by operator')`, object.QueryOptions{Write: true}))
 	if w.RowsWritten != 1 {
