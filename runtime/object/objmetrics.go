@@ -1,6 +1,7 @@
 package object
 
 import (
+	"encoding/hex"
 	"sort"
 	"sync"
 	"time"
@@ -51,6 +52,7 @@ type ObjectMetrics struct {
 	CommitTime  time.Duration `json:"commit_time_ns"` // total time spent committing
 	LastActive  time.Time     `json:"last_active"`
 	Sockets     int           `json:"sockets"`
+	Bytes       int64         `json:"bytes"` // its database and WAL now
 }
 
 func (om *objectMetrics) init(max int) {
@@ -132,6 +134,9 @@ func (rt *Runtime) TopObjects(n int) []ObjectMetrics {
 	}
 	for i := range out {
 		out[i].Sockets = rt.socketCount(out[i].Namespace, out[i].ID)
+		var raw [32]byte
+		hex.Decode(raw[:], []byte(out[i].ID))
+		out[i].Bytes, _ = objectFileSize(rt.dbPath(out[i].Namespace, ID{raw: raw}))
 	}
 	return out
 }

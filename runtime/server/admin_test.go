@@ -165,6 +165,9 @@ func TestPerObjectMetricsBounded(t *testing.T) {
 	if !strings.Contains(body, `warren_object_turns_total{namespace="room",id="`+busiest.String()[:16]+`"}`) {
 		t.Fatalf("busiest object missing from /metrics:\n%s", body)
 	}
+	if !strings.Contains(body, `warren_object_bytes{namespace="room",id="`+busiest.String()[:16]+`"}`) {
+		t.Fatalf("no size of the busiest object in /metrics")
+	}
 	if strings.Contains(body, "rdb") {
 		t.Fatal("/metrics shows an object name")
 	}

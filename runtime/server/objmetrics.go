@@ -25,6 +25,7 @@ func writeObjectMetrics(w io.Writer, top []object.ObjectMetrics) {
 		{"warren_object_commits_total", "Batches committed by the busiest objects.", "counter", func(m object.ObjectMetrics) float64 { return float64(m.Commits) }},
 		{"warren_object_commit_seconds_total", "Time the busiest objects spent committing.", "counter", func(m object.ObjectMetrics) float64 { return m.CommitTime.Seconds() }},
 		{"warren_object_sockets", "WebSockets of the busiest objects.", "gauge", func(m object.ObjectMetrics) float64 { return float64(m.Sockets) }},
+		{"warren_object_bytes", "Bytes of the busiest objects' databases (with their WAL).", "gauge", func(m object.ObjectMetrics) float64 { return float64(m.Bytes) }},
 	}
 	for _, s := range series {
 		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s %s\n", s.name, s.help, s.name, s.typ)

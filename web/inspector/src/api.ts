@@ -34,6 +34,7 @@ export interface ObjectMetrics {
   commits: number;
   commit_time_ns: number;
   sockets: number;
+  bytes: number;
 }
 
 export interface QueryResult {
