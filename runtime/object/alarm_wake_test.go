@@ -2,7 +2,10 @@ package object_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -189,5 +192,57 @@ func TestAlarmFiresPromptlyAfterAForwardJump(t *testing.T) {
 	rt.WaitIdle()
 	if diff := cmp.Diff([]string{"@10m0s"}, j.log()); diff != "" {
 		t.Errorf("fired within a second of the jump (-want +got):\n%s", diff)
+	}
+}
+
+// TestRestoredAlarmFires: restoring an object (issue 18's Restore) into a fresh
+// runtime must arm its alarms. The wake index's ensure made the entry durable but, since
+// it stopped queueing it in memory (item 11 of the runtime audit), a restored alarm
+// waited for the next restart; the restore now settles the entry too.
+func TestRestoredAlarmFires(t *testing.T) {
+	rt := objecttest.New(t, object.Config{})
+	j := &juggling{start: rt.Clock.Now()}
+	ns := registerJuggler(t, rt.Runtime, j)
+	juggle(t, ns, func(st *object.State) error { return st.SetAlarm(st.Now().Add(time.Minute)) })
+	dir := t.TempDir()
+	if _, err := rt.Backup(context.Background(), dir); err != nil {
+		t.Fatal(err)
+	}
+	fresh := objecttest.New(t, object.Config{Clock: rt.Clock})
+	registerJuggler(t, fresh.Runtime, j)
+	if _, err := fresh.Restore(context.Background(), dir, object.RestoreOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	rt.Close()
+	tick(fresh, 2, time.Minute)
+	if diff := cmp.Diff([]string{"@1m0s"}, j.log()); diff != "" {
+		t.Errorf("fired after the restore (-want +got):\n%s", diff)
+	}
+}
+
+// TestWakeNeverRecreatesADeletedObject: a wake entry may outlive its object's file (the
+// index drops entries lazily: a crash right after DeleteObject, or a file removed by
+// hand while the runtime was down). Waking it must not create an empty object.
+func TestWakeNeverRecreatesADeletedObject(t *testing.T) {
+	rt := objecttest.New(t, object.Config{})
+	j := &juggling{start: rt.Clock.Now()}
+	ns := registerJuggler(t, rt.Runtime, j)
+	stub := ns.GetByName("j")
+	juggle(t, ns, func(st *object.State) error { return st.SetAlarm(st.Now().Add(time.Minute)) })
+	path := rt.DatabasePath("juggler", stub.ID())
+	rt.Close() // the wake entry stays in the index
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		if err := os.Remove(path + suffix); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			t.Fatal(err)
+		}
+	}
+	rt2 := rt.Restart(t, object.Config{})
+	registerJuggler(t, rt2.Runtime, j)
+	tick(rt2, 2, time.Minute)
+	if _, err := os.Lstat(path); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the deleted object's database exists again: %v", err)
+	}
+	if got := j.log(); len(got) != 0 {
+		t.Errorf("a deleted object fired %v", got)
 	}
 }

@@ -304,9 +304,8 @@ func (rt *Runtime) RestoreFile(ctx context.Context, ns string, id ID, path strin
 		if err := rt.wake.ensure(key, next); err != nil {
 			return fmt.Errorf("object: restore %s/%s: %w", ns, id, err)
 		}
-	} else {
-		rt.wake.settle(key, time.Time{}, false)
 	}
+	rt.wake.settle(key, next, has)
 	name, _ := readStoredName(dst)
 	rt.ops.metrics.forget(key)
 	rt.ops.catalog.touch(key, name, rt.cfg.Clock.Now())

@@ -6,7 +6,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"sync"
 	"time"
@@ -271,9 +273,14 @@ func (w *wakeIndex) registered(ns string) {
 	}
 }
 
-// wake dispatches a wake turn to the object behind k.
+// wake dispatches a wake turn to the object behind k, unless its database is gone
+// (deleted while its entry waited to be dropped): a wake never creates an object.
 func (w *wakeIndex) wake(k wakeKey) {
 	rt := w.rt
+	if _, err := os.Lstat(rt.dbPath(k.ns, ID{raw: k.id})); errors.Is(err, fs.ErrNotExist) {
+		w.settle(k, time.Time{}, false)
+		return
+	}
 	rt.mu.Lock()
 	ns := rt.namespaces[k.ns]
 	rt.mu.Unlock()
