@@ -16,18 +16,27 @@ import (
 //go:embed all:web/dist
 var dist embed.FS
 
-// configFromEnv reads DASHBOARD_PUSH_RATE and DASHBOARD_POLL_ANY_HOST.
-func configFromEnv() Config {
+// configFromEnv reads DASHBOARD_PUSH_RATE, DASHBOARD_POLL and DASHBOARD_POLL_EVERY.
+func configFromEnv() (Config, error) {
 	var c Config
 	if v, err := strconv.ParseFloat(os.Getenv("DASHBOARD_PUSH_RATE"), 64); err == nil && v > 0 {
 		c.PushRate = v
 	}
-	c.PollAnyHost = os.Getenv("DASHBOARD_POLL_ANY_HOST") == "1"
-	return c
+	every := os.Getenv("DASHBOARD_POLL_EVERY")
+	if every == "" {
+		every = DefaultPollEvery
+	}
+	polls, err := parsePolls(os.Getenv("DASHBOARD_POLL"), every)
+	if err != nil {
+		return Config{}, err
+	}
+	c.Polls = polls
+	return c, nil
 }
 
 // setup registers the "stream" namespace (one Stream per stream name), activates
-// the self stream so that it starts sampling, and sends / to the self stream's board.
+// the self stream so that it starts sampling and the polled streams so that they
+// start polling, and sends / to the self stream's board.
 func setup(cfg Config) func(rt *object.Runtime, s *server.Server) error {
 	cfg = cfg.withDefaults()
 	return func(rt *object.Runtime, s *server.Server) error {
@@ -43,6 +52,11 @@ func setup(cfg Config) func(rt *object.Runtime, s *server.Server) error {
 		if err := s.AddMetric(server.Metric{Name: "dashboard_events_ingested_total", Help: "Events accepted by the dashboard's streams.",
 			Type: "counter", Value: func() float64 { return float64(eventsIngested.Load()) }}); err != nil {
 			return err
+		}
+		for name := range cfg.Polls {
+			if err := ns.RunLocal(context.Background(), ns.GetByName(name), func(context.Context, *Stream) error { return nil }); err != nil {
+				return err
+			}
 		}
 		home := "/s/" + cfg.SelfStream
 		if cfg.SelfStream != "-" {

@@ -278,26 +278,8 @@ func TestPoll(t *testing.T) {
 		fmt.Fprintf(w, "# TYPE reqs_total counter\nreqs_total %d\n# TYPE temp gauge\ntemp{room=\"a\"} 21.5\n", v*10)
 	}))
 	defer target.Close()
-	base := startApp(t, Config{SelfStream: "-"})
+	base := startApp(t, Config{SelfStream: "-", Polls: map[string]PollConfig{"polled": {URL: target.URL + "/metrics", Every: "1s"}}})
 	u := base + "/parties/stream/polled"
-	req, _ := http.NewRequest(http.MethodPut, u+"/poll", strings.NewReader(`{"url":"http://10.1.2.3/metrics","every":"1s"}`))
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusBadRequest {
-		t.Fatalf("non-loopback poll target: %d", resp.StatusCode)
-	}
-	req, _ = http.NewRequest(http.MethodPut, u+"/poll", strings.NewReader(fmt.Sprintf(`{"url":%q,"every":"1s"}`, target.URL+"/metrics")))
-	resp, err = http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("PUT poll: %d", resp.StatusCode)
-	}
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		var q queryAnswer

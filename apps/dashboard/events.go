@@ -205,9 +205,11 @@ func checkEvent(w *wireEvent, o DecodeOptions) (Event, error) {
 	if err != nil {
 		return Event{}, err
 	}
-	if d := o.Now.Sub(ts); d > o.Late {
+	// Times are compared, not durations: Now.Sub(ts) saturates at ±292 years, so a
+	// far-future ts (9999-12-31) passed a duration check.
+	if ts.Before(o.Now.Add(-o.Late)) {
 		return Event{}, fmt.Errorf(`"ts" %s is more than %s in the past`, ts.UTC().Format(time.RFC3339), o.Late)
-	} else if -d > o.Future {
+	} else if ts.After(o.Now.Add(o.Future)) {
 		return Event{}, fmt.Errorf(`"ts" %s is more than %s in the future`, ts.UTC().Format(time.RFC3339), o.Future)
 	}
 	key, err := SeriesKey(*w.Name, w.Tags)

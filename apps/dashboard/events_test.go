@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"math"
 	"strconv"
@@ -123,9 +124,65 @@ func FuzzDecodeBatch(f *testing.F) {
 			if math.IsNaN(e.Value) || math.IsInf(e.Value, 0) || e.Series == "" {
 				t.Fatalf("bad event %+v", e)
 			}
-			if d := testNow.Sub(time.UnixMilli(e.TsMs)); d > 10*time.Minute || d < -time.Minute {
+			if ts := time.UnixMilli(e.TsMs); ts.Before(testNow.Add(-10*time.Minute)) || ts.After(testNow.Add(time.Minute)) {
 				t.Fatalf("ts out of bounds: %+v", e)
 			}
+		}
+	})
+}
+
+// TestFarFutureTimestamps (issue 14, finding 14): a ts beyond about 292 years from
+// now overflowed the duration check (Now.Sub saturates) and was stored; 9999-12-31
+// was accepted. Times are compared now.
+func TestFarFutureTimestamps(t *testing.T) {
+	for _, ts := range []string{`"9999-12-31T23:59:59Z"`, `"2400-01-01T00:00:00Z"`, `999999999999999`, `"0001-01-01T00:00:00Z"`, `"1700-01-01T00:00:00Z"`} {
+		_, err := DecodeBatch([]byte(`[{"name":"a","value":1,"ts":`+ts+`}]`), DecodeOptions{Now: testNow})
+		if err == nil || !strings.Contains(err.Error(), `"ts"`) {
+			t.Errorf("ts %s: %v, want a ts problem", ts, err)
+		}
+	}
+}
+
+// FuzzTimestamp: whatever "ts" a client sends, an accepted event lies within
+// [now - Late, now + Future] (issue 14, finding 14), and a refused one says why.
+func FuzzTimestamp(f *testing.F) {
+	for _, s := range []string{`"9999-12-31T23:59:59Z"`, `999999999999999`, `1e15`, `-1`, `"2026-01-02T15:04:05.999999999+14:00"`,
+		itoa(testNow.UnixMilli()), itoa(testNow.Unix()), `null`, `"now"`, `1e11`, `99999999999`, `0`} {
+		f.Add(s)
+	}
+	o := DecodeOptions{Now: testNow, MaxEvents: 10, Late: 10 * time.Minute, Future: time.Minute}
+	f.Fuzz(func(t *testing.T, raw string) {
+		w := wireEvent{Ts: json.RawMessage(raw), Name: new(string), Value: json.RawMessage("1")}
+		*w.Name = "a"
+		ev, err := checkEvent(&w, o)
+		if err != nil {
+			if !strings.Contains(err.Error(), `"ts"`) {
+				t.Fatalf("ts %q refused without saying so: %v", raw, err)
+			}
+			return
+		}
+		if ts := time.UnixMilli(ev.TsMs); ts.Before(testNow.Add(-o.Late).Truncate(time.Millisecond)) || ts.After(testNow.Add(o.Future)) {
+			t.Fatalf("ts %q accepted as %v, outside the window around %v", raw, ts, testNow)
+		}
+	})
+}
+
+// FuzzParseTime: a query bound is now, a relative or absolute time, or an error;
+// relative ones are never after now (stream.go parseTime).
+func FuzzParseTime(f *testing.F) {
+	for _, s := range []string{"", "now", "-15m", "-1s", "--1s", "-9999999h", "1767225600000", "1767225600", "9999-12-31T23:59:59Z", "1e15", "NaN", "-0"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		got, err := parseTime(v, testNow, testNow)
+		if err != nil {
+			return
+		}
+		if strings.HasPrefix(v, "-") && got.After(testNow) {
+			t.Fatalf("relative %q gave %v after now", v, got)
+		}
+		if _, err := json.Marshal(got.Unix()); err != nil {
+			t.Fatal(err)
 		}
 	})
 }

@@ -5,8 +5,18 @@
 // the box a "warren" stream of the process's own runtime metrics. See README.md.
 package main
 
-import "github.com/warrenhq/warren/runtime/server"
+import (
+	"fmt"
+	"os"
+
+	"github.com/warrenhq/warren/runtime/server"
+)
 
 func main() {
-	server.Main(dashboardApp(configFromEnv()))
+	cfg, err := configFromEnv()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "dashboard:", err)
+		os.Exit(2)
+	}
+	server.Main(dashboardApp(cfg))
 }

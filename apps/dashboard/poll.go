@@ -7,8 +7,11 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"syscall"
+	"net/url"
+	"strings"
 	"time"
+
+	"github.com/warrenhq/warren/runtime/object"
 )
 
 // MaxPollBody bounds a polled page.
@@ -17,37 +20,98 @@ const MaxPollBody = 4 << 20
 // MaxPollSamples bounds the samples kept from one poll.
 const MaxPollSamples = 2000
 
-func isLoopbackHost(h string) bool {
-	if h == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(h)
-	return ip != nil && ip.IsLoopback()
+// PollConfig makes a stream poll a Prometheus text endpoint.
+type PollConfig struct {
+	URL   string `json:"url"`
+	Every string `json:"every"` // a Go duration, 1s to 24h
 }
 
-// pollClient is the HTTP client of polls: a 10 s timeout, at most 3 redirects, and
-// unless anyHost, connections only to loopback addresses (checked on the resolved
-// address at dial time, so neither DNS nor a redirect can lead elsewhere).
-func pollClient(anyHost bool) *http.Client {
-	d := &net.Dialer{Timeout: 5 * time.Second}
-	if !anyHost {
-		d.Control = func(network, address string, _ syscall.RawConn) error {
-			host, _, err := net.SplitHostPort(address)
-			if err != nil {
+// DefaultPollEvery is how often a stream polls unless DASHBOARD_POLL_EVERY says.
+const DefaultPollEvery = "5s"
+
+// parsePolls reads DASHBOARD_POLL: comma-separated stream=url pairs, all polled
+// every `every`. Each is checked as validatePoll does.
+func parsePolls(spec, every string) (map[string]PollConfig, error) {
+	out := map[string]PollConfig{}
+	for _, item := range strings.Split(spec, ",") {
+		if item = strings.TrimSpace(item); item == "" {
+			continue
+		}
+		name, u, ok := strings.Cut(item, "=")
+		if !ok || name == "" {
+			return nil, fmt.Errorf("DASHBOARD_POLL: %q is not stream=url", item)
+		}
+		pc := PollConfig{URL: strings.TrimSpace(u), Every: every}
+		if _, err := validatePoll(pc); err != nil {
+			return nil, fmt.Errorf("DASHBOARD_POLL: stream %q: %w", name, err)
+		}
+		out[strings.TrimSpace(name)] = pc
+	}
+	return out, nil
+}
+
+// validatePoll checks a poll the operator configured and returns its interval.
+func validatePoll(pc PollConfig) (time.Duration, error) {
+	u, err := url.Parse(pc.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return 0, fmt.Errorf("poll url must be an absolute http(s) URL, not %q", truncate(pc.URL, 80))
+	}
+	d, err := time.ParseDuration(pc.Every)
+	if err != nil || d < time.Second || d > 24*time.Hour {
+		return 0, fmt.Errorf("poll every must be a duration from 1s to 24h, not %q", pc.Every)
+	}
+	return d, nil
+}
+
+// applyPoll makes the stream's poll schedule what the operator configured
+// (Config.Polls): it is created or changed when the configuration says so, and
+// removed otherwise, also a poll a client set over HTTP before polls were the
+// operator's alone. hasSchedule says whether a "poll" schedule exists.
+func (s *Stream) applyPoll(hasSchedule bool) error {
+	want, wanted := s.cfg.Polls[s.name]
+	applied, stored, err := object.GetJSON[PollConfig](s.st.Storage(), "poll")
+	if err != nil {
+		return err
+	}
+	if !wanted {
+		if stored {
+			if _, err := s.st.Storage().Delete("poll"); err != nil {
 				return err
 			}
-			if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
-				return fmt.Errorf("dashboard: poll of non-loopback address %s refused", host)
-			}
-			return nil
 		}
+		if hasSchedule {
+			if _, err := s.st.Unschedule("poll"); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
+	s.poll = &want
+	if stored && applied == want && hasSchedule {
+		return nil
+	}
+	d, err := validatePoll(want)
+	if err != nil {
+		return err
+	}
+	if err := object.PutJSON(s.st.Storage(), "poll", want); err != nil {
+		return err
+	}
+	return s.st.Schedule("poll", object.Every(d), nil)
+}
+
+// pollClient is the HTTP client of polls: a 10 s timeout, at most 3 redirects,
+// none to another host than the configured one.
+func pollClient() *http.Client {
 	return &http.Client{
 		Timeout:   10 * time.Second,
-		Transport: &http.Transport{DialContext: d.DialContext, Proxy: nil, MaxIdleConns: 10, IdleConnTimeout: 30 * time.Second},
+		Transport: &http.Transport{DialContext: (&net.Dialer{Timeout: 5 * time.Second}).DialContext, Proxy: nil, MaxIdleConns: 10, IdleConnTimeout: 30 * time.Second},
 		CheckRedirect: func(req *http.Request, via []*http.Request) error {
 			if len(via) >= 3 {
 				return errors.New("too many redirects")
+			}
+			if req.URL.Host != via[0].URL.Host {
+				return fmt.Errorf("redirect to another host (%s) refused", req.URL.Host)
 			}
 			return nil
 		},

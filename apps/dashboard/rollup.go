@@ -64,8 +64,24 @@ func newSketch() *ddsketch.DDSketch {
 	return s
 }
 
+// finite makes x representable in JSON and SQLite: sums of finite values can
+// overflow (two events of 1.7e308), so ±Inf saturates at ±math.MaxFloat64; NaN (only
+// ever from rows stored before this bound) becomes 0.
+func finite(x float64) float64 {
+	switch {
+	case math.IsNaN(x):
+		return 0
+	case x > math.MaxFloat64:
+		return math.MaxFloat64
+	case x < -math.MaxFloat64:
+		return -math.MaxFloat64
+	}
+	return x
+}
+
 // agg is one bucket's aggregate: exact count, sum, min and max, and a DDSketch
-// for quantiles. Aggregates merge exactly (the sketch mergeably).
+// for quantiles. Aggregates merge exactly (the sketch mergeably), except that a sum
+// saturates at ±math.MaxFloat64 instead of overflowing.
 type agg struct {
 	count    int64
 	sum      float64
@@ -77,7 +93,7 @@ func newAgg() *agg { return &agg{min: math.Inf(1), max: math.Inf(-1), sk: newSke
 
 func (a *agg) add(v float64) {
 	a.count++
-	a.sum += v
+	a.sum = finite(a.sum + v)
 	a.min = math.Min(a.min, v)
 	a.max = math.Max(a.max, v)
 	a.sk.Add(v) //nolint:errcheck // finite values only (checked at ingestion)
@@ -88,25 +104,10 @@ func (a *agg) merge(b *agg) error {
 		return nil
 	}
 	a.count += b.count
-	a.sum += b.sum
+	a.sum = finite(a.sum + b.sum)
 	a.min = math.Min(a.min, b.min)
 	a.max = math.Max(a.max, b.max)
 	return a.sk.MergeWith(b.sk)
-}
-
-// mergeRow merges a stored row into a.
-func (a *agg) mergeRow(count int64, sum, min, max float64, sketch []byte) error {
-	if count == 0 {
-		return nil
-	}
-	a.count += count
-	a.sum += sum
-	a.min = math.Min(a.min, min)
-	a.max = math.Max(a.max, max)
-	if err := a.sk.DecodeAndMergeWith(sketch); err != nil {
-		return fmt.Errorf("decode sketch: %w", err)
-	}
-	return nil
 }
 
 func (a *agg) encode() []byte {
@@ -119,36 +120,68 @@ func (a *agg) encode() []byte {
 // [t (Unix s), count, sum, min, max, p50, p90, p99].
 type Point [8]float64
 
+// point is a's bucket for the wire: every value finite, so encoding never fails.
 func (a *agg) point(bucket int64) Point {
-	p := Point{float64(bucket), float64(a.count), a.sum, a.min, a.max}
+	p := Point{float64(bucket), float64(a.count), finite(a.sum)}
 	if a.count == 0 {
 		return p
 	}
+	p[3], p[4] = finite(a.min), finite(a.max)
 	qs, err := a.sk.GetValuesAtQuantiles(quantiles)
 	if err == nil {
 		for i, q := range qs {
 			// The sketch is accurate to 1%; keep its answers within the exact bounds.
-			p[5+i] = math.Max(a.min, math.Min(a.max, q))
+			p[5+i] = math.Max(p[3], math.Min(p[4], finite(q)))
 		}
 	}
 	return p
 }
 
-// loadAgg reads one stored bucket (an empty agg when there is none).
-func loadAgg(q *object.SQL, series, res, bucket int64) (*agg, error) {
-	a := newAgg()
-	var count int64
-	var sum, min, max float64
-	var sk []byte
-	err := q.QueryRow(`SELECT count, sum, min, max, sketch FROM rollup WHERE series = ? AND res = ? AND bucket = ?`,
-		series, res, bucket).Scan(&count, &sum, &min, &max, &sk)
+// loadAgg reads one stored bucket (an empty agg when there is none). A stored
+// bucket that cannot be read is reported to bad and replaced by what is merged
+// into it next: one damaged bucket never stops ingestion.
+func loadAgg(q *object.SQL, series, res, bucket int64, bad func(error)) (*agg, error) {
+	var r bucketRow
+	err := q.QueryRow(`SELECT bucket, count, sum, min, max, sketch FROM rollup WHERE series = ? AND res = ? AND bucket = ?`,
+		series, res, bucket).Scan(r.dest()...)
 	if errors.Is(err, sql.ErrNoRows) {
-		return a, nil
+		return newAgg(), nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	return a, a.mergeRow(count, sum, min, max, sk)
+	a, err := r.agg()
+	if err != nil {
+		bad(err)
+		return newAgg(), nil
+	}
+	return a, nil
+}
+
+// bucketRow is one stored bucket as SQL returns it.
+type bucketRow struct {
+	bucket, count int64
+	sum, min, max float64
+	sketch        []byte
+}
+
+func (r *bucketRow) dest() []any {
+	return []any{&r.bucket, &r.count, &r.sum, &r.min, &r.max, &r.sketch}
+}
+
+// agg is the row's aggregate. Values stored before sums were bounded (±Inf) are
+// made finite; a sketch that does not decode is an error, for the caller to skip
+// that bucket rather than fail the whole answer.
+func (r *bucketRow) agg() (*agg, error) {
+	a := newAgg()
+	if r.count <= 0 {
+		return a, nil
+	}
+	if err := a.sk.DecodeAndMergeWith(r.sketch); err != nil {
+		return nil, fmt.Errorf("decode sketch: %w", err)
+	}
+	a.count, a.sum, a.min, a.max = r.count, finite(r.sum), finite(r.min), finite(r.max)
+	return a, nil
 }
 
 func storeAgg(q *object.SQL, series, res, bucket int64, a *agg) error {
@@ -161,7 +194,8 @@ ON CONFLICT (series, res, bucket) DO UPDATE SET count = excluded.count, sum = ex
 // downsample recomputes every dirty bucket of resolution res from its children at
 // the next finer resolution, and marks the parents of what it wrote dirty in turn.
 // Recomputing from children is idempotent, so late events and repeated runs are safe.
-func downsample(q *object.SQL, res, child int64) (int, error) {
+// A child that cannot be read is reported to bad and left out.
+func downsample(q *object.SQL, res, child int64, bad func(error)) (int, error) {
 	rows, err := q.Query(`SELECT series, bucket FROM dirty WHERE res = ? ORDER BY series, bucket LIMIT 10000`, res)
 	if err != nil {
 		return 0, err
@@ -181,26 +215,12 @@ func downsample(q *object.SQL, res, child int64) (int, error) {
 	rows.Close()
 	for _, x := range todo {
 		a := newAgg()
-		cr, err := q.Query(`SELECT count, sum, min, max, sketch FROM rollup WHERE series = ? AND res = ? AND bucket >= ? AND bucket < ?`,
-			x.series, child, x.bucket, x.bucket+res)
+		_, err := readBuckets(q, x.series, child, x.bucket, x.bucket+res, -1, bad, func(_ int64, c *agg) error {
+			return a.merge(c)
+		})
 		if err != nil {
 			return 0, err
 		}
-		for cr.Next() {
-			var count int64
-			var sum, min, max float64
-			var sk []byte
-			if err := cr.Scan(&count, &sum, &min, &max, &sk); err != nil {
-				return 0, err
-			}
-			if err := a.mergeRow(count, sum, min, max, sk); err != nil {
-				return 0, err
-			}
-		}
-		if err := cr.Err(); err != nil {
-			return 0, err
-		}
-		cr.Close()
 		if a.count > 0 {
 			if err := storeAgg(q, x.series, res, x.bucket, a); err != nil {
 				return 0, err
@@ -216,6 +236,36 @@ func downsample(q *object.SQL, res, child int64) (int, error) {
 		}
 	}
 	return len(todo), nil
+}
+
+// readBuckets calls visit with each stored bucket of one series at resolution res
+// in [from, to), in order, at most limit of them (limit < 0: all). It returns how
+// many it read. A bucket that cannot be read is reported to bad and skipped: one
+// damaged bucket never fails a query, a snapshot or a downsampling.
+func readBuckets(q *object.SQL, series, res, from, to int64, limit int, bad func(error), visit func(bucket int64, a *agg) error) (int, error) {
+	rows, err := q.Query(`SELECT bucket, count, sum, min, max, sketch FROM rollup WHERE series = ? AND res = ? AND bucket >= ? AND bucket < ? ORDER BY bucket LIMIT ?`,
+		series, res, from, to, limit)
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		var r bucketRow
+		if err := rows.Scan(r.dest()...); err != nil {
+			return n, err
+		}
+		n++
+		a, err := r.agg()
+		if err != nil {
+			bad(fmt.Errorf("series %d, bucket %d (res %d): %w", series, r.bucket, res, err))
+			continue
+		}
+		if err := visit(r.bucket, a); err != nil {
+			return n, err
+		}
+	}
+	return n, rows.Err()
 }
 
 func nextRes(res int64) int64 {
@@ -260,47 +310,32 @@ func (s *Series) append(p Point) {
 	s.P99 = append(s.P99, p[7])
 }
 
-// queryRange returns the buckets of resolution res in [from, to) (Unix s) of the
-// series named in keys (every series when keys is empty).
-func queryRange(q *object.SQL, ids map[string]int64, keys []string, res, from, to int64) (map[string]*Series, error) {
-	names := map[int64]string{}
-	if len(keys) == 0 {
-		for k, id := range ids {
-			names[id] = k
-		}
-	} else {
-		for _, k := range keys {
-			if id, ok := ids[k]; ok {
-				names[id] = k
-			}
-		}
-	}
-	out := map[string]*Series{}
-	for id, key := range names {
-		rows, err := q.Query(`SELECT bucket, count, sum, min, max, sketch FROM rollup WHERE series = ? AND res = ? AND bucket >= ? AND bucket < ? ORDER BY bucket`,
-			id, res, from, to)
-		if err != nil {
-			return nil, err
-		}
+// seriesRef is a series as the answers list it: its key and its row id.
+type seriesRef struct {
+	key string
+	id  int64
+}
+
+// queryRange returns the buckets of resolution res in [from, to) (Unix s) of each
+// series, reading at most limit buckets in all; more reports ok = false (and a
+// partial answer). Unreadable buckets are reported to bad and skipped.
+func queryRange(q *object.SQL, series []seriesRef, res, from, to int64, limit int, bad func(error)) (out map[string]*Series, ok bool, err error) {
+	out = make(map[string]*Series, len(series))
+	left := limit
+	for _, sr := range series {
 		s := &Series{}
-		for rows.Next() {
-			var bucket, count int64
-			var sum, min, max float64
-			var sk []byte
-			if err := rows.Scan(&bucket, &count, &sum, &min, &max, &sk); err != nil {
-				return nil, err
-			}
-			a := newAgg()
-			if err := a.mergeRow(count, sum, min, max, sk); err != nil {
-				return nil, err
-			}
+		n, err := readBuckets(q, sr.id, res, from, to, left+1, bad, func(bucket int64, a *agg) error {
 			s.append(a.point(bucket))
+			return nil
+		})
+		if err != nil {
+			return nil, false, err
 		}
-		if err := rows.Err(); err != nil {
-			return nil, err
+		if n > left {
+			return out, false, nil
 		}
-		rows.Close()
-		out[key] = s
+		left -= n
+		out[sr.key] = s
 	}
-	return out, nil
+	return out, true, nil
 }

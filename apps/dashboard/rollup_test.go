@@ -37,7 +37,7 @@ func query(t *testing.T, ns *object.Namespace[Stream], name string, res, from, t
 	t.Helper()
 	var out map[string]*Series
 	run(t, ns, name, func(s *Stream) (err error) {
-		out, err = queryRange(s.st.SQL(), s.ids, nil, res, from, to)
+		out, _, err = queryRange(s.st.SQL(), s.seriesRefs(nil), res, from, to, MaxAnswerPoints, func(err error) { t.Errorf("unreadable bucket: %v", err) })
 		return err
 	})
 	return out

@@ -1,16 +1,15 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
+	"maps"
 	"math"
 	"net/http"
-	"net/url"
-	"strconv"
-	"strings"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -42,9 +41,10 @@ type Config struct {
 	SelfStream string
 	// SelfEvery is how often the self stream samples the runtime. Default 1 s.
 	SelfEvery time.Duration
-	// PollAnyHost lets streams poll any host; by default only loopback addresses
-	// may be polled (a public dashboard must not become a proxy into a network).
-	PollAnyHost bool
+	// Polls maps a stream's name to the Prometheus text endpoint it polls. Only the
+	// operator sets them (DASHBOARD_POLL); no client can, so the dashboard is no
+	// proxy into the network it runs in. Default none.
+	Polls map[string]PollConfig
 	// PollClient, if set, is the HTTP client polls use (tests).
 	PollClient *http.Client
 }
@@ -76,7 +76,7 @@ func (c Config) withDefaults() Config {
 		c.SelfStream = "warren"
 	}
 	if c.PollClient == nil {
-		c.PollClient = pollClient(c.PollAnyHost)
+		c.PollClient = pollClient()
 	}
 	return c
 }
@@ -93,12 +93,6 @@ type IngestError struct {
 }
 
 const maxRecentErrors = 10
-
-// PollConfig makes a stream poll a Prometheus text endpoint.
-type PollConfig struct {
-	URL   string `json:"url"`
-	Every string `json:"every"` // a Go duration, 1s to 24h
-}
 
 // Stream is one analytics stream: rollups of its series in its own SQLite database,
 // live pushes to its viewers, and optionally a poll of an HTTP endpoint.
@@ -118,6 +112,7 @@ type Stream struct {
 	downsampleQueued bool
 
 	errors     []IngestError
+	snapshots  snapshotCache
 	poll       *PollConfig
 	polling    bool
 	counters   map[string]counterSample // last poll's counters, for rates
@@ -159,11 +154,6 @@ func newStream(ctx context.Context, st *object.State, cfg *Config, rt *object.Ru
 	if s.errors, _, err = object.GetJSON[[]IngestError](st.Storage(), "errors"); err != nil {
 		return nil, err
 	}
-	if p, ok, err := object.GetJSON[PollConfig](st.Storage(), "poll"); err != nil {
-		return nil, err
-	} else if ok {
-		s.poll = &p
-	}
 	scheds, err := st.Schedules()
 	if err != nil {
 		return nil, err
@@ -173,6 +163,9 @@ func newStream(ctx context.Context, st *object.State, cfg *Config, rt *object.Ru
 		has[sc.Name] = true
 	}
 	s.downsampleQueued = has["downsample"]
+	if err := s.applyPoll(has["poll"]); err != nil {
+		return nil, err
+	}
 	if !has["retention"] {
 		if err := st.Schedule("retention", object.Every(cfg.RetentionEvery), nil); err != nil {
 			return nil, err
@@ -239,7 +232,7 @@ func (s *Stream) ingest(evs []Event) error {
 	marked := map[gk]bool{}
 	for _, k := range order {
 		id := s.ids[k.series]
-		a, err := loadAgg(q, id, Res1s, k.bucket)
+		a, err := loadAgg(q, id, Res1s, k.bucket, s.skipped("ingest"))
 		if err != nil {
 			return err
 		}
@@ -296,13 +289,16 @@ func (s *Stream) schedulePush() {
 }
 
 // Delta is a live update: only the buckets that changed since the previous push,
-// each with its full current value (a viewer replaces the bucket it has).
+// each with its full current value (a viewer replaces the bucket it has), at most
+// MaxAnswerPoints of them: beyond, the newest go first and the rest with the next
+// push.
 type Delta struct {
 	Type   string             `json:"type"` // "delta"
 	Res    int64              `json:"res"`  // 1
 	Series map[string]*Series `json:"series"`
 	// First and Last are the smallest and largest event ts (Unix ms) among the
 	// events this push covers: now - First is the push's worst ingest-to-screen delay.
+	// (A push split in parts gives its buckets' bounds.)
 	First int64 `json:"first"`
 	Last  int64 `json:"last"`
 	Sent  int64 `json:"sent"` // Unix ms
@@ -311,21 +307,69 @@ type Delta struct {
 func (s *Stream) flush() {
 	s.flushing = false
 	s.lastFlush = time.Now()
+	s.snapshots.clear() // a viewer that connects from now on must be sent what this push carries
 	if len(s.pending) == 0 {
 		return
 	}
 	d := Delta{Type: "delta", Res: Res1s, Series: make(map[string]*Series, len(s.pending)),
 		First: s.pendFirst, Last: s.pendLast, Sent: time.Now().UnixMilli()}
-	for key, pm := range s.pending {
-		ser := &Series{}
-		for _, b := range sortedKeys(pm) {
-			ser.append(pm[b])
+	if part := s.takePending(MaxAnswerPoints); part != nil {
+		d.First, d.Last = math.MaxInt64, math.MinInt64
+		for key, pm := range part {
+			for b := range pm {
+				d.First, d.Last = min(d.First, b*1000), max(d.Last, b*1000+999)
+			}
+			d.Series[key] = seriesOf(pm)
 		}
-		d.Series[key] = ser
+		s.schedulePush()
+	} else {
+		for key, pm := range s.pending {
+			d.Series[key] = seriesOf(pm)
+		}
+		s.pending = map[string]map[int64]Point{}
+		s.pendFirst, s.pendLast = 0, 0
 	}
-	s.pending = map[string]map[int64]Point{}
-	s.pendFirst, s.pendLast = 0, 0
 	s.broadcast(d)
+}
+
+// takePending removes the newest max pending buckets and returns them, or returns
+// nil (removing nothing) when there are no more than max.
+func (s *Stream) takePending(max int) map[string]map[int64]Point {
+	type ref struct {
+		key    string
+		bucket int64
+	}
+	var all []ref
+	for key, pm := range s.pending {
+		for b := range pm {
+			all = append(all, ref{key, b})
+		}
+	}
+	if len(all) <= max {
+		return nil
+	}
+	slices.SortFunc(all, func(a, b ref) int { return cmp.Compare(b.bucket, a.bucket) })
+	part := map[string]map[int64]Point{}
+	for _, r := range all[:max] {
+		if part[r.key] == nil {
+			part[r.key] = map[int64]Point{}
+		}
+		part[r.key][r.bucket] = s.pending[r.key][r.bucket]
+		delete(s.pending[r.key], r.bucket)
+		if len(s.pending[r.key]) == 0 {
+			delete(s.pending, r.key)
+		}
+	}
+	return part
+}
+
+// seriesOf puts buckets in time order.
+func seriesOf(pm map[int64]Point) *Series {
+	ser := &Series{}
+	for _, b := range slices.Sorted(maps.Keys(pm)) {
+		ser.append(pm[b])
+	}
+	return ser
 }
 
 func (s *Stream) broadcast(v any) {
@@ -344,17 +388,12 @@ func (s *Stream) broadcast(v any) {
 	}
 }
 
-func sortedKeys(m map[int64]Point) []int64 {
-	ks := make([]int64, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
+// skipped returns the report of unreadable buckets for one operation: each is
+// logged (the bucket is left out, the rest of the answer stands).
+func (s *Stream) skipped(op string) func(error) {
+	return func(err error) {
+		s.st.Logger().Warn("dashboard: unreadable bucket skipped", "stream", s.name, "op", op, "err", err)
 	}
-	for i := 1; i < len(ks); i++ {
-		for j := i; j > 0 && ks[j] < ks[j-1]; j-- {
-			ks[j], ks[j-1] = ks[j-1], ks[j]
-		}
-	}
-	return ks
 }
 
 // recordError keeps a rejected batch or failed poll among the stream's recent
@@ -369,6 +408,7 @@ func (s *Stream) recordError(source string, err error) {
 			ie.Problems = append(ie.Problems, fmt.Sprintf("and %d more", be.More))
 		}
 	}
+	s.snapshots.clear() // snapshots carry the recent errors
 	s.errors = append(s.errors, ie)
 	if len(s.errors) > maxRecentErrors {
 		s.errors = s.errors[len(s.errors)-maxRecentErrors:]
@@ -390,11 +430,11 @@ func (s *Stream) OnSchedule(ctx context.Context, f object.Firing) error {
 	case "downsample":
 		s.downsampleQueued = false
 		q := s.st.SQL()
-		n1, err := downsample(q, Res1m, Res1s)
+		n1, err := downsample(q, Res1m, Res1s, s.skipped("downsample"))
 		if err != nil {
 			return err
 		}
-		n2, err := downsample(q, Res1h, Res1m)
+		n2, err := downsample(q, Res1h, Res1m, s.skipped("downsample"))
 		if err != nil {
 			return err
 		}
@@ -449,319 +489,4 @@ func (s *Stream) sampleSelf() error {
 	}
 	s.self, s.selfSock, s.selfAt, s.selfEvents = &st, ss, now, eventsIngested.Load()
 	return s.ingest(evs)
-}
-
-// ServeHTTP is the stream's HTTP API (see README.md):
-//
-//	GET    /parties/stream/<name>          info: series, poll, recent errors
-//	POST   /parties/stream/<name>/events   ingest a batch (202 after commit)
-//	GET    /parties/stream/<name>/query    ?from=&to=&res=&series=
-//	GET    /parties/stream/<name>/poll     the poll config
-//	PUT    /parties/stream/<name>/poll     {"url": "...", "every": "5s"}
-//	DELETE /parties/stream/<name>/poll
-func (s *Stream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	sub := subPath(r.URL.EscapedPath())
-	switch {
-	case sub == "" && r.Method == http.MethodGet:
-		s.serveInfo(w)
-	case sub == "events" && r.Method == http.MethodPost:
-		s.serveIngest(w, r)
-	case sub == "query" && r.Method == http.MethodGet:
-		s.serveQuery(w, r)
-	case sub == "poll":
-		s.servePoll(w, r)
-	case sub == "" || sub == "events" || sub == "query":
-		writeError(w, http.StatusMethodNotAllowed, "method "+r.Method+" not allowed here", nil)
-	default:
-		writeError(w, http.StatusNotFound, "no such endpoint: "+sub+" (try events, query or poll)", nil)
-	}
-}
-
-func subPath(p string) string {
-	p = strings.TrimPrefix(p, "/parties/")
-	parts := strings.SplitN(p, "/", 3)
-	if len(parts) < 3 {
-		return ""
-	}
-	return strings.Trim(parts[2], "/")
-}
-
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	json.NewEncoder(w).Encode(v) //nolint:errcheck
-}
-
-func writeError(w http.ResponseWriter, code int, msg string, problems []string) {
-	writeJSON(w, code, map[string]any{"error": msg, "problems": problems})
-}
-
-func (s *Stream) serveIngest(w http.ResponseWriter, r *http.Request) {
-	body, err := readBody(r)
-	if err != nil {
-		writeError(w, http.StatusRequestEntityTooLarge, err.Error(), nil)
-		return
-	}
-	evs, err := s.decode(body)
-	if err == nil {
-		err = s.ingest(evs)
-	}
-	var be *BatchError
-	if errors.As(err, &be) {
-		s.recordError("http", err)
-		probs := be.Problems
-		if be.More > 0 {
-			probs = append(probs, fmt.Sprintf("and %d more", be.More))
-		}
-		writeError(w, http.StatusBadRequest, "batch rejected, nothing stored", probs)
-		return
-	}
-	if err != nil {
-		writeError(w, http.StatusInternalServerError, err.Error(), nil)
-		return
-	}
-	writeJSON(w, http.StatusAccepted, map[string]any{"accepted": len(evs)})
-}
-
-// readBody reads a request body; the runtime has already bounded it to
-// object.MaxRequestBody (1 MiB) and answers 413 beyond.
-func readBody(r *http.Request) ([]byte, error) {
-	return io.ReadAll(io.LimitReader(r.Body, object.MaxRequestBody+1))
-}
-
-func (s *Stream) serveInfo(w http.ResponseWriter) {
-	type ser struct {
-		Key  string `json:"key"`
-		Last int64  `json:"last"`
-	}
-	list := []ser{}
-	rows, err := s.st.SQL().Query(`SELECT key, last_ms FROM series ORDER BY key`)
-	if err != nil {
-		writeError(w, 500, err.Error(), nil)
-		return
-	}
-	for rows.Next() {
-		var x ser
-		if err := rows.Scan(&x.Key, &x.Last); err != nil {
-			writeError(w, 500, err.Error(), nil)
-			return
-		}
-		list = append(list, x)
-	}
-	writeJSON(w, http.StatusOK, map[string]any{
-		"stream": s.name, "series": list, "poll": s.poll, "errors": s.errorsList(), "pushRate": s.cfg.PushRate,
-		"retention": map[string]string{"1s": s.cfg.Keep1s.String(), "1m": s.cfg.Keep1m.String(), "1h": s.cfg.Keep1h.String()},
-	})
-}
-
-func (s *Stream) errorsList() []IngestError {
-	if s.errors == nil {
-		return []IngestError{}
-	}
-	return s.errors
-}
-
-// parseTime reads a query bound: "now", "-15m" (relative to now), Unix ms (or s
-// below 1e11) or RFC 3339.
-func parseTime(v string, now time.Time, def time.Time) (time.Time, error) {
-	switch {
-	case v == "":
-		return def, nil
-	case v == "now":
-		return now, nil
-	case strings.HasPrefix(v, "-"):
-		d, err := time.ParseDuration(v[1:])
-		if err != nil || d < 0 {
-			return time.Time{}, fmt.Errorf("bad relative time %q (e.g. -15m)", v)
-		}
-		return now.Add(-d), nil
-	}
-	if f, err := strconv.ParseFloat(v, 64); err == nil && !math.IsNaN(f) && f >= 0 && f < 1e15 {
-		if f < 1e11 {
-			f *= 1000
-		}
-		return time.UnixMilli(int64(f)), nil
-	}
-	t, err := time.Parse(time.RFC3339Nano, v)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("bad time %q (now, -15m, Unix ms or RFC 3339)", v)
-	}
-	return t, nil
-}
-
-// MaxPoints bounds the buckets of one series in a query answer.
-const MaxPoints = 10000
-
-// pickRes chooses the finest resolution that still holds data from `from` and
-// answers at most 4,000 points.
-func (s *Stream) pickRes(from, to, now time.Time) int64 {
-	span := to.Sub(from).Seconds()
-	for _, r := range []struct {
-		res  int64
-		keep time.Duration
-	}{{Res1s, s.cfg.Keep1s}, {Res1m, s.cfg.Keep1m}} {
-		if span/float64(r.res) <= 4000 && !from.Before(now.Add(-r.keep)) {
-			return r.res
-		}
-	}
-	return Res1h
-}
-
-func (s *Stream) serveQuery(w http.ResponseWriter, r *http.Request) {
-	qv := r.URL.Query()
-	now := s.st.Now()
-	to, err := parseTime(qv.Get("to"), now, now)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, "to: "+err.Error(), nil)
-		return
-	}
-	from, err := parseTime(qv.Get("from"), now, to.Add(-15*time.Minute))
-	if err != nil {
-		writeError(w, http.StatusBadRequest, "from: "+err.Error(), nil)
-		return
-	}
-	if !from.Before(to) {
-		writeError(w, http.StatusBadRequest, "from must be before to", nil)
-		return
-	}
-	var res int64
-	switch qv.Get("res") {
-	case "", "auto":
-		res = s.pickRes(from, to, now)
-	case "1s":
-		res = Res1s
-	case "1m":
-		res = Res1m
-	case "1h":
-		res = Res1h
-	default:
-		writeError(w, http.StatusBadRequest, "res must be 1s, 1m, 1h or auto", nil)
-		return
-	}
-	f, t := floorDiv(from.Unix(), res)*res, floorDiv(to.Unix(), res)*res+res
-	if (t-f)/res > MaxPoints {
-		writeError(w, http.StatusBadRequest, fmt.Sprintf("%d points per series; at most %d (use a coarser res)", (t-f)/res, MaxPoints), nil)
-		return
-	}
-	series, err := queryRange(s.st.SQL(), s.ids, qv["series"], res, f, t)
-	if err != nil {
-		writeError(w, http.StatusInternalServerError, err.Error(), nil)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"res": res, "from": f, "to": t, "series": series})
-}
-
-// Snapshot is what a viewer gets first: the current window at 1 s resolution.
-type Snapshot struct {
-	Type     string             `json:"type"` // "snapshot"
-	Stream   string             `json:"stream"`
-	Res      int64              `json:"res"`
-	From     int64              `json:"from"`
-	To       int64              `json:"to"`
-	Series   map[string]*Series `json:"series"`
-	Errors   []IngestError      `json:"errors"`
-	Poll     *PollConfig        `json:"poll"`
-	PushRate float64            `json:"pushRate"`
-	Now      int64              `json:"now"`
-}
-
-// OnConnect subscribes a viewer (unless ?mode=ingest) and sends it the current
-// window (?window=seconds, default 300, at most 3,600) before any delta.
-func (s *Stream) OnConnect(ctx context.Context, ws *object.WebSocket, r *http.Request) error {
-	qv := r.URL.Query()
-	if qv.Get("mode") == "ingest" {
-		return nil
-	}
-	if err := ws.SetTags("view"); err != nil {
-		return err
-	}
-	window := int64(300)
-	if v, err := strconv.ParseInt(qv.Get("window"), 10, 64); err == nil && v > 0 {
-		window = min(v, 3600, int64(s.cfg.Keep1s/time.Second))
-	}
-	now := s.st.Now().Unix()
-	series, err := queryRange(s.st.SQL(), s.ids, nil, Res1s, now-window, now+2)
-	if err != nil {
-		return err
-	}
-	return ws.SendJSON(Snapshot{Type: "snapshot", Stream: s.name, Res: Res1s, From: now - window, To: now + 1,
-		Series: series, Errors: s.errorsList(), Poll: s.poll, PushRate: s.cfg.PushRate, Now: s.st.Now().UnixMilli()})
-}
-
-// OnMessage ingests a batch sent over the socket (the same body as POST .../events)
-// and answers {"type":"ack","accepted":n} after the commit, or {"type":"error",...}.
-func (s *Stream) OnMessage(ctx context.Context, ws *object.WebSocket, m object.Message) error {
-	if m.Binary {
-		return ws.SendJSON(map[string]any{"type": "error", "error": "send batches as text frames"})
-	}
-	evs, err := s.decode(m.Data)
-	if err == nil {
-		err = s.ingest(evs)
-	}
-	var be *BatchError
-	if errors.As(err, &be) {
-		s.recordError("websocket", err)
-		return ws.SendJSON(map[string]any{"type": "error", "error": "batch rejected, nothing stored", "problems": be.Problems})
-	}
-	if err != nil {
-		return err
-	}
-	return ws.SendJSON(map[string]any{"type": "ack", "accepted": len(evs)})
-}
-
-func (s *Stream) servePoll(w http.ResponseWriter, r *http.Request) {
-	switch r.Method {
-	case http.MethodGet:
-		writeJSON(w, http.StatusOK, map[string]any{"poll": s.poll})
-	case http.MethodDelete:
-		if _, err := s.st.Unschedule("poll"); err != nil {
-			writeError(w, 500, err.Error(), nil)
-			return
-		}
-		if _, err := s.st.Storage().Delete("poll"); err != nil {
-			writeError(w, 500, err.Error(), nil)
-			return
-		}
-		s.poll = nil
-		writeJSON(w, http.StatusOK, map[string]any{"poll": nil})
-	case http.MethodPut, http.MethodPost:
-		body, _ := readBody(r)
-		var pc PollConfig
-		if err := json.Unmarshal(body, &pc); err != nil {
-			writeError(w, http.StatusBadRequest, "poll config: "+jsonMsg(err), nil)
-			return
-		}
-		d, err := validatePoll(pc, s.cfg.PollAnyHost)
-		if err != nil {
-			writeError(w, http.StatusBadRequest, err.Error(), nil)
-			return
-		}
-		if err := object.PutJSON(s.st.Storage(), "poll", pc); err != nil {
-			writeError(w, 500, err.Error(), nil)
-			return
-		}
-		if err := s.st.Schedule("poll", object.Every(d), nil); err != nil {
-			writeError(w, 500, err.Error(), nil)
-			return
-		}
-		s.poll = &pc
-		writeJSON(w, http.StatusOK, map[string]any{"poll": pc})
-	default:
-		writeError(w, http.StatusMethodNotAllowed, "use GET, PUT or DELETE", nil)
-	}
-}
-
-func validatePoll(pc PollConfig, anyHost bool) (time.Duration, error) {
-	u, err := url.Parse(pc.URL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return 0, fmt.Errorf("poll url must be an absolute http(s) URL, not %q", truncate(pc.URL, 80))
-	}
-	if !anyHost && !isLoopbackHost(u.Hostname()) {
-		return 0, fmt.Errorf("poll url host %q is not a loopback address (the server allows only those; see DASHBOARD_POLL_ANY_HOST)", u.Hostname())
-	}
-	d, err := time.ParseDuration(pc.Every)
-	if err != nil || d < time.Second || d > 24*time.Hour {
-		return 0, fmt.Errorf("poll every must be a duration from 1s to 24h, not %q", pc.Every)
-	}
-	return d, nil
 }

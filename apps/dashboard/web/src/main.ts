@@ -5,7 +5,7 @@ import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
 import "@warren/shared/design.css";
 import { ConnectionStatus, initHeader, onThemeChange, partyPath, partyURL } from "@warren/shared";
-import { RANGES, LIVE_SOCKET_MAX, formatSpan, formatValue, mergeSeries, rateWindow, recentRate, type Bucket, type IngestError, type ServerFrame, type Series } from "./protocol.ts";
+import { RANGES, LIVE_SOCKET_MAX, formatSpan, formatValue, mergeSeries, rateWindow, recentRate, resLabel, type Bucket, type IngestError, type PollConfig, type ServerFrame, type Series } from "./protocol.ts";
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 initHeader();
@@ -18,6 +18,10 @@ const params = new URLSearchParams(location.search);
 let range = params.get("range") && RANGES[params.get("range")!] ? params.get("range")! : "5m";
 let pausedAt: number | null = params.get("to") ? Number(params.get("to")) || null : null;
 let res = 1;
+// Live deltas update buckets from `cut` on: older ones are `res` wide (see Snapshot).
+let cut = -Infinity;
+// Series the snapshot left out (too many for one view) stay out of the live view.
+let omitted = 0;
 const data = new Map<string, Map<number, Bucket>>();
 const panels = new Map<string, { el: HTMLElement; plot: uPlot | null; stats: HTMLElement; chart: HTMLElement }>();
 let errors: IngestError[] = [];
@@ -178,10 +182,12 @@ function drawNow() {
     stat("last", "last", formatValue(lastAvg));
     stat("events", "total", String(total), "events in the range shown");
     // The rate is the recent one (whole buckets before now, or before the pause),
-    // not the range's average: during live ingest it is what arrives now.
-    const span = formatSpan(rateWindow(res));
-    stat(`events/s (${pausedAt === null ? "last" : "at pause, last"} ${span})`, "rate", formatValue(recentRate(m, Math.min(to, Date.now() / 1000), res)), `events per second over the ${span} before ${pausedAt === null ? "now" : "the pause"}`);
-    stat("res", "res", res === 1 ? "1s" : res === 60 ? "1m" : "1h");
+    // not the range's average: during live ingest it is what arrives now. A coarse
+    // snapshot's recent part is at 1 s.
+    const recentRes = cut > -Infinity ? 1 : res;
+    const span = formatSpan(rateWindow(recentRes));
+    stat(`events/s (${pausedAt === null ? "last" : "at pause, last"} ${span})`, "rate", formatValue(recentRate(m, Math.min(to, Date.now() / 1000), recentRes)), `events per second over the ${span} before ${pausedAt === null ? "now" : "the pause"}`);
+    stat("res", "res", resLabel(res));
     const width = Math.max(200, p.chart.clientWidth);
     if (!p.plot) {
       p.plot = new uPlot(plotOptions(width), cols as uPlot.AlignedData, p.chart);
@@ -242,16 +248,23 @@ function onFrame(f: ServerFrame) {
     case "snapshot":
       errors = f.errors ?? [];
       renderErrors();
+      renderPoll(f.poll);
       if (useSocketData()) {
-        res = 1;
+        res = f.res;
+        cut = f.res > 1 ? f.cut : -Infinity;
         data.clear();
         for (const [k, s] of Object.entries(f.series)) mergeSeries(getSeries(k), s);
+        omitted = f.omitted;
+        $("omitted").hidden = !omitted;
+        $("omitted").textContent = `${omitted} more series are not shown live (too many for one view): pause, or query them.`;
         draw();
       }
       break;
     case "delta":
       if (!useSocketData()) break;
-      for (const [k, s] of Object.entries(f.series)) mergeSeries(getSeries(k), s);
+      for (const [k, s] of Object.entries(f.series)) {
+        if (omitted === 0 || data.has(k)) mergeSeries(getSeries(k), s, cut);
+      }
       draw();
       break;
     case "ingest-error":
@@ -274,6 +287,9 @@ async function fetchRange() {
     const body = await r.json();
     if (!r.ok) throw new Error(body.error ?? r.statusText);
     res = body.res;
+    cut = -Infinity;
+    omitted = 0;
+    $("omitted").hidden = true;
     data.clear();
     for (const [k, s] of Object.entries(body.series as Record<string, Series>)) mergeSeries(getSeries(k), s);
     draw();
@@ -334,27 +350,14 @@ $("send-btn").addEventListener("click", async () => {
   out.className = r.ok ? "" : "bad";
   out.textContent = r.ok ? `${r.status}: accepted ${body.accepted} events` : `${r.status}: ${body.error}${body.problems ? "\n" + body.problems.join("\n") : ""}`;
 });
-$<HTMLFormElement>("poll-form").addEventListener("submit", async (e) => {
-  e.preventDefault();
-  const r = await fetch(`${base}/poll`, {
-    method: "PUT",
-    body: JSON.stringify({ url: $<HTMLInputElement>("poll-url").value, every: $<HTMLInputElement>("poll-every").value }),
-  });
-  const body = await r.json().catch(() => ({ error: r.statusText }));
-  $("poll-result").textContent = r.ok ? "polling" : body.error;
-});
-$("poll-stop").addEventListener("click", async () => {
-  await fetch(`${base}/poll`, { method: "DELETE" });
-  $("poll-result").textContent = "stopped";
-});
+function renderPoll(poll: PollConfig | null) {
+  $("poll-status").textContent = poll
+    ? `This stream polls ${poll.url} every ${poll.every}.`
+    : "This stream polls nothing. The operator sets polls when starting the server (DASHBOARD_POLL=stream=url,…); no page can.";
+}
 void fetch(`${base}/poll`)
   .then((r) => r.json())
-  .then((b) => {
-    if (b.poll) {
-      $<HTMLInputElement>("poll-url").value = b.poll.url;
-      $<HTMLInputElement>("poll-every").value = b.poll.every;
-    }
-  })
+  .then((b) => renderPoll(b.poll))
   .catch(() => {});
 window.addEventListener("resize", draw);
 

@@ -25,7 +25,9 @@ export interface PollConfig {
 }
 
 export type ServerFrame =
-  | { type: "snapshot"; stream: string; res: number; from: number; to: number; series: Record<string, Series>; errors: IngestError[]; poll: PollConfig | null; pushRate: number; now: number }
+  // A snapshot's buckets before `cut` are `res` seconds wide, those from `cut` on 1 s;
+  // `omitted` series did not fit (at most 20,000 buckets in all).
+  | { type: "snapshot"; stream: string; res: number; from: number; to: number; cut: number; series: Record<string, Series>; omitted: number; errors: IngestError[]; poll: PollConfig | null; pushRate: number; now: number }
   | { type: "delta"; res: number; series: Record<string, Series>; first: number; last: number; sent: number }
   | { type: "ingest-error"; error: IngestError }
   | { type: "ack"; accepted: number }
@@ -38,11 +40,17 @@ export type Bucket = [number, number, number, number, number, number, number];
 export const RANGES: Record<string, number> = { "1m": 60, "5m": 300, "15m": 900, "1h": 3600, "6h": 21600, "24h": 86400, "7d": 604800 };
 export const LIVE_SOCKET_MAX = 3600;
 
-/** mergeSeries upserts the buckets of s into m (a bucket replaces the one it has). */
-export function mergeSeries(m: Map<number, Bucket>, s: Series): void {
+/** mergeSeries upserts the buckets of s from `since` on into m (a bucket replaces the one it has). */
+export function mergeSeries(m: Map<number, Bucket>, s: Series, since = -Infinity): void {
   for (let i = 0; i < s.t.length; i++) {
+    if (s.t[i]! < since) continue;
     m.set(s.t[i]!, [s.count[i]!, s.sum[i]!, s.min[i]!, s.max[i]!, s.p50[i]!, s.p90[i]!, s.p99[i]!]);
   }
+}
+
+/** resLabel names a bucket width: 1s, 1m, 1h, or seconds. */
+export function resLabel(res: number): string {
+  return res === 3600 ? "1h" : res === 60 ? "1m" : `${res}s`;
 }
 
 /** formatValue prints a value compactly (3 significant digits, k/M suffixes). */
