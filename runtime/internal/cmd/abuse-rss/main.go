@@ -36,6 +36,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/warrenhq/warren/runtime/internal/procrss"
 )
 
 func main() {
@@ -141,19 +143,7 @@ func newSampler(pid int) *sampler {
 
 func (s *sampler) peak() int64 { return max(s.max.Load(), s.now()) }
 
-func (s *sampler) now() int64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.pid))
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			return kb << 10
-		}
-	}
-	return 0
-}
+func (s *sampler) now() int64 { return procrss.Of(s.pid) }
 
 func dialFrom(src, addr string) (net.Conn, error) {
 	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}, Timeout: 5 * time.Second}

@@ -14,11 +14,11 @@ import (
 	"os"
 	"runtime"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/warrenhq/warren/runtime/internal/procrss"
 	"github.com/warrenhq/warren/runtime/object"
 )
 
@@ -97,16 +97,4 @@ func main() {
 }
 
 // rss returns the process's resident set size in bytes (Linux), or 0.
-func rss() int64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if f, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(f), "kB")), 10, 64)
-			return kb << 10
-		}
-	}
-	return 0
-}
+func rss() int64 { return procrss.Of(0) }

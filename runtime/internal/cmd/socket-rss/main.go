@@ -33,6 +33,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/warrenhq/warren/runtime/internal/procrss"
 	"github.com/warrenhq/warren/runtime/object"
 	"github.com/warrenhq/warren/runtime/server"
 )
@@ -138,18 +139,11 @@ func mib(b int64) float64 { return float64(b) / (1 << 20) }
 
 // rss returns the process's resident set size in bytes.
 func rss() int64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		log.Fatal(err)
+	n := procrss.Of(0)
+	if n == 0 {
+		log.Fatal("no VmRSS")
 	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
-			kb, _ := strconv.ParseInt(strings.Fields(v)[0], 10, 64)
-			return kb << 10
-		}
-	}
-	log.Fatal("no VmRSS")
-	return 0
+	return n
 }
 
 func raiseNoFile() {
