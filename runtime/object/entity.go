@@ -65,6 +65,8 @@ type event struct {
 	// hold, when set, makes the event no turn: the runner closes the database and hands
 	// the object to an operator (hold.go) until it is released.
 	hold *holdRequest
+	// message marks a WebSocket message, for the object's metrics.
+	message bool
 }
 
 func newEntity(rt *Runtime, ns *nsCore, id ID) *entity {
@@ -237,7 +239,7 @@ func (e *entity) runBatch(batch []*event) bool {
 		e.abort(batch, out, fmt.Errorf("%w: commit: %v", storageError(err), err))
 		return true
 	}
-	e.rt.noteCommit(e, out, turns, time.Since(began))
+	e.rt.noteCommit(e, batch, out, turns, time.Since(began))
 	e.unstoredName = false
 	clear(e.state.undo) // committed: nothing left to undo
 	e.state.undo = e.state.undo[:0]

@@ -26,6 +26,7 @@ type objectMetrics struct {
 type objectStat struct {
 	name                   string
 	turns, failed, commits int64
+	messages               int64
 	commitTime             time.Duration
 	last                   time.Time
 	recent                 [recentBatches]BatchRecord
@@ -49,6 +50,7 @@ type ObjectMetrics struct {
 	Turns       int64         `json:"turns"`
 	FailedTurns int64         `json:"failed_turns"`
 	Commits     int64         `json:"commits"`
+	Messages    int64         `json:"messages"`       // WebSocket messages it received, in committed batches
 	CommitTime  time.Duration `json:"commit_time_ns"` // total time spent committing
 	LastActive  time.Time     `json:"last_active"`
 	Sockets     int           `json:"sockets"`
@@ -60,7 +62,7 @@ func (om *objectMetrics) init(max int) {
 	om.m = map[wakeKey]*objectStat{}
 }
 
-func (om *objectMetrics) record(key wakeKey, name string, now time.Time, turns, failed int, commit time.Duration, err error) {
+func (om *objectMetrics) record(key wakeKey, name string, now time.Time, turns, failed, messages int, commit time.Duration, err error) {
 	om.mu.Lock()
 	defer om.mu.Unlock()
 	s := om.m[key]
@@ -76,6 +78,7 @@ func (om *objectMetrics) record(key wakeKey, name string, now time.Time, turns, 
 	}
 	s.turns += int64(turns)
 	s.failed += int64(failed)
+	s.messages += int64(messages)
 	if commit > 0 {
 		s.commits++
 		s.commitTime += commit
@@ -110,7 +113,7 @@ func (om *objectMetrics) forget(key wakeKey) {
 
 func (s *objectStat) snapshot(key wakeKey) ObjectMetrics {
 	return ObjectMetrics{Namespace: key.ns, ID: ID{raw: key.id}.String(), Name: s.name, Turns: s.turns,
-		FailedTurns: s.failed, Commits: s.commits, CommitTime: s.commitTime, LastActive: s.last}
+		FailedTurns: s.failed, Commits: s.commits, Messages: s.messages, CommitTime: s.commitTime, LastActive: s.last}
 }
 
 // TopObjects returns the metrics of the n objects with the most turns (n ≤ 0: all

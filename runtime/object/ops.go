@@ -50,14 +50,19 @@ func (rt *Runtime) stopOps() {
 
 // noteCommit is called by the runner after a batch committed: the catalogue and the
 // per-object metrics learn of it. It costs two map writes.
-func (rt *Runtime) noteCommit(e *entity, out []outcome, turns int, commit time.Duration) {
+func (rt *Runtime) noteCommit(e *entity, batch []*event, out []outcome, turns int, commit time.Duration) {
 	e.mu.Lock()
 	id := e.id
 	e.mu.Unlock()
 	key := wakeKey{e.ns.name, id.raw}
 	now := rt.cfg.Clock.Now()
 	rt.ops.catalog.touch(key, id.name, now)
-	failed := 0
+	failed, messages := 0, 0
+	for _, ev := range batch {
+		if ev.message {
+			messages++
+		}
+	}
 	var firstErr error
 	for _, o := range out {
 		if o.err != nil {
@@ -67,7 +72,7 @@ func (rt *Runtime) noteCommit(e *entity, out []outcome, turns int, commit time.D
 			}
 		}
 	}
-	rt.ops.metrics.record(key, id.name, now, turns, failed, commit, firstErr)
+	rt.ops.metrics.record(key, id.name, now, turns, failed, messages, commit, firstErr)
 }
 
 // noteAbort is called when a batch of n events was rolled back whole.
@@ -75,7 +80,7 @@ func (rt *Runtime) noteAbort(e *entity, n int) {
 	e.mu.Lock()
 	id := e.id
 	e.mu.Unlock()
-	rt.ops.metrics.record(wakeKey{e.ns.name, id.raw}, id.name, rt.cfg.Clock.Now(), n, n, 0, errors.New("batch rolled back"))
+	rt.ops.metrics.record(wakeKey{e.ns.name, id.raw}, id.name, rt.cfg.Clock.Now(), n, n, 0, 0, errors.New("batch rolled back"))
 }
 
 // core returns the registered namespace ns or, for a folder of the data directory

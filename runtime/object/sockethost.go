@@ -129,7 +129,7 @@ func (h *HostSocket) Receive(binary bool, data []byte) {
 	ws.inbound <- struct{}{}
 	m := Message{Binary: binary, Data: data}
 	handled := false // OnMessage ran: its own error leaves the socket open
-	ev := &event{ctx: context.Background(),
+	ev := &event{ctx: context.Background(), message: true,
 		run: func(ctx context.Context, inst any) error {
 			if !ws.accepted {
 				return nil // refused by OnConnect

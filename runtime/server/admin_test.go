@@ -168,6 +168,9 @@ func TestPerObjectMetricsBounded(t *testing.T) {
 	if !strings.Contains(body, `warren_object_bytes{namespace="room",id="`+busiest.String()[:16]+`"}`) {
 		t.Fatalf("no size of the busiest object in /metrics")
 	}
+	if !strings.Contains(body, `warren_object_messages_total{namespace="room",id="`+busiest.String()[:16]+`"} 30`) {
+		t.Fatalf("the busiest object's 30 messages are not in /metrics")
+	}
 	if strings.Contains(body, "rdb") {
 		t.Fatal("/metrics shows an object name")
 	}

@@ -24,6 +24,7 @@ func writeObjectMetrics(w io.Writer, top []object.ObjectMetrics) {
 		{"warren_object_failed_turns_total", "Failed turns of the busiest objects.", "counter", func(m object.ObjectMetrics) float64 { return float64(m.FailedTurns) }},
 		{"warren_object_commits_total", "Batches committed by the busiest objects.", "counter", func(m object.ObjectMetrics) float64 { return float64(m.Commits) }},
 		{"warren_object_commit_seconds_total", "Time the busiest objects spent committing.", "counter", func(m object.ObjectMetrics) float64 { return m.CommitTime.Seconds() }},
+		{"warren_object_messages_total", "WebSocket messages received by the busiest objects.", "counter", func(m object.ObjectMetrics) float64 { return float64(m.Messages) }},
 		{"warren_object_sockets", "WebSockets of the busiest objects.", "gauge", func(m object.ObjectMetrics) float64 { return float64(m.Sockets) }},
 		{"warren_object_bytes", "Bytes of the busiest objects' databases (with their WAL).", "gauge", func(m object.ObjectMetrics) float64 { return float64(m.Bytes) }},
 	}

@@ -88,6 +88,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	var op admin.Operator
 	if *data != "" {
+		if fl.Arg(0) == "restore" { // restoring into a new data directory
+			if err := os.MkdirAll(*data, 0o755); err != nil {
+				return err
+			}
+		}
 		rt, err := openDataDir(*data)
 		if err != nil {
 			return err

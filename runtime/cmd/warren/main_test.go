@@ -116,7 +116,7 @@ func TestCommandsOnStoppedDataDir(t *testing.T) {
 	if out, _ = warren(t, "-data", dir, "ls", "room"); strings.Contains(out, "attic") {
 		t.Fatalf("attic still listed after rm: %q", out)
 	}
-	fresh := t.TempDir()
+	fresh := filepath.Join(t.TempDir(), "new", "data")
 	if out, err = warren(t, "-data", fresh, "restore", backup); err != nil || !strings.Contains(out, "restored 3 objects") {
 		t.Fatalf("restore into a fresh dir: %q, %v", out, err)
 	}

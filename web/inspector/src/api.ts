@@ -32,6 +32,7 @@ export interface ObjectMetrics {
   turns: number;
   failed_turns: number;
   commits: number;
+  messages: number;
   commit_time_ns: number;
   sockets: number;
   bytes: number;

@@ -151,7 +151,7 @@ function renderTop(s: Stats): void {
   body.replaceChildren();
   for (const m of s.top) {
     const tr = body.insertRow();
-    for (const v of [`${m.namespace}/${m.name || m.id.slice(0, 16)}`, m.turns, m.failed_turns, (m.commit_time_ns / 1e6).toFixed(1), m.sockets, fmtBytes(m.bytes)]) {
+    for (const v of [`${m.namespace}/${m.name || m.id.slice(0, 16)}`, m.turns, m.failed_turns, m.messages, (m.commit_time_ns / 1e6).toFixed(1), m.sockets, fmtBytes(m.bytes)]) {
       tr.insertCell().textContent = String(v);
     }
   }
