@@ -146,7 +146,7 @@ func (st *State) Schedule(name string, spec Spec, payload []byte) error {
 	if err := spec.Err(); err != nil {
 		return err
 	}
-	if !st.inTurn {
+	if !st.usable() {
 		return ErrNotInTurn
 	}
 	due, err := spec.first(st.Now())
@@ -307,7 +307,13 @@ func (e *entity) fire(ctx context.Context, inst any, r alarmRow) (failed bool, e
 		return false, err
 	}
 	st.alarm.firing, st.alarm.touched, st.alarm.setTo = true, nil, nil
-	herr := callSafely(func() error { return e.callHandler(ctx, inst, r) })
+	herr := e.userCall(ctx, e.current, false, func(ctx context.Context) error {
+		st.begin(ctx)
+		return e.callHandler(ctx, inst, r)
+	})
+	if herr == errAbandoned {
+		return true, herr
+	}
 	if lost := e.checkSQL(ctx, &herr); lost != nil {
 		return false, lost
 	}

@@ -68,10 +68,9 @@ func (e *entity) ensureOpen() error {
 	}
 	e.db, e.conn, e.release = db, conn, release
 	if e.state == nil {
-		e.state = &State{e: e, guard: g}
-	} else {
-		e.state.guard = g // an instance kept while its database was closed (closeDB) keeps its State
-	}
+		e.state = &State{e: e}
+	} // else an instance kept while its database was closed (closeDB) keeps its State
+	e.state.conn, e.state.guard = conn, g
 	if err := e.loadName(ctx); err != nil {
 		e.closeDB(false)
 		return fmt.Errorf("%w: open %s/%s: %v", storageError(err), e.ns.name, e.id, err)

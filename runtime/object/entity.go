@@ -4,6 +4,7 @@ import (
 	"container/list"
 	"context"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"runtime/debug"
@@ -40,6 +41,13 @@ type entity struct {
 	// unstoredName: the object was addressed by a name its database does not hold yet.
 	unstoredName bool
 	state        *State
+	// the batch being run, for the watchdog to fail or deliver if it abandons the runner
+	batch   []*event
+	out     []outcome
+	current int         // index in batch of the event whose turn is running
+	watch   *time.Timer // the turn time limit's timer (limit.go); its state is call, under mu
+
+	call callWatch // under mu
 }
 
 // event is one unit of work for an object: it runs as one turn.
@@ -189,6 +197,7 @@ func (e *entity) runBatch(batch []*event) bool {
 		e.failLive(batch, out, skip, err)
 		return true
 	}
+	e.batch, e.out = batch, out // until deliver: what the watchdog fails if it abandons the runner
 	ctx := context.Background()
 	e.state.guard.txLost = false
 	if err := e.exec(ctx, "BEGIN"); err != nil {
@@ -207,7 +216,10 @@ func (e *entity) runBatch(batch []*event) bool {
 			continue
 		}
 		if e.inst == nil {
-			ctor, err := e.construct()
+			ctor, err := e.construct(i)
+			if err == errAbandoned {
+				return false
+			}
 			out[i].ctor = ctor
 			if err != nil {
 				if errors.Is(err, errTxLost) {
@@ -219,7 +231,10 @@ func (e *entity) runBatch(batch []*event) bool {
 			}
 		}
 		turns++
-		err := e.turn(ctx, ev, &out[i])
+		err := e.turn(ctx, i, ev, &out[i])
+		if err == errAbandoned {
+			return false
+		}
 		if errors.Is(err, errTxLost) {
 			e.abort(batch, out, fmt.Errorf("%w: %v", ErrRetryable, err))
 			return true
@@ -252,8 +267,7 @@ func (e *entity) runBatch(batch []*event) bool {
 		}
 	}
 	e.alarmsAfterCommit()
-	e.deliver(batch, out)
-	return true
+	return e.deliver(batch, out)
 }
 
 // failLive fails the events of batch that were going to run with err.
@@ -274,17 +288,32 @@ func (e *entity) requeue(batch []*event) {
 	e.rt.stats.queued.Add(int64(len(batch)))
 }
 
-// turn runs one event inside a savepoint. An error or panic rolls the savepoint back
-// and resets the instance. It returns errTxLost when the transaction itself is gone.
-func (e *entity) turn(ctx context.Context, ev *event, o *outcome) error {
+// turn runs event i of the batch inside a savepoint, under the turn time limit (alarm
+// wakes limit each handler instead). An error, panic or timeout rolls the savepoint
+// back and resets the instance. It returns errTxLost when the transaction itself is
+// gone, errAbandoned when the watchdog took the entity over.
+func (e *entity) turn(ctx context.Context, i int, ev *event, o *outcome) error {
 	if err := e.exec(ctx, "SAVEPOINT turn"); err != nil {
 		return fmt.Errorf("%w: savepoint: %v", errTxLost, err)
 	}
 	e.rt.stats.turns.Add(1)
 	st := e.state
 	mark := len(st.undo)
-	st.begin(ev.ctx)
-	err := callSafely(func() error { return ev.run(withTurn(ev.ctx, e), e.inst) })
+	e.current = i
+	var err error
+	if ev.internal {
+		tctx := withTurn(ev.ctx, e)
+		st.begin(tctx)
+		err = callSafely(func() error { return ev.run(tctx, e.inst) })
+	} else {
+		err = e.userCall(withTurn(ev.ctx, e), i, false, func(ctx context.Context) error {
+			st.begin(ctx)
+			return ev.run(ctx, e.inst)
+		})
+	}
+	if err == errAbandoned {
+		return err
+	}
 	outbox := st.end()
 	if lost := e.checkSQL(ctx, &err); lost != nil {
 		return lost
@@ -351,21 +380,26 @@ func (e *entity) checkSQL(ctx context.Context, err *error) error {
 	return nil
 }
 
-// construct runs the namespace's constructor in its own savepoint. It returns the
-// constructor's outputs (State.OnCommit, State.Go), released after the batch commits.
-func (e *entity) construct() ([]func(), error) {
+// construct runs the namespace's constructor in its own savepoint, under the turn time
+// limit, before event i of the batch. It returns the constructor's outputs
+// (State.OnCommit, State.Go), released after the batch commits.
+func (e *entity) construct(i int) ([]func(), error) {
 	ctx := context.Background()
 	if err := e.exec(ctx, "SAVEPOINT init"); err != nil {
 		return nil, fmt.Errorf("%w: savepoint: %v", errTxLost, err)
 	}
 	mark := len(e.state.undo)
-	e.state.begin(ctx)
+	st := e.state
 	var inst any
-	err := callSafely(func() error {
+	err := e.userCall(withTurn(ctx, e), i, false, func(ctx context.Context) error {
+		st.begin(ctx)
 		var err error
-		inst, err = e.ns.construct(withTurn(ctx, e), e.state)
+		inst, err = e.ns.construct(ctx, st)
 		return err
 	})
+	if err == errAbandoned {
+		return nil, err
+	}
 	outbox := e.state.end()
 	if lost := e.checkSQL(ctx, &err); lost != nil {
 		return nil, lost
@@ -412,31 +446,61 @@ func (e *entity) abort(batch []*event, out []outcome, cause error) {
 	e.deliver(batch, out)
 }
 
-// deliver releases outputs and results, in turn order. An output callback that
-// panics is recovered, logged and counted, and the instance is reset (its memory may be
-// half-updated); the batch stays committed and the other callbacks still run.
-func (e *entity) deliver(batch []*event, out []outcome) {
-	panicked := false
+// deliver releases outputs and results, in turn order. The outputs (OnCommit callbacks)
+// run under the turn time limit, all together. One that panics is recovered, logged and
+// counted, and the instance is reset (its memory may be half-updated); the batch stays
+// committed and the other callbacks still run. deliver reports false when the
+// callbacks were abandoned (the watchdog delivered the results and owns the entity).
+func (e *entity) deliver(batch []*event, out []outcome) bool {
+	outputs := false
+	for i := range out {
+		outputs = outputs || len(out[i].ctor) > 0 || len(out[i].outbox) > 0
+	}
+	if outputs {
+		panicked := false
+		err := e.userCall(context.Background(), -1, true, func(context.Context) error {
+			panicked = e.runOutputs(out)
+			return nil
+		})
+		switch {
+		case err == errAbandoned:
+			return false
+		case err != nil:
+			e.rt.cfg.Logger.Error("object: OnCommit callbacks ran past the time limit; resetting the object", "namespace", e.ns.name, "id", e.id.String(), "err", err)
+			e.reset()
+		case panicked:
+			e.reset()
+		}
+	}
+	e.batch, e.out = nil, nil
+	for i, ev := range batch {
+		if ev.done != nil {
+			ev.done(out[i].err)
+		}
+	}
+	return true
+}
+
+// runOutputs runs the OnCommit callbacks of a committed batch, recovering panics; it
+// reports whether one panicked. It touches no runner-owned field: if the callbacks are
+// abandoned, the rest still run in the stuck goroutine (they are committed outputs).
+func (e *entity) runOutputs(out []outcome) (panicked bool) {
 	for i := range out {
 		for _, outputs := range [2][]func(){out[i].ctor, out[i].outbox} {
 			for _, f := range outputs {
 				if perr := runCallback(f); perr != nil {
 					panicked = true
 					e.rt.stats.panics.Add(1)
-					e.rt.cfg.Logger.Error("object: OnCommit callback panicked; resetting the object", "namespace", e.ns.name, "id", e.id.String(), "panic", sprint(perr.Value), "stack", string(perr.Stack))
+					e.rt.cfg.Logger.Error("object: OnCommit callback panicked; resetting the object", "namespace", e.ns.name, "id", e.hexID(), "panic", sprint(perr.Value), "stack", string(perr.Stack))
 				}
 			}
 		}
 	}
-	if panicked {
-		e.reset()
-	}
-	for i, ev := range batch {
-		if ev.done != nil {
-			ev.done(out[i].err)
-		}
-	}
+	return panicked
 }
+
+// hexID is the object's ID as hex; unlike e.id, safe to read from any goroutine.
+func (e *entity) hexID() string { return hex.EncodeToString(e.key.raw[:]) }
 
 // reset drops the instance; the next event re-runs the constructor. The new
 // generation is unique in the runtime, so no continuation of a dropped instance can
@@ -473,25 +537,16 @@ func runCallback(f func()) (perr *PanicError) {
 	return nil
 }
 
-// turnKey marks a context as belonging to a turn, for call-cycle detection.
+// turnKey marks a context as belonging to a turn of an object (its *entity), for the
+// wait-for graph of calls between objects (waits.go).
 type turnKey struct{}
 
-type callChain struct {
-	e    *entity
-	next *callChain
-}
-
 func withTurn(ctx context.Context, e *entity) context.Context {
-	prev, _ := ctx.Value(turnKey{}).(*callChain)
-	return context.WithValue(ctx, turnKey{}, &callChain{e: e, next: prev})
+	return context.WithValue(ctx, turnKey{}, e)
 }
 
-// inChain reports whether a turn of target is waiting in ctx's call chain.
-func inChain(ctx context.Context, ns *nsCore, id ID) bool {
-	for c, _ := ctx.Value(turnKey{}).(*callChain); c != nil; c = c.next {
-		if c.e.key == (objectKey{ns, id.raw}) {
-			return true
-		}
-	}
-	return false
+// callingEntity returns the object whose turn ctx belongs to, or nil outside turns.
+func callingEntity(ctx context.Context) *entity {
+	e, _ := ctx.Value(turnKey{}).(*entity)
+	return e
 }

@@ -23,8 +23,12 @@ var (
 	ErrSQLNotAllowed = errors.New("object: SQL not allowed")
 	// ErrNotInTurn: storage was used outside one of the object's turns.
 	ErrNotInTurn = errors.New("object: storage used outside a turn")
-	// ErrDeadlock: a turn called an object that is already waiting in its call chain.
+	// ErrDeadlock: a turn called an object that is, directly or through other objects,
+	// waiting for a call to the caller: the call would never return.
 	ErrDeadlock = errors.New("object: call cycle would deadlock")
+	// ErrTimeout: a turn ran longer than Config.TurnTimeout; it was rolled back and the
+	// object reset.
+	ErrTimeout = errors.New("object: turn exceeded its time limit")
 	// ErrClosed: the runtime is shut down.
 	ErrClosed = errors.New("object: runtime closed")
 	// ErrLocked: another process is serving the same data directory.

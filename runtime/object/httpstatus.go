@@ -26,7 +26,7 @@ func HTTPStatus(err error) (int, string) {
 		return http.StatusInternalServerError, ErrCorrupt.Error() + ": restore it from a backup"
 	case errors.Is(err, ErrRetryable), errors.Is(err, ErrClosed):
 		return http.StatusServiceUnavailable, err.Error()
-	case errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(err, ErrTimeout), errors.Is(err, context.DeadlineExceeded):
 		return http.StatusGatewayTimeout, "timeout"
 	case errors.Is(err, context.Canceled):
 		return 499, "canceled"

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sync"
+	"sync/atomic"
 )
 
 // Namespace is a class of objects of type T, registered once per runtime.
@@ -163,12 +164,18 @@ func (c *nsCore) invoke(ctx context.Context, id ID, name string, arg []byte) ([]
 	if m == nil {
 		return nil, fmt.Errorf("%w: method %s.%s", ErrNotFound, c.name, name)
 	}
-	var out []byte
-	err := c.do(ctx, id, func(ctx context.Context, inst any) (err error) {
-		out, err = m(ctx, inst, arg)
+	// The result travels through an atomic: a turn abandoned after its time limit may
+	// still write it after this call has returned.
+	var out atomic.Pointer[[]byte]
+	err := c.do(ctx, id, func(ctx context.Context, inst any) error {
+		res, err := m(ctx, inst, arg)
+		out.Store(&res)
 		return err
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	return *out.Load(), nil
 }
 
 // do runs fn as a turn of the object and waits for it to commit.
@@ -176,8 +183,15 @@ func (c *nsCore) do(ctx context.Context, id ID, fn func(ctx context.Context, ins
 	if id.IsZero() {
 		return fmt.Errorf("%w: zero ID", ErrInvalidID)
 	}
-	if inChain(ctx, c, id) {
-		return fmt.Errorf("%w: %s/%s", ErrDeadlock, c.name, id)
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if caller := callingEntity(ctx); caller != nil {
+		target := objectKey{c, id.raw}
+		if !c.rt.waits.add(caller.key, target) {
+			return fmt.Errorf("%w: %s/%s", ErrDeadlock, c.name, id)
+		}
+		defer c.rt.waits.remove(caller.key, target)
 	}
 	done := make(chan error, 1)
 	ev := &event{ctx: ctx, run: fn, done: func(err error) { done <- err }}

@@ -29,6 +29,13 @@ type Config struct {
 	// MaxQueueDelay fails an event with ErrOverloaded when it waited longer than this
 	// before its turn. Default 30s.
 	MaxQueueDelay time.Duration
+	// TurnTimeout bounds the wall time of each piece of user code a turn runs: a
+	// handler, the constructor, one alarm or schedule handler, the OnCommit callbacks
+	// of a batch (as Durable Objects bound each event). At the limit the turn's context
+	// is cancelled and the turn fails with ErrTimeout, rolled back, its instance reset.
+	// A turn still running a second later (it ignores its context) is abandoned: the
+	// object is restarted from storage for its next events. Default 30s.
+	TurnTimeout time.Duration
 	// MaxBatch bounds the turns group-committed in one transaction. Default 256.
 	MaxBatch int
 	// Synchronous is SQLite's synchronous setting: "FULL" (default: a commit survives
@@ -70,6 +77,7 @@ type Runtime struct {
 
 	stats counters
 	gens  atomic.Uint64  // instance generations handed out (entity.gen)
+	waits waitGraph      // calls between objects in flight, to refuse cycles (waits.go)
 	wake  *wakeIndex     // when to wake which object for its alarms (wake.go)
 	socks socketRegistry // WebSockets by object; outlives evictions (hibernation)
 	work  chan *entity   // hands objects with queued events to idle workers
@@ -105,6 +113,9 @@ func New(cfg Config) (*Runtime, error) {
 	}
 	if cfg.MaxBatch <= 0 {
 		cfg.MaxBatch = 256
+	}
+	if cfg.TurnTimeout <= 0 {
+		cfg.TurnTimeout = 30 * time.Second
 	}
 	switch cfg.Synchronous {
 	case "":
@@ -353,7 +364,7 @@ type counters struct {
 	activations, evictions, overloaded, queued                 atomic.Int64
 	maxBatch                                                   atomic.Int64
 	alarmRuns, alarmRetries, alarmFailures                     atomic.Int64
-	panics                                                     atomic.Int64
+	panics, timeouts, abandoned                                atomic.Int64
 }
 
 // Stats is a snapshot of the runtime's counters, for metrics endpoints.
@@ -374,6 +385,8 @@ type Stats struct {
 	AlarmRetries   int64 // handler runs that were retries
 	AlarmFailures  int64 // handler runs that failed (each is retried, or dropped after the last retry)
 	Panics         int64 // panics recovered (handlers, constructors, OnCommit callbacks, State.Go work); each reset its object
+	Timeouts       int64 // user calls (handlers, constructors, callbacks) that ran past Config.TurnTimeout
+	Abandoned      int64 // of those, the ones still running after the grace period: their object was restarted
 }
 
 // Stats returns the current counters.
@@ -398,6 +411,8 @@ func (rt *Runtime) Stats() Stats {
 		AlarmRetries:   rt.stats.alarmRetries.Load(),
 		AlarmFailures:  rt.stats.alarmFailures.Load(),
 		Panics:         rt.stats.panics.Load(),
+		Timeouts:       rt.stats.timeouts.Load(),
+		Abandoned:      rt.stats.abandoned.Load(),
 	}
 }
 

@@ -1,7 +1,6 @@
 package object
 
 import (
-	"context"
 	"database/sql"
 	"fmt"
 )
@@ -49,7 +48,7 @@ func (q *SQL) Exec(query string, args ...any) (Result, error) {
 	}
 	var r sql.Result
 	err = st.guarded(query, func() (err error) {
-		r, err = st.e.conn.ExecContext(context.Background(), query, args...)
+		r, err = st.conn.ExecContext(st.ctx, query, args...)
 		return err
 	})
 	if err != nil {
@@ -69,7 +68,7 @@ func (q *SQL) Query(query string, args ...any) (*Rows, error) {
 	}
 	var r *sql.Rows
 	err = st.guarded(query, func() (err error) {
-		r, err = st.e.conn.QueryContext(context.Background(), query, args...)
+		r, err = st.conn.QueryContext(st.ctx, query, args...)
 		return err
 	})
 	if err != nil {
@@ -93,7 +92,7 @@ func (q *SQL) DatabaseSize() (int64, error) {
 		return 0, err
 	}
 	var n int64
-	err = st.e.conn.QueryRowContext(context.Background(), `SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()`).Scan(&n)
+	err = st.conn.QueryRowContext(st.ctx, `SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()`).Scan(&n)
 	return n, err
 }
 

@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"log/slog"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -12,16 +14,21 @@ import (
 // object's own turns (the constructor and event handlers), never from another goroutine.
 type State struct {
 	e      *entity
+	conn   *sql.Conn // the object's connection while its database is open
 	guard  *sqlGuard
-	ctx    context.Context
+	ctx    context.Context // the running turn's
 	inTurn bool
+	// dead: the turn using this State was abandoned after its time limit (limit.go); the
+	// object runs on with another State, this one refuses everything.
+	dead   atomic.Bool
 	alarm  alarmState // alarm and schedule bookkeeping (alarm.go)
 	outbox []func()
 	// undo reverses the in-memory effects (socket attachments) of the open batch's
 	// turns, newest last: a failed turn undoes its own, an aborted batch all of them.
-	undo  []func()
-	rows  []*Rows
-	stmts map[string]*sql.Stmt
+	undo   []func()
+	rows   []*Rows
+	stmtMu sync.Mutex
+	stmts  map[string]*sql.Stmt
 }
 
 // ID returns the object's ID. ID().Name() is its name when it was ever addressed by name.
@@ -50,13 +57,18 @@ func (st *State) Logger() *slog.Logger {
 
 // OnCommit runs f after the current turn's writes are durable (the output gate). If
 // the turn fails or its commit fails, f never runs. Functions run in the order they
-// were registered, on the object's goroutine, and must not block.
+// were registered, on the object's goroutine, and must not block: the callbacks of a
+// batch share one turn time limit.
 func (st *State) OnCommit(f func()) {
-	if !st.inTurn {
+	if !st.usable() {
 		panic("object: OnCommit called outside a turn")
 	}
 	st.outbox = append(st.outbox, f)
 }
+
+// usable reports whether the State may be used now: in one of its object's turns, and
+// not abandoned.
+func (st *State) usable() bool { return st.inTurn && !st.dead.Load() }
 
 // Go runs slow outside work (an HTTP poll, a call to another object) without holding
 // the object's turn. work starts once the current turn (or the constructor) has
@@ -65,6 +77,9 @@ func (st *State) OnCommit(f func()) {
 // instance was reset in between (a failed turn), the continuation is dropped and
 // logged. A panic in work is recovered, logged and counted, and resets the instance.
 func (st *State) Go(work func(ctx context.Context) (then func(ctx context.Context) error)) {
+	if !st.usable() {
+		panic("object: Go called outside a turn")
+	}
 	e := st.e
 	gen := e.gen
 	st.OnCommit(func() {
@@ -76,7 +91,7 @@ func (st *State) Go(work func(ctx context.Context) (then func(ctx context.Contex
 // runWork runs State.Go work for the instance of generation gen, then dispatches its
 // continuation, restricted to that generation.
 func (e *entity) runWork(gen uint64, work func(ctx context.Context) func(ctx context.Context) error) {
-	log := e.rt.cfg.Logger.With("namespace", e.ns.name, "id", ID{raw: e.key.raw}.String())
+	log := e.rt.cfg.Logger.With("namespace", e.ns.name, "id", e.hexID())
 	var then func(ctx context.Context) error
 	if perr := runCallback(func() { then = work(context.Background()) }); perr != nil {
 		e.rt.stats.panics.Add(1)
@@ -108,7 +123,7 @@ func (e *entity) runWork(gen uint64, work func(ctx context.Context) func(ctx con
 // turnStorage returns st when storage may be used now: inside a turn whose
 // transaction is still open.
 func (st *State) turnStorage() (*State, error) {
-	if !st.inTurn {
+	if !st.usable() {
 		return nil, ErrNotInTurn
 	}
 	if err := st.guard.lost(); err != nil {
@@ -146,10 +161,15 @@ func (st *State) end() []func() {
 
 // stmt returns a cached prepared statement of the runtime's own (not user SQL).
 func (st *State) stmt(q string) (*sql.Stmt, error) {
+	st.stmtMu.Lock()
+	defer st.stmtMu.Unlock()
 	if s, ok := st.stmts[q]; ok {
 		return s, nil
 	}
-	s, err := st.e.conn.PrepareContext(context.Background(), q)
+	if st.dead.Load() {
+		return nil, ErrNotInTurn
+	}
+	s, err := st.conn.PrepareContext(context.Background(), q)
 	if err != nil {
 		return nil, err
 	}
@@ -160,7 +180,12 @@ func (st *State) stmt(q string) (*sql.Stmt, error) {
 	return s, nil
 }
 
+// closeStmts closes the cached statements; SQLite keeps a connection with statements
+// open (and its transaction) alive. The watchdog may call it while an abandoned turn
+// still runs, hence the lock.
 func (st *State) closeStmts() {
+	st.stmtMu.Lock()
+	defer st.stmtMu.Unlock()
 	for _, s := range st.stmts {
 		s.Close()
 	}

@@ -239,7 +239,7 @@ func (s *Storage) DeleteAll() error {
 		return err
 	}
 	ctx := context.Background()
-	rows, err := st.e.conn.QueryContext(ctx, `SELECT type, name FROM sqlite_schema WHERE name NOT LIKE 'sqlite\_%' ESCAPE '\' AND type IN ('table', 'view', 'trigger')`)
+	rows, err := st.conn.QueryContext(ctx, `SELECT type, name FROM sqlite_schema WHERE name NOT LIKE 'sqlite\_%' ESCAPE '\' AND type IN ('table', 'view', 'trigger')`)
 	if err != nil {
 		return fmt.Errorf("object: delete all: %w", err)
 	}
@@ -257,7 +257,7 @@ func (s *Storage) DeleteAll() error {
 	}
 	rows.Close()
 	for _, q := range append(drops, deleteAllReserved...) {
-		if _, err := st.e.conn.ExecContext(ctx, q); err != nil {
+		if _, err := st.conn.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("object: delete all: %s: %w", q, err)
 		}
 	}

@@ -299,8 +299,7 @@ func (w *wakeIndex) wake(k wakeKey) {
 		ctx:      context.Background(),
 		internal: true,
 		run: func(ctx context.Context, inst any) error {
-			c, _ := ctx.Value(turnKey{}).(*callChain)
-			return c.e.wakeTurn(ctx, inst)
+			return callingEntity(ctx).wakeTurn(ctx, inst)
 		},
 		done: func(err error) {
 			if err != nil && !errors.Is(err, ErrClosed) {

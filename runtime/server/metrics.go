@@ -61,6 +61,8 @@ func (s *Server) metrics() []Metric {
 		c("warren_alarm_runs_total", "Alarm and schedule handler runs.", func() float64 { return float64(rt.Stats().AlarmRuns) }),
 		c("warren_alarm_retries_total", "Alarm and schedule handler runs that were retries.", func() float64 { return float64(rt.Stats().AlarmRetries) }),
 		c("warren_panics_total", "Panics recovered in handlers, constructors, OnCommit callbacks and State.Go work (each reset its object).", func() float64 { return float64(rt.Stats().Panics) }),
+		c("warren_turn_timeouts_total", "Turns (handlers, constructors, callbacks) that ran past the turn time limit.", func() float64 { return float64(rt.Stats().Timeouts) }),
+		c("warren_abandoned_turns_total", "Turns still running after their limit and grace period, abandoned (their object restarted).", func() float64 { return float64(rt.Stats().Abandoned) }),
 		c("warren_alarm_failures_total", "Alarm and schedule handler runs that failed.", func() float64 { return float64(rt.Stats().AlarmFailures) }),
 		g("warren_objects_active", "Objects in memory.", func() float64 { return float64(rt.Stats().Objects) }),
 		g("warren_open_databases", "Open SQLite databases.", func() float64 { return float64(rt.Stats().OpenDatabases) }),

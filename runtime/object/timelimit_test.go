@@ -1,0 +1,270 @@
+package object_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/warrenhq/warren/runtime/object"
+	"github.com/warrenhq/warren/runtime/objecttest"
+)
+
+// Sleeper is an object whose turns overrun the time limit on request.
+type Sleeper struct {
+	st    *object.State
+	turns int
+}
+
+// sleepers registers Sleeper with its methods; stuck turns wait on release, and report
+// on after what their storage says once released.
+type sleepers struct {
+	ns          *object.Namespace[Sleeper]
+	activations *atomic.Int64
+	honour      object.Func[Sleeper, string, int] // writes, then waits for its context
+	ignore      object.Func[Sleeper, string, int] // writes, then waits for release
+	slowCommit  object.Func[Sleeper, string, int] // writes; its OnCommit waits for release
+	spinSQL     object.Func[Sleeper, string, int] // a query that never ends
+	count       object.Func[Sleeper, struct{}, int]
+}
+
+func registerSleepers(t *testing.T, rt *object.Runtime, release <-chan struct{}, after chan<- error) sleepers {
+	t.Helper()
+	var activations atomic.Int64
+	ns, err := object.Register(rt, "sleeper", func(ctx context.Context, st *object.State) (*Sleeper, error) {
+		activations.Add(1)
+		return &Sleeper{st: st}, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := func(s *Sleeper, key string) error {
+		s.turns++
+		return s.st.Storage().Put(key, []byte("written"))
+	}
+	return sleepers{
+		ns:          ns,
+		activations: &activations,
+		honour: object.Method(ns, "honour", func(s *Sleeper, ctx context.Context, key string) (int, error) {
+			if err := write(s, key); err != nil {
+				return 0, err
+			}
+			<-ctx.Done()
+			return s.turns, nil // returns nil, late: still a failure
+		}),
+		ignore: object.Method(ns, "ignore", func(s *Sleeper, ctx context.Context, key string) (int, error) {
+			if err := write(s, key); err != nil {
+				return 0, err
+			}
+			<-release
+			after <- s.st.Storage().Put(key+"-late", []byte("x"))
+			return s.turns, nil
+		}),
+		slowCommit: object.Method(ns, "slow-commit", func(s *Sleeper, ctx context.Context, key string) (int, error) {
+			if err := write(s, key); err != nil {
+				return 0, err
+			}
+			s.st.OnCommit(func() { <-release })
+			return s.turns, nil
+		}),
+		spinSQL: object.Method(ns, "spin-sql", func(s *Sleeper, ctx context.Context, key string) (int, error) {
+			if err := write(s, key); err != nil {
+				return 0, err
+			}
+			var n int
+			err := s.st.SQL().QueryRow(`WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c`).Scan(&n)
+			return n, err
+		}),
+		count: object.Method(ns, "count", func(s *Sleeper, ctx context.Context, _ struct{}) (int, error) {
+			s.turns++
+			return s.turns, nil
+		}),
+	}
+}
+
+// within fails the test unless f returns within d.
+func within(t *testing.T, d time.Duration, what string, f func()) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f()
+	}()
+	select {
+	case <-done:
+	case <-time.After(d):
+		t.Fatalf("%s did not finish within %v", what, d)
+	}
+}
+
+const testLimit = 300 * time.Millisecond
+
+// TestTurnTimeLimit pins issue 13 item 4 (the limit): a turn had no time limit. Now at
+// Config.TurnTimeout its context is cancelled and it fails with ErrTimeout, even if it
+// returns nil afterwards; its writes are rolled back and the instance reset. Fails on
+// the code before the fix (no TurnTimeout: it does not compile; the turn ran forever).
+func TestTurnTimeLimit(t *testing.T) {
+	rt := objecttest.New(t, object.Config{TurnTimeout: testLimit})
+	s := registerSleepers(t, rt.Runtime, nil, nil)
+	ctx := context.Background()
+	stub := s.ns.GetByName("a")
+	if _, err := s.count.Call(ctx, stub, struct{}{}); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	_, err := s.honour.Call(ctx, stub, "k")
+	if !errors.Is(err, object.ErrTimeout) {
+		t.Fatalf("a turn past its limit: %v, want ErrTimeout", err)
+	}
+	if el := time.Since(start); el < testLimit || el > testLimit+2*time.Second {
+		t.Fatalf("failed after %v, limit %v", el, testLimit)
+	}
+	if n, err := s.count.Call(ctx, stub, struct{}{}); err != nil || n != 1 || s.activations.Load() != 2 {
+		t.Fatalf("after the timeout: count %d, %v, %d activations; want a fresh instance", n, err, s.activations.Load())
+	}
+	if kv := rt.KV(t, "sleeper", stub.ID()); len(kv) != 0 {
+		t.Fatalf("the timed-out turn's write was kept: %v", kv)
+	}
+	// A query that would never end is interrupted at the limit.
+	if _, err := s.spinSQL.Call(ctx, stub, "q"); !errors.Is(err, object.ErrTimeout) {
+		t.Fatalf("an endless query: %v, want ErrTimeout", err)
+	}
+	if st := rt.Stats(); st.Timeouts != 2 || st.Abandoned != 0 {
+		t.Fatalf("Timeouts %d, Abandoned %d; want 2, 0", st.Timeouts, st.Abandoned)
+	}
+}
+
+// TestTurnIgnoringItsLimitIsAbandoned pins issue 13 item 4 (a turn that ignores its
+// context): the object is restarted from storage for its next events, the stuck
+// call's caller and the rest of its batch fail, and the stuck goroutine, once it wakes,
+// can no longer write. Fails on the code before the fix (the call hung for ever).
+func TestTurnIgnoringItsLimitIsAbandoned(t *testing.T) {
+	rt := objecttest.New(t, object.Config{TurnTimeout: testLimit})
+	release := make(chan struct{})
+	after := make(chan error, 1)
+	s := registerSleepers(t, rt.Runtime, release, after)
+	ctx := context.Background()
+	stub := s.ns.GetByName("a")
+	var stuckErr error
+	within(t, 5*time.Second, "the stuck call", func() { _, stuckErr = s.ignore.Call(ctx, stub, "k") })
+	if !errors.Is(stuckErr, object.ErrTimeout) {
+		t.Fatalf("the stuck call: %v, want ErrTimeout", stuckErr)
+	}
+	if n, err := s.count.Call(ctx, stub, struct{}{}); err != nil || n != 1 {
+		t.Fatalf("the next call: %d, %v; want a fresh instance", n, err)
+	}
+	close(release)
+	if err := <-after; !errors.Is(err, object.ErrNotInTurn) {
+		t.Fatalf("the abandoned turn's late write: %v, want ErrNotInTurn", err)
+	}
+	if n, err := s.count.Call(ctx, stub, struct{}{}); err != nil || n != 2 {
+		t.Fatalf("after the abandoned goroutine woke: %d, %v", n, err)
+	}
+	if kv := rt.KV(t, "sleeper", stub.ID()); len(kv) != 0 {
+		t.Fatalf("the abandoned turn's writes were kept: %v", kv)
+	}
+	if st := rt.Stats(); st.Abandoned != 1 {
+		t.Fatalf("Abandoned %d, want 1", st.Abandoned)
+	}
+}
+
+// TestStuckOnCommitIsAbandoned: the OnCommit callbacks of a batch run under the limit
+// too. The turn committed, so its caller gets its result; the object restarts.
+func TestStuckOnCommitIsAbandoned(t *testing.T) {
+	rt := objecttest.New(t, object.Config{TurnTimeout: testLimit})
+	release := make(chan struct{})
+	defer close(release)
+	s := registerSleepers(t, rt.Runtime, release, nil)
+	ctx := context.Background()
+	stub := s.ns.GetByName("a")
+	var n int
+	var err error
+	within(t, 5*time.Second, "the call whose callback is stuck", func() { n, err = s.slowCommit.Call(ctx, stub, "k") })
+	if err != nil || n != 1 {
+		t.Fatalf("committed turn with a stuck callback: %d, %v; want its result", n, err)
+	}
+	if got := rt.KV(t, "sleeper", stub.ID())["k"]; got != "written" {
+		t.Fatalf("the committed write: %q", got)
+	}
+	if n, err := s.count.Call(ctx, stub, struct{}{}); err != nil || n != 1 {
+		t.Fatalf("the next call: %d, %v; want a fresh instance", n, err)
+	}
+}
+
+// TestCloseIsBoundedByTheTurnLimit pins issue 13 item 4 (Close): Close waited for
+// running turns for ever. Now it returns within the limit plus the grace period
+// whatever a turn does. Fails on the code before the fix (Close hung).
+func TestCloseIsBoundedByTheTurnLimit(t *testing.T) {
+	rt := objecttest.New(t, object.Config{TurnTimeout: testLimit})
+	release := make(chan struct{})
+	defer close(release)
+	s := registerSleepers(t, rt.Runtime, release, make(chan error, 1))
+	started := make(chan struct{})
+	go func() {
+		close(started)
+		s.ignore.Call(context.Background(), s.ns.GetByName("a"), "k")
+	}()
+	<-started
+	for rt.Stats().Turns == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	within(t, 5*time.Second, "Close", func() { rt.Close() })
+}
+
+// Peer is an object that calls another object on request.
+type Peer struct {
+	arrived *sync.WaitGroup
+	call    func(ctx context.Context, to string) (int, error)
+}
+
+// TestCallCycleAcrossObjectsFails pins issue 13 item 4 (cycles): cycle detection
+// followed one call chain only, so a calling b while b called a, each from its own
+// background turn (a WebSocket message, an alarm), blocked both for ever. Now the call
+// that closes the cycle fails with ErrDeadlock at once (the limit is set far away to
+// show it is not what ends it). Fails on the code before the fix (both calls hang).
+func TestCallCycleAcrossObjectsFails(t *testing.T) {
+	for _, n := range []int{2, 3} {
+		t.Run(fmt.Sprint(n, " objects"), func(t *testing.T) {
+			rt := objecttest.New(t, object.Config{})
+			var arrived sync.WaitGroup
+			ns, err := object.Register(rt.Runtime, "peer", func(ctx context.Context, st *object.State) (*Peer, error) {
+				return &Peer{arrived: &arrived}, nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ping := object.Method(ns, "ping", func(p *Peer, ctx context.Context, _ struct{}) (int, error) { return 1, nil })
+			callPeer := object.Method(ns, "call-peer", func(p *Peer, ctx context.Context, to string) (int, error) {
+				p.arrived.Done()
+				p.arrived.Wait() // every object is in its turn before any calls
+				return ping.Call(ctx, ns.GetByName(to), struct{}{})
+			})
+			arrived.Add(n)
+			errs := make([]error, n)
+			var wg sync.WaitGroup
+			within(t, 10*time.Second, "the calls around the cycle", func() {
+				for i := range n {
+					wg.Go(func() {
+						_, errs[i] = callPeer.Call(context.Background(), ns.GetByName(fmt.Sprint(i)), fmt.Sprint((i+1)%n))
+					})
+				}
+				wg.Wait()
+			})
+			deadlocks := 0
+			for i, err := range errs {
+				switch {
+				case errors.Is(err, object.ErrDeadlock):
+					deadlocks++
+				case err != nil:
+					t.Errorf("call %d: %v", i, err)
+				}
+			}
+			if deadlocks == 0 {
+				t.Fatal("no call failed with ErrDeadlock")
+			}
+		})
+	}
+}
