@@ -40,7 +40,10 @@ type App struct {
 }
 
 // Main runs app with the process's arguments until SIGINT or SIGTERM, then shuts down
-// gracefully; it exits the process with status 1 on error and 2 on bad flags.
+// gracefully: HTTP requests finish and sockets close (within ShutdownTimeout), then the
+// runtime closes (within the turn time limit, object.Config.TurnTimeout, plus a second,
+// whatever the objects do). A second SIGINT or SIGTERM exits at once. It exits the
+// process with status 1 on error (or that second signal) and 2 on bad flags.
 //
 // Flags (with environment equivalents): -addr (WARREN_ADDR, default App.Addr),
 // -data DIR (WARREN_DATA, default ./data/<App.Name>), -log-level (WARREN_LOG_LEVEL:
@@ -62,8 +65,19 @@ func Main(app App) {
 			debug.SetMemoryLimit(l)
 		}
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	go func() {
+		s := <-sigs
+		fmt.Fprintf(os.Stderr, "%s: %v: shutting down (send it again to exit at once)\n", app.Name, s)
+		cancel()
+		s = <-sigs
+		fmt.Fprintf(os.Stderr, "%s: %v again: exiting without waiting\n", app.Name, s)
+		os.Exit(1)
+	}()
 	err := Run(ctx, app, os.Args[1:], os.Stderr)
 	switch {
 	case errors.Is(err, flag.ErrHelp):
