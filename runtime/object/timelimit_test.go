@@ -100,7 +100,7 @@ func within(t *testing.T, d time.Duration, what string, f func()) {
 	}
 }
 
-const testLimit = 300 * time.Millisecond
+const testLimit = time.Second
 
 // TestTurnTimeLimit pins issue 13 item 4 (the limit): a turn had no time limit. Now at
 // Config.TurnTimeout its context is cancelled and it fails with ErrTimeout, even if it
@@ -119,7 +119,7 @@ func TestTurnTimeLimit(t *testing.T) {
 	if !errors.Is(err, object.ErrTimeout) {
 		t.Fatalf("a turn past its limit: %v, want ErrTimeout", err)
 	}
-	if el := time.Since(start); el < testLimit || el > testLimit+2*time.Second {
+	if el := time.Since(start); el < testLimit || el > testLimit+5*time.Second {
 		t.Fatalf("failed after %v, limit %v", el, testLimit)
 	}
 	if n, err := s.count.Call(ctx, stub, struct{}{}); err != nil || n != 1 || s.activations.Load() != 2 {
@@ -149,7 +149,7 @@ func TestTurnIgnoringItsLimitIsAbandoned(t *testing.T) {
 	ctx := context.Background()
 	stub := s.ns.GetByName("a")
 	var stuckErr error
-	within(t, 5*time.Second, "the stuck call", func() { _, stuckErr = s.ignore.Call(ctx, stub, "k") })
+	within(t, 15*time.Second, "the stuck call", func() { _, stuckErr = s.ignore.Call(ctx, stub, "k") })
 	if !errors.Is(stuckErr, object.ErrTimeout) {
 		t.Fatalf("the stuck call: %v, want ErrTimeout", stuckErr)
 	}
@@ -182,7 +182,7 @@ func TestStuckOnCommitIsAbandoned(t *testing.T) {
 	stub := s.ns.GetByName("a")
 	var n int
 	var err error
-	within(t, 5*time.Second, "the call whose callback is stuck", func() { n, err = s.slowCommit.Call(ctx, stub, "k") })
+	within(t, 15*time.Second, "the call whose callback is stuck", func() { n, err = s.slowCommit.Call(ctx, stub, "k") })
 	if err != nil || n != 1 {
 		t.Fatalf("committed turn with a stuck callback: %d, %v; want its result", n, err)
 	}
@@ -211,7 +211,7 @@ func TestCloseIsBoundedByTheTurnLimit(t *testing.T) {
 	for rt.Stats().Turns == 0 {
 		time.Sleep(time.Millisecond)
 	}
-	within(t, 5*time.Second, "Close", func() { rt.Close() })
+	within(t, 15*time.Second, "Close", func() { rt.Close() })
 }
 
 // Peer is an object that calls another object on request.
