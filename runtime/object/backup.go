@@ -14,6 +14,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/warrenhq/warren/runtime/internal/durable"
 )
 
 // A backup is a folder: manifest.json and one SQLite file per object at
@@ -292,7 +294,7 @@ func (rt *Runtime) RestoreFile(ctx context.Context, ns string, id ID, path strin
 	if err := os.Rename(tmp, dst); err != nil {
 		return fmt.Errorf("object: restore %s/%s: %w", ns, id, err)
 	}
-	if err := syncDir(filepath.Dir(dst)); err != nil {
+	if err := durable.SyncDir(filepath.Dir(dst)); err != nil {
 		return fmt.Errorf("object: restore %s/%s: %w", ns, id, err)
 	}
 	key := wakeKey{ns, id.raw}

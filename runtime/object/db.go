@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/warrenhq/warren/runtime/internal/durable"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
@@ -280,15 +281,5 @@ func createFromTemplate(path string, template []byte) error {
 		os.Remove(f.Name())
 		return err
 	}
-	return syncDir(dir)
-}
-
-// syncDir makes a rename in dir durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return durable.SyncDir(dir)
 }

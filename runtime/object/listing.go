@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/warrenhq/warren/runtime/internal/durable"
 )
 
 // ObjectInfo describes one object as a listing shows it.
@@ -317,7 +319,7 @@ func removeObjectFiles(path string) error {
 			return err
 		}
 	}
-	return syncDir(filepath.Dir(path))
+	return durable.SyncDir(filepath.Dir(path))
 }
 
 // closeObjectSockets closes an object's sockets with code and reason while the
