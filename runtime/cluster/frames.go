@@ -1,0 +1,247 @@
+package cluster
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+)
+
+// This file reads the frames that SQLite's COMMIT appended to a database's write-ahead
+// log (https://sqlite.org/fileformat2.html#walformat) and applies page sets to a
+// database file. It is the capture half of the fenced commit path: after every
+// commit the object's committer reads the new committed frames and ships them.
+
+const (
+	walHeaderSize      = 32
+	walFrameHeaderSize = 24
+	walMagicLE         = 0x377f0682 // checksums of little-endian 32-bit words
+	walMagicBE         = 0x377f0683 // checksums of big-endian 32-bit words
+	walVersion         = 3007000
+)
+
+// errWALRestarted means the log was reset (a checkpoint restarted it) by someone
+// other than the committer since it last read it: frames committed in between may
+// never have been read, so what was shipped can no longer be trusted to match the file.
+var errWALRestarted = errors.New("cluster: the write-ahead log was restarted outside the committer (is wal_autocheckpoint 0?)")
+
+// pageSet is the pages one or more commits wrote, each page once (the last version),
+// and the database size in pages after the last of them. Applied to the database as
+// it was before those commits, it gives the database after them.
+type pageSet struct {
+	pageSize int
+	dbSize   uint32 // in pages
+	pages    map[uint32][]byte
+}
+
+// empty reports whether the set changes nothing.
+func (p *pageSet) empty() bool { return p == nil || len(p.pages) == 0 && p.dbSize == 0 }
+
+// sortedPages returns the page numbers in ascending order, those past the database
+// size left out (a page written, then truncated away by the same batch).
+func (p *pageSet) sortedPages() []uint32 {
+	nums := make([]uint32, 0, len(p.pages))
+	for n := range p.pages {
+		if n <= p.dbSize {
+			nums = append(nums, n)
+		}
+	}
+	sort.Slice(nums, func(i, j int) bool { return nums[i] < nums[j] })
+	return nums
+}
+
+// merge adds later's pages over p's (later wins) and takes later's size.
+func (p *pageSet) merge(later *pageSet) {
+	for n, b := range later.pages {
+		p.pages[n] = b
+	}
+	p.dbSize = later.dbSize
+}
+
+// walCursor follows one write-ahead log across commits: where the committed frames
+// end, and the running checksum there. Its zero value expects a log it has never
+// read (or one the committer itself reset with a checkpoint).
+type walCursor struct {
+	valid        bool // a header has been read
+	bigEndian    bool
+	pageSize     int
+	salt1, salt2 uint32
+	offset       int64  // byte offset just past the last committed frame read
+	s1, s2       uint32 // running checksum at offset
+}
+
+// reset forgets the log: the committer calls it after it checkpointed and truncated
+// the log itself, so the next header is expected to be new.
+func (c *walCursor) reset() { *c = walCursor{} }
+
+// decode reads the frames committed after the cursor in wal, the whole content of a
+// log file, and advances the cursor past the last commit frame. Frames that follow
+// the last commit frame (an unfinished transaction, garbage, a torn write) are left
+// unread, exactly as SQLite's own recovery leaves them out. It returns an empty set
+// when nothing was committed since the last call, and errWALRestarted when the log
+// was reset since (its salts changed or it shrank) without the cursor being reset.
+func (c *walCursor) decode(wal []byte) (*pageSet, error) {
+	if len(wal) < walHeaderSize {
+		if c.valid {
+			return nil, errWALRestarted
+		}
+		return &pageSet{}, nil
+	}
+	h, ok := parseWALHeader(wal[:walHeaderSize])
+	if !ok {
+		if c.valid {
+			return nil, errWALRestarted
+		}
+		return &pageSet{}, nil // SQLite ignores a log with a bad header
+	}
+	if !c.valid {
+		*c = h
+	} else if h.salt1 != c.salt1 || h.salt2 != c.salt2 || h.pageSize != c.pageSize || int64(len(wal)) < c.offset {
+		return nil, errWALRestarted
+	}
+	out := &pageSet{pageSize: c.pageSize, pages: map[uint32][]byte{}}
+	pending := map[uint32][]byte{}
+	off, s1, s2 := c.offset, c.s1, c.s2
+	frameSize := int64(walFrameHeaderSize + c.pageSize)
+	for off+frameSize <= int64(len(wal)) {
+		fh := wal[off : off+walFrameHeaderSize]
+		page := wal[off+walFrameHeaderSize : off+frameSize]
+		pgno := binary.BigEndian.Uint32(fh[0:])
+		commit := binary.BigEndian.Uint32(fh[4:])
+		if pgno == 0 || binary.BigEndian.Uint32(fh[8:]) != c.salt1 || binary.BigEndian.Uint32(fh[12:]) != c.salt2 {
+			break
+		}
+		s1, s2 = walChecksum(c.bigEndian, fh[:8], s1, s2)
+		s1, s2 = walChecksum(c.bigEndian, page, s1, s2)
+		if s1 != binary.BigEndian.Uint32(fh[16:]) || s2 != binary.BigEndian.Uint32(fh[20:]) {
+			break
+		}
+		pending[pgno] = page
+		off += frameSize
+		if commit != 0 {
+			for n, b := range pending {
+				out.pages[n] = b
+			}
+			clear(pending)
+			out.dbSize = commit
+			c.offset, c.s1, c.s2 = off, s1, s2
+		}
+	}
+	// The pages alias wal; copy them so the caller may reuse its buffer.
+	for n, b := range out.pages {
+		out.pages[n] = append([]byte(nil), b...)
+	}
+	return out, nil
+}
+
+// parseWALHeader validates a log header as SQLite's recovery does (magic, version,
+// page size, checksum) and returns a cursor positioned at the first frame.
+func parseWALHeader(b []byte) (walCursor, bool) {
+	magic := binary.BigEndian.Uint32(b[0:])
+	if magic != walMagicLE && magic != walMagicBE {
+		return walCursor{}, false
+	}
+	pageSize := int(binary.BigEndian.Uint32(b[8:]))
+	if binary.BigEndian.Uint32(b[4:]) != walVersion || !validPageSize(pageSize) {
+		return walCursor{}, false
+	}
+	c := walCursor{valid: true, bigEndian: magic&1 == 1, pageSize: pageSize,
+		salt1: binary.BigEndian.Uint32(b[16:]), salt2: binary.BigEndian.Uint32(b[20:]),
+		offset: walHeaderSize}
+	c.s1, c.s2 = walChecksum(c.bigEndian, b[:24], 0, 0)
+	if c.s1 != binary.BigEndian.Uint32(b[24:]) || c.s2 != binary.BigEndian.Uint32(b[28:]) {
+		return walCursor{}, false
+	}
+	return c, true
+}
+
+func validPageSize(n int) bool { return n >= 512 && n <= 65536 && n&(n-1) == 0 }
+
+// walChecksum is SQLite's log checksum (walChecksumBytes) over b, whose length is a
+// multiple of 8, continuing from s1, s2.
+func walChecksum(bigEndian bool, b []byte, s1, s2 uint32) (uint32, uint32) {
+	order := binary.ByteOrder(binary.LittleEndian)
+	if bigEndian {
+		order = binary.BigEndian
+	}
+	for i := 0; i+8 <= len(b); i += 8 {
+		s1 += order.Uint32(b[i:]) + s2
+		s2 += order.Uint32(b[i+4:]) + s1
+	}
+	return s1, s2
+}
+
+// readCommitted reads the frames committed to the log of the database at dbPath
+// since the cursor. A missing log is an empty one.
+func (c *walCursor) readCommitted(dbPath string) (*pageSet, error) {
+	wal, err := os.ReadFile(dbPath + "-wal")
+	if errors.Is(err, os.ErrNotExist) {
+		wal = nil
+	} else if err != nil {
+		return nil, err
+	}
+	return c.decode(wal)
+}
+
+// dbPageSize reads the page size from a database file's header (offset 16, where 1
+// means 65536).
+func dbPageSize(header []byte) (int, error) {
+	if len(header) < 100 || string(header[:16]) != "SQLite format 3\x00" {
+		return 0, errors.New("cluster: not an SQLite database")
+	}
+	n := int(binary.BigEndian.Uint16(header[16:]))
+	if n == 1 {
+		n = 65536
+	}
+	if !validPageSize(n) {
+		return 0, fmt.Errorf("cluster: bad page size %d", n)
+	}
+	return n, nil
+}
+
+// fullImage returns every page of the database at dbPath as committed now: the main
+// file with the log's committed frames over it. It advances the cursor like
+// readCommitted. The first commit of a new object ships it, since the log holds no
+// earlier state to apply a delta to.
+func (c *walCursor) fullImage(dbPath string) (*pageSet, error) {
+	delta, err := c.readCommitted(dbPath)
+	if err != nil {
+		return nil, err
+	}
+	main, err := os.ReadFile(dbPath)
+	if err != nil {
+		return nil, err
+	}
+	out := &pageSet{pages: map[uint32][]byte{}}
+	if len(main) > 0 {
+		if out.pageSize, err = dbPageSize(main); err != nil {
+			return nil, err
+		}
+		if len(main)%out.pageSize != 0 {
+			return nil, fmt.Errorf("cluster: database size %d is not a multiple of its page size %d", len(main), out.pageSize)
+		}
+		for i := 0; i < len(main)/out.pageSize; i++ {
+			out.pages[uint32(i+1)] = main[i*out.pageSize : (i+1)*out.pageSize]
+		}
+		out.dbSize = uint32(len(main) / out.pageSize)
+	}
+	if !delta.empty() {
+		if out.pageSize != 0 && out.pageSize != delta.pageSize {
+			return nil, fmt.Errorf("cluster: log page size %d differs from the database's %d", delta.pageSize, out.pageSize)
+		}
+		out.pageSize = delta.pageSize
+		out.merge(delta)
+	}
+	return out, nil
+}
+
+// apply writes the pages into the database file f and sets its size to the set's.
+func (p *pageSet) apply(f *os.File) error {
+	for _, n := range p.sortedPages() {
+		if _, err := f.WriteAt(p.pages[n], int64(n-1)*int64(p.pageSize)); err != nil {
+			return err
+		}
+	}
+	return f.Truncate(int64(p.dbSize) * int64(p.pageSize))
+}

@@ -1,0 +1,122 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// The fenced object log: one subject per object in its shard's stream. Guarantees:
+//
+//   - Every append names the sequence of the record it follows on the subject
+//     (Nats-Expected-Last-Subject-Sequence); the stream leader rejects it otherwise,
+//     inside its Raft group, so appends by two writers can never interleave unseen.
+//   - An owner's first record is its EPOCH record, appended after the tail it read:
+//     from then on every append of an earlier owner fails with ErrFenced, whatever
+//     the clocks, pauses or partitions.
+//   - Epochs never decrease along the log: an owner that finds a newer epoch at the
+//     tail does not fence (it has been replaced).
+//   - An append is acknowledged after the stream's replicas stored it (R3: a quorum,
+//     fsynced on servers running with sync_interval: always).
+
+// objectLog is one object's log.
+type objectLog struct {
+	js      jetstream.JetStream
+	stream  jetstream.Stream
+	subject string
+}
+
+// tail returns the sequence and the writer's epoch of the log's last record; (0, 0)
+// for an empty log. It reads from the stream leader (the log streams do not allow
+// direct gets from followers).
+func (l objectLog) tail(ctx context.Context) (seq, epoch uint64, err error) {
+	m, err := l.stream.GetLastMsgForSubject(ctx, l.subject)
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return 0, 0, nil
+	}
+	if err != nil {
+		return 0, 0, fmt.Errorf("cluster: log tail %s: %w", l.subject, err)
+	}
+	epoch, err = recordEpoch(m.Data)
+	if err != nil {
+		return 0, 0, fmt.Errorf("cluster: log tail %s (seq %d): %w", l.subject, m.Sequence, err)
+	}
+	return m.Sequence, epoch, nil
+}
+
+// append adds rec to the log if its last record is still at sequence after (0: the
+// log must be empty), and returns the new record's sequence. rollup makes the
+// record replace every earlier one on the subject. It returns ErrFenced when the log
+// moved on (another writer appended), ErrIndeterminate when the outcome is unknown.
+func (l objectLog) append(ctx context.Context, rec []byte, after uint64, rollup bool) (uint64, error) {
+	msg := &nats.Msg{Subject: l.subject, Data: rec}
+	if rollup {
+		msg.Header = nats.Header{jetstream.MsgRollup: []string{jetstream.MsgRollupSubject}}
+	}
+	ack, err := l.js.PublishMsg(ctx, msg,
+		jetstream.WithExpectLastSequencePerSubject(after),
+		jetstream.WithExpectStream(l.stream.CachedInfo().Config.Name))
+	var apiErr *jetstream.APIError
+	switch {
+	case err == nil:
+		return ack.Sequence, nil
+	case isWrongLastSequence(err):
+		return 0, fmt.Errorf("%w (%s after %d: %v)", ErrFenced, l.subject, after, err)
+	case errors.As(err, &apiErr), errors.Is(err, nats.ErrNoResponders):
+		return 0, fmt.Errorf("cluster: append %s: %w", l.subject, err) // refused: nothing stored
+	default:
+		return 0, fmt.Errorf("%w: %s: %v", ErrIndeterminate, l.subject, err)
+	}
+}
+
+// isWrongLastSequence reports whether err is JetStream's answer to an append whose
+// expected last sequence did not match (10071, or 10164 on replicated streams).
+func isWrongLastSequence(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.As(err, &apiErr) && (apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
+		apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant)
+}
+
+// replay calls fn for every record of the log in order, up to and including the
+// record at sequence upto (which the caller knows is there: it appended it or read it
+// as the tail). It does nothing for upto 0.
+func (l objectLog) replay(ctx context.Context, upto uint64, fn func(seq uint64, data []byte) error) error {
+	if upto == 0 {
+		return nil
+	}
+	cons, err := l.stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{l.subject},
+		DeliverPolicy:  jetstream.DeliverAllPolicy,
+	})
+	if err != nil {
+		return fmt.Errorf("cluster: replay %s: %w", l.subject, err)
+	}
+	it, err := cons.Messages()
+	if err != nil {
+		return fmt.Errorf("cluster: replay %s: %w", l.subject, err)
+	}
+	defer it.Stop()
+	for {
+		m, err := it.Next(jetstream.NextContext(ctx))
+		if err != nil {
+			return fmt.Errorf("cluster: replay %s: %w", l.subject, err)
+		}
+		md, err := m.Metadata()
+		if err != nil {
+			return err
+		}
+		seq := md.Sequence.Stream
+		if seq > upto {
+			return fmt.Errorf("cluster: replay %s: record %d is past %d, which was not seen", l.subject, seq, upto)
+		}
+		if err := fn(seq, m.Data()); err != nil {
+			return err
+		}
+		if seq == upto {
+			return nil
+		}
+	}
+}

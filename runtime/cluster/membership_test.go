@@ -1,0 +1,154 @@
+package cluster
+
+import (
+	"encoding/json"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// A node stops serving when its monotonic clock passes the lease's end, with no help
+// from NATS (a partitioned node must fence itself), and a renewal moves the end on.
+func TestLeaseSelfFencesOnMonotonicClock(t *testing.T) {
+	n, clock := joinWithClock(t, sharedCluster(t), 0, "selffence")
+	pauseRenewals(n) // renew by hand below
+	if !n.Serving() {
+		t.Fatal("not serving after Join")
+	}
+	clock.Advance(testLeaseTTL - testLeaseMargin - time.Millisecond)
+	if !n.Serving() {
+		t.Fatal("stopped serving before the lease's end")
+	}
+	clock.Advance(time.Millisecond)
+	if n.Serving() {
+		t.Fatal("still serving at TTL - margin after the last renewal")
+	}
+	if err := n.lease.renew(testContext(t)); err != nil {
+		t.Fatal(err)
+	}
+	if !n.Serving() {
+		t.Fatal("not serving after a renewal")
+	}
+}
+
+// A lease that is not renewed expires on the bucket (watchers see a delete marker);
+// another node then tombstones it by Create, after which the old holder's renewal
+// fails for certain; it registers again under a new incarnation, and what it opened
+// under the old one stays refused.
+func TestLeaseExpiryAndTombstone(t *testing.T) {
+	c := sharedCluster(t)
+	ctx := testContext(t)
+	a, _ := joinWithClock(t, c, 0, "expiring") // frozen: it believes its lease valid, as a paused process would
+	b := join(t, c, 1, testConfig("declarer"))
+	obj, err := a.Open(ctx, "lease", "obj", t.TempDir()+"/obj.sqlite")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer obj.Close()
+
+	if dead, err := tombstone(ctx, b.a.nodes, "expiring", "declarer"); err != nil || dead {
+		t.Fatalf("tombstone of a live node: dead=%v err=%v", dead, err)
+	}
+	w, err := b.a.nodes.Watch(ctx, "expiring", jetstream.UpdatesOnly())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	pauseRenewals(a)
+	start := time.Now()
+	for e := range w.Updates() {
+		if e != nil && e.Operation() != jetstream.KeyValuePut {
+			break
+		}
+	}
+	if waited := time.Since(start); waited < testLeaseTTL/2 || waited > 4*testLeaseTTL {
+		t.Fatalf("key expired %v after the renewals stopped, lease TTL %v", waited, testLeaseTTL)
+	}
+	if dead, err := tombstone(ctx, b.a.nodes, "expiring", "declarer"); err != nil || !dead {
+		t.Fatalf("tombstone of an expired node: dead=%v err=%v", dead, err)
+	}
+	if !a.Serving() {
+		t.Fatal("the frozen clock should still say serving")
+	}
+	if err := a.lease.renew(ctx); !errors.Is(err, ErrLeaseExpired) {
+		t.Fatalf("renewal after a tombstone: %v, want ErrLeaseExpired", err)
+	}
+	if a.Serving() {
+		t.Fatal("serving after its renewal failed on a tombstone")
+	}
+	if err := a.lease.register(ctx); err != nil {
+		t.Fatalf("register again: %v", err)
+	}
+	if !a.Serving() {
+		t.Fatal("not serving after registering again")
+	}
+	err = obj.Commit(ctx, func() error { t.Fatal("commit ran under a dead incarnation"); return nil })
+	if !errors.Is(err, ErrLeaseExpired) {
+		t.Fatalf("commit under the old incarnation: %v, want ErrLeaseExpired", err)
+	}
+}
+
+// A second process with a live node's name is refused.
+func TestNodeNameInUse(t *testing.T) {
+	c := sharedCluster(t)
+	join(t, c, 0, testConfig("twin"))
+	if err := joinError(t, c, 1, testConfig("twin")); !errors.Is(err, ErrNameInUse) {
+		t.Fatalf("got %v, want ErrNameInUse", err)
+	}
+}
+
+// Nodes configured otherwise than the cluster's recorded settings are refused.
+func TestJoinRefusesOtherSettings(t *testing.T) {
+	c := sharedCluster(t)
+	join(t, c, 0, testConfig("settings1"))
+	cfg := testConfig("settings2")
+	cfg.LogShards = 3
+	if err := joinError(t, c, 2, cfg); !errors.Is(err, ErrConfigMismatch) {
+		t.Fatalf("got %v, want ErrConfigMismatch", err)
+	}
+}
+
+// Pins a renewal that timed out here but landed on the server: the next renewal
+// found the revision moved and gave the lease up (a new incarnation: every object of
+// the node refused), and Close could not delete the key. A foreign write (another
+// incarnation) must still end the lease.
+func TestRenewAfterALateRenewalLanded(t *testing.T) {
+	c := sharedCluster(t)
+	ctx := testContext(t)
+	n := join(t, c, 0, testConfig("late-renewal"))
+	pauseRenewals(n)
+	self, _ := n.lease.current()
+	landLate := func() {
+		t.Helper()
+		val, _ := json.Marshal(self)
+		if _, err := n.a.nodes.Update(ctx, "late-renewal", val, n.lease.rev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	landLate()
+	if err := n.lease.renew(ctx); err != nil {
+		t.Fatalf("renewal after a late one landed: %v", err)
+	}
+	if now, _ := n.lease.current(); now.Incarnation != self.Incarnation || !n.Serving() {
+		t.Fatal("the lease changed incarnation or stopped serving")
+	}
+	landLate()
+	if err := n.lease.leave(ctx); err != nil {
+		t.Fatalf("leave after a late renewal landed: %v", err)
+	}
+	if _, ok, _ := lookupMember(ctx, n.a.nodes, "late-renewal"); ok {
+		t.Fatal("the key survived leave")
+	}
+
+	other := join(t, c, 1, testConfig("foreign-write"))
+	pauseRenewals(other)
+	val, _ := json.Marshal(member{Incarnation: "someone-else"})
+	if _, err := other.a.nodes.Put(ctx, "foreign-write", val); err != nil {
+		t.Fatal(err)
+	}
+	if err := other.lease.renew(ctx); !errors.Is(err, ErrLeaseExpired) {
+		t.Fatalf("renewal over another incarnation: %v, want ErrLeaseExpired", err)
+	}
+}

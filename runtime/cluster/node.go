@@ -1,0 +1,205 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"regexp"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Config configures a node. Fields marked "shared" must be the same on every node
+// of a cluster (the first node records them; Join refuses a node that differs).
+type Config struct {
+	// Name identifies the node in the cluster: 1 to 64 of [A-Za-z0-9_-]. Required.
+	Name string
+	// Addr is the address other nodes reach this node's HTTP server at, for routing.
+	Addr string
+	// Region labels the node for placement hints.
+	Region string
+	// Replicas of every stream and bucket (shared). Default 3; 1 only for a single
+	// server (tests).
+	Replicas int
+	// LeaseTTL is how long a node's lease lasts without renewal (shared). Default
+	// 10 s; it is renewed every LeaseTTL/4.
+	LeaseTTL time.Duration
+	// LeaseMargin is how long before its lease's end a node stops serving, to absorb
+	// clock drift between nodes. Default LeaseTTL/5.
+	LeaseMargin time.Duration
+	// LogShards is the number of log streams objects are spread over, to spread the
+	// streams' leaders over the servers (shared). Default 16.
+	LogShards int
+	// SnapshotBytes: an object is snapshotted (and its log rolled up) once this many
+	// bytes were appended to its log since its last snapshot. Default 16 MiB.
+	SnapshotBytes int64
+	// RequestTimeout bounds one request to JetStream made without a deadline of its
+	// own (an append, a blob's chunk, a delete). An append that times out has an
+	// unknown outcome (ErrIndeterminate). Default 10 s.
+	RequestTimeout time.Duration
+	// Clock is the monotonic clock leases are judged on. Default SystemClock().
+	Clock Clock
+	// Logger receives the node's events. Default: discarded.
+	Logger *slog.Logger
+}
+
+var validName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+
+func (c Config) withDefaults() (Config, error) {
+	if !validName.MatchString(c.Name) {
+		return c, fmt.Errorf("cluster: node name %q: want 1 to 64 of [A-Za-z0-9_-]", c.Name)
+	}
+	if c.Replicas == 0 {
+		c.Replicas = 3
+	}
+	if c.LeaseTTL == 0 {
+		c.LeaseTTL = 10 * time.Second
+	}
+	if c.LeaseTTL < time.Second {
+		return c, fmt.Errorf("cluster: LeaseTTL %v is under 1 s", c.LeaseTTL)
+	}
+	if c.LeaseMargin == 0 {
+		c.LeaseMargin = c.LeaseTTL / 5
+	}
+	if c.LeaseMargin >= c.LeaseTTL/2 {
+		return c, fmt.Errorf("cluster: LeaseMargin %v must be under half the LeaseTTL %v", c.LeaseMargin, c.LeaseTTL)
+	}
+	if c.LogShards == 0 {
+		c.LogShards = 16
+	}
+	if c.LogShards < 1 || c.LogShards > 256 {
+		return c, fmt.Errorf("cluster: LogShards %d: want 1 to 256", c.LogShards)
+	}
+	if c.SnapshotBytes == 0 {
+		c.SnapshotBytes = 16 << 20
+	}
+	if c.RequestTimeout == 0 {
+		c.RequestTimeout = 10 * time.Second
+	}
+	if c.Clock == nil {
+		c.Clock = SystemClock()
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return c, nil
+}
+
+// Node is this process's membership of a cluster: its lease, kept renewed, and the
+// objects it has open. A node serves objects only while its lease is valid
+// ([Node.Serving]).
+type Node struct {
+	cfg       Config
+	js        jetstream.JetStream
+	a         *assets
+	lease     *lease
+	members   *memberCache
+	maxRecord int // larger FRAMES records go through the object store
+
+	stop context.CancelFunc
+	done chan struct{}
+
+	mu   sync.Mutex
+	open map[string]bool     // object keys with an open Object
+	warm map[string]objState // closed objects whose local file matches their log
+}
+
+// Join creates the cluster's assets if needed, registers the node and keeps its
+// lease renewed until Close. nc may reach an embedded server ([Server.Connect]) or an
+// external cluster (which must run with sync_interval: always and R3, see the
+// package doc). ctx bounds the wait for JetStream to be ready.
+func Join(ctx context.Context, nc *nats.Conn, cfg Config) (*Node, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	js, err := jetstream.New(nc, jetstream.WithDefaultTimeout(cfg.RequestTimeout))
+	if err != nil {
+		return nil, err
+	}
+	a, err := ensureAssets(ctx, js, settings{LeaseTTL: cfg.LeaseTTL, Replicas: cfg.Replicas, LogShards: cfg.LogShards})
+	if err != nil {
+		return nil, err
+	}
+	n := &Node{
+		cfg: cfg, js: js, a: a,
+		lease: &lease{kv: a.nodes, name: cfg.Name, clock: cfg.Clock, ttl: cfg.LeaseTTL, margin: cfg.LeaseMargin,
+			self: member{Addr: cfg.Addr, Region: cfg.Region}},
+		maxRecord: int(nc.MaxPayload()) - 4096,
+		done:      make(chan struct{}),
+		open:      map[string]bool{},
+		warm:      map[string]objState{},
+	}
+	if err := n.lease.register(ctx); err != nil {
+		return nil, err
+	}
+	runCtx, stop := context.WithCancel(context.Background())
+	n.stop = stop
+	if n.members, err = watchMembers(runCtx, a.nodes); err != nil {
+		stop()
+		return nil, err
+	}
+	go n.keepLease(runCtx)
+	return n, nil
+}
+
+// keepLease renews the lease every TTL/4. A lease found lost (expired, tombstoned)
+// is registered again under a new incarnation: objects opened under the old one
+// stay refused.
+func (n *Node) keepLease(ctx context.Context) {
+	defer close(n.done)
+	t := time.NewTicker(n.cfg.LeaseTTL / 4)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		// A slow renewal still counts from when it was sent: give it until the lease
+		// would end anyway.
+		rctx, cancel := context.WithTimeout(ctx, n.cfg.LeaseTTL-n.cfg.LeaseMargin)
+		err := n.lease.renew(rctx)
+		if errors.Is(err, ErrLeaseExpired) {
+			n.cfg.Logger.Warn("cluster: lease lost, registering again", "node", n.cfg.Name, "err", err)
+			err = n.lease.register(rctx)
+		}
+		cancel()
+		if err != nil && ctx.Err() == nil {
+			n.cfg.Logger.Warn("cluster: lease renewal failed", "node", n.cfg.Name, "err", err, "serving", n.Serving())
+		}
+	}
+}
+
+// Serving reports whether the node's lease is valid now by its monotonic clock.
+func (n *Node) Serving() bool { return n.lease.valid("") }
+
+// Name is the node's name.
+func (n *Node) Name() string { return n.cfg.Name }
+
+// Close stops renewing the lease and deletes the node's key, so other nodes may
+// claim its objects at once. Objects still open are refused from then on.
+func (n *Node) Close() error {
+	n.stop()
+	<-n.done
+	ctx, cancel := context.WithTimeout(context.Background(), n.cfg.RequestTimeout)
+	defer cancel()
+	return n.lease.leave(ctx)
+}
+
+// PreferredNode returns the live node (by the node's cached view) that a rendezvous
+// hash prefers for the object: where an unowned object should be claimed.
+func (n *Node) PreferredNode(namespace, id string) string {
+	return preferredNode(objectKey(namespace, id), n.members.live())
+}
+
+// objectLog returns the log of an object key.
+func (n *Node) objectLog(key string) objectLog {
+	st := n.a.logs[logShard(key, len(n.a.logs))]
+	return objectLog{js: n.js, stream: st, subject: fmt.Sprintf("%s%d.%s", logSubjectPre, logShard(key, len(n.a.logs)), key)}
+}
