@@ -120,6 +120,25 @@ func TestAbuseConnsPerAddress(t *testing.T) {
 	}
 }
 
+// TestAbuseRefusalReadsTheRequest: an HTTP client over the per-address limit gets a
+// readable 429, every time. Before, the 429 was written as soon as the connection was
+// accepted; a client whose request went out after it saw an unsolicited response and
+// reported a broken connection instead (seen in a loaded CI run of
+// TestAbuseConnsPerAddress; on the code before the fix this loop fails within its
+// first refusals).
+func TestAbuseRefusalReadsTheRequest(t *testing.T) {
+	h := start(t, server.Config{MaxConnsPerIP: 2}, object.Config{})
+	for range 2 {
+		c := tcpFrom(t, h, "127.0.0.1")
+		keepAlive(t, c, bufio.NewReader(c), "/healthz")
+	}
+	for i := range 50 {
+		if code, body := h.getFrom("127.0.0.1", "/healthz"); code != http.StatusTooManyRequests {
+			t.Fatalf("refusal %d: %d %q, want 429", i, code, body)
+		}
+	}
+}
+
 // TestAbuseReadTimeout (finding 3): a request body that stalls is answered 408 after
 // ReadTimeout and its connection closed; WebSockets outlive every HTTP timeout
 // (they are upgraded: the read deadline is the socket's own). Before, a stalled body

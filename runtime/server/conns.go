@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"net"
@@ -104,8 +105,10 @@ func (l *connLimiter) release(key string) {
 	l.mu.Unlock()
 }
 
-// refuse answers a connection over the limit with 429 and closes it. The request is
-// not read: the answer goes out at once, then the connection is half-closed and
+// refuse answers a connection over the limit with 429 and closes it. It first reads
+// the request head (at most 8 KiB, for at most a second): an answer sent before the
+// request would reach a client as an unsolicited response, which HTTP clients report
+// as a broken connection instead of the 429. Then the connection is half-closed and
 // drained for a moment so that the client reads the 429 rather than a reset.
 func (l *connLimiter) refuse(c net.Conn, key string) {
 	if l.lingering.Add(1) > maxLingering {
@@ -117,6 +120,8 @@ func (l *connLimiter) refuse(c net.Conn, key string) {
 		defer l.lingering.Add(-1)
 		defer c.Close()
 		msg := fmt.Sprintf("too many connections from %s (at most %d)\n", key, l.max)
+		c.SetReadDeadline(time.Now().Add(time.Second))
+		readRequestHead(c, 8<<10)
 		c.SetDeadline(time.Now().Add(time.Second))
 		fmt.Fprintf(c, "HTTP/1.1 429 Too Many Requests\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s", len(msg), msg)
 		if cw, ok := c.(interface{ CloseWrite() error }); ok {
@@ -124,6 +129,20 @@ func (l *connLimiter) refuse(c net.Conn, key string) {
 		}
 		io.Copy(io.Discard, io.LimitReader(c, 64<<10))
 	}()
+}
+
+// readRequestHead reads from c until the blank line that ends a request's headers,
+// max bytes, an error or the read deadline, whichever comes first.
+func readRequestHead(c net.Conn, max int) {
+	buf := make([]byte, 0, 1024)
+	chunk := make([]byte, 1024)
+	for len(buf) < max {
+		n, err := c.Read(chunk)
+		buf = append(buf, chunk[:n]...)
+		if bytes.Contains(buf, []byte("\r\n\r\n")) || err != nil {
+			return
+		}
+	}
 }
 
 // countedConn is an accepted connection; closing it gives its slot back.
