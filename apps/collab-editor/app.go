@@ -85,7 +85,7 @@ func setup(p Policy) func(rt *object.Runtime, s *server.Server) error {
 		}))
 		s.AddMetric(server.Metric{Name: "collab_editor_compactions_total", Help: "Document log compactions into a snapshot.", Type: "counter",
 			Value: func() float64 { return float64(compactions.Load()) }})
-		if err := s.Mount(docs); err != nil {
+		if err := s.Mount(newTextEndpoint(docs, p.withDefaults().TextSteps)); err != nil {
 			return err
 		}
 		return s.Mount(&viewEndpoint{docs: docs, index: all, resolve: resolve})

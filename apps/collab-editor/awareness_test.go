@@ -14,9 +14,9 @@ func (c *yclient) sendAwareness(es ...awarenessEntry) {
 	c.write(awarenessFrame(encodeAwareness(es)))
 }
 
-// roundTrip sends a sync step 1 and waits for the server's step 2: every frame the
-// server sent this socket before it has then arrived, and every frame this socket
-// sent before it has been handled.
+// roundTrip sends a sync step 1 and waits for the server's step 2 (or the
+// socket's close): every frame the server sent this socket before it has then
+// arrived, and every frame this socket sent before it has been handled.
 func (c *yclient) roundTrip() {
 	c.t.Helper()
 	steps := func() int {
@@ -31,8 +31,11 @@ func (c *yclient) roundTrip() {
 	c.mu.Lock()
 	before := steps()
 	c.mu.Unlock()
+	if c.closed() {
+		return
+	}
 	c.write(syncFrame(syncStep1, []byte{0}))
-	c.waitFor("sync step 2", func() bool { return steps() > before })
+	c.waitFor("sync step 2", func() bool { return steps() > before || c.closeCode != 0 })
 }
 
 // awarenessEntries returns every awareness entry c received, in order, and the

@@ -1,80 +1,45 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
-	"strings"
 	"time"
 
+	"github.com/warrenhq/warren/apps/collab-editor/internal/yupdate"
 	"github.com/warrenhq/warren/runtime/object"
 )
 
-// Compaction policy: the log is merged into a snapshot after CompactQuiet without
-// updates, at most CompactMax after the first update since the last compaction,
-// and at once when it grows past CompactBytes or CompactRows.
-type Policy struct {
-	CompactQuiet time.Duration // default 2 s
-	CompactMax   time.Duration // default 10 s
-	CompactBytes int64         // default 512 KiB
-	CompactRows  int64         // default 5000
-
-	// AwarenessTimeout is how long a client's awareness state lives without
-	// renewal before the server removes it and tells the others (y-protocols'
-	// outdatedTimeout; clients renew every half of it). Default 30 s.
-	AwarenessTimeout time.Duration
-}
-
-func (p Policy) withDefaults() Policy {
-	if p.CompactQuiet <= 0 {
-		p.CompactQuiet = 2 * time.Second
-	}
-	if p.CompactMax <= 0 {
-		p.CompactMax = 10 * time.Second
-	}
-	if p.CompactBytes <= 0 {
-		p.CompactBytes = 512 << 10
-	}
-	if p.CompactRows <= 0 {
-		p.CompactRows = 5000
-	}
-	if p.AwarenessTimeout <= 0 {
-		p.AwarenessTimeout = awarenessStale
-	}
-	return p
-}
-
-// emptyUpdate is an update with no structs and no deletes.
-var emptyUpdate = []byte{0, 0}
-
-// Document is one collaborative document: a Yjs doc persisted as a snapshot plus
-// an append-only log of updates in the object's SQLite, served over the
-// y-websocket protocol.
+// Document is one collaborative document: a Yjs document persisted as a
+// snapshot plus an append-only log of updates in the object's SQLite, served
+// over the y-websocket protocol.
+//
+// The server never integrates updates (Yjs' ordering of items, which a few
+// small updates can make quadratic): it validates each one, appends it to the
+// log and relays it. Its state is the snapshot and the log merged at the struct
+// level (package yupdate, linear in their size), from which it answers a sync
+// step 1 with one update holding everything the peer misses, pending structs
+// included, and which a compaction writes as the new snapshot.
 //
 // Durability: an update is appended to the log in the turn that receives it, and
 // relayed by a send of that turn, so it leaves the server only once it is durable.
-//
-// Trust: the Go document (y-crdt) is used to answer sync step 1 with a diff and to
-// compact the log. Rows up to cleanSeq are known to be fully in it; later rows
-// (applied while something was pending, or after y-crdt panicked) are kept raw and
-// sent along with every sync step 2, so a client always gets the full state.
 type Document struct {
 	st     *object.State
 	policy Policy
 
-	doc        *ydoc
-	lastSeq    int64 // last log row
-	cleanSeq   int64 // rows <= cleanSeq are fully in doc
-	logRows    int64 // rows in the log
-	logBytes   int64
-	firstDirty time.Time // first update since the last compaction (zero: none)
-	noCompact  bool      // a compaction failed its check: keep the raw log from now on
-	compacted  int64     // compactions by this instance
+	state       *yupdate.Update   // the snapshot and the log rows up to stateSeq, merged
+	stateSeq    int64             // the last log row merged into state
+	tail        []*yupdate.Update // the log rows after stateSeq
+	tailBytes   int
+	tailStructs int
+	lastSeq     int64 // the last log row
+	logRows     int64 // rows in the log table
+	logBytes    int64
+	firstDirty  time.Time // first update since the last compaction (zero: none)
+	lastFold    time.Time // when a full document last made an update fold the tail
+	compacted   int64     // compactions by this instance
 
 	awarenessDue time.Time    // when the awareness-expiry schedule fires (zero: none)
 	limits       socketLimits // per-socket rate limits
@@ -99,8 +64,22 @@ func withReadOnly(r *http.Request) *http.Request {
 	return r.WithContext(context.WithValue(r.Context(), readOnlyKey{}, true))
 }
 
+// emptyUpdate is an update with no structs and no deletions.
+var emptyUpdate = []byte{0, 0}
+
+// errDocumentFull reports an update that would take a document past its limits.
+var errDocumentFull = errors.New("document over its size limit")
+
+func mustParse(b []byte) *yupdate.Update {
+	u, err := yupdate.Parse(b)
+	if err != nil {
+		panic(err)
+	}
+	return u
+}
+
 func newDocument(ctx context.Context, st *object.State, p Policy) (*Document, error) {
-	d := &Document{st: st, policy: p.withDefaults(), doc: newYDoc(), limits: socketLimits{}}
+	d := &Document{st: st, policy: p.withDefaults(), state: mustParse(emptyUpdate), limits: socketLimits{}}
 	q := st.SQL()
 	for _, s := range []string{
 		`CREATE TABLE IF NOT EXISTS ylog (seq INTEGER PRIMARY KEY AUTOINCREMENT, data BLOB NOT NULL)`,
@@ -111,31 +90,7 @@ func newDocument(ctx context.Context, st *object.State, p Policy) (*Document, er
 			return nil, err
 		}
 	}
-	var snap []byte
-	err := q.QueryRow(`SELECT data, upto FROM ysnapshot WHERE id = 1`).Scan(&snap, &d.cleanSeq)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return nil, err
-	}
-	d.lastSeq = d.cleanSeq
-	if len(snap) > 0 {
-		if err := d.doc.Apply(snap); err != nil {
-			st.Logger().Warn("snapshot not trusted by y-crdt; keeping the raw log", "err", err)
-		}
-	}
-	rows, err := q.Query(`SELECT seq, data FROM ylog ORDER BY seq`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var seq int64
-		var u []byte
-		if err := rows.Scan(&seq, &u); err != nil {
-			return nil, err
-		}
-		d.applyRow(seq, u)
-	}
-	if err := rows.Err(); err != nil {
+	if err := d.load(); err != nil {
 		return nil, err
 	}
 	if d.logRows > 0 {
@@ -153,16 +108,97 @@ func newDocument(ctx context.Context, st *object.State, p Policy) (*Document, er
 	return d, nil
 }
 
-// applyRow applies log row seq to the Go document and advances cleanSeq when
-// the document is clean afterwards.
-func (d *Document) applyRow(seq int64, u []byte) {
-	d.lastSeq, d.logRows, d.logBytes = seq, d.logRows+1, d.logBytes+int64(len(u))
-	if err := d.doc.Apply(u); err != nil {
-		d.st.Logger().Warn("update not applied by y-crdt; kept in the raw log", "seq", seq, "err", err)
+// load reads the snapshot and the log. Stored bytes that are not a valid update
+// (written by an older version that checked less) are moved to the yquarantine
+// table, with a logged reason, and left out.
+func (d *Document) load() error {
+	q := d.st.SQL()
+	var snap []byte
+	err := q.QueryRow(`SELECT data, upto FROM ysnapshot WHERE id = 1`).Scan(&snap, &d.stateSeq)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return err
 	}
-	if d.doc.Clean() {
-		d.cleanSeq = seq
+	d.lastSeq = d.stateSeq
+	if len(snap) > 0 {
+		if u, err := yupdate.Parse(snap); err != nil {
+			if err := d.quarantine("snapshot", snap, err); err != nil {
+				return err
+			}
+			if _, err := q.Exec(`DELETE FROM ysnapshot`); err != nil {
+				return err
+			}
+		} else {
+			d.state = u
+		}
 	}
+	rows, err := q.Query(`SELECT seq, data FROM ylog ORDER BY seq`)
+	if err != nil {
+		return err
+	}
+	type row struct {
+		seq  int64
+		data []byte
+	}
+	var bad []row
+	for rows.Next() {
+		var r row
+		if err := rows.Scan(&r.seq, &r.data); err != nil {
+			rows.Close()
+			return err
+		}
+		d.lastSeq = r.seq
+		u, err := yupdate.Parse(r.data)
+		if err != nil {
+			bad = append(bad, r)
+			continue
+		}
+		d.logRows, d.logBytes = d.logRows+1, d.logBytes+int64(len(r.data))
+		d.appendTail(u)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, r := range bad {
+		if err := d.quarantine(fmt.Sprintf("log row %d", r.seq), r.data, errors.New("not a valid update")); err != nil {
+			return err
+		}
+		if _, err := q.Exec(`DELETE FROM ylog WHERE seq = ?`, r.seq); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (d *Document) quarantine(what string, data []byte, reason error) error {
+	d.st.Logger().Error("stored update is not valid: moved to yquarantine", "what", what, "bytes", len(data), "err", reason)
+	q := d.st.SQL()
+	if _, err := q.Exec(`CREATE TABLE IF NOT EXISTS yquarantine (id INTEGER PRIMARY KEY AUTOINCREMENT, what TEXT NOT NULL, reason TEXT NOT NULL, data BLOB NOT NULL)`); err != nil {
+		return err
+	}
+	_, err := q.Exec(`INSERT INTO yquarantine (what, reason, data) VALUES (?, ?, ?)`, what, reason.Error(), data)
+	return err
+}
+
+func (d *Document) appendTail(u *yupdate.Update) {
+	d.tail = append(d.tail, u)
+	d.tailBytes += len(u.Bytes())
+	d.tailStructs += u.Structs()
+}
+
+// current returns the whole document as one update: the state with the tail
+// folded in.
+func (d *Document) current() (*yupdate.Update, error) {
+	if len(d.tail) == 0 {
+		return d.state, nil
+	}
+	m, err := yupdate.Merge(append([]*yupdate.Update{d.state}, d.tail...)...)
+	if err != nil {
+		return nil, fmt.Errorf("merge the log: %w", err)
+	}
+	d.state, d.stateSeq = m, d.lastSeq
+	d.tail, d.tailBytes, d.tailStructs = nil, 0, 0
+	return m, nil
 }
 
 // OnConnect sends the server's sync step 1 and the current awareness states.
@@ -171,11 +207,11 @@ func (d *Document) OnConnect(ctx context.Context, ws *object.WebSocket, r *http.
 	if err := ws.SetAttachmentJSON(socketInfo{ReadOnly: ro}); err != nil {
 		return err
 	}
-	sv, err := d.doc.StateVector()
+	cur, err := d.current()
 	if err != nil {
-		sv = []byte{0}
+		return err
 	}
-	if err := ws.SendBinary(syncFrame(syncStep1, sv)); err != nil {
+	if err := ws.SendBinary(syncFrame(syncStep1, yupdate.EncodeStateVector(cur.StateVector()))); err != nil {
 		return err
 	}
 	if aw := d.awareness(ws); len(aw) > 0 {
@@ -211,70 +247,73 @@ func (d *Document) OnMessage(ctx context.Context, ws *object.WebSocket, m object
 	return nil // auth and unknown types: ignored, as y-websocket's server does
 }
 
-// sendState answers sync step 1: step 2 with what the peer misses, then the raw
-// log rows the Go document may not hold.
-func (d *Document) sendState(ws *object.WebSocket, sv []byte) error {
-	diff, err := d.doc.Diff(sv)
-	from := d.cleanSeq
+// sendState answers sync step 1 with step 2: one update holding everything the
+// peer (with that state vector) misses.
+func (d *Document) sendState(ws *object.WebSocket, svBytes []byte) error {
+	sv, err := yupdate.DecodeStateVector(svBytes)
 	if err != nil {
-		// The Go document cannot even encode: send the stored snapshot and every row.
-		d.st.Logger().Warn("diff failed; sending snapshot and raw log", "err", err)
-		diff, from = emptyUpdate, 0
-		var snap []byte
-		if err := d.st.SQL().QueryRow(`SELECT data FROM ysnapshot WHERE id = 1`).Scan(&snap); err == nil && len(snap) > 0 {
-			diff = snap
-		}
+		return ws.Close(4400, "malformed state vector")
 	}
-	if err := ws.SendBinary(syncFrame(syncStep2, diff)); err != nil {
-		return err
+	if !d.limits.of(ws).syncs.take(d.st.Now(), 1, 1/syncInterval.Seconds(), syncBurst) {
+		return ws.Close(4429, "too many sync requests")
 	}
-	if from >= d.lastSeq {
-		return nil
-	}
-	raw, err := d.rawRows(from)
+	cur, err := d.current()
 	if err != nil {
 		return err
 	}
-	for _, u := range raw {
-		if err := ws.SendBinary(syncFrame(syncUpdate, u)); err != nil {
-			return err
-		}
-	}
-	return nil
+	return ws.SendBinary(syncFrame(syncStep2, cur.Diff(sv)))
 }
 
-func (d *Document) rawRows(after int64) ([][]byte, error) {
-	rows, err := d.st.SQL().Query(`SELECT data FROM ylog WHERE seq > ? ORDER BY seq`, after)
+// update validates an update, appends it to the log and relays it.
+func (d *Document) update(from *object.WebSocket, payload []byte) error {
+	u, err := yupdate.Parse(payload)
 	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out [][]byte
-	for rows.Next() {
-		var u []byte
-		if err := rows.Scan(&u); err != nil {
-			return nil, err
-		}
-		out = append(out, u)
-	}
-	return out, rows.Err()
-}
-
-// update appends u to the log, applies it and relays it to the other sockets.
-func (d *Document) update(from *object.WebSocket, u []byte) error {
-	if bytes.Equal(u, emptyUpdate) || len(u) == 0 {
-		return nil
-	}
-	if err := checkUpdate(u); err != nil {
 		return from.Close(4400, "malformed update")
 	}
-	res, err := d.st.SQL().Exec(`INSERT INTO ylog (data) VALUES (?)`, u)
+	if u.Empty() {
+		return nil
+	}
+	if !d.limits.of(from).updates.take(d.st.Now(), float64(len(payload)+updateOverhead), float64(d.policy.UpdateRate), float64(d.policy.UpdateBurst)) {
+		return from.Close(4429, "too many update bytes: reconnect later")
+	}
+	if err := d.admit(u); err != nil {
+		if errors.Is(err, errDocumentFull) {
+			return from.Close(4413, err.Error())
+		}
+		return err
+	}
+	res, err := d.st.SQL().Exec(`INSERT INTO ylog (data) VALUES (?)`, payload)
 	if err != nil {
 		return err
 	}
-	d.applyRow(res.LastInsertID, u)
-	d.st.Broadcast(object.BinaryMessage(syncFrame(syncUpdate, u)), from)
+	d.lastSeq, d.logRows, d.logBytes = res.LastInsertID, d.logRows+1, d.logBytes+int64(len(payload))
+	d.appendTail(u)
+	d.st.Broadcast(object.BinaryMessage(syncFrame(syncUpdate, payload)), from)
 	return d.scheduleCompaction()
+}
+
+// admit reports errDocumentFull when u would take the document past its
+// limits. The state and the tail together bound the merged size from above
+// (the tail may repeat what the state has); only when that bound is over the
+// limit is the tail folded in to know, at most once a second.
+func (d *Document) admit(u *yupdate.Update) error {
+	fits := func() bool {
+		return len(d.state.Bytes())+d.tailBytes+len(u.Bytes()) <= d.policy.MaxDocumentBytes &&
+			d.state.Structs()+d.tailStructs+u.Structs() <= d.policy.MaxDocumentStructs
+	}
+	if fits() {
+		return nil
+	}
+	if now := d.st.Now(); len(d.tail) > 0 && now.Sub(d.lastFold) >= time.Second {
+		d.lastFold = now
+		if _, err := d.current(); err != nil {
+			return err
+		}
+		if fits() {
+			return nil
+		}
+	}
+	return errDocumentFull
 }
 
 func (d *Document) scheduleCompaction() error {
@@ -295,113 +334,58 @@ func (d *Document) scheduleCompaction() error {
 // Alarm compacts the log (debounced by scheduleCompaction).
 func (d *Document) Alarm(ctx context.Context, info object.AlarmInfo) error { return d.compact() }
 
-// compact replaces the snapshot with the Go document's state and deletes the log
-// rows it is known to hold, when that is safe: the new snapshot, applied to a
-// fresh document, must be clean and reach the same state vector and text.
+// compact writes the merged state as the snapshot and deletes the log rows it
+// holds: all of them. Structs that cannot be integrated yet (their dependencies
+// missing) are part of the state like any other and cost only their bytes.
 func (d *Document) compact() error {
 	d.firstDirty = time.Time{}
-	if d.noCompact || d.doc.poisoned {
+	if d.logRows == 0 {
 		return nil
 	}
-	var upto int64
-	d.st.SQL().QueryRow(`SELECT upto FROM ysnapshot WHERE id = 1`).Scan(&upto)
-	if d.cleanSeq <= upto {
-		return nil // nothing new is known to be in the document
-	}
-	snap, err := d.doc.Diff(nil)
-	if err == nil {
-		err = d.verify(snap)
-	}
+	cur, err := d.current()
 	if err != nil {
-		d.noCompact = true
-		d.st.Logger().Warn("compaction refused; keeping the raw log", "err", err)
-		return nil
+		return err
 	}
 	q := d.st.SQL()
-	if _, err := q.Exec(`INSERT INTO ysnapshot (id, data, upto) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET data = excluded.data, upto = excluded.upto`, snap, d.cleanSeq); err != nil {
+	if _, err := q.Exec(`INSERT INTO ysnapshot (id, data, upto) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET data = excluded.data, upto = excluded.upto`, cur.Bytes(), d.stateSeq); err != nil {
 		return err
 	}
-	if _, err := q.Exec(`DELETE FROM ylog WHERE seq <= ?`, d.cleanSeq); err != nil {
+	if _, err := q.Exec(`DELETE FROM ylog WHERE seq <= ?`, d.stateSeq); err != nil {
 		return err
 	}
-	if err := q.QueryRow(`SELECT count(*), coalesce(sum(length(data)), 0) FROM ylog`).Scan(&d.logRows, &d.logBytes); err != nil {
-		return err
-	}
+	d.logRows, d.logBytes = 0, 0
 	d.compacted++
 	compactions.Add(1)
 	return nil
 }
 
-func (d *Document) verify(snap []byte) error {
-	fresh := newYDoc()
-	if err := fresh.Apply(snap); err != nil {
-		return err
-	}
-	if !fresh.Clean() {
-		return errors.New("snapshot leaves pending structs")
-	}
-	a, err1 := d.doc.StateVector()
-	b, err2 := fresh.StateVector()
-	if err := errors.Join(err1, err2); err != nil {
-		return err
-	}
-	if !sameStateVector(a, b) {
-		return errors.New("snapshot state vector differs")
-	}
-	t1, err1 := d.doc.Text()
-	t2, err2 := fresh.Text()
-	if err := errors.Join(err1, err2); err != nil {
-		return err
-	}
-	if t1 != t2 {
-		return errors.New("snapshot text differs")
-	}
-	return nil
+// docState is the merged state of a document for the text endpoint: State is
+// nil when the caller already has Seq's.
+type docState struct {
+	Seq   int64  `json:"seq"`
+	State []byte `json:"state,omitempty"`
 }
 
-// sameStateVector compares encoded state vectors as maps (client order varies).
-func sameStateVector(a, b []byte) bool {
-	ma, okA := decodeStateVector(a)
-	mb, okB := decodeStateVector(b)
-	if !okA || !okB || len(ma) != len(mb) {
-		return false
+// mergedState is the RPC behind GET text: the document's state unless the
+// caller has the one of log row have.
+func (d *Document) mergedState(ctx context.Context, have int64) (docState, error) {
+	if have == d.lastSeq && have != 0 {
+		return docState{Seq: have}, nil
 	}
-	for k, v := range ma {
-		if mb[k] != v {
-			return false
-		}
-	}
-	return true
-}
-
-func decodeStateVector(b []byte) (map[uint64]uint64, bool) {
-	r := &reader{b: b}
-	n := r.uint()
-	if r.err != nil || n > uint64(len(b)) {
-		return nil, false
-	}
-	m := make(map[uint64]uint64, n)
-	for range n {
-		c, k := r.uint(), r.uint()
-		m[c] = k
-	}
-	return m, r.err == nil
-}
-
-// fullState returns updates that together hold the whole document: the Go
-// document's state, then the raw rows it may not hold.
-func (d *Document) fullState() ([][]byte, error) {
-	snap, err := d.doc.Diff(nil)
-	from := d.cleanSeq
+	cur, err := d.current()
 	if err != nil {
-		snap, from = emptyUpdate, 0
-		d.st.SQL().QueryRow(`SELECT data FROM ysnapshot WHERE id = 1`).Scan(&snap)
+		return docState{}, err
 	}
-	raw, err := d.rawRows(from)
+	return docState{Seq: d.lastSeq, State: cur.Bytes()}, nil
+}
+
+// fullState returns the document as a list of updates (one: the merged state).
+func (d *Document) fullState() ([][]byte, error) {
+	cur, err := d.current()
 	if err != nil {
 		return nil, err
 	}
-	return append([][]byte{snap}, raw...), nil
+	return [][]byte{cur.Bytes()}, nil
 }
 
 // encodeUpdates is the container of versions and /state: varuint n, n varbytes.
@@ -416,146 +400,16 @@ func encodeUpdates(us [][]byte) []byte {
 // Stats describes a document's storage, for /stats, tests and the load test.
 type Stats struct {
 	LastSeq     int64 `json:"lastSeq"`
-	CleanSeq    int64 `json:"cleanSeq"`
 	LogRows     int64 `json:"logRows"`
 	LogBytes    int64 `json:"logBytes"`
-	Clean       bool  `json:"clean"`
-	Compactions int64 `json:"compactions"`
+	StateBytes  int   `json:"stateBytes"`  // the merged state at its last fold, and the log since
+	Structs     int   `json:"structs"`     // likewise
+	Compactions int64 `json:"compactions"` // by this instance
 	Sockets     int   `json:"sockets"`
 }
 
-// Version is a named snapshot.
-type Version struct {
-	ID      int64     `json:"id"`
-	Name    string    `json:"name"`
-	Created time.Time `json:"created"`
-}
-
-// ServeHTTP serves /parties/document/<name>/<rest>:
-//
-//	GET  text           the document's text (text/plain)
-//	GET  state          the full state: varuint n, then n varbytes Yjs updates
-//	GET  stats          storage statistics (JSON)
-//	GET  versions       named snapshots (JSON)
-//	POST versions       {"name"} (application/json): snapshot the document now; returns the Version
-//	GET  versions/<id>  the version's state, encoded like state
-//
-// Other methods get 405, other paths 404.
-func (d *Document) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	parts := strings.SplitN(r.URL.Path, "/", 5) // "", parties, document, name, rest
-	rest := ""
-	if len(parts) == 5 {
-		rest = parts[4]
-	}
-	switch {
-	case rest == "text":
-		if allowMethods(w, r, http.MethodGet) {
-			d.serveText(w)
-		}
-	case rest == "state":
-		if allowMethods(w, r, http.MethodGet) {
-			d.serveState(w)
-		}
-	case rest == "stats":
-		if allowMethods(w, r, http.MethodGet) {
-			writeJSON(w, Stats{LastSeq: d.lastSeq, CleanSeq: d.cleanSeq, LogRows: d.logRows, LogBytes: d.logBytes,
-				Clean: d.doc.Clean(), Compactions: d.compacted, Sockets: len(d.st.WebSockets(""))})
-		}
-	case rest == "versions":
-		if !allowMethods(w, r, http.MethodGet, http.MethodPost) {
-			return
-		}
-		if r.Method == http.MethodGet {
-			d.serveVersions(w)
-		} else {
-			d.saveVersion(w, r)
-		}
-	case strings.HasPrefix(rest, "versions/"):
-		if allowMethods(w, r, http.MethodGet) {
-			d.serveVersion(w, strings.TrimPrefix(rest, "versions/"))
-		}
-	default:
-		http.Error(w, fmt.Sprintf("no route %q", rest), http.StatusNotFound)
-	}
-}
-
-func (d *Document) serveText(w http.ResponseWriter) {
-	s, err := d.doc.Text()
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.Write([]byte(s))
-}
-
-func (d *Document) serveState(w http.ResponseWriter) {
-	us, err := d.fullState()
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "application/octet-stream")
-	w.Write(encodeUpdates(us))
-}
-
-func (d *Document) serveVersions(w http.ResponseWriter) {
-	rows, err := d.st.SQL().Query(`SELECT id, name, created FROM versions ORDER BY id DESC`)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
-	}
-	defer rows.Close()
-	vs := []Version{}
-	for rows.Next() {
-		var v Version
-		var created int64
-		rows.Scan(&v.ID, &v.Name, &created)
-		v.Created = time.UnixMilli(created).UTC()
-		vs = append(vs, v)
-	}
-	writeJSON(w, vs)
-}
-
-func (d *Document) saveVersion(w http.ResponseWriter, r *http.Request) {
-	var in struct{ Name string }
-	if !decodeJSONBody(w, r, &in) {
-		return
-	}
-	if strings.TrimSpace(in.Name) == "" || len(in.Name) > 200 {
-		http.Error(w, "body must be {\"name\": \"1 to 200 bytes\"}", http.StatusBadRequest)
-		return
-	}
-	us, err := d.fullState()
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
-	}
-	v := Version{Name: strings.TrimSpace(in.Name), Created: d.st.Now().UTC().Truncate(time.Millisecond)}
-	res, err := d.st.SQL().Exec(`INSERT INTO versions (name, created, data) VALUES (?, ?, ?)`, v.Name, v.Created.UnixMilli(), encodeUpdates(us))
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
-	}
-	v.ID = res.LastInsertID
-	writeJSON(w, v)
-}
-
-func (d *Document) serveVersion(w http.ResponseWriter, idText string) {
-	id, err := strconv.ParseInt(idText, 10, 64)
-	var data []byte
-	if err == nil {
-		err = d.st.SQL().QueryRow(`SELECT data FROM versions WHERE id = ?`, id).Scan(&data)
-	}
-	if err != nil {
-		http.Error(w, "no such version", http.StatusNotFound)
-		return
-	}
-	w.Header().Set("Content-Type", "application/octet-stream")
-	w.Write(data)
-}
-
-func writeJSON(w http.ResponseWriter, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(v)
+func (d *Document) stats() Stats {
+	return Stats{LastSeq: d.lastSeq, LogRows: d.logRows, LogBytes: d.logBytes,
+		StateBytes: len(d.state.Bytes()) + d.tailBytes, Structs: d.state.Structs() + d.tailStructs,
+		Compactions: d.compacted, Sockets: len(d.st.WebSockets(""))}
 }

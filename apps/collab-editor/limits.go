@@ -31,6 +31,8 @@ func (b *bucket) take(now time.Time, cost, rate, burst float64) bool {
 // senderLimits are one socket's buckets.
 type senderLimits struct {
 	awareness bucket // awareness messages relayed
+	updates   bucket // update bytes
+	syncs     bucket // sync step 1 requests
 }
 
 // socketLimits holds the buckets of a document's sockets, dropped when they close.

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+
+	"github.com/warrenhq/warren/apps/collab-editor/internal/lib0"
 )
 
 // The y-websocket protocol (y-protocols 1.x): every WebSocket message is binary,
@@ -19,67 +21,14 @@ const (
 	syncUpdate = 2 // payload: an update
 )
 
+// TextName is the name of the shared Y.Text the front end edits
+// (ydoc.getText("content")).
+const TextName = "content"
+
 var errFrame = errors.New("collab-editor: malformed frame")
 
-// maxVarint bounds varuints to what lib0 writes for JavaScript numbers (53 bits).
-const maxVarint = 1<<53 - 1
-
-// reader decodes lib0 encodings with bounds checks: it never panics, never
-// allocates more than the input's length and never loops past its end.
-type reader struct {
-	b   []byte
-	err error
-}
-
-func (r *reader) uint() uint64 {
-	var x uint64
-	for shift := uint(0); ; shift += 7 {
-		if r.err != nil {
-			return 0
-		}
-		if len(r.b) == 0 || shift > 56 {
-			r.err = errFrame
-			return 0
-		}
-		c := r.b[0]
-		r.b = r.b[1:]
-		x |= uint64(c&0x7f) << shift
-		if c < 0x80 {
-			break
-		}
-	}
-	if x > maxVarint {
-		r.err = errFrame
-		return 0
-	}
-	return x
-}
-
-func (r *reader) bytes() []byte {
-	n := r.uint()
-	if r.err != nil {
-		return nil
-	}
-	if n > uint64(len(r.b)) {
-		r.err = errFrame
-		return nil
-	}
-	v := r.b[:n:n]
-	r.b = r.b[n:]
-	return v
-}
-
-func (r *reader) string() string { return string(r.bytes()) }
-
-func appendUint(b []byte, x uint64) []byte {
-	for x >= 0x80 {
-		b = append(b, byte(x)|0x80)
-		x >>= 7
-	}
-	return append(b, byte(x))
-}
-
-func appendBytes(b, v []byte) []byte { return append(appendUint(b, uint64(len(v))), v...) }
+func appendUint(b []byte, x uint64) []byte { return lib0.AppendUint(b, x) }
+func appendBytes(b, v []byte) []byte      { return lib0.AppendBytes(b, v) }
 
 // frame is one decoded client message.
 type frame struct {
@@ -91,19 +40,22 @@ type frame struct {
 // decodeFrame decodes one y-websocket message. Trailing bytes are allowed, as lib0
 // decoders ignore them.
 func decodeFrame(b []byte) (frame, error) {
-	r := &reader{b: b}
-	f := frame{Type: r.uint()}
+	r := lib0.NewReader(b)
+	f := frame{Type: r.Uint()}
 	switch f.Type {
 	case msgSync:
-		f.SyncType = r.uint()
-		if r.err == nil && f.SyncType > syncUpdate {
+		f.SyncType = r.Uint()
+		if r.Err() == nil && f.SyncType > syncUpdate {
 			return f, fmt.Errorf("%w: sync message type %d", errFrame, f.SyncType)
 		}
-		f.Payload = r.bytes()
+		f.Payload = r.Bytes()
 	case msgAwareness:
-		f.Payload = r.bytes()
+		f.Payload = r.Bytes()
 	}
-	return f, r.err
+	if r.Err() != nil {
+		return f, errFrame
+	}
+	return f, nil
 }
 
 func syncFrame(syncType uint64, payload []byte) []byte {
@@ -130,20 +82,20 @@ const maxAwarenessEntries = 64
 // (varuint clientID, varuint clock, varstring stateJSON). Every state must be
 // valid JSON (an object or null).
 func decodeAwareness(b []byte) ([]awarenessEntry, error) {
-	r := &reader{b: b}
-	n := r.uint()
-	if r.err != nil {
-		return nil, r.err
+	r := lib0.NewReader(b)
+	n := r.Uint()
+	if r.Err() != nil {
+		return nil, errFrame
 	}
-	if n > maxAwarenessEntries || n > uint64(len(r.b)) {
+	if n > maxAwarenessEntries || n > uint64(r.Len()) {
 		return nil, fmt.Errorf("%w: %d awareness entries", errFrame, n)
 	}
 	out := make([]awarenessEntry, 0, n)
 	for range n {
-		e := awarenessEntry{Client: r.uint(), Clock: r.uint()}
-		s := r.bytes()
-		if r.err != nil {
-			return nil, r.err
+		e := awarenessEntry{Client: r.Uint(), Clock: r.Uint()}
+		s := r.Bytes()
+		if r.Err() != nil {
+			return nil, errFrame
 		}
 		if !json.Valid(s) || (s[0] != '{' && string(s) != "null") {
 			return nil, fmt.Errorf("%w: awareness state is not a JSON object or null", errFrame)
@@ -166,14 +118,14 @@ func encodeAwareness(es []awarenessEntry) []byte {
 
 // decodeUpdates decodes the container encodeUpdates writes.
 func decodeUpdates(b []byte) ([][]byte, error) {
-	r := &reader{b: b}
-	n := r.uint()
-	if r.err == nil && n > uint64(len(b)) {
+	r := lib0.NewReader(b)
+	n := r.Count()
+	var out [][]byte
+	for i := uint64(0); i < n && r.Err() == nil; i++ {
+		out = append(out, r.Bytes())
+	}
+	if r.Err() != nil {
 		return nil, errFrame
 	}
-	var out [][]byte
-	for i := uint64(0); i < n && r.err == nil; i++ {
-		out = append(out, r.bytes())
-	}
-	return out, r.err
+	return out, nil
 }

@@ -1,39 +1,29 @@
 package main
 
 import (
-	"encoding/binary"
-	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
 
 	y "github.com/skyterra/y-crdt"
+
+	"github.com/warrenhq/warren/apps/collab-editor/internal/yupdate"
 )
-
-// TextName is the name of the shared Y.Text the front end edits
-// (ydoc.getText("content")).
-const TextName = "content"
-
-// errHostile reports an update that y-crdt must never see: it would hang it.
-var errHostile = errors.New("collab-editor: malformed update")
 
 func init() {
 	// y-crdt prints to stdout with fmt.Printf; send it to the structured log instead.
 	y.Logf = func(f string, a ...any) { slog.Debug("y-crdt: " + fmt.Sprintf(f, a...)) }
 }
 
-// ydoc is a y-crdt document with the workarounds of the library's known bugs
-// (see README.md, "Trusting the Go document"):
+// ydoc is the tests' Go Yjs peer: a y-crdt document (the server itself never
+// integrates updates) with workarounds of the library's known bugs:
 //
 //   - deletes that arrive before their items are held and re-applied later
 //     (y-crdt stores pending deletes in a format it cannot read back);
 //   - XmlElement event handlers are filled in before observers run (nil panics);
-//   - every call on client input is guarded by the varuint check and recover();
+//   - every update is validated first (yupdate.Parse) and y-crdt calls recover();
 //   - text is read by walking items, not with the quadratic YText.ToString.
-//
-// clean reports whether the document holds every update applied to it, with
-// nothing pending; poisoned is set for good once y-crdt panicked.
 type ydoc struct {
 	mu       sync.Mutex // y-crdt is not goroutine-safe: one lock per document
 	doc      *y.Doc
@@ -69,22 +59,11 @@ func newYDoc() *ydoc {
 	return d
 }
 
-// checkUpdate rejects updates that would make y-crdt loop past the end of the
-// buffer: the first varuint (the number of clients) cannot exceed the length.
-// It then walks the whole update (validateUpdate).
-func checkUpdate(u []byte) error {
-	n, k := binary.Uvarint(u)
-	if k <= 0 || n > uint64(len(u)) {
-		return errHostile
-	}
-	return validateUpdate(u)
-}
-
 // Apply applies update u. It reports an error for a rejected (hostile) update,
 // which is not applied, and for a y-crdt panic, after which the document is
 // poisoned: it may no longer be trusted to hold every update.
 func (d *ydoc) Apply(u []byte) (err error) {
-	if err := checkUpdate(u); err != nil {
+	if _, err := yupdate.Parse(u); err != nil {
 		return err
 	}
 	d.mu.Lock()
@@ -135,8 +114,8 @@ func (d *ydoc) StateVector() (sv []byte, err error) {
 // Diff returns the update a peer with state vector sv (nil: an empty peer) misses.
 func (d *ydoc) Diff(sv []byte) (u []byte, err error) {
 	if len(sv) > 0 {
-		if _, ok := decodeStateVector(sv); !ok {
-			return nil, errHostile
+		if _, err := yupdate.DecodeStateVector(sv); err != nil {
+			return nil, err
 		}
 	}
 	err = d.guard(func() { u = y.EncodeStateAsUpdate(d.doc, sv) })

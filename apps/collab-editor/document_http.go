@@ -1,0 +1,131 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Version is a named snapshot.
+type Version struct {
+	ID      int64     `json:"id"`
+	Name    string    `json:"name"`
+	Created time.Time `json:"created"`
+}
+
+// ServeHTTP serves /parties/document/<name>/<rest>:
+//
+//	GET  text           the document's text (text/plain): served by textEndpoint, outside the turn
+//	GET  state          the full state: varuint n, then n varbytes Yjs updates
+//	GET  stats          storage statistics (JSON)
+//	GET  versions       named snapshots (JSON)
+//	POST versions       {"name"} (application/json): snapshot the document now; returns the Version
+//	GET  versions/<id>  the version's state, encoded like state
+//
+// Other methods get 405, other paths 404.
+func (d *Document) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	parts := strings.SplitN(r.URL.Path, "/", 5) // "", parties, document, name, rest
+	rest := ""
+	if len(parts) == 5 {
+		rest = parts[4]
+	}
+	switch {
+	case rest == "state":
+		if allowMethods(w, r, http.MethodGet) {
+			d.serveState(w)
+		}
+	case rest == "stats":
+		if allowMethods(w, r, http.MethodGet) {
+			writeJSON(w, d.stats())
+		}
+	case rest == "versions":
+		if !allowMethods(w, r, http.MethodGet, http.MethodPost) {
+			return
+		}
+		if r.Method == http.MethodGet {
+			d.serveVersions(w)
+		} else {
+			d.saveVersion(w, r)
+		}
+	case strings.HasPrefix(rest, "versions/"):
+		if allowMethods(w, r, http.MethodGet) {
+			d.serveVersion(w, strings.TrimPrefix(rest, "versions/"))
+		}
+	default:
+		http.Error(w, fmt.Sprintf("no route %q", rest), http.StatusNotFound)
+	}
+}
+
+func (d *Document) serveState(w http.ResponseWriter) {
+	us, err := d.fullState()
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Write(encodeUpdates(us))
+}
+
+func (d *Document) serveVersions(w http.ResponseWriter) {
+	rows, err := d.st.SQL().Query(`SELECT id, name, created FROM versions ORDER BY id DESC`)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	defer rows.Close()
+	vs := []Version{}
+	for rows.Next() {
+		var v Version
+		var created int64
+		rows.Scan(&v.ID, &v.Name, &created)
+		v.Created = time.UnixMilli(created).UTC()
+		vs = append(vs, v)
+	}
+	writeJSON(w, vs)
+}
+
+func (d *Document) saveVersion(w http.ResponseWriter, r *http.Request) {
+	var in struct{ Name string }
+	if !decodeJSONBody(w, r, &in) {
+		return
+	}
+	if strings.TrimSpace(in.Name) == "" || len(in.Name) > 200 {
+		http.Error(w, "body must be {\"name\": \"1 to 200 bytes\"}", http.StatusBadRequest)
+		return
+	}
+	us, err := d.fullState()
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	v := Version{Name: strings.TrimSpace(in.Name), Created: d.st.Now().UTC().Truncate(time.Millisecond)}
+	res, err := d.st.SQL().Exec(`INSERT INTO versions (name, created, data) VALUES (?, ?, ?)`, v.Name, v.Created.UnixMilli(), encodeUpdates(us))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	v.ID = res.LastInsertID
+	writeJSON(w, v)
+}
+
+func (d *Document) serveVersion(w http.ResponseWriter, idText string) {
+	id, err := strconv.ParseInt(idText, 10, 64)
+	var data []byte
+	if err == nil {
+		err = d.st.SQL().QueryRow(`SELECT data FROM versions WHERE id = ?`, id).Scan(&data)
+	}
+	if err != nil {
+		http.Error(w, "no such version", http.StatusNotFound)
+		return
+	}
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Write(data)
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(v)
+}
