@@ -16,15 +16,19 @@ type View struct {
 	Width, Height int
 	// ColorScheme is what prefers-color-scheme reports: "light" or "dark".
 	ColorScheme string
+	// NoScreenshot leaves the view out of the README's screenshots.
+	NoScreenshot bool
 }
 
 // Views are the screens every app is held to: a phone (390 px wide) and a
-// desktop (1280 px), each in the light and the dark scheme.
+// desktop (1280 px), each in the light and the dark scheme, and a tablet
+// (768 px, light; checked, not shot for the READMEs).
 var Views = []View{
 	{Name: "phone-light", Width: 390, Height: 844, ColorScheme: "light"},
 	{Name: "phone-dark", Width: 390, Height: 844, ColorScheme: "dark"},
 	{Name: "desktop-light", Width: 1280, Height: 800, ColorScheme: "light"},
 	{Name: "desktop-dark", Width: 1280, Height: 800, ColorScheme: "dark"},
+	{Name: "tablet-light", Width: 768, Height: 1024, ColorScheme: "light", NoScreenshot: true},
 }
 
 // ScreenshotsEnv names the environment variable that makes [Harness.CheckViews]
@@ -58,7 +62,7 @@ func (h *Harness) CheckViews(page playwright.Page, name string, views ...View) {
 		where := fmt.Sprintf("%s at %s", name, v.Name)
 		h.ExpectNoHorizontalOverflow(page, where)
 		h.ExpectAccessible(page, where)
-		if shots {
+		if shots && !v.NoScreenshot {
 			dir := h.cfg.ScreenshotsDir
 			if dir == "" {
 				dir = filepath.Join("docs", "screenshots")
