@@ -168,16 +168,22 @@ function drawNow() {
     const last = ts.length ? m.get(ts[ts.length - 1]!)! : null;
     const lastAvg = last && last[0] ? last[1] / last[0] : NaN;
     p.el.dataset["points"] = String(ts.length);
-    p.stats.replaceChildren();
+    // Stats are updated in place (they change every second): no node is replaced
+    // under a reader, a screen reader or an accessibility checker.
     const stat = (label: string, cls: string, v: string, title?: string) => {
-      const s = document.createElement("span");
-      if (title) s.title = title;
-      s.append(`${label} `);
-      const b = document.createElement("b");
-      b.className = cls;
-      b.textContent = v;
-      s.append(b);
-      p!.stats.append(s);
+      let b = p!.stats.querySelector<HTMLElement>(`b.${cls}`);
+      if (!b) {
+        const s = document.createElement("span");
+        s.append(document.createTextNode(""), " ");
+        b = document.createElement("b");
+        b.className = cls;
+        s.append(b);
+        p!.stats.append(s);
+      }
+      const s = b.parentElement!;
+      if (s.firstChild!.textContent !== label) s.firstChild!.textContent = label;
+      if (b.textContent !== v) b.textContent = v;
+      if (title !== undefined && s.title !== title) s.title = title;
     };
     stat("last", "last", formatValue(lastAvg));
     stat("events", "total", String(total), "events in the range shown");
