@@ -15,7 +15,7 @@ import (
 )
 
 // Browser tests of the chat, two or three users in Chromium. Run with `make e2e`.
-// The room is checked at 390 and 1280 px, light and dark (browsertest.CheckViews);
+// The room is checked at 390, 768 and 1280 px, light and dark (browsertest.CheckViews);
 // UPDATE_SCREENSHOT=1 also writes those views to docs/screenshots/ for the README.
 
 func serveInProcess(h *browsertest.Harness) *browsertest.Server {

@@ -17,7 +17,7 @@ import (
 )
 
 // Browser tests of the dashboard in Chromium. Run with `make e2e`.
-// Every page is checked at 390 and 1280 px, light and dark (browsertest.CheckViews);
+// Every page is checked at 390, 768 and 1280 px, light and dark (browsertest.CheckViews);
 // UPDATE_SCREENSHOT=1 also writes those views to docs/screenshots/ for the README.
 
 func must(t *testing.T, err error) {

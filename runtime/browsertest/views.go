@@ -93,6 +93,13 @@ func (h *Harness) ShowView(page playwright.Page, v View) {
 	if err := page.EmulateMedia(playwright.PageEmulateMediaOptions{ColorScheme: scheme, ReducedMotion: playwright.ReducedMotionReduce}); err != nil {
 		h.t.Fatalf("browsertest: emulate %s: %v", v.ColorScheme, err)
 	}
+	// The page sees the new size and scheme (polled), then has two frames to
+	// run its resize and theme handlers and paint.
+	_, err := page.WaitForFunction(`([w, dark]) => innerWidth === w && matchMedia("(prefers-color-scheme: dark)").matches === dark`,
+		[]any{v.Width, v.ColorScheme == "dark"}, playwright.PageWaitForFunctionOptions{Polling: playwright.Float(50)})
+	if err != nil {
+		h.t.Fatalf("browsertest: the page never showed %s: %v", v.Name, err)
+	}
 	settle(h, page)
 }
 

@@ -17,8 +17,10 @@ type errorsTB struct {
 	errs []string
 }
 
-func (r *errorsTB) Errorf(format string, args ...any) { r.errs = append(r.errs, fmt.Sprintf(format, args...)) }
-func (r *errorsTB) Helper()                           {}
+func (r *errorsTB) Errorf(format string, args ...any) {
+	r.errs = append(r.errs, fmt.Sprintf(format, args...))
+}
+func (r *errorsTB) Helper() {}
 
 // page serves html at / for the view checks.
 func servePage(h *Harness, html string) {
