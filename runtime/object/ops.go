@@ -135,7 +135,11 @@ func openReadOnly(path string) (*sql.DB, error) {
 // query_only would refuse (it writes the copy); mode=ro still protects the source.
 func openSnapshotSource(path string) (*sql.DB, error) { return openRO(path, "mode=ro") }
 
+// openRO opens path with the URI parameters query. It waits for a lock held by another
+// connection (the object's own, or WAL recovery after a crash) instead of failing with
+// SQLITE_BUSY, for as long as the runtime's own connections do.
 func openRO(path, query string) (*sql.DB, error) {
+	query += fmt.Sprintf("&_pragma=busy_timeout(%d)", busyTimeout.Milliseconds())
 	u := url.URL{Scheme: "file", Path: path, RawQuery: query}
 	db, err := sql.Open("sqlite", u.String())
 	if err != nil {

@@ -66,7 +66,9 @@ func (r *Runtime) EvictAll() int {
 // sees committed data only.
 func (r *Runtime) OpenDB(t testing.TB, namespace string, id object.ID) *sql.DB {
 	t.Helper()
-	db, err := sql.Open("sqlite", "file:"+r.DatabasePath(namespace, id)+"?mode=ro")
+	// busy_timeout: the runtime's catalogue scan may be reading the file, or recovering
+	// its WAL after a crash, at the same moment.
+	db, err := sql.Open("sqlite", "file:"+r.DatabasePath(namespace, id)+"?mode=ro&_pragma=busy_timeout(5000)")
 	if err != nil {
 		t.Fatalf("objecttest: open %s/%s: %v", namespace, id, err)
 	}
