@@ -29,7 +29,8 @@ type entity struct {
 	running   bool // owned (lifecycle.go), by a runner, an evictor or the slot line
 	idleSince time.Time
 	idleElem  *list.Element
-	pins      int // pending Go work or other reasons to stay in memory
+	pins      int   // pending Go work or other reasons to stay in memory
+	queued    int64 // bytes held by queued and running events (event.bytes)
 
 	// runner-owned
 	db      *sql.DB
@@ -75,6 +76,9 @@ type event struct {
 	hold *holdRequest
 	// message marks a WebSocket message, for the object's metrics.
 	message bool
+	// bytes is what the event holds of a client's (a request body) while it waits:
+	// counted against Config.MaxQueueBytes and MaxQueueBytesTotal until it is done.
+	bytes int64
 }
 
 func newEntity(rt *Runtime, ns *nsCore, id ID) *entity {

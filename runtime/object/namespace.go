@@ -180,6 +180,11 @@ func (c *nsCore) invoke(ctx context.Context, id ID, name string, arg []byte) ([]
 
 // do runs fn as a turn of the object and waits for it to commit.
 func (c *nsCore) do(ctx context.Context, id ID, fn func(ctx context.Context, inst any) error) error {
+	return c.doHolding(ctx, id, 0, fn)
+}
+
+// doHolding is do for a turn whose closure holds bytes of a client's (see queue.go).
+func (c *nsCore) doHolding(ctx context.Context, id ID, bytes int64, fn func(ctx context.Context, inst any) error) error {
 	if id.IsZero() {
 		return fmt.Errorf("%w: zero ID", ErrInvalidID)
 	}
@@ -194,7 +199,7 @@ func (c *nsCore) do(ctx context.Context, id ID, fn func(ctx context.Context, ins
 		defer c.rt.waits.remove(caller.key, target)
 	}
 	done := make(chan error, 1)
-	ev := &event{ctx: ctx, run: fn, done: func(err error) { done <- err }}
+	ev := &event{ctx: ctx, run: fn, bytes: bytes, done: func(err error) { done <- err }}
 	if err := c.rt.dispatch(c, id, ev); err != nil {
 		return err
 	}
@@ -220,10 +225,17 @@ const MaxRequestBody = 1 << 20
 // ServeHTTP delivers r to the object behind stub as one turn, when T implements
 // http.Handler; otherwise it answers 404 without touching the object. The object's
 // response is buffered and written only after the turn's writes are durable; a failed
-// turn answers 500 and a refused one 503 or 404.
+// turn answers 500 and a refused one 503 or 404. A body that the object's queue could
+// not take (Config.MaxQueueBytes) is refused with 503 before it is read, when its
+// length is announced.
 func (ns *Namespace[T]) ServeHTTP(w http.ResponseWriter, r *http.Request, stub Stub[T]) {
 	if _, ok := any((*T)(nil)).(http.Handler); !ok {
 		http.Error(w, fmt.Sprintf("%v: %s objects do not serve HTTP", ErrNotFound, ns.core.name), http.StatusNotFound)
+		return
+	}
+	if err := ns.core.rt.canQueue(ns.core, stub.id, max(r.ContentLength, 0)); err != nil {
+		code, msg := HTTPStatus(err)
+		http.Error(w, msg, code)
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxRequestBody))
@@ -231,27 +243,42 @@ func (ns *Namespace[T]) ServeHTTP(w http.ResponseWriter, r *http.Request, stub S
 		http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
 		return
 	}
-	rec := httptest.NewRecorder()
-	err = ns.core.do(r.Context(), stub.id, func(ctx context.Context, inst any) error {
+	// The handler writes into rec inside the turn; what leaves the turn is a snapshot
+	// taken when the handler has returned. The turn may outlive this request (its
+	// client went away, or it was abandoned after its time limit), so rec itself is
+	// never read out here.
+	var snap atomic.Pointer[response]
+	err = ns.core.doHolding(r.Context(), stub.id, int64(len(body)), func(ctx context.Context, inst any) error {
+		rec := httptest.NewRecorder()
 		req := r.Clone(ctx)
 		req.Body = io.NopCloser(bytes.NewReader(body))
 		inst.(http.Handler).ServeHTTP(rec, req)
-		if rec.Code >= 500 {
-			return fmt.Errorf("object: handler answered %d", rec.Code)
+		resp := &response{code: rec.Code, header: rec.Header().Clone(), body: rec.Body.Bytes()}
+		snap.Store(resp)
+		if resp.code >= 500 {
+			return fmt.Errorf("object: handler answered %d", resp.code)
 		}
 		return nil
 	})
+	resp := snap.Load()
 	if err != nil {
 		code, msg := HTTPStatus(err)
-		if rec.Code >= 500 && rec.Body.Len() > 0 && code == http.StatusInternalServerError {
-			msg = rec.Body.String()
+		if resp != nil && resp.code >= 500 && len(resp.body) > 0 && code == http.StatusInternalServerError {
+			msg = string(resp.body)
 		}
 		http.Error(w, msg, code)
 		return
 	}
-	for k, v := range rec.Header() {
+	for k, v := range resp.header {
 		w.Header()[k] = v
 	}
-	w.WriteHeader(rec.Code)
-	w.Write(rec.Body.Bytes())
+	w.WriteHeader(resp.code)
+	w.Write(resp.body)
+}
+
+// response is an object's HTTP response as its turn left it.
+type response struct {
+	code   int
+	header http.Header
+	body   []byte
 }

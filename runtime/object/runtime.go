@@ -26,6 +26,12 @@ type Config struct {
 	// MaxQueue bounds the events waiting for one object; beyond it calls fail with
 	// ErrOverloaded. Default 4096.
 	MaxQueue int
+	// MaxQueueBytes bounds the bytes of request bodies held by one object's events,
+	// queued or running; beyond it requests fail with ErrOverloaded (503), before their
+	// body is read when its length is announced. Default 16 MiB.
+	MaxQueueBytes int64
+	// MaxQueueBytesTotal bounds the same across all objects. Default 128 MiB.
+	MaxQueueBytesTotal int64
 	// MaxQueueDelay fails an event with ErrOverloaded when it waited longer than this
 	// before its turn. Default 30s.
 	MaxQueueDelay time.Duration
@@ -71,6 +77,7 @@ type Runtime struct {
 	objects    map[objectKey]*entity
 	idle       *list.List // entities with an open database and no owner, least recently used first
 	open       int        // database slots held: databases open or opening (at most MaxOpen)
+	queued     int64      // bytes held by the events of all objects (event.bytes, queue.go)
 	slotLine   list.List  // entities waiting for a slot, first come first served (slots.go)
 	closed     bool
 	sweep      Timer
@@ -107,6 +114,12 @@ func New(cfg Config) (*Runtime, error) {
 	}
 	if cfg.MaxQueue <= 0 {
 		cfg.MaxQueue = 4096
+	}
+	if cfg.MaxQueueBytes <= 0 {
+		cfg.MaxQueueBytes = 16 << 20
+	}
+	if cfg.MaxQueueBytesTotal <= 0 {
+		cfg.MaxQueueBytesTotal = 128 << 20
 	}
 	if cfg.MaxQueueDelay <= 0 {
 		cfg.MaxQueueDelay = 30 * time.Second
@@ -260,14 +273,17 @@ func (rt *Runtime) dispatch(ns *nsCore, id ID, ev *event) error {
 		rt.objects[key] = e
 	}
 	e.mu.Lock()
-	if n := len(e.queue); n >= rt.cfg.MaxQueue && !ev.mustQueue {
+	if err := rt.queueFullLocked(e, ev); err != nil {
 		e.mu.Unlock()
 		rt.mu.Unlock()
 		rt.stats.overloaded.Add(1)
-		return fmt.Errorf("%w: %d events queued for %s/%s", ErrOverloaded, n, ns.name, id)
+		return err
+	}
+	if ev.bytes > 0 {
+		rt.holdQueued(e, ev)
 	}
 	if id.has && !e.learned.has {
-		e.learned = id // the runner adopts the name (entity.adoptName)
+		e.learned = id // the runner adopts the name (entity.run)
 	}
 	ev.enqueued = rt.cfg.Clock.Now()
 	e.queue = append(e.queue, ev)
