@@ -11,14 +11,30 @@
 // # Guarantees
 //
 //   - One live instance per ID in a process, and one process per data directory (a
-//     lock on the directory itself enforces it). Every event for an object (RPC call, HTTP request,
-//     WebSocket message, alarm) runs as a turn, one at a time, in arrival order per
-//     caller. Object state needs no locks.
+//     lock on the directory itself enforces it). Every event for an object (RPC call,
+//     HTTP request, WebSocket message, alarm) runs as a turn, one at a time, in arrival
+//     order per caller. Object state needs no locks.
 //   - The constructor runs inside a turn of its own before the first event after
-//     every activation, so it can load state and migrate its schema atomically.
+//     every activation, so it can load state and migrate its schema atomically. Its
+//     [State.OnCommit] callbacks and [State.Go] work run once that commits.
 //   - Every turn is a transaction. Its writes, through [Storage] and [SQL], commit
 //     together or not at all. A turn that returns an error or panics is rolled back
-//     and the instance is dropped; the next event rebuilds it from storage.
+//     and the instance is dropped; the next event rebuilds it from storage. A panic
+//     in an OnCommit callback or in State.Go work is recovered and logged too, and
+//     drops the instance; the process and the other objects go on ([Stats].Panics).
+//   - Turn time limit: each handler, constructor, alarm or schedule handler, and the
+//     OnCommit callbacks of a batch run under [Config.TurnTimeout] (30 s) of wall time.
+//     At the limit the turn's context is cancelled (user SQL is interrupted, calls to
+//     other objects end) and the turn fails with [ErrTimeout], rolled back, its
+//     instance dropped, even if it returns nil afterwards. A turn still running a
+//     second later (it ignores its context) is abandoned: its batch fails, the database
+//     is closed under it and the object starts again from storage for its next events;
+//     what the abandoned goroutine does afterwards reaches no storage ([ErrNotInTurn]).
+//     So no caller, no other event of the object and no [Runtime.Close] waits longer
+//     than the limit plus a second, whatever user code does.
+//   - Calls between objects: a call that would close a cycle (a calls b while b, or an
+//     object b is waiting for, calls a) fails at once with [ErrDeadlock], whatever
+//     contexts the calls carry; the turn's context ends when the turn does.
 //   - User SQL cannot end or escape the turn's transaction. Refused with
 //     [ErrSQLNotAllowed]: BEGIN, COMMIT, ROLLBACK, SAVEPOINT, ATTACH, pragmas outside a
 //     read-only allow-list, the runtime's tables (_warren_*), and the ROLLBACK conflict
@@ -35,12 +51,21 @@
 //     transaction, a savepoint each, with one fsync for the batch (SQLite
 //     synchronous=FULL by default).
 //   - An object with no events for [Config.IdleTimeout] (10 s) is evicted: its
-//     instance is dropped and its database closed; at most [Config.MaxOpen]
-//     databases are open at once. The next event re-runs the constructor. An evicted
-//     object has no goroutine and costs only its file.
-//   - Back-pressure: at most [Config.MaxQueue] events wait per object; beyond it,
-//     and for events that waited longer than [Config.MaxQueueDelay], calls fail with
-//     [ErrOverloaded], which must not be retried. [ErrRetryable] means the call had no
+//     instance is dropped and its database closed. The next event re-runs the
+//     constructor. An evicted object has no goroutine and costs only its file.
+//   - At most [Config.MaxOpen] (256) databases are open at any moment, after a restart
+//     with many overdue alarms too. An activation that finds them all open evicts the
+//     least recently used idle object (one with pending State.Go work closes its
+//     database but keeps its instance for the continuation); if every open object is
+//     running a turn, it waits in line, first come first served, until one finishes
+//     (at most the turn time limit). An object's database is closed and its
+//     [Placement] released before it can be activated again.
+//   - Back-pressure: at most [Config.MaxQueue] events wait per object, and at most
+//     [Config.MaxQueueBytes] (16 MiB) of request bodies per object and
+//     [Config.MaxQueueBytesTotal] (128 MiB) in all, counted until their turn is done
+//     even if the client left; beyond them, and for events that waited longer than
+//     [Config.MaxQueueDelay], calls fail with [ErrOverloaded], which must not be
+//     retried. [ErrRetryable] means the call had no
 //     effect and may be retried if idempotent. [ErrCorrupt] means the object's
 //     database file is damaged: retrying cannot help, it must be restored from a
 //     backup (the runtime leaves the file as it is).
