@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -110,7 +108,7 @@ func (r *Room) OnConnect(ctx context.Context, ws *object.WebSocket, req *http.Re
 	q := req.URL.Query()
 	p := peer{Ext: q.Get("proto") == "1", Addr: server.ClientAddr(req)}
 	if tok := q.Get("token"); tok != "" {
-		if !validToken(tok) {
+		if !server.ValidToken(tok) {
 			return &object.CloseError{Code: 4400, Reason: "invalid token: 16 to 128 of A-Z a-z 0-9 _ -"}
 		}
 		p.UID, p.Proven = uidOf("token:"+tok), true
@@ -478,24 +476,7 @@ outer:
 func send(ws *object.WebSocket, v any) { ws.SendJSON(v) }
 
 // uidOf derives a user's public id from their secret; the secret is never stored.
-func uidOf(secret string) string {
-	h := sha256.Sum256([]byte("warren-chat-uid\x00" + secret))
-	return hex.EncodeToString(h[:12])
-}
-
-// validToken accepts 16 to 128 of [A-Za-z0-9_-].
-func validToken(t string) bool {
-	if len(t) < 16 || len(t) > 128 {
-		return false
-	}
-	for i := 0; i < len(t); i++ {
-		c := t[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
-			return false
-		}
-	}
-	return true
-}
+func uidOf(secret string) string { return server.PublicID("warren-chat-uid", secret) }
 
 func nameOr(a, b string) string {
 	if a != "" {
