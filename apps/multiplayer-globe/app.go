@@ -15,9 +15,26 @@ import (
 //go:embed all:web/dist
 var dist embed.FS
 
-// Options tune the app (tests use a small capacity).
+// Options tune the app (tests use small values). Zero fields take the defaults.
 type Options struct {
-	Capacity int // players per session (default Capacity)
+	Capacity           int // players per session (default Capacity)
+	MaxPerAddr         int // game sockets per client address (default MaxPerAddr; see admission.go)
+	MaxSessionsPerAddr int // sessions a client address plays in (default MaxSessionsPerAddr)
+	MaxSockets         int // game sockets in the process (default MaxSockets)
+	MaxSessions        int // sessions with players, which tick, in the process (default MaxSessions)
+}
+
+func (o Options) withDefaults() Options {
+	for _, f := range []struct {
+		v *int
+		d int
+	}{{&o.Capacity, Capacity}, {&o.MaxPerAddr, MaxPerAddr}, {&o.MaxSessionsPerAddr, MaxSessionsPerAddr},
+		{&o.MaxSockets, MaxSockets}, {&o.MaxSessions, MaxSessions}} {
+		if *f.v <= 0 {
+			*f.v = f.d
+		}
+	}
+	return o
 }
 
 // globeApp describes the binary: name, default address, front end and namespaces.
@@ -29,12 +46,11 @@ func globeApp(opt Options) server.App {
 // template's room), "lobby" (one object, "main") and "leaderboard" (one object,
 // "all-time"), and the app's HTTP API.
 func setup(opt Options) func(rt *object.Runtime, s *server.Server) error {
-	if opt.Capacity <= 0 {
-		opt.Capacity = Capacity
-	}
+	opt = opt.withDefaults()
 	return func(rt *object.Runtime, s *server.Server) error {
+		adm := newAdmission(opt)
 		lobbies, err := object.Register(rt, "lobby", func(ctx context.Context, st *object.State) (*Lobby, error) {
-			return newLobby(ctx, st, opt.Capacity)
+			return newLobby(ctx, st, opt.Capacity, adm)
 		})
 		if err != nil {
 			return err
@@ -49,6 +65,7 @@ func setup(opt Options) func(rt *object.Runtime, s *server.Server) error {
 			board:    boards.GetByName("all-time"),
 			submit:   object.Method(boards, "submit", (*Leaderboard).Submit),
 			stats:    newTickStats(),
+			adm:      adm,
 			capacity: opt.Capacity,
 		}
 		assign := object.Method(lobbies, "assign", (*Lobby).Assign)
@@ -64,6 +81,13 @@ func setup(opt Options) func(rt *object.Runtime, s *server.Server) error {
 		}
 		s.Handle("/api/join", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			res, err := assign.Call(r.Context(), d.lobby, JoinRequest{Spectate: r.URL.Query().Get("spectate") == "1"})
+			if err == nil && res.Full {
+				w.Header().Set("Retry-After", "10")
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusServiceUnavailable)
+				json.NewEncoder(w).Encode(map[string]string{"error": "every session is full: try again later"})
+				return
+			}
 			reply(w, res, err)
 		}))
 		s.Handle("/api/sessions", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

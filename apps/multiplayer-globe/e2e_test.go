@@ -84,8 +84,8 @@ func TestGlobeTwoPlayers(t *testing.T) {
 	h := browsertest.New(t, browsertest.Config{Timeout: 30 * time.Second})
 	srv := h.Serve(func(dir string) (http.Handler, error) { return newApp(dir, Options{}) })
 	alice, bob := h.NewUser("alice"), h.NewUser("bob")
-	goTo(t, h, alice, "/session/e2e?renderer=2d&name=alice&lat=0&lng=0")
-	goTo(t, h, bob, "/session/e2e?renderer=2d&name=bob&lat=0&lng=30")
+	goTo(t, h, alice, "/session/e2e?renderer=2d&name=alice")
+	goTo(t, h, bob, "/session/e2e?renderer=2d&name=bob")
 	for _, p := range []playwright.Page{alice, bob} {
 		must(t, h.Expect.Locator(p.Locator("#status")).ToHaveText("online"))
 		must(t, h.Expect.Locator(p.Locator("#players-count")).ToHaveText("2"))
@@ -184,13 +184,14 @@ func TestTemplateRoomInBrowser(t *testing.T) {
 // TestGlobeWebGL checks that cobe's WebGL globe (SwiftShader in headless
 // Chromium) draws the land and both players' markers, by reading back the
 // canvas: alice's cyan dot where the camera centers (on her), bob's red one
-// 25° east of her. UPDATE_SCREENSHOT=1 writes the README's screenshot from it.
+// (the server starts a player within SpawnNear of another). UPDATE_SCREENSHOT=1
+// writes the README's screenshot from it.
 func TestGlobeWebGL(t *testing.T) {
 	h := browsertest.New(t, browsertest.Config{Timeout: 30 * time.Second})
 	h.Serve(func(dir string) (http.Handler, error) { return newApp(dir, Options{}) })
 	alice, bob := h.NewUser("alice"), h.NewUser("bob")
-	goTo(t, h, alice, "/session/webgl?name=alice&lat=0&lng=0")
-	goTo(t, h, bob, "/session/webgl?renderer=2d&name=bob&lat=0&lng=25")
+	goTo(t, h, alice, "/session/webgl?name=alice")
+	goTo(t, h, bob, "/session/webgl?renderer=2d&name=bob")
 	must(t, h.Expect.Locator(alice.Locator("#globe")).ToHaveAttribute("data-renderer", "webgl"))
 	must(t, h.Expect.Locator(alice.Locator("#players-count")).ToHaveText("2"))
 

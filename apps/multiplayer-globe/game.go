@@ -21,12 +21,22 @@ const (
 	GoldValue    = 5                       // points of a gold collectible (others: 1)
 	Capacity     = 64                      // players per session; the lobby fills sessions up to it
 	maxStepSecs  = 3.0 / float64(TickRate) // a late tick moves players at most this long
+
+	// Spawning: the server picks where a player starts (a client never does: it
+	// would pick the best item). A new player starts within SpawnNear of another
+	// player (so they see each other), between the latitudes ±SpawnMaxLat (compass
+	// steering is awkward near the poles), at the best of spawnTries random points:
+	// the one farthest from every item.
+	SpawnNear   = 30.0 // degrees of arc
+	SpawnMaxLat = 50.0 // degrees
+	spawnTries  = 16
 )
 
 // Player is one player's state in a session.
 type Player struct {
 	N       int     // small number, unique in the session, used on the wire
-	ID      string  // connection id (?_pk=)
+	ID      string  // connection id (?_pk=): secret, never sent to others
+	UID     string  // public id: a hash of the player's token (or connection id); keys the leaderboard
 	Name    string  // sanitized display name
 	Color   int     // palette index
 	Lat     float64 // degrees
@@ -90,10 +100,44 @@ func RandomPoint(r *rand.Rand) (lat, lng float64) {
 	return math.Asin(z) * 180 / math.Pi, r.Float64()*360 - 180
 }
 
+// SpawnPoint picks a new player's start (see SpawnNear): near a random player
+// when there is one, in the band of latitudes ±SpawnMaxLat, as far from the
+// items as spawnTries random candidates allow.
+func (w *World) SpawnPoint() (lat, lng float64) {
+	var near *Player
+	if len(w.Players) > 0 {
+		k := w.rng.IntN(len(w.Players))
+		for _, p := range sortedPlayers(w.Players) {
+			if k--; k < 0 {
+				near = p
+				break
+			}
+		}
+	}
+	best := -1.0
+	for range spawnTries {
+		var la, lo float64
+		if near != nil {
+			la, lo = Move(near.Lat, near.Lng, w.rng.Float64()*360, w.rng.Float64()*SpawnNear)
+		} else {
+			la, lo = RandomPoint(w.rng)
+		}
+		la = max(-SpawnMaxLat, min(SpawnMaxLat, la))
+		gap := 180.0
+		for _, it := range w.Items {
+			gap = min(gap, Distance(la, lo, it.Lat, it.Lng))
+		}
+		if gap > best {
+			best, lat, lng = gap, la, lo
+		}
+	}
+	return lat, lng
+}
+
 // AddPlayer adds a player at (lat, lng) and returns it.
-func (w *World) AddPlayer(id, name string, lat, lng float64, score int) *Player {
+func (w *World) AddPlayer(id, uid, name string, lat, lng float64, score int) *Player {
 	w.nextN++
-	p := &Player{N: w.nextN, ID: id, Name: name, Color: (w.nextN - 1) % 12, Lat: clampLat(lat), Lng: wrapLng(lng), Score: score}
+	p := &Player{N: w.nextN, ID: id, UID: uid, Name: name, Color: (w.nextN - 1) % 12, Lat: clampLat(lat), Lng: wrapLng(lng), Score: score}
 	w.Players[p.N] = p
 	w.joined = append(w.joined, p.N)
 	w.fillItems()
@@ -227,7 +271,7 @@ type Delta struct {
 // WirePlayer is a player as snapshots and joins carry it.
 type WirePlayer struct {
 	N       int     `json:"n"`
-	ID      string  `json:"id"`
+	ID      string  `json:"id"` // the player's public id (Player.UID), never the connection id
 	Name    string  `json:"name"`
 	Color   int     `json:"color"`
 	Lat     float64 `json:"lat"`
@@ -245,7 +289,7 @@ type WireItem struct {
 }
 
 func (p *Player) wire() WirePlayer {
-	return WirePlayer{N: p.N, ID: p.ID, Name: p.Name, Color: p.Color, Lat: round2(p.Lat), Lng: round2(p.Lng), Heading: math.Round(p.Heading), Score: p.Score}
+	return WirePlayer{N: p.N, ID: p.UID, Name: p.Name, Color: p.Color, Lat: round2(p.Lat), Lng: round2(p.Lng), Heading: math.Round(p.Heading), Score: p.Score}
 }
 
 func (it *Item) wire() WireItem {

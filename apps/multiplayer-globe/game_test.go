@@ -34,8 +34,8 @@ func TestMoveAndDistance(t *testing.T) {
 
 func TestWorldTickAndDelta(t *testing.T) {
 	w := NewWorld(1)
-	a := w.AddPlayer("a", "alice", 0, 0, 0)
-	b := w.AddPlayer("b", "bob", 10, 10, 0)
+	a := w.AddPlayer("a", "uid-a", "alice", 0, 0, 0)
+	b := w.AddPlayer("b", "uid-b", "bob", 10, 10, 0)
 	if len(w.Items) != BaseItems+1 {
 		t.Fatalf("items: %d", len(w.Items))
 	}
@@ -71,7 +71,7 @@ func TestWorldTickAndDelta(t *testing.T) {
 
 func TestPickup(t *testing.T) {
 	w := NewWorld(2)
-	p := w.AddPlayer("a", "alice", 0, 0, 0)
+	p := w.AddPlayer("a", "uid-a", "alice", 0, 0, 0)
 	w.Delta()
 	// Put an item just ahead of the player.
 	for n := range w.Items {
@@ -96,7 +96,7 @@ func TestPickup(t *testing.T) {
 
 func TestSnapshot(t *testing.T) {
 	w := NewWorld(3)
-	w.AddPlayer("a", "alice", 1.234, 5.678, 7)
+	w.AddPlayer("a", "uid-a", "alice", 1.234, 5.678, 7)
 	s := w.Snapshot()
 	if len(s.Players) != 1 || s.Players[0].Lat != 1.23 || s.Players[0].Lng != 5.68 || s.Players[0].Score != 7 {
 		t.Fatalf("%+v", s.Players)
@@ -112,7 +112,7 @@ func TestSnapshot(t *testing.T) {
 func BenchmarkTick64(b *testing.B) {
 	w := NewWorld(4)
 	for i := range 64 {
-		p := w.AddPlayer("p", "p", float64(i), float64(i*5), 0)
+		p := w.AddPlayer("p", "p", "p", float64(i), float64(i*5), 0)
 		w.Steer(p.N, float64(i*5), true)
 	}
 	for b.Loop() {
@@ -127,7 +127,7 @@ func BenchmarkTick64(b *testing.B) {
 func BenchmarkTick(b *testing.B) {
 	w := NewWorld(1)
 	for i := range Capacity {
-		p := w.AddPlayer(fmt.Sprint("p", i), fmt.Sprint("player", i), float64(i%60)-30, float64(i*5%360)-180, 0)
+		p := w.AddPlayer(fmt.Sprint("p", i), fmt.Sprint("u", i), fmt.Sprint("player", i), float64(i%60)-30, float64(i*5%360)-180, 0)
 		w.Steer(p.N, float64(i*37%360), true)
 	}
 	w.Delta()
@@ -145,8 +145,8 @@ func BenchmarkTick(b *testing.B) {
 func TestDeltaJSON(t *testing.T) {
 	sp := 3
 	w := NewWorld(2)
-	p := w.AddPlayer("id-1", `a "quoted" <name>`, 10, -20, 5)
-	w.AddPlayer("id-2", "b", -0.004, 179.999, 0)
+	p := w.AddPlayer("id-1", "uid-1", `a "quoted" <name>`, 10, -20, 5)
+	w.AddPlayer("id-2", "uid-2", "b", -0.004, 179.999, 0)
 	w.Steer(p.N, 123.4, true)
 	w.Step(0.05)
 	ds := []Delta{w.Delta(), {Type: "tick", Tick: 9, TS: 1, At: 1700000000123456}}

@@ -11,47 +11,61 @@ const LeaderboardSize = 10
 
 // Score is one player's result, as sessions submit it and the leaderboard lists it.
 type Score struct {
-	Name  string `json:"name"`
+	ID    string `json:"id"`    // the player's public id (a hash of their token): what the entry belongs to
+	Name  string `json:"name"`  // the name the player last played under
 	Best  int    `json:"best"`  // best score in one session
 	Total int    `json:"total"` // points collected in all sessions
 }
 
 // Leaderboard is the all-time leaderboard: one object ("all-time") with a SQLite
-// table. Sessions submit batches of score changes every few seconds and when a
-// player leaves, never per tick.
+// table, one row per player id, so points go to the player who collected them,
+// never to whoever picks the same name. Sessions submit batches of score changes
+// every few seconds and when a player leaves, never per tick.
 type Leaderboard struct{ st *object.State }
 
+// leaderboardSchema creates the table. Rows of the table of earlier versions,
+// keyed by name, are kept with the id "name:<name>".
+const leaderboardSchema = `
+CREATE TABLE IF NOT EXISTS players (
+	uid TEXT PRIMARY KEY,
+	name TEXT NOT NULL,
+	best INTEGER NOT NULL,
+	total INTEGER NOT NULL,
+	updated INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS players_best ON players(best DESC, updated);
+CREATE TABLE IF NOT EXISTS scores (name TEXT PRIMARY KEY, best INTEGER NOT NULL, total INTEGER NOT NULL, updated INTEGER NOT NULL);
+INSERT OR IGNORE INTO players(uid, name, best, total, updated) SELECT 'name:' || name, name, best, total, updated FROM scores;
+DROP TABLE scores;
+`
+
 func newLeaderboard(ctx context.Context, st *object.State) (*Leaderboard, error) {
-	_, err := st.SQL().Exec(`CREATE TABLE IF NOT EXISTS scores (
-		name TEXT PRIMARY KEY,
-		best INTEGER NOT NULL,
-		total INTEGER NOT NULL,
-		updated INTEGER NOT NULL
-	);
-	CREATE INDEX IF NOT EXISTS scores_best ON scores(best DESC, updated)`)
-	if err != nil {
+	if _, err := st.SQL().Exec(leaderboardSchema); err != nil {
 		return nil, err
 	}
 	return &Leaderboard{st: st}, nil
 }
 
-// Submission is a batch of score changes: for each name, its best session score so
-// far (Best) and the points collected since the previous submission (Total).
+// Submission is a batch of score changes: for each player id, its best session
+// score so far (Best) and the points collected since the previous submission (Total).
 type Submission struct {
 	Scores []Score `json:"scores"`
 }
+
+// maxIDBytes bounds a player id in a submission (ids are 24 hex digits).
+const maxIDBytes = 64
 
 // Submit records a batch and returns the top of the leaderboard. An empty batch
 // only reads it.
 func (l *Leaderboard) Submit(ctx context.Context, s Submission) ([]Score, error) {
 	now := l.st.Now().UnixMilli()
 	for _, sc := range s.Scores {
-		if sc.Name == "" || (sc.Best <= 0 && sc.Total <= 0) {
+		if sc.ID == "" || len(sc.ID) > maxIDBytes || (sc.Best <= 0 && sc.Total <= 0) {
 			continue
 		}
-		_, err := l.st.SQL().Exec(`INSERT INTO scores(name, best, total, updated) VALUES(?, ?, ?, ?)
-			ON CONFLICT(name) DO UPDATE SET best = max(best, excluded.best), total = total + excluded.total, updated = excluded.updated`,
-			SanitizeName(sc.Name, "anonymous"), max(sc.Best, 0), max(sc.Total, 0), now)
+		_, err := l.st.SQL().Exec(`INSERT INTO players(uid, name, best, total, updated) VALUES(?, ?, ?, ?, ?)
+			ON CONFLICT(uid) DO UPDATE SET name = excluded.name, best = max(best, excluded.best), total = total + excluded.total, updated = excluded.updated`,
+			sc.ID, SanitizeName(sc.Name, "anonymous"), max(sc.Best, 0), max(sc.Total, 0), now)
 		if err != nil {
 			return nil, err
 		}
@@ -61,7 +75,7 @@ func (l *Leaderboard) Submit(ctx context.Context, s Submission) ([]Score, error)
 
 // Top returns the n best players, best score first.
 func (l *Leaderboard) Top(ctx context.Context, n int) ([]Score, error) {
-	rows, err := l.st.SQL().Query(`SELECT name, best, total FROM scores ORDER BY best DESC, updated LIMIT ?`, n)
+	rows, err := l.st.SQL().Query(`SELECT uid, name, best, total FROM players ORDER BY best DESC, updated LIMIT ?`, n)
 	if err != nil {
 		return nil, err
 	}
@@ -69,7 +83,7 @@ func (l *Leaderboard) Top(ctx context.Context, n int) ([]Score, error) {
 	out := []Score{}
 	for rows.Next() {
 		var s Score
-		if err := rows.Scan(&s.Name, &s.Best, &s.Total); err != nil {
+		if err := rows.Scan(&s.ID, &s.Name, &s.Best, &s.Total); err != nil {
 			return nil, err
 		}
 		out = append(out, s)

@@ -23,6 +23,7 @@ const reservationTTL = 10 * time.Second
 type Lobby struct {
 	st       *object.State
 	capacity int
+	adm      *admission
 	sessions map[string]*lobbySession
 	next     int
 }
@@ -33,8 +34,8 @@ type lobbySession struct {
 	at       int64 // At of the report Players came from
 }
 
-func newLobby(ctx context.Context, st *object.State, capacity int) (*Lobby, error) {
-	l := &Lobby{st: st, capacity: capacity, sessions: map[string]*lobbySession{}}
+func newLobby(ctx context.Context, st *object.State, capacity int, adm *admission) (*Lobby, error) {
+	l := &Lobby{st: st, capacity: capacity, adm: adm, sessions: map[string]*lobbySession{}}
 	ents, err := st.Storage().List(object.ListOptions{Prefix: "s:"})
 	if err != nil {
 		return nil, err
@@ -63,6 +64,9 @@ type JoinResponse struct {
 	Session  string `json:"session"`
 	Players  int    `json:"players"`
 	Capacity int    `json:"capacity"`
+	// Full: every session is full and the tick budget allows no new one (the
+	// sessions running keep their tick rate); GET /api/join answers 503.
+	Full bool `json:"full,omitempty"`
 }
 
 // SessionReport is a session's player count, sent on every join and leave.
@@ -93,8 +97,8 @@ func (l *Lobby) load(name string, s *lobbySession, now time.Time) int {
 }
 
 // Assign picks a session: for a player, the fullest one with a free seat (new
-// sessions are created as needed), reserving the seat; for a spectator, the
-// busiest one.
+// sessions are created as needed, while the tick budget allows: else Full),
+// reserving the seat; for a spectator, the busiest one.
 func (l *Lobby) Assign(ctx context.Context, req JoinRequest) (JoinResponse, error) {
 	now := l.st.Now()
 	names := make([]string, 0, len(l.sessions))
@@ -110,6 +114,9 @@ func (l *Lobby) Assign(ctx context.Context, req JoinRequest) (JoinResponse, erro
 		}
 	}
 	if best == "" || (!req.Spectate && bestLoad < 0) {
+		if !req.Spectate && l.adm.full() {
+			return JoinResponse{Capacity: l.capacity, Full: true}, nil
+		}
 		l.next++
 		best = fmt.Sprintf("s-%d", l.next)
 		l.sessions[best] = &lobbySession{}

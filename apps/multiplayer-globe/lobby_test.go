@@ -13,7 +13,7 @@ import (
 func TestLobbyIgnoresStaleReports(t *testing.T) {
 	rt := objecttest.New(t, object.Config{})
 	ns, err := object.Register(rt.Runtime, "lobby", func(ctx context.Context, st *object.State) (*Lobby, error) {
-		return newLobby(ctx, st, 2)
+		return newLobby(ctx, st, 2, newAdmission(Options{}.withDefaults()))
 	})
 	if err != nil {
 		t.Fatal(err)

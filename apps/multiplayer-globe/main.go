@@ -7,6 +7,7 @@ package main
 import (
 	"os"
 	"runtime/debug"
+	"strconv"
 
 	"github.com/warrenhq/warren/runtime/server"
 )
@@ -22,5 +23,16 @@ func main() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(gcPercent)
 	}
-	server.Main(globeApp(Options{}))
+	server.Main(globeApp(optionsFromEnv()))
+}
+
+// optionsFromEnv reads the tick budget (see admission.go) from
+// WARREN_GLOBE_MAX_PER_ADDR (game sockets per client address),
+// WARREN_GLOBE_MAX_SESSIONS_PER_ADDR (sessions a client address plays in),
+// WARREN_GLOBE_MAX_SOCKETS (game sockets in all) and WARREN_GLOBE_MAX_SESSIONS
+// (sessions with players); unset or invalid means the default.
+func optionsFromEnv() Options {
+	n := func(k string) int { v, _ := strconv.Atoi(os.Getenv(k)); return v }
+	return Options{MaxPerAddr: n("WARREN_GLOBE_MAX_PER_ADDR"), MaxSessionsPerAddr: n("WARREN_GLOBE_MAX_SESSIONS_PER_ADDR"),
+		MaxSockets: n("WARREN_GLOBE_MAX_SOCKETS"), MaxSessions: n("WARREN_GLOBE_MAX_SESSIONS")}
 }

@@ -4,10 +4,13 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"net/url"
 	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/warrenhq/warren/runtime/server"
 )
 
 // Limits on what clients send.
@@ -23,7 +26,39 @@ const (
 // Close codes of the game (4000-4999 are the application's).
 const (
 	CloseRateLimited = 4029 // too many frames over the input rate
+	CloseBadRequest  = 4400 // a malformed connect parameter (token)
+	CloseReplaced    = 4409 // another socket connected with this connection id and took the player over
+	CloseTooManyAddr = 4429 // the client address has MaxPerAddr game sockets, or plays in MaxSessionsPerAddr sessions
 )
+
+// Join is a game socket's decoded connect parameters.
+type Join struct {
+	Spectate bool
+	Name     string // sanitized; "" when none was given
+	UID      string // the player's public id: a hash of the token, else of the connection id
+}
+
+// DecodeJoin decodes a game socket's query parameters: spectate=1, name (any
+// text: sanitized), token (the player's secret, 16 to 128 of [A-Za-z0-9_-], kept
+// in the browser: the same token is the same player on the leaderboard; a
+// malformed one is an error). Without a token the player is its connection id,
+// which is never shown to others either. lat, lng and tzo are ignored: the server
+// decides where players start.
+func DecodeJoin(q url.Values, connID string) (Join, error) {
+	j := Join{Spectate: q.Get("spectate") == "1", Name: SanitizeName(q.Get("name"), "")}
+	switch tok := q.Get("token"); {
+	case tok == "":
+		j.UID = uidOf("conn:" + connID)
+	case server.ValidToken(tok):
+		j.UID = uidOf("token:" + tok)
+	default:
+		return Join{}, errors.New("invalid token: 16 to 128 of A-Z a-z 0-9 _ -")
+	}
+	return j, nil
+}
+
+// uidOf derives a public id from a secret; the secret is never stored.
+func uidOf(secret string) string { return server.PublicID("warren-globe-uid", secret) }
 
 // Input is a decoded, validated steering frame:
 //

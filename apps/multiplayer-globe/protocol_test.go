@@ -3,9 +3,12 @@ package main
 import (
 	"encoding/json"
 	"math"
+	"net/url"
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/warrenhq/warren/runtime/server"
 )
 
 func TestDecodeInput(t *testing.T) {
@@ -103,4 +106,46 @@ func TestBucket(t *testing.T) {
 	if !b.allow(1e9 + int64(1e9)/InputRate + 1) {
 		t.Fatal("refill")
 	}
+}
+
+func TestDecodeJoin(t *testing.T) {
+	j, err := DecodeJoin(url.Values{"name": {"<b>carol"}, "token": {"carol-secret-token-01"}, "lat": {"10"}, "spectate": {"1"}}, "pk")
+	if err != nil || j.Name != "bcarol" || !j.Spectate || j.UID != uidOf("token:carol-secret-token-01") {
+		t.Fatalf("%+v %v", j, err)
+	}
+	if j2, _ := DecodeJoin(url.Values{"token": {"carol-secret-token-01"}}, "other-pk"); j2.UID != j.UID {
+		t.Fatal("the same token on another connection is another player")
+	}
+	if j3, _ := DecodeJoin(url.Values{}, "pk"); j3.UID == j.UID || j3.UID == "pk" || j3.Name != "" {
+		t.Fatalf("without a token: %+v", j3)
+	}
+	for _, tok := range []string{"short", strings.Repeat("a", 129), "has spaces in it 123", "émoji-token-000000"} {
+		if _, err := DecodeJoin(url.Values{"token": {tok}}, "pk"); err == nil {
+			t.Errorf("token %q accepted", tok)
+		}
+	}
+}
+
+// FuzzDecodeJoin: the connect parameters never panic; a player id is always 24 hex
+// digits and never the connection id or the token; names are sanitized.
+func FuzzDecodeJoin(f *testing.F) {
+	f.Add("name=carol&token=carol-secret-token-01&spectate=1", "pk")
+	f.Add("name=%3Cb%3E&lat=1e999&lng=NaN&tzo=-9999", "x")
+	f.Add("token=short", "")
+	f.Fuzz(func(t *testing.T, rawQuery, connID string) {
+		q, _ := url.ParseQuery(rawQuery)
+		j, err := DecodeJoin(q, connID)
+		if err != nil {
+			if server.ValidToken(q.Get("token")) || q.Get("token") == "" {
+				t.Fatalf("refused %q: %v", rawQuery, err)
+			}
+			return
+		}
+		if len(j.UID) != 24 || strings.Trim(j.UID, "0123456789abcdef") != "" || j.UID == connID || j.UID == q.Get("token") {
+			t.Fatalf("player id %q", j.UID)
+		}
+		if j.Name != SanitizeName(q.Get("name"), "") {
+			t.Fatalf("name %q not sanitized", j.Name)
+		}
+	})
 }

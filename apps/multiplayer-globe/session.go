@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"math"
 	"math/rand/v2"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/warrenhq/warren/runtime/object"
+	"github.com/warrenhq/warren/runtime/server"
 )
 
 // TemplateRoom is the session name that speaks the multiplayer-globe-template
@@ -33,6 +35,7 @@ type deps struct {
 	board    object.Stub[Leaderboard]
 	submit   object.Func[Leaderboard, Submission, []Score]
 	stats    *TickStats
+	adm      *admission
 	capacity int
 	phases   atomic.Uint64 // tick chains started, for tickPhase
 }
@@ -55,6 +58,10 @@ func (d *deps) tickPhase() time.Duration {
 // evicted after the idle timeout like any other (spectators' sockets hibernate).
 // Game state is in memory; each socket's attachment holds its player's name and
 // score, so a rebuilt instance (after an eviction or a failed turn) recovers them.
+// One connection id is one player: a second socket with the same ?_pk= takes the
+// player over and the first is closed (4409), so nobody else can steer it and no
+// ghost is left; the connection id is never sent to other sockets (players are
+// shown by their public id). The server decides where players start.
 // The session named "default" is the template's global room instead.
 type Session struct {
 	st       *object.State
@@ -64,8 +71,9 @@ type Session struct {
 	rng      *rand.Rand
 
 	world      *World
-	players    map[string]int // connection id -> player number
-	buckets    map[string]*bucket
+	players    map[string]int               // connection id -> player number
+	owner      map[string]*object.WebSocket // connection id -> the socket that plays it
+	buckets    map[*object.WebSocket]*bucket
 	acks       []string
 	specs      int
 	specsDirty bool
@@ -74,7 +82,7 @@ type Session struct {
 	nextTick time.Time
 	lastStep time.Time
 
-	pending  map[string]*Score // score changes not yet submitted, by name
+	pending  map[string]*Score // score changes not yet submitted, by player uid
 	syncing  bool              // a leaderboard call is in flight
 	lastSync time.Time
 	top      []Score
@@ -91,6 +99,7 @@ type Session struct {
 // own turn, so the tick turns stay write-free), when the player's socket closes
 // (including the 1012 of a graceful shutdown), and pruned after resumeWindow.
 type resume struct {
+	UID   string  `json:"uid"`
 	Name  string  `json:"name"`
 	Score int     `json:"score"`
 	Lat   float64 `json:"lat"`
@@ -103,6 +112,7 @@ const resumePrefix = "p:"
 // attachment is what a socket carries across evictions.
 type attachment struct {
 	Role     string    `json:"role"` // "player", "spectator" or "visitor" (template room)
+	UID      string    `json:"uid,omitempty"`
 	Name     string    `json:"name,omitempty"`
 	Score    int       `json:"score,omitempty"`
 	Position *position `json:"position,omitempty"` // template room
@@ -121,7 +131,8 @@ func newSession(ctx context.Context, st *object.State, d *deps) (*Session, error
 		st: st, d: d, name: name, template: name == TemplateRoom,
 		rng:     rand.New(rand.NewPCG(seed, 7)),
 		world:   NewWorld(seed),
-		players: map[string]int{}, buckets: map[string]*bucket{}, pending: map[string]*Score{},
+		players: map[string]int{}, owner: map[string]*object.WebSocket{}, buckets: map[*object.WebSocket]*bucket{},
+		pending: map[string]*Score{},
 	}
 	// Rebuild from the sockets that stayed connected (hibernation or reset), at
 	// their saved positions when there are any.
@@ -132,12 +143,18 @@ func newSession(ctx context.Context, st *object.State, d *deps) (*Session, error
 		}
 		switch a.Role {
 		case "player":
-			lat, lng := RandomPoint(s.rng)
-			if r, ok := s.loadResume(ws.ID(), a.Name); ok {
+			if old := s.owner[ws.ID()]; old != nil { // replaced, closing: the later socket plays
+				s.owner[ws.ID()] = ws
+				continue
+			}
+			lat, lng := s.world.SpawnPoint()
+			if r, ok := s.loadResume(ws.ID(), a.UID, a.Name); ok {
 				lat, lng = r.Lat, r.Lng
 			}
-			p := s.world.AddPlayer(ws.ID(), a.Name, lat, lng, a.Score)
+			p := s.world.AddPlayer(ws.ID(), a.UID, a.Name, lat, lng, a.Score)
 			s.players[ws.ID()] = p.N
+			s.owner[ws.ID()] = ws
+			d.adm.keep(s.name)
 		case "spectator":
 			s.specs++
 		}
@@ -146,7 +163,7 @@ func newSession(ctx context.Context, st *object.State, d *deps) (*Session, error
 }
 
 // OnConnect admits a player, a spectator (?spectate=1, or when the session is
-// full) or, in the template room, a visitor.
+// full) or, in the template room, a visitor, within the tick budget (admission.go).
 func (s *Session) OnConnect(ctx context.Context, ws *object.WebSocket, r *http.Request) error {
 	q := r.URL.Query()
 	// Latency probes are answered by the runtime without a turn.
@@ -156,7 +173,24 @@ func (s *Session) OnConnect(ctx context.Context, ws *object.WebSocket, r *http.R
 	if s.template {
 		return s.connectVisitor(ws, q)
 	}
-	if q.Get("spectate") == "1" || len(s.world.Players) >= s.d.capacity {
+	j, err := DecodeJoin(q, ws.ID())
+	if err != nil {
+		return &object.CloseError{Code: CloseBadRequest, Reason: err.Error()}
+	}
+	if err := s.d.adm.admit(ws, server.ClientAddr(r), s.st.Now()); err != nil {
+		return err
+	}
+	if err := s.connectGame(ws, j); err != nil {
+		s.d.adm.release(ws)
+		return err
+	}
+	s.st.OnCommit(func() { s.d.adm.confirm(ws) })
+	return nil
+}
+
+func (s *Session) connectGame(ws *object.WebSocket, j Join) error {
+	old := s.owner[ws.ID()]
+	if j.Spectate || (old == nil && len(s.world.Players) >= s.d.capacity) {
 		s.specs++
 		s.specsDirty = true
 		if err := ws.SetTags("spectator"); err != nil {
@@ -167,22 +201,33 @@ func (s *Session) OnConnect(ctx context.Context, ws *object.WebSocket, r *http.R
 		}
 		return s.welcome(ws, 0, true)
 	}
-	name := SanitizeName(q.Get("name"), "")
-	lat, lng := s.locate(q)
+	if err := ws.SetTags("player"); err != nil {
+		return err
+	}
+	if err := s.d.adm.play(ws, s.name); err != nil {
+		return err
+	}
+	if old != nil { // the same connection id again: this socket takes the player over
+		return s.takeOver(old, ws, j.UID)
+	}
+	if !s.d.adm.hold(s.name, s.st.Now()) {
+		return &object.CloseError{Code: object.CloseTryAgainLater, Reason: "every session slot is taken: try again later"}
+	}
+	s.st.OnCommit(func() { s.d.adm.confirm(s.name) })
+	name := j.Name
+	lat, lng := s.world.SpawnPoint()
 	score := 0
-	if r, ok := s.loadResume(ws.ID(), name); ok { // a reconnect: pick up where they were
+	if r, ok := s.loadResume(ws.ID(), j.UID, name); ok { // a reconnect: pick up where they were
 		name, lat, lng, score = r.Name, r.Lat, r.Lng, r.Score
 	}
 	if name == "" {
 		name = "player-" + strconv.Itoa(s.world.nextN+1)
 	}
-	p := s.world.AddPlayer(ws.ID(), name, lat, lng, score)
+	p := s.world.AddPlayer(ws.ID(), j.UID, name, lat, lng, score)
 	s.players[ws.ID()] = p.N
-	if err := ws.SetTags("player"); err != nil {
-		return err
-	}
+	s.owner[ws.ID()] = ws
 	// Score in the attachment is what the leaderboard has been told about.
-	if err := ws.SetAttachmentJSON(attachment{Role: "player", Name: name, Score: score}); err != nil {
+	if err := ws.SetAttachmentJSON(attachment{Role: "player", UID: j.UID, Name: name, Score: score}); err != nil {
 		return err
 	}
 	if err := s.welcome(ws, p.N, false); err != nil {
@@ -193,13 +238,35 @@ func (s *Session) OnConnect(ctx context.Context, ws *object.WebSocket, r *http.R
 	return nil
 }
 
+// takeOver moves the player of old (a socket with the same connection id) to ws,
+// with its attachment, and closes old; a socket of another player (uid) is refused.
+func (s *Session) takeOver(old, ws *object.WebSocket, uid string) error {
+	var a attachment
+	if _, err := old.AttachmentJSON(&a); err != nil {
+		return err
+	}
+	if a.UID != uid {
+		return &object.CloseError{Code: CloseReplaced, Reason: "connection id in use by another player"}
+	}
+	if err := ws.SetAttachmentJSON(a); err != nil {
+		return err
+	}
+	s.owner[ws.ID()] = ws
+	delete(s.buckets, old)
+	if err := old.Close(CloseReplaced, "replaced by a newer connection with the same id"); err != nil && !errors.Is(err, object.ErrSocketClosed) {
+		return err
+	}
+	return s.welcome(ws, s.players[ws.ID()], false)
+}
+
 // Welcome is the first frame a game socket receives; a snapshot and the
 // leaderboard follow.
 type Welcome struct {
 	Type      string  `json:"type"` // "welcome"
 	Session   string  `json:"session"`
-	ID        string  `json:"id"`  // the connection id
-	You       int     `json:"you"` // your player number, 0 for a spectator
+	ID        string  `json:"id"`            // your connection id (sent to you only)
+	UID       string  `json:"uid,omitempty"` // your public id, as players and the leaderboard show it
+	You       int     `json:"you"`           // your player number, 0 for a spectator
 	Spectator bool    `json:"spectator"`
 	TickRate  int     `json:"tickRate"`
 	Capacity  int     `json:"capacity"`
@@ -208,7 +275,11 @@ type Welcome struct {
 }
 
 func (s *Session) welcome(ws *object.WebSocket, n int, spectator bool) error {
-	if err := ws.SendJSON(Welcome{Type: "welcome", Session: s.name, ID: ws.ID(), You: n, Spectator: spectator,
+	uid := ""
+	if p := s.world.Players[n]; p != nil {
+		uid = p.UID
+	}
+	if err := ws.SendJSON(Welcome{Type: "welcome", Session: s.name, ID: ws.ID(), UID: uid, You: n, Spectator: spectator,
 		TickRate: TickRate, Capacity: s.d.capacity, Speed: Speed, Pickup: PickupDeg}); err != nil {
 		return err
 	}
@@ -225,9 +296,10 @@ func (s *Session) welcome(ws *object.WebSocket, n int, spectator bool) error {
 	return nil
 }
 
-// locate picks a start point: ?lat=&lng= (from the browser's geolocation, with
-// consent), else ?tzo= (the browser's UTC offset in minutes, which gives a
-// longitude), else a random point.
+// locate picks a visitor's point in the template room: ?lat=&lng= (from the
+// browser's geolocation, with consent), else ?tzo= (the browser's UTC offset in
+// minutes, which gives a longitude), else a random point. Game sessions never
+// use it: there the server decides (World.SpawnPoint).
 func (s *Session) locate(q url.Values) (float64, float64) {
 	lat, err1 := strconv.ParseFloat(q.Get("lat"), 64)
 	lng, err2 := strconv.ParseFloat(q.Get("lng"), 64)
@@ -246,10 +318,10 @@ func (s *Session) OnMessage(ctx context.Context, ws *object.WebSocket, m object.
 	if s.template {
 		return nil // the template's clients never send
 	}
-	b := s.buckets[ws.ID()]
+	b := s.buckets[ws]
 	if b == nil {
 		b = &bucket{}
-		s.buckets[ws.ID()] = b
+		s.buckets[ws] = b
 	}
 	if !b.allow(s.st.Now().UnixNano()) {
 		if b.dropped > MaxDropped {
@@ -262,8 +334,8 @@ func (s *Session) OnMessage(ctx context.Context, ws *object.WebSocket, m object.
 		return ws.SendText(`{"type":"error","code":"invalid","message":"expected {\"type\":\"input\",\"h\":0..360,\"m\":0|1}"}`)
 	}
 	n, ok := s.players[ws.ID()]
-	if !ok {
-		return nil // spectators do not steer
+	if !ok || s.owner[ws.ID()] != ws {
+		return nil // spectators, and a replaced socket, do not steer
 	}
 	s.world.Steer(n, in.Heading, in.Moving)
 	if in.Probe != "" && len(s.acks) < 4*s.d.capacity {
@@ -275,19 +347,30 @@ func (s *Session) OnMessage(ctx context.Context, ws *object.WebSocket, m object.
 
 // OnClose removes the player (or spectator, or visitor).
 func (s *Session) OnClose(ctx context.Context, ws *object.WebSocket, code int, reason string, clean bool) error {
-	delete(s.buckets, ws.ID())
+	delete(s.buckets, ws)
+	s.d.adm.release(ws)
 	if s.template {
-		var a attachment
-		ws.AttachmentJSON(&a)
+		for _, o := range s.st.WebSockets("") {
+			if o != ws && o.ID() == ws.ID() {
+				return nil // another socket still holds this marker
+			}
+		}
 		s.st.BroadcastText(`{"type":"remove-marker","id":` + jsonString(ws.ID()) + `}`)
 		return nil
 	}
 	if n, ok := s.players[ws.ID()]; ok {
+		if s.owner[ws.ID()] != ws {
+			return nil // replaced: the player plays on from the newer socket
+		}
 		if p := s.world.Players[n]; p != nil {
 			s.saveResume(map[string][]byte{resumePrefix + p.ID: s.resumeOf(p)})
 		}
 		delete(s.players, ws.ID())
+		delete(s.owner, ws.ID())
 		s.world.RemovePlayer(n)
+		if len(s.world.Players) == 0 {
+			s.d.adm.drop(s.name)
+		}
 		s.reportLobby(false)
 		if !s.ticking { // no tick will carry the leave: send it now
 			d := s.world.Delta()
@@ -371,14 +454,15 @@ func (s *Session) tick(ctx context.Context) error {
 		if p == nil {
 			continue
 		}
-		e := s.pending[p.Name]
+		e := s.pending[p.UID]
 		if e == nil {
-			e = &Score{Name: p.Name}
-			s.pending[p.Name] = e
+			e = &Score{ID: p.UID}
+			s.pending[p.UID] = e
 		}
+		e.Name = p.Name
 		// Scores only grow; the change since the last delta is what was collected.
 		e.Best = max(e.Best, p.Score)
-		if ws := s.st.WebSocket(p.ID); ws != nil {
+		if ws := s.owner[p.ID]; ws != nil {
 			var a attachment
 			ws.AttachmentJSON(&a)
 			e.Total += p.Score - a.Score
@@ -401,19 +485,20 @@ func (s *Session) tick(ctx context.Context) error {
 }
 
 func (s *Session) resumeOf(p *Player) []byte {
-	b, _ := json.Marshal(resume{Name: p.Name, Score: p.Score, Lat: round2(p.Lat), Lng: round2(p.Lng), At: s.st.Now().UnixMilli()})
+	b, _ := json.Marshal(resume{UID: p.UID, Name: p.Name, Score: p.Score, Lat: round2(p.Lat), Lng: round2(p.Lng), At: s.st.Now().UnixMilli()})
 	return b
 }
 
-// loadResume returns the resume record of connection id if it is recent and
-// its name matches (an empty name matches any: the page did not give one).
-func (s *Session) loadResume(id, name string) (resume, bool) {
+// loadResume returns the resume record of connection id if it is recent, of the
+// same player (uid) and its name matches (an empty name matches any: the page did
+// not give one).
+func (s *Session) loadResume(id, uid, name string) (resume, bool) {
 	var r resume
 	b, ok, err := s.st.Storage().Get(resumePrefix + id)
 	if err != nil || !ok || json.Unmarshal(b, &r) != nil {
 		return r, false
 	}
-	if s.st.Now().Sub(time.UnixMilli(r.At)) > resumeWindow || (name != "" && name != r.Name) {
+	if s.st.Now().Sub(time.UnixMilli(r.At)) > resumeWindow || r.UID != uid || (name != "" && name != r.Name) {
 		return r, false
 	}
 	return r, true
@@ -486,10 +571,10 @@ func (s *Session) sync(force bool) {
 			if err != nil {
 				s.st.Logger().Warn("globe: leaderboard submit failed", "err", err)
 				for _, sc := range batch.Scores { // keep them for the next try
-					e := s.pending[sc.Name]
+					e := s.pending[sc.ID]
 					if e == nil {
-						e = &Score{Name: sc.Name}
-						s.pending[sc.Name] = e
+						e = &Score{ID: sc.ID, Name: sc.Name}
+						s.pending[sc.ID] = e
 					}
 					e.Best, e.Total = max(e.Best, sc.Best), e.Total+sc.Total
 				}
@@ -525,23 +610,36 @@ func (s *Session) reportLobby(joined bool) {
 	})
 }
 
-// connectVisitor is the template room: a marker per visitor.
+// connectVisitor is the template room: a marker per visitor, by connection id (the
+// template's protocol shows it to everyone). Sockets with the same id share one
+// marker, the first one's: a second socket neither doubles it nor, leaving, removes
+// it while another holds it, and it replaces nobody (anyone can learn an id here).
 func (s *Session) connectVisitor(ws *object.WebSocket, q url.Values) error {
-	lat, lng := s.locate(q)
-	pos := &position{Lat: round2(lat), Lng: round2(lng), ID: ws.ID()}
+	markers := map[string]*position{}
+	var order []*position
+	for _, o := range s.st.WebSockets("") {
+		var a attachment
+		if ok, _ := o.AttachmentJSON(&a); o == ws || !ok || a.Position == nil || markers[a.Position.ID] != nil {
+			continue
+		}
+		markers[a.Position.ID] = a.Position
+		order = append(order, a.Position)
+	}
+	pos := markers[ws.ID()]
+	if pos == nil {
+		lat, lng := s.locate(q)
+		pos = &position{Lat: round2(lat), Lng: round2(lng), ID: ws.ID()}
+		order = append(order, pos)
+		s.st.BroadcastText(addMarker(pos), ws)
+	}
 	if err := ws.SetAttachmentJSON(attachment{Role: "visitor", Position: pos}); err != nil {
 		return err
 	}
-	for _, o := range s.st.WebSockets("") {
-		var a attachment
-		if ok, _ := o.AttachmentJSON(&a); !ok || a.Position == nil {
-			continue
-		}
-		if err := ws.SendText(addMarker(a.Position)); err != nil {
+	for _, p := range order {
+		if err := ws.SendText(addMarker(p)); err != nil {
 			return err
 		}
 	}
-	s.st.BroadcastText(addMarker(pos), ws)
 	return nil
 }
 

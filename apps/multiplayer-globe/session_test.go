@@ -3,12 +3,12 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
 	"net"
 	"net/http"
-	"strings"
 	"testing"
 	"time"
 
@@ -53,8 +53,19 @@ type client struct {
 
 func dial(t *testing.T, addr, path string) *client {
 	t.Helper()
+	return dialFrom(t, "", addr, path)
+}
+
+// dialFrom is dial from the loopback source address src ("" for the default), so
+// that tests can play clients of several addresses.
+func dialFrom(t *testing.T, src, addr, path string) *client {
+	t.Helper()
 	h := http.Header{"Origin": {"http://" + addr}}
-	ws, _, err := websocket.DefaultDialer.Dial("ws://"+addr+path, h)
+	d := *websocket.DefaultDialer
+	if src != "" {
+		d.NetDialContext = (&net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}}).DialContext
+	}
+	ws, _, err := d.Dial("ws://"+addr+path, h)
 	if err != nil {
 		t.Fatalf("dial %s: %v", path, err)
 	}
@@ -79,6 +90,32 @@ func (c *client) next(what string, ok func(m map[string]any) bool) map[string]an
 			return m
 		}
 	}
+}
+
+// closed reads until the socket is closed and returns the close code (0 when it
+// ended without a close frame).
+func (c *client) closed() int {
+	c.t.Helper()
+	c.ws.SetReadDeadline(time.Now().Add(5 * time.Second))
+	for {
+		if _, _, err := c.ws.ReadMessage(); err != nil {
+			return c.closedWith(err)
+		}
+	}
+}
+
+// closedWith returns the close code of a read error (0 when the connection ended
+// without a close frame); a read timeout fails the test.
+func (c *client) closedWith(err error) int {
+	c.t.Helper()
+	var ce *websocket.CloseError
+	if errors.As(err, &ce) {
+		return ce.Code
+	}
+	if ne, ok := err.(net.Error); ok && ne.Timeout() {
+		c.t.Fatalf("socket still open: %v", err)
+	}
+	return 0
 }
 
 func ofType(typ string) func(map[string]any) bool {
@@ -200,13 +237,11 @@ func TestGameOverLoopback(t *testing.T) {
 func TestLeaderboardPersists(t *testing.T) {
 	dir := t.TempDir()
 	addr, stop := start(t, dir, Options{})
-	c := dial(t, addr, "/parties/globe/lb-test?_pk=p1&name=carol&lat=0&lng=0")
-	c.next("welcome", ofType("welcome"))
+	c := dial(t, addr, "/parties/globe/lb-test?_pk=p1&name=carol")
+	you := c.next("welcome", ofType("welcome"))["you"].(float64)
 	snap := c.next("snapshot", ofType("snapshot"))
-	items := snap["items"].([]any)
-	it := items[0].(map[string]any)
-	lat, lng := 0.0, 0.0
-	target := [2]float64{it["lat"].(float64), it["lng"].(float64)}
+	lat, lng := playerAt(t, snap, you)
+	target := nearestItem(snap, lat, lng)
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
 		h := bearing(lat, lng, target[0], target[1])
@@ -246,6 +281,31 @@ func TestLeaderboardPersists(t *testing.T) {
 	}
 }
 
+// playerAt is where player n is in a snapshot.
+func playerAt(t *testing.T, snap map[string]any, n float64) (lat, lng float64) {
+	t.Helper()
+	for _, p := range asSlice(snap["players"]) {
+		if p := p.(map[string]any); p["n"] == n {
+			return p["lat"].(float64), p["lng"].(float64)
+		}
+	}
+	t.Fatalf("player %v not in snapshot %v", n, snap)
+	return 0, 0
+}
+
+// nearestItem is the item of a snapshot nearest to (lat, lng).
+func nearestItem(snap map[string]any, lat, lng float64) [2]float64 {
+	var best [2]float64
+	bd := 1e9
+	for _, it := range asSlice(snap["items"]) {
+		it := it.(map[string]any)
+		if d := Distance(lat, lng, it["lat"].(float64), it["lng"].(float64)); d < bd {
+			bd, best = d, [2]float64{it["lat"].(float64), it["lng"].(float64)}
+		}
+	}
+	return best
+}
+
 func asSlice(v any) []any {
 	s, _ := v.([]any)
 	return s
@@ -272,12 +332,12 @@ func bearing(lat1, lng1, lat2, lng2 float64) float64 {
 func TestResumeAfterRestart(t *testing.T) {
 	dir := t.TempDir()
 	addr, stop := start(t, dir, Options{})
-	c := dial(t, addr, "/parties/globe/resume?_pk=dora-1&name=dora&lat=0&lng=0")
-	c.next("welcome", ofType("welcome"))
+	c := dial(t, addr, "/parties/globe/resume?_pk=dora-1&name=dora")
+	you := c.next("welcome", ofType("welcome"))["you"].(float64)
 	snap := c.next("snapshot", ofType("snapshot"))
-	it := snap["items"].([]any)[0].(map[string]any)
-	target := [2]float64{it["lat"].(float64), it["lng"].(float64)}
-	lat, lng, score := 0.0, 0.0, 0.0
+	lat, lng := playerAt(t, snap, you)
+	target := nearestItem(snap, lat, lng)
+	score := 0.0
 	deadline := time.Now().Add(20 * time.Second)
 	for score == 0 {
 		if time.Now().After(deadline) {
@@ -306,29 +366,28 @@ func TestResumeAfterRestart(t *testing.T) {
 	stop() // graceful: sockets close with 1012
 
 	addr, _ = start(t, dir, Options{})
-	me := func(snap map[string]any, id string) map[string]any {
+	me := func(c *client) map[string]any {
+		you := c.next("welcome", ofType("welcome"))["you"]
+		snap := c.next("snapshot", ofType("snapshot"))
 		for _, p := range asSlice(snap["players"]) {
-			if p := p.(map[string]any); p["id"] == id {
+			if p := p.(map[string]any); p["n"] == you {
 				return p
 			}
 		}
-		t.Fatalf("%s not in snapshot %v", id, snap)
+		t.Fatalf("player %v not in snapshot %v", you, snap)
 		return nil
 	}
 	// Same connection id, no name given (as a page without one): dora is back.
-	c = dial(t, addr, "/parties/globe/resume?_pk=dora-1&lat=50&lng=50")
-	c.next("welcome", ofType("welcome"))
-	p := me(c.next("snapshot", ofType("snapshot")), "dora-1")
+	c = dial(t, addr, "/parties/globe/resume?_pk=dora-1")
+	p := me(c)
 	if p["name"] != "dora" || p["score"].(float64) != score || abs(p["lat"].(float64)-lat) > 0.5 || abs(p["lng"].(float64)-lng) > 0.5 {
 		t.Fatalf("after restart dora is %v, want score %v at %v,%v", p, score, lat, lng)
 	}
 	// Another connection id, even with the same name, starts afresh; so does the
 	// same id with another name.
 	for _, q := range []string{"_pk=dora-2&name=dora", "_pk=dora-1x&name=eve"} {
-		o := dial(t, addr, "/parties/globe/resume?"+q+"&lat=10&lng=10")
-		o.next("welcome", ofType("welcome"))
-		id := strings.TrimPrefix(strings.Split(q, "&")[0], "_pk=")
-		if p := me(o.next("snapshot", ofType("snapshot")), id); p["score"].(float64) != 0 || p["lat"].(float64) != 10 {
+		o := dial(t, addr, "/parties/globe/resume?"+q)
+		if p := me(o); p["score"].(float64) != 0 {
 			t.Fatalf("%s resumed someone: %v", q, p)
 		}
 	}

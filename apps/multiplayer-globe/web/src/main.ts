@@ -7,7 +7,7 @@ import { type Globe, type Dot, createRenderer, anglesFor } from "./render.ts";
 
 interface WirePlayer { n: number; id: string; name: string; color: number; lat: number; lng: number; h: number; score: number }
 interface WireItem { n: number; lat: number; lng: number; v: number }
-interface Score { name: string; best: number; total: number }
+interface Score { id: string; name: string; best: number; total: number }
 
 interface PlayerView extends WirePlayer {
   fromLat: number; fromLng: number; toLat: number; toLng: number; t0: number; t1: number;
@@ -27,6 +27,7 @@ const state = {
   session: "",
   you: 0,
   id: "",
+  uid: "", // your public id (players and the leaderboard show it; your connection id stays secret)
   spectator: false,
   connected: false,
   tickMs: 50,
@@ -70,15 +71,15 @@ function startTemplate(): void {
 
 // ---------- game ----------
 
-async function location_(): Promise<{ lat?: number; lng?: number }> {
-  if (!$<HTMLInputElement>("geo").checked || !navigator.geolocation) return {};
-  return new Promise((resolve) => {
-    navigator.geolocation.getCurrentPosition(
-      (p) => resolve({ lat: p.coords.latitude, lng: p.coords.longitude }),
-      () => resolve({}),
-      { timeout: 5000, maximumAge: 600000 },
-    );
-  });
+/** token is the player's secret, kept in the browser: the same token is the same entry on the leaderboard. */
+function token(): string {
+  let t = localStorage.getItem("globe-token");
+  if (!t) {
+    const b = crypto.getRandomValues(new Uint8Array(24));
+    t = Array.from(b, (x) => "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_-"[x & 63]).join("");
+    localStorage.setItem("globe-token", t);
+  }
+  return t;
 }
 
 async function join(spectate: boolean): Promise<void> {
@@ -88,13 +89,13 @@ async function join(spectate: boolean): Promise<void> {
   let session = params.get("session") ?? (path.startsWith("/session/") ? decodeURIComponent(path.slice(9)) : "");
   if (!session) {
     const r = await fetch("/api/join" + (spectate ? "?spectate=1" : ""));
-    session = (await r.json()).session;
+    const j = await r.json();
+    if (!r.ok) { $("start-error").textContent = j.error ?? "cannot join now: try again later"; return; }
+    session = j.session;
   }
-  const q: Record<string, string> = { name, tzo: String(new Date().getTimezoneOffset()) };
+  // The server decides where you start.
+  const q: Record<string, string> = { name, token: token() };
   if (spectate) q.spectate = "1";
-  const loc = await location_();
-  if (loc.lat !== undefined && loc.lng !== undefined) { q.lat = loc.lat.toFixed(2); q.lng = loc.lng.toFixed(2); }
-  if (params.get("lat") && params.get("lng")) { q.lat = params.get("lat")!; q.lng = params.get("lng")!; }
   $("start").hidden = true;
   $("hud").hidden = false;
   history.replaceState(null, "", "/session/" + encodeURIComponent(session) + (spectate ? "?spectate=1" : ""));
@@ -150,7 +151,7 @@ function handle(m: any): void {
   const now = performance.now();
   switch (m.type) {
     case "welcome":
-      state.you = m.you; state.spectator = m.spectator; state.tickMs = 1000 / m.tickRate;
+      state.you = m.you; state.uid = m.uid ?? ""; state.spectator = m.spectator; state.tickMs = 1000 / m.tickRate;
       $("role").textContent = m.spectator ? "(watching)" : "";
       break;
     case "snapshot":
@@ -216,6 +217,7 @@ function renderHUD(): void {
   $("leaderboard").replaceChildren(...state.top.map((s) => {
     const li = document.createElement("li");
     li.textContent = `${s.name} · ${s.best}`;
+    if (s.id === state.uid) li.className = "you";
     return li;
   }));
 }
