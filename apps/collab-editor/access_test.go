@@ -113,3 +113,51 @@ func TestHTTPOnlyDocumentedMethods(t *testing.T) {
 		t.Fatalf("rename with JSON: %d", code)
 	}
 }
+
+// TestCrossSiteStateChangesRefused pins issue 14 finding 9 for this app on top
+// of the JSON-only bodies: runtime/server refuses every state-changing request
+// from a page of another origin (403), so even a body declared JSON (which a
+// browser would send only after a CORS preflight) creates or changes nothing;
+// the same requests from this origin, or from a client that is not a browser,
+// go through.
+func TestCrossSiteStateChangesRefused(t *testing.T) {
+	ts := newTestServer(t, Policy{})
+	d := ts.createDoc("Mine")
+	send := func(method, path, origin, fetchSite, body string) int {
+		req, _ := http.NewRequest(method, ts.srv.URL+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		if origin != "" {
+			req.Header.Set("Origin", origin)
+		}
+		if fetchSite != "" {
+			req.Header.Set("Sec-Fetch-Site", fetchSite)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for _, c := range []struct{ method, path, body string }{
+		{"POST", "/api/docs", `{"title":"csrf"}`},
+		{"PATCH", "/api/docs/" + d.Name, `{"title":"csrf"}`},
+		{"POST", "/parties/document/" + d.Name + "/versions", `{"name":"csrf"}`},
+	} {
+		if code := send(c.method, c.path, "https://evil.example", "", c.body); code != http.StatusForbidden {
+			t.Errorf("%s %s from another origin: %d, want 403", c.method, c.path, code)
+		}
+		if code := send(c.method, c.path, "", "cross-site", c.body); code != http.StatusForbidden {
+			t.Errorf("%s %s with Sec-Fetch-Site cross-site: %d, want 403", c.method, c.path, code)
+		}
+	}
+	if _, body := ts.get("/api/docs"); strings.Contains(string(body), "csrf") {
+		t.Fatalf("a cross-site request changed the list: %s", body)
+	}
+	if _, body := ts.get("/parties/document/" + d.Name + "/versions"); strings.Contains(string(body), "csrf") {
+		t.Fatalf("a cross-site request saved a version: %s", body)
+	}
+	if code := send("PATCH", "/api/docs/"+d.Name, ts.srv.URL, "same-origin", `{"title":"Renamed"}`); code != 200 {
+		t.Fatalf("a same-origin rename: %d", code)
+	}
+}
