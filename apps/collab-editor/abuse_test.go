@@ -118,7 +118,7 @@ func TestQuadraticUpdatesDoNotHang(t *testing.T) {
 // refused, its socket closed with 4413, and nothing of it stored or relayed;
 // the document keeps working for others.
 func TestDocumentSizeLimits(t *testing.T) {
-	ts := newTestServer(t, Policy{MaxDocumentBytes: 64 << 10, MaxDocumentStructs: 5000})
+	ts := newTestServer(t, Policy{MaxDocumentBytes: 64 << 10, MaxDocumentStructs: 5000, CatchUpBurst: 64 << 20}) // every client here has one address
 	bob := ts.dialSynced("/parties/document/doc")
 	bob.edit(insert(0, "bob"))
 	mallory := ts.dialRaw("/parties/document/doc")
@@ -183,5 +183,34 @@ func TestSyncRequestLimit(t *testing.T) {
 	c.waitFor("close", func() bool { return c.closeCode != 0 })
 	if steps, _ := syncFrames(c); c.closeCode != 4429 || steps != syncBurst {
 		t.Fatalf("close %d after %d answers, want 4429 after %d", c.closeCode, steps, syncBurst)
+	}
+}
+
+// TestCatchUpBudgetPerAddress pins issue 14 finding 3 (catch-ups): 100 joiners
+// that never read, of a 3 MB document, took the server from 52 MB to 355 MB,
+// each holding its own copy of the catch-up until its pings time out. Now one
+// address gets catch-ups of a document within CatchUpBurst, then CatchUpRate:
+// beyond them the socket is closed with 4429 (its client retries later).
+func TestCatchUpBudgetPerAddress(t *testing.T) {
+	ts := newTestServer(t, Policy{CatchUpBurst: 100 << 10, CatchUpRate: 10 << 10})
+	a := ts.dialSynced("/parties/document/doc")
+	a.edit(insert(0, strings.Repeat("z", 40<<10))) // a 40 KB document
+	waitUntil(t, "stored", func() bool { return ts.stats("doc").LastSeq == 1 })
+	join := func() *yclient {
+		c := ts.dialRaw("/parties/document/doc") // asks for everything
+		c.waitFor("catch-up or close", func() bool { return c.synced || c.closeCode != 0 })
+		return c
+	}
+	for i := range 2 {
+		if c := join(); !c.synced {
+			t.Fatalf("joiner %d closed %d within the budget", i, c.closeCode)
+		}
+	}
+	if c := join(); c.synced || c.closeCode != 4429 {
+		t.Fatalf("third joiner: synced %v, close %d, want 4429", c.synced, c.closeCode)
+	}
+	ts.rt.Clock.Advance(3 * time.Second) // 30 KB more
+	if c := join(); !c.synced {
+		t.Fatalf("a joiner after the refill closed %d", c.closeCode)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"time"
 
@@ -41,14 +42,16 @@ type Document struct {
 	lastFold    time.Time // when a full document last made an update fold the tail
 	compacted   int64     // compactions by this instance
 
-	awarenessDue time.Time    // when the awareness-expiry schedule fires (zero: none)
-	limits       socketLimits // per-socket rate limits
+	awarenessDue time.Time          // when the awareness-expiry schedule fires (zero: none)
+	limits       socketLimits       // per-socket rate limits
+	catchUps     map[string]*bucket // catch-up bytes per client address
 }
 
 // socketInfo is a socket's attachment: whether it may write, and its awareness
 // (relayed, never persisted).
 type socketInfo struct {
-	ReadOnly bool `json:"ro,omitempty"`
+	ReadOnly bool   `json:"ro,omitempty"`
+	Addr     string `json:"ip,omitempty"` // the client's address (its catch-up budget)
 	// Client is the awareness client ID the socket owns, once Claimed: the first
 	// one it sent that no other open socket of the document owned.
 	Client  uint64 `json:"c,omitempty"`
@@ -79,7 +82,7 @@ func mustParse(b []byte) *yupdate.Update {
 }
 
 func newDocument(ctx context.Context, st *object.State, p Policy) (*Document, error) {
-	d := &Document{st: st, policy: p.withDefaults(), state: mustParse(emptyUpdate), limits: socketLimits{}}
+	d := &Document{st: st, policy: p.withDefaults(), state: mustParse(emptyUpdate), limits: socketLimits{}, catchUps: map[string]*bucket{}}
 	q := st.SQL()
 	for _, s := range []string{
 		`CREATE TABLE IF NOT EXISTS ylog (seq INTEGER PRIMARY KEY AUTOINCREMENT, data BLOB NOT NULL)`,
@@ -204,7 +207,11 @@ func (d *Document) current() (*yupdate.Update, error) {
 // OnConnect sends the server's sync step 1 and the current awareness states.
 func (d *Document) OnConnect(ctx context.Context, ws *object.WebSocket, r *http.Request) error {
 	ro, _ := r.Context().Value(readOnlyKey{}).(bool)
-	if err := ws.SetAttachmentJSON(socketInfo{ReadOnly: ro}); err != nil {
+	addr, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		addr = r.RemoteAddr
+	}
+	if err := ws.SetAttachmentJSON(socketInfo{ReadOnly: ro, Addr: addr}); err != nil {
 		return err
 	}
 	cur, err := d.current()
@@ -261,7 +268,29 @@ func (d *Document) sendState(ws *object.WebSocket, svBytes []byte) error {
 	if err != nil {
 		return err
 	}
-	return ws.SendBinary(syncFrame(syncStep2, cur.Diff(sv)))
+	diff := cur.Diff(sv)
+	if !d.catchUpBudget(ws).take(d.st.Now(), float64(len(diff)), float64(d.policy.CatchUpRate), float64(d.policy.CatchUpBurst)) {
+		return ws.Close(4429, "too many catch-ups for this address: reconnect later")
+	}
+	return ws.SendBinary(syncFrame(syncStep2, diff))
+}
+
+// maxCatchUpAddresses bounds the addresses whose catch-up buckets a document
+// keeps; past it they all start again full.
+const maxCatchUpAddresses = 10000
+
+func (d *Document) catchUpBudget(ws *object.WebSocket) *bucket {
+	var info socketInfo
+	ws.AttachmentJSON(&info)
+	b := d.catchUps[info.Addr]
+	if b == nil {
+		if len(d.catchUps) >= maxCatchUpAddresses {
+			clear(d.catchUps)
+		}
+		b = &bucket{}
+		d.catchUps[info.Addr] = b
+	}
+	return b
 }
 
 // update validates an update, appends it to the log and relays it.

@@ -33,6 +33,15 @@ type Policy struct {
 	UpdateRate  int
 	UpdateBurst int
 
+	// CatchUpRate and CatchUpBurst bound the catch-up bytes (sync step 2
+	// answers) one client address gets from one document: a socket that asks
+	// beyond them is closed with 4429 (its client retries later). A socket that
+	// never reads holds its catch-up until its pings time out, so this bounds
+	// what non-reading joiners from one address make the server hold. Defaults
+	// 1 MiB a second, 2 * MaxDocumentBytes.
+	CatchUpRate  int
+	CatchUpBurst int
+
 	// TextSteps bounds the work of reading a document's text on the server
 	// (GET text: yupdate.Text's budget, about 25 ns a step). Default 10 M.
 	TextSteps int
@@ -74,6 +83,8 @@ func (p Policy) withDefaults() Policy {
 	defInt(&p.MaxDocumentStructs, 256<<10)
 	defInt(&p.UpdateRate, 256<<10)
 	defInt(&p.UpdateBurst, 2<<20)
+	defInt(&p.CatchUpRate, 1<<20)
+	defInt(&p.CatchUpBurst, 2*p.MaxDocumentBytes)
 	defInt(&p.TextSteps, 10_000_000)
 	return p
 }

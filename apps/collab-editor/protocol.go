@@ -28,7 +28,7 @@ const TextName = "content"
 var errFrame = errors.New("collab-editor: malformed frame")
 
 func appendUint(b []byte, x uint64) []byte { return lib0.AppendUint(b, x) }
-func appendBytes(b, v []byte) []byte      { return lib0.AppendBytes(b, v) }
+func appendBytes(b, v []byte) []byte       { return lib0.AppendBytes(b, v) }
 
 // frame is one decoded client message.
 type frame struct {

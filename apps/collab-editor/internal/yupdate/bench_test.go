@@ -29,7 +29,7 @@ func BenchmarkMerge(b *testing.B) {
 //	GOWORK=off go test -run '^$' -bench Text -benchtime 3x ./internal/yupdate
 func BenchmarkText(b *testing.B) {
 	docs := map[string]func(n int) [][]byte{
-		"at-start": func(n int) [][]byte { return [][]byte{textAtStart(1, n), textAtStart(2, n)} },
+		"at-start":  func(n int) [][]byte { return [][]byte{textAtStart(1, n), textAtStart(2, n)} },
 		"quadratic": quadraticText,
 	}
 	for name, doc := range docs {

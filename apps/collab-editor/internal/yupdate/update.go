@@ -59,7 +59,7 @@ type span struct {
 	info          uint8
 }
 
-func (s span) ref() uint8  { return s.info & 0x1f }
+func (s span) ref() uint8   { return s.info & 0x1f }
 func (s span) next() uint32 { return s.clock + s.length }
 
 // run is the structs of one client in one update, in clock order.
