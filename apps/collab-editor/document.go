@@ -5,12 +5,12 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"time"
 
 	"github.com/warrenhq/warren/apps/collab-editor/internal/yupdate"
 	"github.com/warrenhq/warren/runtime/object"
+	"github.com/warrenhq/warren/runtime/server"
 )
 
 // Document is one collaborative document: a Yjs document persisted as a
@@ -51,7 +51,7 @@ type Document struct {
 // (relayed, never persisted).
 type socketInfo struct {
 	ReadOnly bool   `json:"ro,omitempty"`
-	Addr     string `json:"ip,omitempty"` // the client's address (its catch-up budget)
+	Addr     string `json:"ip,omitempty"` // server.ClientAddr: its catch-up budget
 	// Client is the awareness client ID the socket owns, once Claimed: the first
 	// one it sent that no other open socket of the document owned.
 	Client  uint64 `json:"c,omitempty"`
@@ -207,11 +207,7 @@ func (d *Document) current() (*yupdate.Update, error) {
 // OnConnect sends the server's sync step 1 and the current awareness states.
 func (d *Document) OnConnect(ctx context.Context, ws *object.WebSocket, r *http.Request) error {
 	ro, _ := r.Context().Value(readOnlyKey{}).(bool)
-	addr, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		addr = r.RemoteAddr
-	}
-	if err := ws.SetAttachmentJSON(socketInfo{ReadOnly: ro, Addr: addr}); err != nil {
+	if err := ws.SetAttachmentJSON(socketInfo{ReadOnly: ro, Addr: server.ClientAddr(r)}); err != nil {
 		return err
 	}
 	cur, err := d.current()
