@@ -61,6 +61,9 @@ type event struct {
 	// mustQueue events (OnClose: at most one per socket) are queued even beyond
 	// MaxQueue.
 	mustQueue bool
+	// wake events run the due alarm handlers, each under its own time limit (fire),
+	// rather than the whole turn under one.
+	wake bool
 	// gen, when non-zero, restricts the event to the instance generation that made it
 	// (continuations of State.Go): a reset instance does not receive them.
 	gen uint64
@@ -305,7 +308,7 @@ func (e *entity) turn(ctx context.Context, i int, ev *event, o *outcome) error {
 	mark := len(st.undo)
 	e.current = i
 	var err error
-	if ev.internal {
+	if ev.wake {
 		tctx := withTurn(ev.ctx, e)
 		st.begin(tctx)
 		err = callSafely(func() error { return ev.run(tctx, e.inst) })

@@ -268,3 +268,30 @@ func TestCallCycleAcrossObjectsFails(t *testing.T) {
 		})
 	}
 }
+
+// TestStuckAlarmHandlerIsAbandoned: an alarm handler gets the same limit as any turn
+// (each handler of a wake its own), and one that ignores it is abandoned; the object
+// goes on serving and the alarm, rolled back with its turn, is still set for a retry.
+func TestStuckAlarmHandlerIsAbandoned(t *testing.T) {
+	rt := objecttest.New(t, object.Config{TurnTimeout: testLimit})
+	release := make(chan struct{})
+	defer close(release)
+	rec := &recorder{onAlarm: func(st *object.State) error {
+		<-release
+		return nil
+	}}
+	ns := registerTimer(t, rt.Runtime, rec)
+	run(t, ns, "a", func(st *object.State) error { return st.SetAlarm(st.Now().Add(time.Minute)) })
+	rt.Clock.Advance(time.Minute)
+	eventually(t, "the stuck handler to be abandoned", func() bool { return rt.Stats().Abandoned == 1 })
+	var set bool
+	within(t, 15*time.Second, "a turn after the abandoned handler", func() {
+		run(t, ns, "a", func(st *object.State) (err error) {
+			_, set, err = st.GetAlarm()
+			return err
+		})
+	})
+	if !set {
+		t.Fatal("the alarm whose handler was abandoned is gone")
+	}
+}

@@ -298,6 +298,7 @@ func (w *wakeIndex) wake(k wakeKey) {
 	ev := &event{
 		ctx:      context.Background(),
 		internal: true,
+		wake:     true,
 		run: func(ctx context.Context, inst any) error {
 			return callingEntity(ctx).wakeTurn(ctx, inst)
 		},
