@@ -89,6 +89,8 @@ type options struct {
 	startWait  time.Duration
 	startLog   string
 	procs      int
+	cpuProfile string
+	memProfile string
 	scenarioNm string
 	args       []string // the flags as given, for workers
 }
@@ -136,6 +138,8 @@ func parseFlags(sc *scenario.Scenario, args []string, stderr io.Writer) (*option
 	fs.StringVar(&o.mdOut, "md", "", "write the result as Markdown to this file")
 	fs.StringVar(&o.htmlOut, "html", "", "write a self-contained HTML report to this file")
 	fs.StringVar(&o.progress, "progress", "auto", "live progress on stderr: auto (when a terminal), on, off")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write the tester's own CPU profile (pprof) over the run to this file")
+	fs.StringVar(&o.memProfile, "memprofile", "", "write the tester's allocation profile (pprof) at the end of the run to this file")
 	fs.IntVar(&o.procs, "procs", 1, "split the sockets over this many tester processes (for open-file limits); whole rooms per process")
 	fs.Float64Var(&o.limits.MaxP99MS, "max-p99", -1, "threshold: fail if one-way p99 exceeds this many ms (-1 = off)")
 	fs.Int64Var(&o.limits.MaxLost, "max-lost", -1, "threshold: fail if more messages are lost (-1 = off)")
@@ -226,6 +230,11 @@ func runScenario(o *options, stdout, stderr io.Writer) int {
 		}
 	}
 
+	stopProfiles, err := startProfiles(o.cpuProfile, o.memProfile)
+	if err != nil {
+		fmt.Fprintf(stderr, "loadtest: %v\n", err)
+		return 1
+	}
 	var res *report.Result
 	if sc, _ := scenario.Lookup(o.scenarioNm); sc != nil && sc.Run != nil {
 		res, err = sc.Run(ctx, *c)
@@ -240,6 +249,9 @@ func runScenario(o *options, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "loadtest: warning: open-file limit %d is too low for %d sockets; use -procs N to spread them over processes\n", got, socks)
 		}
 		res, err = engine.Run(ctx, *c)
+	}
+	if perr := stopProfiles(); perr != nil {
+		fmt.Fprintf(stderr, "loadtest: %v\n", perr)
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "loadtest: %v\n", err)

@@ -54,7 +54,7 @@ type App struct {
 // Config.MetricsToken). WARREN_ADMIN_TOKEN or -admin-token-file FILE enables the
 // admin API and inspector at /_warren/ (Config.Admin; loopback clients only unless
 // -admin-remote, WARREN_ADMIN_REMOTE=1), -backup-dir (WARREN_BACKUP_DIR) holds its
-// backups.
+// backups. -pprof ADDR (WARREN_PPROF) serves Go's profiler on a loopback address.
 //
 // Unless GOMEMLIMIT is set, Main sets the Go runtime's soft memory limit to 3/4 of
 // the memory available to the process (its cgroup's memory.max, else the machine's
@@ -104,6 +104,7 @@ func Run(ctx context.Context, app App, args []string, stderr io.Writer) error {
 	origins := fl.String("allowed-origins", os.Getenv("WARREN_ALLOWED_ORIGINS"), "comma-separated `origins` (https://app.example.com) whose pages may open WebSockets and\nsend POST/PUT/PATCH/DELETE besides the server's own; \"*\" for any (env WARREN_ALLOWED_ORIGINS)")
 	adminTokenFile := fl.String("admin-token-file", "", "`file` holding the admin token that enables the admin API and inspector at /_warren/\n(or env WARREN_ADMIN_TOKEN; at least 16 bytes; off by default)")
 	adminRemote := fl.Bool("admin-remote", os.Getenv("WARREN_ADMIN_REMOTE") == "1", "serve the admin API to clients that are not on loopback (env WARREN_ADMIN_REMOTE=1)")
+	pprofAddr := fl.String("pprof", os.Getenv("WARREN_PPROF"), "serve Go's profiler (/debug/pprof/) on this loopback `address`, e.g. 127.0.0.1:6060 (env WARREN_PPROF; off by default)")
 	backupDir := fl.String("backup-dir", os.Getenv("WARREN_BACKUP_DIR"), "`directory` of the backups the admin API writes and restores (env WARREN_BACKUP_DIR;\ndefault: the data directory's path with -backups appended)")
 	fl.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: %s [flags]\n\nServes the %s app: objects at /parties/<namespace>/<name> (HTTP and WebSocket),\n/healthz, /metrics and the web front end.\n\nFlags:\n", app.Name, app.Name)
@@ -142,6 +143,13 @@ func Run(ctx context.Context, app App, args []string, stderr io.Writer) error {
 	app.Server.AllowedOrigins = append(app.Server.AllowedOrigins, splitList(*origins)...)
 	if app.Runtime.Logger == nil {
 		app.Runtime.Logger = log
+	}
+	if *pprofAddr != "" {
+		stop, err := servePprof(*pprofAddr, log)
+		if err != nil {
+			return fmt.Errorf("%w: %v", errUsage, err)
+		}
+		defer stop()
 	}
 	h, err := Open(app, app.Runtime.DataDir)
 	if err != nil {
