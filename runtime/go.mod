@@ -9,7 +9,6 @@ require (
 	github.com/mxschmitt/playwright-go v0.6401.0
 	github.com/nats-io/nats-server/v2 v2.15.3
 	github.com/nats-io/nats.go v1.55.0
-	github.com/olahol/melody v1.3.0
 	github.com/robfig/cron/v3 v3.0.1
 	modernc.org/sqlite v1.62.0
 )

@@ -154,10 +154,10 @@ func (e *entity) run() {
 // outcome is what one turn of a batch produced.
 type outcome struct {
 	err    error
-	outbox []func()
+	outbox []output
 	// ctor holds the outputs of a constructor that ran just before this turn: they are
 	// released with the batch even if the turn itself fails.
-	ctor []func()
+	ctor []output
 }
 
 // runBatch runs events as turns inside one transaction (a savepoint each) and commits
@@ -390,7 +390,7 @@ func (e *entity) checkSQL(ctx context.Context, err *error) error {
 // construct runs the namespace's constructor in its own savepoint, under the turn time
 // limit, before event i of the batch. It returns the constructor's outputs
 // (State.OnCommit, State.Go), released after the batch commits.
-func (e *entity) construct(i int) ([]func(), error) {
+func (e *entity) construct(i int) ([]output, error) {
 	ctx := context.Background()
 	if err := e.exec(ctx, "SAVEPOINT init"); err != nil {
 		return nil, fmt.Errorf("%w: savepoint: %v", errTxLost, err)
@@ -488,14 +488,24 @@ func (e *entity) deliver(batch []*event, out []outcome) bool {
 	return true
 }
 
-// runOutputs runs the OnCommit callbacks of a committed batch, recovering panics; it
-// reports whether one panicked. It touches no runner-owned field: if the callbacks are
-// abandoned, the rest still run in the stuck goroutine (they are committed outputs).
+// runOutputs releases the outputs of a committed batch in turn order, recovering
+// panics of OnCommit callbacks; it reports whether one panicked. Frames for sockets
+// are queued at once, and their transports told together once the batch's frames
+// are all queued (before any OnCommit callback runs, so that a callback that blocks
+// holds no socket back): every socket gets everything the batch sent it in one write.
+// It touches no runner-owned field: if the callbacks are abandoned, the rest still
+// run in the stuck goroutine (they are committed outputs).
 func (e *entity) runOutputs(out []outcome) (panicked bool) {
+	var flush []*WebSocket
 	for i := range out {
-		for _, outputs := range [2][]func(){out[i].ctor, out[i].outbox} {
-			for _, f := range outputs {
-				if perr := runCallback(f); perr != nil {
+		for _, outputs := range [2][]output{out[i].ctor, out[i].outbox} {
+			for _, o := range outputs {
+				if o.f == nil {
+					flush = o.queue(flush)
+					continue
+				}
+				flush = flushSockets(flush)
+				if perr := runCallback(o.f); perr != nil {
 					panicked = true
 					e.rt.stats.panics.Add(1)
 					e.rt.cfg.Logger.Error("object: OnCommit callback panicked; resetting the object", "namespace", e.ns.name, "id", e.hexID(), "panic", sprint(perr.Value), "stack", string(perr.Stack))
@@ -503,6 +513,7 @@ func (e *entity) runOutputs(out []outcome) (panicked bool) {
 			}
 		}
 	}
+	flushSockets(flush)
 	return panicked
 }
 

@@ -80,15 +80,6 @@ func (c SocketConfig) withDefaults() SocketConfig {
 // maxTagLen bounds one tag, as in Durable Objects.
 const maxTagLen = 256
 
-// maxInflight is how many frames a socket hands to its transport before waiting for
-// Sent; the rest wait in the socket's own bounded queue. A transport must accept at
-// least maxInflight+1 frames (the +1 for a close frame) without blocking or dropping.
-const maxInflight = 2
-
-// MaxInflight is the number of frames (plus one close frame) a Transport must be able
-// to buffer without blocking or dropping.
-const MaxInflight = maxInflight
-
 // Message is one WebSocket message: text (UTF-8) or binary.
 type Message struct {
 	Binary bool
@@ -150,15 +141,43 @@ type (
 )
 
 // Transport is one WebSocket connection as a host (runtime/server) implements it.
-// Write and Close must not block; the transport reports progress and the end of the
-// connection through the HostSocket it was started with.
+// The socket keeps its outgoing frames in its own bounded queue; the transport pulls
+// them with HostSocket.Take. Flush and Close are called with the socket's lock held:
+// they must not block, and must not call the HostSocket back before they return.
 type Transport interface {
-	// Write hands one frame to the connection. The socket never has more than
-	// MaxInflight frames handed over and not yet reported by HostSocket.Sent.
-	Write(binary bool, data []byte)
-	// Close sends a close frame with code and reason and closes the connection; it
-	// must take effect even when frames are pending on a peer that does not read.
+	// Flush says that frames wait in the socket's queue while the transport is idle:
+	// the transport must then call HostSocket.Take, from one goroutine at a time,
+	// until it returns no frame, and write what it returns in order. Flush is not
+	// called again before such a Take (frames queued meanwhile are taken by it).
+	Flush()
+	// Close sends a close frame with code and reason after the frames already taken,
+	// and closes the connection; it must take effect even when frames are pending on
+	// a peer that does not read.
 	Close(code int, reason string)
+}
+
+// Frame is one outgoing message, shared by every socket it is sent to (a broadcast
+// makes one Frame for all its sockets). Its Data never changes once it is queued.
+type Frame struct {
+	Binary bool
+	Data   []byte
+	wire   atomic.Pointer[[]byte]
+}
+
+// Wire returns the frame as encode puts it on the wire, encoding it at most once for
+// all the sockets that send it (two transports racing may both encode; one result is
+// kept). encode must be the same function for every caller.
+func (f *Frame) Wire(encode func(f *Frame) []byte) []byte {
+	if w := f.wire.Load(); w != nil {
+		return *w
+	}
+	w := encode(f)
+	f.wire.CompareAndSwap(nil, &w)
+	return *f.wire.Load()
+}
+
+func newFrame(m Message) *Frame {
+	return &Frame{Binary: m.Binary, Data: append([]byte(nil), m.Data...)}
 }
 
 // WebSocket is one socket connected to an object. The runtime, not the object's
@@ -178,21 +197,16 @@ type WebSocket struct {
 	attach    []byte // the committed attachment
 	cur       []byte // while dirty: the attachment set by a turn of the open batch, not yet committed
 	dirty     bool
-	q         []frame // frames waiting for the transport
+	q         []*Frame // frames waiting for the transport to Take them
 	qBytes    int
-	inflight  int
-	closeCode int // code the runtime or object closed with
+	flushing  bool // Flush was called and no Take has found the queue empty since
+	closeCode int  // code the runtime or object closed with
 	closeMsg  string
 	closeSent bool
 
 	lastSeen atomic.Int64 // unix nanoseconds
 	lastAuto atomic.Int64
 	inbound  chan struct{} // semaphore of received messages waiting for their turn
-}
-
-type frame struct {
-	binary bool
-	data   []byte
 }
 
 const (
@@ -321,8 +335,7 @@ func (ws *WebSocket) Send(m Message) error {
 	if p >= phaseClosing {
 		return ErrSocketClosed
 	}
-	f := frame{binary: m.Binary, data: append([]byte(nil), m.Data...)}
-	st.OnCommit(func() { ws.enqueue(f) })
+	st.outbox = append(st.outbox, output{frame: newFrame(m), one: ws})
 	return nil
 }
 
@@ -370,30 +383,88 @@ func (ws *WebSocket) turnState() (*State, error) {
 	return e.state, nil
 }
 
-// enqueue hands f to the transport, or queues it; overflow closes the socket.
-func (ws *WebSocket) enqueue(f frame) {
+// enqueue queues f for the transport and tells it when it is idle; overflow closes
+// the socket.
+func (ws *WebSocket) enqueue(f *Frame) {
+	if ws.enqueueLater(f) {
+		ws.flush()
+	}
+}
+
+// enqueueLater queues f and reports whether the transport, idle, must be told with
+// flush. Until then it is not told of frames queued for it either.
+func (ws *WebSocket) enqueueLater(f *Frame) (mustFlush bool) {
 	reg := ws.set.reg
 	ws.mu.Lock()
 	defer ws.mu.Unlock()
 	if ws.phase != phaseOpen && ws.phase != phaseReserved {
-		return
+		return false
 	}
-	if ws.inflight < maxInflight && len(ws.q) == 0 && ws.t != nil {
-		ws.inflight++
-		reg.msgOut.Add(1)
-		ws.t.Write(f.binary, f.data)
-		return
-	}
-	if len(ws.q) >= reg.cfg.SendQueue || ws.qBytes+len(f.data) > reg.cfg.SendQueueBytes {
+	if len(ws.q) >= reg.cfg.SendQueue || ws.qBytes+len(f.Data) > reg.cfg.SendQueueBytes {
 		reg.slow.Add(1)
 		ws.closeLocked(CloseTryAgainLater, "send queue overflow")
-		return
+		return false
 	}
 	ws.q = append(ws.q, f)
-	ws.qBytes += len(f.data)
+	ws.qBytes += len(f.Data)
+	if ws.flushing || ws.t == nil {
+		return false
+	}
+	ws.flushing = true
+	return true
 }
 
-// closeAfterQueue closes the socket once the frames queued before it are handed over.
+// flush tells the transport, after enqueueLater, that frames wait.
+func (ws *WebSocket) flush() {
+	ws.mu.Lock()
+	if ws.flushing && ws.t != nil && ws.phase < phaseClosed {
+		ws.t.Flush()
+	}
+	ws.mu.Unlock()
+}
+
+// flushLocked tells an idle transport that frames wait.
+func (ws *WebSocket) flushLocked() {
+	if !ws.flushing && ws.t != nil && len(ws.q) > 0 {
+		ws.flushing = true
+		ws.t.Flush()
+	}
+}
+
+// output is one output of a turn, released after its batch commits: an OnCommit
+// callback (f), or a frame for one socket (Send) or several (Broadcast).
+type output struct {
+	f     func()
+	frame *Frame
+	one   *WebSocket
+	to    []*WebSocket
+}
+
+// queue queues the output's frame for its sockets and appends to flush those whose
+// transport must be told.
+func (o output) queue(flush []*WebSocket) []*WebSocket {
+	if o.one != nil && o.one.enqueueLater(o.frame) {
+		flush = append(flush, o.one)
+	}
+	for _, ws := range o.to {
+		if ws.enqueueLater(o.frame) {
+			flush = append(flush, ws)
+		}
+	}
+	return flush
+}
+
+// flushSockets tells the transports of sockets that frames wait, and returns the
+// emptied list.
+func flushSockets(socks []*WebSocket) []*WebSocket {
+	for _, ws := range socks {
+		ws.flush()
+	}
+	clear(socks)
+	return socks[:0]
+}
+
+// closeAfterQueue closes the socket once the frames queued before it are taken.
 func (ws *WebSocket) closeAfterQueue(code int, reason string) {
 	ws.mu.Lock()
 	defer ws.mu.Unlock()
@@ -586,12 +657,8 @@ outer:
 	if len(to) == 0 {
 		return 0
 	}
-	f := frame{binary: m.Binary, data: append([]byte(nil), m.Data...)}
-	st.OnCommit(func() {
-		for _, ws := range to {
-			ws.enqueue(f)
-		}
-	})
+	// One copy and one wire encoding for every socket.
+	st.outbox = append(st.outbox, output{frame: newFrame(m), to: to})
 	return len(to)
 }
 

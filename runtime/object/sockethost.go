@@ -58,6 +58,7 @@ func (h *HostSocket) Start(t Transport) {
 	ws.mu.Lock()
 	ws.t = t
 	ws.phase = phaseOpen
+	ws.flushLocked()
 	ws.mu.Unlock()
 	r.mu.Lock()
 	ws.idx = len(set.socks)
@@ -122,7 +123,7 @@ func (h *HostSocket) Receive(binary bool, data []byte) {
 		if a := set.auto.Load(); a != nil && a.req == string(data) {
 			ws.lastAuto.Store(now)
 			r.auto.Add(1)
-			ws.enqueue(frame{data: []byte(a.resp)})
+			ws.enqueue(&Frame{Data: []byte(a.resp)})
 			return
 		}
 	}
@@ -178,32 +179,36 @@ func undeliverable(err error, handled bool) (code int, reason string, lost bool)
 // Seen records that the peer is alive (a pong).
 func (h *HostSocket) Seen() { h.ws.lastSeen.Store(h.ws.set.reg.rt.cfg.Clock.Now().UnixNano()) }
 
-// Sent reports that the transport wrote one frame handed to it by Write.
-func (h *HostSocket) Sent() {
+// Take appends to dst the frames waiting for the transport, oldest first, and removes
+// them from the socket's queue: as many as fit in maxBytes of data, at least one.
+// When it finds none it returns dst unchanged, and the transport is idle until its
+// next Flush. Once the frames queued before a Close are all taken, it closes the
+// transport (Transport.Close, after these frames).
+func (h *HostSocket) Take(dst []*Frame, maxBytes int) []*Frame {
 	ws := h.ws
 	ws.mu.Lock()
 	defer ws.mu.Unlock()
-	if ws.inflight > 0 {
-		ws.inflight--
+	n, size := 0, 0
+	for n < len(ws.q) && (n == 0 || size+len(ws.q[n].Data) <= maxBytes) {
+		size += len(ws.q[n].Data)
+		n++
 	}
-	if ws.phase > phaseClosing || ws.t == nil {
-		return
+	if n == 0 {
+		ws.flushing = false
+		return dst
 	}
-	for ws.inflight < maxInflight && len(ws.q) > 0 {
-		f := ws.q[0]
-		ws.q[0] = frame{}
-		ws.q = ws.q[1:]
-		ws.qBytes -= len(f.data)
-		ws.inflight++
-		ws.set.reg.msgOut.Add(1)
-		ws.t.Write(f.binary, f.data)
-	}
+	dst = append(dst, ws.q[:n]...)
+	clear(ws.q[:n])
+	ws.q = ws.q[n:]
+	ws.qBytes -= size
+	ws.set.reg.msgOut.Add(int64(n))
 	if len(ws.q) == 0 {
 		ws.q = nil
 		if ws.phase == phaseClosing && ws.closeCode != 0 {
 			ws.closeLocked(ws.closeCode, ws.closeMsg)
 		}
 	}
+	return dst
 }
 
 // Error reports a transport error (protocol violation, message too big); OnError

@@ -22,7 +22,7 @@ type State struct {
 	// object runs on with another State, this one refuses everything.
 	dead   atomic.Bool
 	alarm  alarmState // alarm and schedule bookkeeping (alarm.go)
-	outbox []func()
+	outbox []output
 	// undo reverses the in-memory effects (socket attachments) of the open batch's
 	// turns, newest last: a failed turn undoes its own, an aborted batch all of them.
 	undo   []func()
@@ -63,7 +63,7 @@ func (st *State) OnCommit(f func()) {
 	if !st.usable() {
 		panic("object: OnCommit called outside a turn")
 	}
-	st.outbox = append(st.outbox, f)
+	st.outbox = append(st.outbox, output{f: f})
 }
 
 // usable reports whether the State may be used now: in one of its object's turns, and
@@ -149,7 +149,7 @@ func (st *State) undoTo(mark int) {
 }
 
 // end finishes a turn: it closes rows left open and returns the turn's outputs.
-func (st *State) end() []func() {
+func (st *State) end() []output {
 	for _, r := range st.rows {
 		r.Close()
 	}

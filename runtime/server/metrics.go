@@ -72,6 +72,7 @@ func (s *Server) metrics() []Metric {
 		g("warren_hibernated_objects", "Objects with WebSockets whose instance is evicted (hibernating).", func() float64 { return float64(rt.SocketStats().Hibernated) }),
 		c("warren_socket_messages_in_total", "WebSocket messages received.", func() float64 { return float64(rt.SocketStats().MessagesIn) }),
 		c("warren_socket_messages_out_total", "WebSocket messages written.", func() float64 { return float64(rt.SocketStats().MessagesOut) }),
+		c("warren_socket_writes_total", "System calls that wrote WebSocket frames: warren_socket_messages_out_total divided by this is the frames each write carried (a socket's queued frames go out together).", func() float64 { return float64(s.writes.Load()) }),
 		c("warren_socket_slow_consumers_total", "WebSockets closed with 1013 because their send queue overflowed.", func() float64 { return float64(rt.SocketStats().SlowConsumers) }),
 		c("warren_socket_auto_responses_total", "WebSocket requests answered by the auto-response.", func() float64 { return float64(rt.SocketStats().AutoResponses) }),
 		c("warren_socket_undelivered_total", "Received WebSocket messages that could not be delivered to their object; the socket was closed (1013) so its client resends.", func() float64 { return float64(rt.SocketStats().Undelivered) }),

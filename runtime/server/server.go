@@ -1,6 +1,6 @@
 // Package server hosts an object.Runtime in a process: it routes HTTP requests and
 // WebSockets to objects, serves an app's static front end, and exposes health and
-// metrics. It is the only package that knows echo and melody.
+// metrics. It is the only package that knows echo and gorilla/websocket.
 //
 // Routes:
 //
@@ -61,7 +61,6 @@ import (
 
 	"github.com/gorilla/websocket"
 	"github.com/labstack/echo/v4"
-	"github.com/olahol/melody"
 
 	"github.com/warrenhq/warren/runtime/admin"
 	"github.com/warrenhq/warren/runtime/object"
@@ -173,12 +172,14 @@ const MaxConnIDLen = 128
 
 // Server routes HTTP and WebSockets to the objects of one runtime.
 type Server struct {
-	rt   *object.Runtime
-	cfg  Config
-	log  *slog.Logger
-	e    *echo.Echo
-	m    *melody.Melody
-	http *http.Server
+	rt    *object.Runtime
+	cfg   Config
+	log   *slog.Logger
+	e     *echo.Echo
+	up    *websocket.Upgrader
+	flush *flushers
+	pings *pinger
+	http  *http.Server
 
 	hosts  *hostPolicy
 	bodies *bodyBudget
@@ -190,6 +191,7 @@ type Server struct {
 	conns           atomic.Pointer[connLimiter] // set by Serve
 	sockets         sync.WaitGroup              // WebSocket handlers running
 	stopping        atomic.Bool
+	writes          atomic.Int64 // write system calls to WebSockets (sockwrite.go)
 	refused         atomic.Int64 // upgrades refused by the origin check
 	refusedRequests atomic.Int64 // requests refused by the host, cross-site or body checks
 }
@@ -199,7 +201,7 @@ func New(rt *object.Runtime, cfg Config) *Server {
 	cfg = cfg.withDefaults(rt)
 	s := &Server{rt: rt, cfg: cfg, log: cfg.Logger, parties: map[string]object.Endpoint{},
 		hosts: newHostPolicy(cfg, cfg.Logger), bodies: newBodyBudget(cfg.MaxBodyBytes, cfg.MaxBodyBytesPerIP)}
-	s.m = s.newMelody()
+	s.up, s.flush, s.pings = s.newUpgrader(), newFlushers(), newPinger(cfg.PingInterval)
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.Any("/parties/*", s.handleParty)
@@ -416,19 +418,12 @@ func (s *Server) serveSocket(w http.ResponseWriter, r *http.Request, ep object.E
 		return
 	}
 	s.sockets.Add(1)
-	c := &conn{hs: hs, code: object.CloseAbnormal, upgraded: make(chan struct{})}
+	c := &conn{s: s, hs: hs, code: object.CloseAbnormal, upgraded: make(chan struct{}), wdone: make(chan struct{})}
 	done := make(chan struct{})
 	// The connection lives in a goroutine of its own, and this handler returns once
 	// the upgrade is done: net/http's goroutine, its deep stack and its buffers for
 	// the connection are then freed, so an idle socket costs far less memory.
-	go func() {
-		defer close(done)
-		defer s.sockets.Done()
-		if err := s.m.HandleRequestWithKeys(w, r, map[string]any{connKey: c}); err != nil {
-			s.log.Debug("server: upgrade failed", "err", err)
-		}
-		hs.Closed(c.result())
-	}()
+	go s.serveConn(w, r, c, done)
 	select {
 	case <-c.upgraded:
 	case <-done:

@@ -2,34 +2,48 @@ package server
 
 import (
 	"errors"
+	"net"
+	"net/http"
 	"sync"
+	"syscall"
 	"time"
 	"unicode/utf8"
 
 	"github.com/gorilla/websocket"
-	"github.com/olahol/melody"
 
 	"github.com/warrenhq/warren/runtime/object"
 )
 
-const connKey = "warren"
-
-// closeGrace is how long a close frame may wait behind pending frames before the
-// connection is closed without it (a peer that does not read).
+// closeGrace is how long a close frame may wait behind pending frames, and then
+// for the peer's closing reply, before the connection is closed without them (a peer
+// that does not read).
 const closeGrace = time.Second
 
-// conn is one melody session's link to its object socket; it is the object.Transport.
+// conn is one WebSocket connection: the object.Transport of its object socket. Its
+// read loop (readLoop) runs on the connection's goroutine; its writes run on the
+// server's flushers (sockwrite.go).
 type conn struct {
-	hs *object.HostSocket
-	s  *melody.Session
+	s   *Server
+	hs  *object.HostSocket
+	ws  *websocket.Conn // reads; writes bypass it (sockwrite.go)
+	nc  net.Conn
+	raw syscall.RawConn // nil when the connection has no descriptor to write to without waiting
 
 	upgraded chan struct{} // closed once the connection is a WebSocket
+	wdone    chan struct{} // closed once the writer is done (writeDone)
+	frames   []*object.Frame
 
-	mu      sync.Mutex
-	code    int
-	reason  string
-	clean   bool
-	closing bool
+	mu     sync.Mutex
+	code   int // what hs.Closed is told: the peer's close, or CloseAbnormal
+	reason string
+	clean  bool
+	// the writer, under mu
+	wstate     uint8
+	again      bool     // work came while a round ran
+	rest       []byte   // the unwritten end of a partial write
+	ctl        [][]byte // pings and pongs to write
+	closing    []byte   // the close frame, once Close was called
+	closeTaken bool     // the close frame is written or in rest
 }
 
 func (c *conn) result() (int, string, bool) {
@@ -38,100 +52,114 @@ func (c *conn) result() (int, string, bool) {
 	return c.code, c.reason, c.clean
 }
 
-func (c *conn) Write(binary bool, data []byte) {
-	if binary {
-		c.s.WriteBinary(data)
-	} else {
-		c.s.Write(data)
+func (c *conn) setResult(code int, reason string, clean bool) {
+	c.mu.Lock()
+	c.code, c.reason, c.clean = code, reason, clean
+	c.mu.Unlock()
+}
+
+func (s *Server) newUpgrader() *websocket.Upgrader {
+	return &websocket.Upgrader{
+		CheckOrigin: s.hosts.originOK,
+		// A small read buffer of the socket's own (net/http's 4 KiB one is freed when
+		// the upgrading handler returns); larger messages are read in several calls.
+		// Gorilla writes only its own rare close frames (protocol errors), from a
+		// pool: a socket holds no write buffer.
+		ReadBufferSize:  1024,
+		WriteBufferSize: 1024,
+		WriteBufferPool: &sync.Pool{},
 	}
 }
 
-// Close queues a close frame (melody's buffer always has room for it: the socket keeps
-// at most object.MaxInflight frames in it) and, if the peer does not take it within
-// closeGrace, writes it out of band and closes the TCP connection.
-func (c *conn) Close(code int, reason string) {
-	c.mu.Lock()
-	if c.closing {
-		c.mu.Unlock()
+// serveConn upgrades the request, starts the object socket and reads until the
+// connection ends; then the object socket learns how it closed. It runs on a
+// goroutine of its own (not net/http's), which holds no reference to the request
+// once it is upgraded.
+func (s *Server) serveConn(w http.ResponseWriter, r *http.Request, c *conn, done chan struct{}) {
+	defer close(done)
+	defer s.sockets.Done()
+	ws, err := s.up.Upgrade(w, r, nil)
+	if err != nil {
+		s.log.Debug("server: upgrade failed", "err", err)
+		c.hs.Closed(c.result())
 		return
 	}
-	c.closing = true
+	c.ws, c.nc = ws, ws.NetConn()
+	if sc, ok := c.nc.(syscall.Conn); ok {
+		c.raw, _ = sc.SyscallConn()
+	}
+	s.pings.add(c)
+	c.hs.Start(c)
+	close(c.upgraded)
+	c.readLoop()
+	s.pings.remove(c)
+	c.mu.Lock()
+	pending := c.closing != nil
 	c.mu.Unlock()
-	msg := melody.FormatCloseMessage(code, reason)
-	c.s.CloseWithMsg(msg)
-	time.AfterFunc(closeGrace, func() {
-		if c.s.IsClosed() {
-			return
-		}
-		ws := c.s.WebsocketConnection()
-		ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(100*time.Millisecond))
-		ws.Close()
-	})
+	if pending {
+		<-c.wdone // the close frame is out, or closeGrace passed
+	}
+	c.abort()
+	c.hs.Closed(c.result())
 }
 
-func sessionConn(s *melody.Session) *conn {
-	v, _ := s.Get(connKey)
-	c, _ := v.(*conn)
-	return c
-}
-
-func (s *Server) newMelody() *melody.Melody {
-	m := melody.New()
-	m.Config.MaxMessageSize = s.cfg.MaxMessageSize
-	m.Config.PingPeriod = s.cfg.PingInterval
-	m.Config.PongWait = s.cfg.PingInterval + s.cfg.PongTimeout
-	m.Config.WriteWait = s.cfg.WriteTimeout
-	m.Config.MessageBufferSize = object.MaxInflight + 2
-	m.Upgrader.CheckOrigin = s.hosts.originOK
-	// A small read buffer of the socket's own (net/http's 4 KiB one is freed when the
-	// upgrading handler returns) and pooled write buffers: an idle socket holds no
-	// write buffer. Larger messages are read in several calls.
-	m.Upgrader.ReadBufferSize = 1024
-	m.Upgrader.WriteBufferSize = 1024
-	m.Upgrader.WriteBufferPool = &sync.Pool{}
-	m.HandleConnect(func(ms *melody.Session) {
-		c := sessionConn(ms)
-		c.s = ms
-		ms.Request = nil // melody never reads it again; the object has its own copy
-		c.hs.Start(c)
-		close(c.upgraded)
+// readLoop delivers received messages to the object socket until the connection
+// fails or closes. A peer's close frame is answered with the same code.
+func (c *conn) readLoop() {
+	s, ws := c.s, c.ws
+	wait := s.cfg.PingInterval + s.cfg.PongTimeout
+	ws.SetReadLimit(s.cfg.MaxMessageSize)
+	ws.SetReadDeadline(time.Now().Add(wait))
+	ws.SetPongHandler(func(string) error {
+		ws.SetReadDeadline(time.Now().Add(wait))
+		c.hs.Seen()
+		return nil
 	})
-	m.HandleMessage(func(ms *melody.Session, b []byte) {
-		c := sessionConn(ms)
-		if !utf8.Valid(b) {
-			// RFC 6455 §8.1: a text frame that is not UTF-8 fails the connection.
-			c.mu.Lock()
-			c.code, c.reason = websocket.CloseInvalidFramePayloadData, "text frame is not valid UTF-8"
-			c.mu.Unlock()
-			c.Close(websocket.CloseInvalidFramePayloadData, "text frame is not valid UTF-8")
+	ws.SetPingHandler(func(data string) error {
+		c.control(appendFrame(nil, opPong, []byte(data)))
+		return nil
+	})
+	ws.SetCloseHandler(func(code int, text string) error {
+		if code == websocket.CloseNoStatusReceived {
+			c.closeWith(closeFrame(object.CloseNoStatus, ""))
+		} else {
+			c.closeWith(closeFrame(code, ""))
+		}
+		return nil
+	})
+	for {
+		op, b, err := ws.ReadMessage()
+		if err != nil {
+			c.readFailed(err)
 			return
 		}
-		c.hs.Receive(false, b)
-	})
-	m.HandleMessageBinary(func(ms *melody.Session, b []byte) { sessionConn(ms).hs.Receive(true, b) })
-	m.HandleSentMessage(func(ms *melody.Session, _ []byte) { sessionConn(ms).hs.Sent() })
-	m.HandleSentMessageBinary(func(ms *melody.Session, _ []byte) { sessionConn(ms).hs.Sent() })
-	m.HandlePong(func(ms *melody.Session) { sessionConn(ms).hs.Seen() })
-	m.HandleError(func(ms *melody.Session, err error) {
-		c := sessionConn(ms)
-		if c == nil {
-			return
+		if c.closingNow() {
+			// Our close frame is on its way: what the peer sent after it is not
+			// delivered (the close code told it what to resend).
+			continue
 		}
-		var ce *websocket.CloseError
 		switch {
-		case errors.As(err, &ce) && ce.Code != websocket.CloseAbnormalClosure:
-			c.mu.Lock()
-			c.code, c.reason, c.clean = ce.Code, ce.Text, true
-			c.mu.Unlock()
-		case errors.Is(err, websocket.ErrReadLimit):
-			c.mu.Lock()
-			c.code, c.reason = object.CloseMessageTooBig, "message too big"
-			c.mu.Unlock()
-			c.hs.Error(err)
-		case errors.Is(err, melody.ErrMessageBufferFull):
-			// Cannot happen while the socket respects MaxInflight; never drop silently.
-			go c.Close(object.CloseTryAgainLater, "send queue overflow")
+		case op == websocket.BinaryMessage:
+			c.hs.Receive(true, b)
+		case !utf8.Valid(b):
+			// RFC 6455 §8.1: a text frame that is not UTF-8 fails the connection.
+			c.setResult(websocket.CloseInvalidFramePayloadData, "text frame is not valid UTF-8", false)
+			c.Close(websocket.CloseInvalidFramePayloadData, "text frame is not valid UTF-8")
+		default:
+			c.hs.Receive(false, b)
 		}
-	})
-	return m
+	}
+}
+
+// readFailed records how the connection ended for OnClose.
+func (c *conn) readFailed(err error) {
+	var ce *websocket.CloseError
+	switch {
+	case errors.As(err, &ce) && ce.Code != websocket.CloseAbnormalClosure:
+		c.setResult(ce.Code, ce.Text, true)
+	case errors.Is(err, websocket.ErrReadLimit):
+		// gorilla has sent the peer a 1009 close frame.
+		c.setResult(object.CloseMessageTooBig, "message too big", false)
+		c.hs.Error(err)
+	}
 }
