@@ -139,11 +139,12 @@ func agreeSettings(ctx context.Context, kv jetstream.KeyValue, s settings) error
 	return nil
 }
 
-// retry calls f until it succeeds or ctx ends, each attempt bounded by 5 s: while
-// the servers elect their meta leader, a request can go unanswered.
+// retry calls f until it succeeds or ctx ends, each attempt bounded by 2 s: while
+// the servers elect their meta leader, or learn that one of them is gone, a request
+// can go unanswered.
 func retry[T any](ctx context.Context, f func(ctx context.Context) (T, error)) (T, error) {
 	for {
-		attempt, cancel := context.WithTimeout(ctx, 5*time.Second)
+		attempt, cancel := context.WithTimeout(ctx, 2*time.Second)
 		v, err := f(attempt)
 		cancel()
 		if err == nil {

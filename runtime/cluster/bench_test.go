@@ -34,7 +34,7 @@ func BenchmarkFencedAppend(b *testing.B) {
 	for _, servers := range []int{1, 3} {
 		b.Run(fmt.Sprintf("servers=%d", servers), func(b *testing.B) {
 			n := benchNode(b, servers)
-			obj, err := n.Open(context.Background(), "bench", b.Name(), filepath.Join(b.TempDir(), "x.sqlite"))
+			obj, err := n.Open(context.Background(), "bench", n.Name(), filepath.Join(b.TempDir(), "x.sqlite"))
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -57,7 +57,7 @@ func BenchmarkCommit(b *testing.B) {
 		b.Run(fmt.Sprintf("servers=%d", servers), func(b *testing.B) {
 			n := benchNode(b, servers)
 			path := filepath.Join(b.TempDir(), "x.sqlite")
-			obj, err := n.Open(context.Background(), "bench-commit", b.Name(), path)
+			obj, err := n.Open(context.Background(), "bench-commit", n.Name(), path)
 			if err != nil {
 				b.Fatal(err)
 			}

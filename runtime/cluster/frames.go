@@ -76,19 +76,31 @@ type walCursor struct {
 func (c *walCursor) reset() { *c = walCursor{} }
 
 // decode reads the frames committed after the cursor in wal, the whole content of a
-// log file, and advances the cursor past the last commit frame. Frames that follow
-// the last commit frame (an unfinished transaction, garbage, a torn write) are left
-// unread, exactly as SQLite's own recovery leaves them out. It returns an empty set
-// when nothing was committed since the last call, and errWALRestarted when the log
-// was reset since (its salts changed or it shrank) without the cursor being reset.
+// log file (see decodeTail).
 func (c *walCursor) decode(wal []byte) (*pageSet, error) {
-	if len(wal) < walHeaderSize {
+	start := max(c.offset, walHeaderSize)
+	if int64(len(wal)) <= start {
+		return c.decodeTail(wal[:min(len(wal), walHeaderSize)], nil, int64(len(wal)))
+	}
+	return c.decodeTail(wal[:walHeaderSize], wal[start:], int64(len(wal)))
+}
+
+// decodeTail reads the frames committed after the cursor and advances it past the
+// last commit frame. header is the log file's first bytes (up to 32), tail its bytes
+// from the cursor's offset (32 for a cursor that has read nothing) to its end, size
+// its size. Frames that follow the last commit frame (an unfinished transaction,
+// garbage, a torn write) are left unread, exactly as SQLite's own recovery leaves
+// them out. It returns an empty set when nothing was committed since the last call,
+// and errWALRestarted when the log was reset since (its salts changed or it shrank)
+// without the cursor being reset. The pages alias tail.
+func (c *walCursor) decodeTail(header, tail []byte, size int64) (*pageSet, error) {
+	if len(header) < walHeaderSize {
 		if c.valid {
 			return nil, errWALRestarted
 		}
 		return &pageSet{}, nil
 	}
-	h, ok := parseWALHeader(wal[:walHeaderSize])
+	h, ok := parseWALHeader(header)
 	if !ok {
 		if c.valid {
 			return nil, errWALRestarted
@@ -97,16 +109,16 @@ func (c *walCursor) decode(wal []byte) (*pageSet, error) {
 	}
 	if !c.valid {
 		*c = h
-	} else if h.salt1 != c.salt1 || h.salt2 != c.salt2 || h.pageSize != c.pageSize || int64(len(wal)) < c.offset {
+	} else if h.salt1 != c.salt1 || h.salt2 != c.salt2 || h.pageSize != c.pageSize || size < c.offset {
 		return nil, errWALRestarted
 	}
 	out := &pageSet{pageSize: c.pageSize, pages: map[uint32][]byte{}}
 	pending := map[uint32][]byte{}
-	off, s1, s2 := c.offset, c.s1, c.s2
-	frameSize := int64(walFrameHeaderSize + c.pageSize)
-	for off+frameSize <= int64(len(wal)) {
-		fh := wal[off : off+walFrameHeaderSize]
-		page := wal[off+walFrameHeaderSize : off+frameSize]
+	at, s1, s2 := 0, c.s1, c.s2 // at: position in tail, which starts at c.offset
+	frameSize := walFrameHeaderSize + c.pageSize
+	for at+frameSize <= len(tail) {
+		fh := tail[at : at+walFrameHeaderSize]
+		page := tail[at+walFrameHeaderSize : at+frameSize]
 		pgno := binary.BigEndian.Uint32(fh[0:])
 		commit := binary.BigEndian.Uint32(fh[4:])
 		if pgno == 0 || binary.BigEndian.Uint32(fh[8:]) != c.salt1 || binary.BigEndian.Uint32(fh[12:]) != c.salt2 {
@@ -118,19 +130,16 @@ func (c *walCursor) decode(wal []byte) (*pageSet, error) {
 			break
 		}
 		pending[pgno] = page
-		off += frameSize
+		at += frameSize
 		if commit != 0 {
 			for n, b := range pending {
 				out.pages[n] = b
 			}
 			clear(pending)
 			out.dbSize = commit
-			c.offset, c.s1, c.s2 = off, s1, s2
+			c.offset, c.s1, c.s2 = c.offset+int64(at), s1, s2
+			tail, at = tail[at:], 0
 		}
-	}
-	// The pages alias wal; copy them so the caller may reuse its buffer.
-	for n, b := range out.pages {
-		out.pages[n] = append([]byte(nil), b...)
 	}
 	return out, nil
 }
@@ -173,15 +182,34 @@ func walChecksum(bigEndian bool, b []byte, s1, s2 uint32) (uint32, uint32) {
 }
 
 // readCommitted reads the frames committed to the log of the database at dbPath
-// since the cursor. A missing log is an empty one.
+// since the cursor: the header and what follows the cursor, not the whole file. A
+// missing log is an empty one.
 func (c *walCursor) readCommitted(dbPath string) (*pageSet, error) {
-	wal, err := os.ReadFile(dbPath + "-wal")
+	f, err := os.Open(dbPath + "-wal")
 	if errors.Is(err, os.ErrNotExist) {
-		wal = nil
-	} else if err != nil {
+		return c.decodeTail(nil, nil, 0)
+	}
+	if err != nil {
 		return nil, err
 	}
-	return c.decode(wal)
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	size := st.Size()
+	header := make([]byte, min(size, walHeaderSize))
+	if _, err := f.ReadAt(header, 0); err != nil {
+		return nil, err
+	}
+	var tail []byte
+	if start := max(c.offset, walHeaderSize); size > start {
+		tail = make([]byte, size-start)
+		if _, err := f.ReadAt(tail, start); err != nil {
+			return nil, err
+		}
+	}
+	return c.decodeTail(header, tail, size)
 }
 
 // dbPageSize reads the page size from a database file's header (offset 16, where 1

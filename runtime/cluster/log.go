@@ -82,41 +82,22 @@ func isWrongLastSequence(err error) bool {
 
 // replay calls fn for every record of the log in order, up to and including the
 // record at sequence upto (which the caller knows is there: it appended it or read it
-// as the tail). It does nothing for upto 0.
+// as the tail). It does nothing for upto 0. Each record is read from the stream
+// leader, one request each (a consumer may be placed on a replica that lags, and
+// would show records a rollup already removed): snapshots bound how many there are.
 func (l objectLog) replay(ctx context.Context, upto uint64, fn func(seq uint64, data []byte) error) error {
-	if upto == 0 {
-		return nil
-	}
-	cons, err := l.stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{l.subject},
-		DeliverPolicy:  jetstream.DeliverAllPolicy,
-	})
-	if err != nil {
-		return fmt.Errorf("cluster: replay %s: %w", l.subject, err)
-	}
-	it, err := cons.Messages()
-	if err != nil {
-		return fmt.Errorf("cluster: replay %s: %w", l.subject, err)
-	}
-	defer it.Stop()
-	for {
-		m, err := it.Next(jetstream.NextContext(ctx))
+	for next := uint64(1); next <= upto; {
+		m, err := l.stream.GetMsg(ctx, next, jetstream.WithGetMsgSubject(l.subject))
 		if err != nil {
-			return fmt.Errorf("cluster: replay %s: %w", l.subject, err)
+			return fmt.Errorf("cluster: replay %s from %d: %w", l.subject, next, err)
 		}
-		md, err := m.Metadata()
-		if err != nil {
+		if m.Sequence > upto {
+			return fmt.Errorf("cluster: replay %s: record %d is past %d, which was not seen", l.subject, m.Sequence, upto)
+		}
+		if err := fn(m.Sequence, m.Data); err != nil {
 			return err
 		}
-		seq := md.Sequence.Stream
-		if seq > upto {
-			return fmt.Errorf("cluster: replay %s: record %d is past %d, which was not seen", l.subject, seq, upto)
-		}
-		if err := fn(seq, m.Data()); err != nil {
-			return err
-		}
-		if seq == upto {
-			return nil
-		}
+		next = m.Sequence + 1
 	}
+	return nil
 }

@@ -35,9 +35,11 @@ type Config struct {
 	// LogShards is the number of log streams objects are spread over, to spread the
 	// streams' leaders over the servers (shared). Default 16.
 	LogShards int
-	// SnapshotBytes: an object is snapshotted (and its log rolled up) once this many
-	// bytes were appended to its log since its last snapshot. Default 16 MiB.
-	SnapshotBytes int64
+	// SnapshotBytes and SnapshotRecords: an object is snapshotted (and its log rolled
+	// up) once this many bytes, or records, were appended to its log since its last
+	// snapshot. A restore replays at most that much. Defaults 16 MiB and 1,000.
+	SnapshotBytes   int64
+	SnapshotRecords int
 	// RequestTimeout bounds one request to JetStream made without a deadline of its
 	// own (an append, a blob's chunk, a delete). An append that times out has an
 	// unknown outcome (ErrIndeterminate). Default 10 s.
@@ -78,6 +80,9 @@ func (c Config) withDefaults() (Config, error) {
 	if c.SnapshotBytes == 0 {
 		c.SnapshotBytes = 16 << 20
 	}
+	if c.SnapshotRecords == 0 {
+		c.SnapshotRecords = 1000
+	}
 	if c.RequestTimeout == 0 {
 		c.RequestTimeout = 10 * time.Second
 	}
@@ -101,8 +106,10 @@ type Node struct {
 	members   *memberCache
 	maxRecord int // larger FRAMES records go through the object store
 
-	stop context.CancelFunc
-	done chan struct{}
+	stop      context.CancelFunc
+	done      chan struct{}
+	closeOnce sync.Once
+	closeErr  error
 
 	mu   sync.Mutex
 	open map[string]bool     // object keys with an open Object
@@ -183,13 +190,17 @@ func (n *Node) Serving() bool { return n.lease.valid("") }
 func (n *Node) Name() string { return n.cfg.Name }
 
 // Close stops renewing the lease and deletes the node's key, so other nodes may
-// claim its objects at once. Objects still open are refused from then on.
+// claim its objects at once. Objects still open are refused from then on. Closing
+// again does nothing.
 func (n *Node) Close() error {
-	n.stop()
-	<-n.done
-	ctx, cancel := context.WithTimeout(context.Background(), n.cfg.RequestTimeout)
-	defer cancel()
-	return n.lease.leave(ctx)
+	n.closeOnce.Do(func() {
+		n.stop()
+		<-n.done
+		ctx, cancel := context.WithTimeout(context.Background(), n.cfg.RequestTimeout)
+		defer cancel()
+		n.closeErr = n.lease.leave(ctx)
+	})
+	return n.closeErr
 }
 
 // PreferredNode returns the live node (by the node's cached view) that a rendezvous

@@ -39,6 +39,7 @@ type objState struct {
 	snap       blobRef  // the snapshot the log starts from ("" for none)
 	batchBlobs []string // BLOB records' blobs since that snapshot
 	sinceSnap  int64    // bytes appended since that snapshot
+	recsSince  int      // records appended since that snapshot
 }
 
 // Open activates the object namespace/id on this node, its database file at path.
@@ -166,7 +167,7 @@ func (o *Object) Commit(ctx context.Context, commit func() error) error {
 		return err
 	}
 	o.needBase = false
-	if o.sinceSnap >= o.n.cfg.SnapshotBytes {
+	if o.sinceSnap >= o.n.cfg.SnapshotBytes || o.recsSince >= o.n.cfg.SnapshotRecords {
 		if err := o.Snapshot(ctx); err != nil {
 			o.n.cfg.Logger.Warn("cluster: snapshot failed", "object", o.key, "err", err)
 		}
@@ -216,6 +217,7 @@ func (o *Object) appendPages(ctx context.Context, ps *pageSet) error {
 	}
 	o.lastSeq = seq
 	o.sinceSnap += size
+	o.recsSince++
 	if blobName != "" {
 		o.batchBlobs = append(o.batchBlobs, blobName)
 	}

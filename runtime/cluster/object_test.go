@@ -261,3 +261,87 @@ func TestCommitRefusedAfterLeaseEnd(t *testing.T) {
 		t.Fatalf("got %v, want ErrLeaseExpired", err)
 	}
 }
+
+// An acknowledged commit survives the loss of the server leading its log's stream
+// (a graceful shutdown stands in for a crash here): the stream elects another
+// leader among the two left, commits go on, and another node restores everything.
+func TestCommitsSurviveLogLeaderShutdown(t *testing.T) {
+	c, err := startCluster(t.TempDir(), 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.shutdown) // after the nodes' cleanups: they leave while their servers run
+	config := func(name string) Config {
+		cfg := testConfig(name)
+		cfg.RequestTimeout = 5 * time.Second // a request lost in the loss costs no more
+		return cfg
+	}
+	setup := join(t, c, 0, config("setup"))
+	log := setup.objectLog(objectKey("failover", "doc"))
+	leader := streamLeader(t, log)
+	idx := func(name string) int {
+		for i, s := range c.servers {
+			if s.ns.Name() == name {
+				return i
+			}
+		}
+		t.Fatalf("no server %q", name)
+		return 0
+	}(leader)
+	writer := join(t, c, idx+1, config("writer"))
+	w := activate(t, writer, "failover", "doc")
+	for i := range 5 {
+		workload(t, w.db, i, w.commit)
+	}
+	setup.Close() // it may be connected to the server about to go
+	c.servers[idx].Shutdown()
+	waitFor(t, 20*time.Second, "a new leader of the log's stream", func() bool {
+		l := streamLeader(t, writer.objectLog(objectKey("failover", "doc")))
+		return l != "" && l != leader
+	})
+	for i := 5; i < 10; i++ {
+		workload(t, w.db, i, w.commit)
+	}
+	want := committedImage(t, w.path)
+	w.close(t)
+	if err := writer.Close(); err != nil {
+		t.Fatal(err)
+	}
+	reader := join(t, c, idx+2, config("reader"))
+	r := activate(t, reader, "failover", "doc")
+	defer r.close(t)
+	if got, err := os.ReadFile(r.path); err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("restored after the leader's loss: %d bytes, %v; want %d bytes", len(got), err, len(want))
+	}
+}
+
+// streamLeader names the server leading the stream of an object's log ("" while it
+// has none).
+func streamLeader(t testing.TB, l objectLog) string {
+	t.Helper()
+	// Short: a request sent while the servers learn of the loss can go unanswered.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	info, err := l.stream.Info(ctx)
+	if err != nil || info.Cluster == nil {
+		return ""
+	}
+	return info.Cluster.Leader
+}
+
+// Commit snapshots by itself once SnapshotRecords records were appended since the
+// last snapshot, so a restore never replays more than that.
+func TestCommitSnapshotsAfterSnapshotRecords(t *testing.T) {
+	cfg := testConfig("autosnap")
+	cfg.SnapshotRecords = 3
+	n := join(t, sharedCluster(t), 1, cfg)
+	a := activate(t, n, "autosnap", "obj")
+	defer a.close(t)
+	for i := range 4 {
+		workload(t, a.db, i, a.commit)
+	}
+	kinds := logRecords(t, n, "autosnap", "obj")
+	if kinds[0] != kindSnap || len(kinds) > 3 {
+		t.Fatalf("log %q after 4 commits with SnapshotRecords 3, want a SNAP first and at most 2 records after it", kinds)
+	}
+}

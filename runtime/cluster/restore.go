@@ -52,10 +52,11 @@ func (o *Object) restore(ctx context.Context) error {
 			if err := o.n.fetchBlob(ctx, r.blob, f); err != nil {
 				return err
 			}
-			st.snap, st.batchBlobs, st.sinceSnap = r.blob, nil, 0
+			st.snap, st.batchBlobs, st.sinceSnap, st.recsSince = r.blob, nil, 0, 0
 			haveDB = true
 		case kindFrames:
 			st.sinceSnap += int64(len(data))
+			st.recsSince++
 			haveDB = true
 			return r.pages.apply(f)
 		case kindBlob:
@@ -69,6 +70,7 @@ func (o *Object) restore(ctx context.Context) error {
 			}
 			st.batchBlobs = append(st.batchBlobs, r.blob.name)
 			st.sinceSnap += int64(buf.Len())
+			st.recsSince++
 			haveDB = true
 			return inner.pages.apply(f)
 		}

@@ -60,7 +60,7 @@ func (o *Object) Snapshot(ctx context.Context) error {
 	if o.snap.name != "" {
 		garbage = append(garbage, o.snap.name)
 	}
-	o.lastSeq, o.snap, o.batchBlobs, o.sinceSnap = seq, ref, nil, 0
+	o.lastSeq, o.snap, o.batchBlobs, o.sinceSnap, o.recsSince = seq, ref, nil, 0, 0
 	o.n.deleteBlobs(garbage...)
 	return nil
 }
