@@ -109,7 +109,7 @@ func (r *Room) OnConnect(ctx context.Context, ws *object.WebSocket, req *http.Re
 	p := peer{Ext: q.Get("proto") == "1", Addr: server.ClientAddr(req)}
 	if tok := q.Get("token"); tok != "" {
 		if !server.ValidToken(tok) {
-			return &object.CloseError{Code: 4400, Reason: "invalid token: 16 to 128 of A-Z a-z 0-9 _ -"}
+			return &object.CloseError{Code: CloseInvalid, Reason: "invalid token: 16 to 128 of A-Z a-z 0-9 _ -"}
 		}
 		p.UID, p.Proven = uidOf("token:"+tok), true
 	} else {
@@ -188,8 +188,8 @@ func (r *Room) sendResume(ws *object.WebSocket, since int64) error {
 	return nil
 }
 
-// OnMessage handles one client frame. Invalid or refused frames get a chat:error
-// frame (extended clients only: a stock template client would misread it).
+// OnMessage handles one client frame. Invalid or refused frames are answered (see
+// refuse): a chat:error frame, or what a stock template client understands.
 func (r *Room) OnMessage(ctx context.Context, ws *object.WebSocket, m object.Message) error {
 	var p peer
 	if _, err := ws.AttachmentJSON(&p); err != nil {
@@ -201,10 +201,7 @@ func (r *Room) OnMessage(ctx context.Context, ws *object.WebSocket, m object.Mes
 	}
 	var fe *FrameError
 	if errors.As(err, &fe) {
-		if p.Ext {
-			send(ws, map[string]any{"type": TypeError, "code": fe.Code, "message": fe.Message, "id": fe.ID, "retryAfter": fe.RetryAfter})
-		}
-		return nil
+		return r.refuse(ws, p, f, fe)
 	}
 	return err
 }
