@@ -141,6 +141,23 @@ func TestChatCodecAgainstNoSelfServer(t *testing.T) {
 	}
 }
 
+// TestRefusedMessagesAreNotLost: a message the server refuses and tells its sender
+// of (Warren's chat answers a rate-limited template client so, issue 16) is counted
+// as refused and due to no one, not as lost to every receiver.
+func TestRefusedMessagesAreNotLost(t *testing.T) {
+	cfg := small(relay(t, relayserver.Options{Chat: true, RefuseEvery: 4}))
+	cfg.Codec = payload.Chat{}
+	res := runOK(t, cfg)
+	// Each sender's 20 messages: 5 refused, 15 relayed to the 5 sockets of its room.
+	want := counts{Sent: 40, Expected: 150, Delivered: 150, Unmatched: 10}
+	if diff := cmp.Diff(want, countsOf(res.Messages)); diff != "" {
+		t.Errorf("counts (-want +got):\n%s", diff)
+	}
+	if res.Messages.Refused != 10 {
+		t.Errorf("refused %d, want 10", res.Messages.Refused)
+	}
+}
+
 func TestSelfMismatchIsVisible(t *testing.T) {
 	// The server echoes but the run says it does not: echoes are counted
 	// apart, not as deliveries.

@@ -183,7 +183,7 @@ func (r *run) ramp(ctx context.Context, started time.Time, stop func()) *report.
 		r.step = hist.New()
 		r.snapMu.Unlock()
 		exp0, got0 := r.expected(false)
-		sent0, errs0 := r.sent.Load(), r.errs.total()
+		sent0, errs0, ref0 := r.sent.Load(), r.errs.total(), r.refusedTotal()
 		d := r.sendPhase(ctx, rate, r.cfg.StepDuration, 0)
 		sendTotal += d
 		r.drain(ctx)
@@ -202,6 +202,7 @@ func (r *run) ramp(ctx context.Context, started time.Time, stop func()) *report.
 			DeliveredPerS: float64(got1-got0) / d.Seconds(),
 			Latency:       hist.Summarize(sh),
 			Lost:          max((exp1-exp0)-(got1-got0), 0),
+			Refused:       r.refusedTotal() - ref0,
 			Errors:        r.errs.total() - errs0,
 		}
 		st.OK, st.Why = r.judge(st)
@@ -224,6 +225,14 @@ func (r *run) ramp(ctx context.Context, started time.Time, stop func()) *report.
 	return res
 }
 
+// refusedTotal is the messages the server refused so far (payload.Refused).
+func (r *run) refusedTotal() (n int64) {
+	for _, s := range r.senders {
+		n += s.refused.Load()
+	}
+	return n
+}
+
 // judge tells whether a ramp step met the SLO: p99 within bound, nothing
 // lost, no errors, and the senders kept up with the offered rate.
 func (r *run) judge(st report.Step) (bool, string) {
@@ -235,6 +244,8 @@ func (r *run) judge(st report.Step) (bool, string) {
 		return false, fmt.Sprintf("p99 %.1f ms > %.1f ms", st.Latency.P99, slo)
 	case st.Lost > 0:
 		return false, fmt.Sprintf("%d lost", st.Lost)
+	case st.Refused > 0:
+		return false, fmt.Sprintf("%d refused by the server (a rate limit?)", st.Refused)
 	case st.Errors > 0:
 		return false, fmt.Sprintf("%d errors", st.Errors)
 	case st.SentPerS < 0.9*st.OfferedPerS:

@@ -39,7 +39,10 @@ type sender struct {
 	room *room
 	c    *conn
 	seq  atomic.Uint64 // next sequence number = messages sent
-	dead atomic.Bool
+	// refused counts the messages the server refused and told this sender of
+	// (payload.Refused): no receiver is due them.
+	refused atomic.Int64
+	dead    atomic.Bool
 	buf  []byte
 }
 
@@ -283,6 +286,14 @@ func (r *run) account(c *conn, m payload.Meta, kind payload.Kind, now int64) {
 		c.misrouted.Add(1)
 		return
 	}
+	if kind == payload.Refused {
+		if s.slot == c.selfSlot {
+			s.refused.Add(1)
+		} else {
+			c.misrouted.Add(1) // a refusal goes to its sender alone
+		}
+		return
+	}
 	if s.slot == c.selfSlot && !r.cfg.Self {
 		c.selfEcho.Add(1)
 		return
@@ -413,7 +424,7 @@ func (r *run) expected(liveOnly bool) (exp, got int64) {
 			if i == c.selfSlot && !r.cfg.Self {
 				continue
 			}
-			exp += int64(s.seq.Load() - c.seqs[i].Base())
+			exp += max(int64(s.seq.Load()-c.seqs[i].Base())-s.refused.Load(), 0)
 		}
 		got += c.delivered.Load()
 	}
@@ -653,6 +664,9 @@ func (r *run) timelineStartRSS() int64 { return r.selfStart }
 // messages sums the per-socket accounting; readers must have stopped.
 func (r *run) messages(d time.Duration) *report.Messages {
 	m := &report.Messages{Sent: r.sent.Load()}
+	for _, s := range r.senders {
+		m.Refused += s.refused.Load()
+	}
 	for _, c := range r.conns {
 		for i, s := range c.room.senders {
 			if i == c.selfSlot && !r.cfg.Self {
@@ -660,9 +674,10 @@ func (r *run) messages(d time.Duration) *report.Messages {
 			}
 			q := &c.seqs[i]
 			sent := s.seq.Load()
-			m.Expected += int64(sent - q.Base())
+			refused := s.refused.Load() // arrived nowhere, due to no one
+			m.Expected += max(int64(sent-q.Base())-refused, 0)
 			m.Delivered += int64(q.Unique)
-			m.Lost += int64(q.Lost(sent))
+			m.Lost += max(int64(q.Lost(sent))-refused, 0)
 			m.Duplicates += int64(q.Dups)
 			m.Reordered += int64(q.Reordered)
 			m.Late += int64(q.Late)

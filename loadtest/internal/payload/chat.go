@@ -8,7 +8,9 @@ import "strconv"
 //
 // and recognises top-level {"type":"add"} (Primary) and {"type":"update"}
 // (Secondary) objects whose "id" or, failing that, "content" starts with a
-// token. Other frames, e.g. the {"type":"all"} history, carry no data.
+// token; an "update" with an "error" member is the server's refusal of the
+// message, told to its sender (Refused). Other frames, e.g. the {"type":"all"}
+// history, carry no data.
 type Chat struct{}
 
 func (Chat) Name() string { return "chat" }
@@ -53,6 +55,9 @@ func (Chat) Decode(frame []byte) (Meta, Kind, bool) {
 		k = Primary
 	case "update":
 		k = Secondary
+		if f.err {
+			k = Refused
+		}
 	default:
 		return Meta{}, Primary, false
 	}
@@ -69,6 +74,7 @@ func (Chat) Decode(frame []byte) (Meta, Kind, bool) {
 // members the chat decoder needs.
 type chatFields struct {
 	typ, id, content []byte
+	err              bool // an "error" member, of any type
 }
 
 // scanObject walks one JSON object and records the top-level string members
@@ -99,6 +105,9 @@ func scanObject(b []byte, f *chatFields) bool {
 		i = skipWS(b, i+1)
 		if i >= len(b) {
 			return false
+		}
+		if string(key) == "error" {
+			f.err = true
 		}
 		if b[i] == '"' {
 			vs, ve, ok := scanString(b, i)

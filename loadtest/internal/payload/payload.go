@@ -29,6 +29,9 @@ const (
 	// "update"): it counts as the delivery if it arrives first, and is
 	// otherwise counted apart, never as a duplicate.
 	Secondary
+	// Refused says the server refused the message and told its sender why (a chat
+	// "update" with an "error" member): no one is due it.
+	Refused
 )
 
 // Codec encodes and decodes one wire protocol.

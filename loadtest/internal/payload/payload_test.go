@@ -57,6 +57,8 @@ func TestChatDecode(t *testing.T) {
 		{"escaped quote in value", `{"content":"a\"b","type":"add","id":"` + tok + `"}`, Primary, true},
 		{"not json", `hello ` + tok, Primary, false},
 		{"truncated", `{"type":"add","id":"` + tok, Primary, false},
+		{"refusal (update with error)", `{"type":"update","id":"` + tok + `","content":"⚠ Not sent: slow down","error":{"code":"rate_limited"}}`, Refused, true},
+		{"error on an add is no refusal", `{"type":"add","error":"x","id":"` + tok + `"}`, Primary, true},
 		{"numbers and literals", `{"n":-1.5e3,"b":true,"z":null,"type":"add","id":"` + tok + `"}`, Primary, true},
 	}
 	for _, tt := range tests {

@@ -9,6 +9,7 @@
 package relayserver
 
 import (
+	"bytes"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -32,6 +33,10 @@ type Options struct {
 	GarbageEvery int // send a non-protocol text frame before delivery k
 	CloseAfter   int // close the socket (code 1011) after delivery k
 	StallAfter   int // stop writing to the socket after delivery k
+	// RefuseEvery refuses message k of each sender when k%RefuseEvery == 0: it
+	// goes back to its sender alone as a chat refusal (an "update" with an
+	// "error" member, as Warren's chat tells a template client), to no one else.
+	RefuseEvery int
 
 	// WriteTimeout bounds each write (default 10 s).
 	WriteTimeout time.Duration
@@ -57,6 +62,7 @@ type member struct {
 
 	mu     sync.Mutex
 	n      int
+	sent   int // messages received from this socket
 	held   []byte
 	stall  bool
 	closed bool
@@ -104,6 +110,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.msgs.Add(1)
+		if m.sent++; s.opt.RefuseEvery > 0 && m.sent%s.opt.RefuseEvery == 0 {
+			refusal := bytes.Replace(p, []byte(`{"type":"add"`), []byte(`{"type":"update","error":{"code":"rate_limited"}`), 1)
+			m.mu.Lock()
+			m.write(op, refusal, s.opt.WriteTimeout)
+			m.mu.Unlock()
+			continue
+		}
 		for _, o := range *rm.members.Load() {
 			if o == m && s.opt.NoSelf {
 				continue

@@ -56,6 +56,7 @@ func Merge(parts []*Result) *Result {
 			o.Reordered += m.Reordered
 			o.Late += m.Late
 			o.Secondary += m.Secondary
+			o.Refused += m.Refused
 			o.Unmatched += m.Unmatched
 			o.Foreign += m.Foreign
 			o.Misrouted += m.Misrouted

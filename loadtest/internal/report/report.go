@@ -90,6 +90,7 @@ type Messages struct {
 	Reordered     int64   `json:"reordered"`
 	Late          int64   `json:"late"`        // too late to classify, counted as delivered for loss
 	Secondary     int64   `json:"secondary"`   // e.g. chat "update" frames after the "add"
+	Refused       int64   `json:"refused"`     // messages the server refused and told their sender why (a rate limit): due to no one
 	Unmatched     int64   `json:"unmatched"`   // frames without measurement data (greetings, history, garbage)
 	Foreign       int64   `json:"foreign"`     // data from another run
 	Misrouted     int64   `json:"misrouted"`   // data from a sender in another room
@@ -121,6 +122,7 @@ type Step struct {
 	DeliveredPerS float64      `json:"delivered_per_s"`
 	Latency       hist.Summary `json:"latency"`
 	Lost          int64        `json:"lost"`
+	Refused       int64        `json:"refused"` // refused by the server, which told the sender
 	Errors        int64        `json:"errors"`
 	OK            bool         `json:"ok"`
 	Why           string       `json:"why,omitempty"` // what broke the SLO

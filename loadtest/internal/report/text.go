@@ -51,6 +51,9 @@ func rows(r *Result) [][2]string {
 		add("sent", "%d (%.1f/s over %.1f s)", m.Sent, m.SentPerS, m.SendWindowS)
 		add("delivered", "%d of %d due (%.1f/s)", m.Delivered, m.Expected, m.DeliveredPerS)
 		add("loss/dup/reorder", "%d lost, %d duplicates, %d reordered, %d late", m.Lost, m.Duplicates, m.Reordered, m.Late)
+		if m.Refused > 0 {
+			add("refused", "%d messages refused by the server, which told their senders why (a rate limit?); due to no one", m.Refused)
+		}
 		if m.Unmatched+m.Foreign+m.Misrouted+m.SelfEchoes+m.Secondary > 0 {
 			add("other frames", "%d without data, %d foreign, %d misrouted, %d self echoes, %d secondary",
 				m.Unmatched, m.Foreign, m.Misrouted, m.SelfEchoes, m.Secondary)
