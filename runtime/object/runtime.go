@@ -394,8 +394,8 @@ type Stats struct {
 	Activations    int64 // constructor runs
 	Evictions      int64 // objects evicted (idle, LRU or forced)
 	Overloaded     int64 // events refused with ErrOverloaded
-	Objects        int   // objects in memory (running or idle with an open database)
-	OpenDatabases  int   // open SQLite files
+	Objects        int   // objects in memory (running, idle with an open database, or kept for pending State.Go work)
+	OpenDatabases  int   // object databases open or being opened: at most Config.MaxOpen
 	QueueDepth     int64 // events waiting for their turn, across all objects
 	AlarmRuns      int64 // alarm and schedule handler runs, retries included
 	AlarmRetries   int64 // handler runs that were retries
