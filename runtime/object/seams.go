@@ -6,7 +6,10 @@ import "context"
 // namespace). Each has a local implementation that a single process uses.
 
 // Placement decides which process may run an object. Acquire is called before an
-// object activates; release is called when it is evicted.
+// object activates, and before an operator holds it (a delete, a restore, a SQL
+// console write: Runtime.DeleteObject, RestoreFile, Query with Write); release is
+// called when it is evicted, or when the operator is done. An error refuses the
+// activation or the operator's request.
 type Placement interface {
 	Acquire(ctx context.Context, namespace string, id ID) (release func(), err error)
 }
