@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/warrenhq/warren/runtime/object"
 )
@@ -73,6 +74,11 @@ type budgetedBody struct {
 	held   int64
 	read   int64
 	err    error
+
+	// Set while the body is arriving (drain.go): Shutdown cuts it through rc.
+	arriving *arrivingBodies
+	rc       *http.ResponseController
+	deadline time.Time
 }
 
 // reserveBody wraps r.Body in a budgetedBody and reserves its Content-Length. The
@@ -90,7 +96,14 @@ func (b *bodyBudget) reserveBody(r *http.Request) (*budgetedBody, error) {
 	return bb, nil
 }
 
-func (r *budgetedBody) release() { r.b.give(r.addr, r.held) }
+// release gives the body's reservation back and forgets it as arriving. It is called
+// before the request's handler returns.
+func (r *budgetedBody) release() {
+	r.b.give(r.addr, r.held)
+	if r.arriving != nil {
+		r.arriving.done(r)
+	}
+}
 
 func (r *budgetedBody) Read(p []byte) (int, error) {
 	if r.err != nil {
@@ -108,6 +121,9 @@ func (r *budgetedBody) Read(p []byte) (int, error) {
 	}
 	n, err := r.ReadCloser.Read(p)
 	r.read += int64(n)
+	if err != nil && r.arriving != nil {
+		r.arriving.done(r) // at its end (or failed): no deadline to cut any more
+	}
 	return n, err
 }
 

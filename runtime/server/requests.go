@@ -14,7 +14,8 @@ import (
 //   - Cross-site: a state-changing method from a browser page of another origin gets
 //     403 (CSRF; see hostPolicy.crossSiteError). Non-browser clients pass.
 //   - Body budget: a body's bytes are reserved before they are read; over the
-//     per-address budget 429, over the process-wide one 503 (see bodyBudget).
+//     per-address budget 429, over the process-wide one 503 (see bodyBudget). While
+//     it arrives, Shutdown can cut it (see arrivingBodies).
 //   - Response write: a response must be written within Config.WriteTimeout of its
 //     first byte, so that a client that does not read cannot hold it forever.
 func (s *Server) guard(w http.ResponseWriter, r *http.Request, next http.Handler) {
@@ -28,6 +29,7 @@ func (s *Server) guard(w http.ResponseWriter, r *http.Request, next http.Handler
 		http.Error(w, err.Error(), http.StatusForbidden)
 		return
 	}
+	rc := http.NewResponseController(w)
 	if r.Body != nil && r.Body != http.NoBody {
 		body, err := s.bodies.reserveBody(r)
 		if err != nil {
@@ -38,9 +40,9 @@ func (s *Server) guard(w http.ResponseWriter, r *http.Request, next http.Handler
 			http.Error(w, msg, code)
 			return
 		}
+		s.arriving.add(body, rc, time.Now().Add(s.cfg.ReadTimeout))
 		defer body.release()
 	}
-	rc := http.NewResponseController(w)
 	// A deadline left by the previous response on this connection must not cut the
 	// writes net/http makes for this one (100 Continue).
 	rc.SetWriteDeadline(time.Time{}) //nolint:errcheck // not supported by recorders

@@ -181,8 +181,9 @@ type Server struct {
 	pings *pinger
 	http  *http.Server
 
-	hosts  *hostPolicy
-	bodies *bodyBudget
+	hosts    *hostPolicy
+	bodies   *bodyBudget
+	arriving arrivingBodies
 
 	mu      sync.Mutex
 	parties map[string]object.Endpoint
@@ -274,9 +275,17 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 
 // Shutdown stops accepting connections, waits for HTTP requests in progress (their
 // turns finish and commit), closes every WebSocket with 1012 (service restart) and
-// waits for their connections to end, or for ctx. It does not close the runtime.
+// waits for their connections to end, or for ctx. A request body still arriving
+// halfway to ctx's deadline (Config.ShutdownTimeout without one) is cut off there and
+// answered 408, so that a slow client cannot hold the shutdown to its end. It does
+// not close the runtime.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.stopping.Store(true)
+	grace := s.cfg.ShutdownTimeout / 2
+	if d, ok := ctx.Deadline(); ok {
+		grace = time.Until(d) / 2
+	}
+	s.arriving.cut(time.Now().Add(grace))
 	s.mu.Lock()
 	srv := s.http
 	s.mu.Unlock()

@@ -46,6 +46,18 @@ func shutdownChild(limit time.Duration) {
 	})
 }
 
+// isShutdownChild runs shutdownChild, and never returns, when this test binary is a
+// child that spawnChild started.
+func isShutdownChild() bool {
+	limit := os.Getenv("WARREN_SHUTDOWN_CHILD")
+	if limit == "" {
+		return false
+	}
+	d, _ := time.ParseDuration(limit)
+	shutdownChild(d)
+	return true
+}
+
 // child is a test binary running shutdownChild, with its output as lines.
 type child struct {
 	cmd    *exec.Cmd
@@ -56,6 +68,16 @@ type child struct {
 }
 
 func startShutdownChild(t *testing.T, test string, limit time.Duration) *child {
+	t.Helper()
+	c, addr := spawnChild(t, test, limit)
+	go http.Get("http://" + addr + "/parties/stuck/x")
+	c.expect(t, c.stdout, "stuck")
+	return c
+}
+
+// spawnChild runs the test binary's test (which runs shutdownChild with limit) and
+// returns it and its address once it serves.
+func spawnChild(t *testing.T, test string, limit time.Duration) (*child, string) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^"+test+"$", "-test.count=1")
 	cmd.Env = append(os.Environ(), "WARREN_SHUTDOWN_CHILD="+limit.String(), "WARREN_DATA="+t.TempDir(), "WARREN_LOG_LEVEL=error")
@@ -79,10 +101,7 @@ func startShutdownChild(t *testing.T, test string, limit time.Duration) *child {
 		cmd.Process.Kill()
 		<-c.exited
 	})
-	addr := strings.TrimPrefix(c.expect(t, c.stdout, "ready "), "ready ")
-	go http.Get("http://" + addr + "/parties/stuck/x")
-	c.expect(t, c.stdout, "stuck")
-	return c
+	return c, strings.TrimPrefix(c.expect(t, c.stdout, "ready "), "ready ")
 }
 
 func lines(r io.Reader) chan string {
@@ -143,9 +162,7 @@ func (c *child) waitExit(t *testing.T, d time.Duration, what string) error {
 // limit and a second. Fails on the code before the fix (no TurnTimeout, and the
 // binary never exits).
 func TestShutdownIsBoundedWithAStuckTurn(t *testing.T) {
-	if limit := os.Getenv("WARREN_SHUTDOWN_CHILD"); limit != "" {
-		d, _ := time.ParseDuration(limit)
-		shutdownChild(d)
+	if isShutdownChild() {
 		return
 	}
 	const limit = 500 * time.Millisecond
@@ -160,9 +177,7 @@ func TestShutdownIsBoundedWithAStuckTurn(t *testing.T) {
 // SIGTERM during a long graceful shutdown was ignored too (observed: alive 3 s after
 // it). Now it exits at once, with status 1. Fails on the code before the fix.
 func TestSecondSignalExitsAtOnce(t *testing.T) {
-	if limit := os.Getenv("WARREN_SHUTDOWN_CHILD"); limit != "" {
-		d, _ := time.ParseDuration(limit)
-		shutdownChild(d)
+	if isShutdownChild() {
 		return
 	}
 	c := startShutdownChild(t, "TestSecondSignalExitsAtOnce", time.Minute)
@@ -174,5 +189,60 @@ func TestSecondSignalExitsAtOnce(t *testing.T) {
 	err := c.waitExit(t, 2*time.Second, "a second signal")
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
 		t.Fatalf("after the second signal: %v, want exit status 1", err)
+	}
+}
+
+// TestShutdownCutsSlowBodies pins issue 14's leftover of finding 3 (slow bodies):
+// a request body trickling in (a byte a second of 100,000) stayed in progress until
+// ReadTimeout (30 s), longer than ShutdownTimeout, so every SIGTERM waited out the
+// whole shutdown timeout and then failed (exit status 1, "context deadline exceeded").
+// Now the body is cut halfway to the shutdown timeout: the slow client is answered
+// 408 and the binary exits cleanly (status 0) within the bound. Fails on the code
+// before the fix (exit status 1 after the full timeout, no answer).
+func TestShutdownCutsSlowBodies(t *testing.T) {
+	if isShutdownChild() {
+		return
+	}
+	const limit = 4 * time.Second
+	c, addr := spawnChild(t, "TestShutdownCutsSlowBodies", limit)
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST /parties/stuck/slow HTTP/1.1\r\nHost: %s\r\nContent-Length: 100000\r\n\r\nx", addr)
+	trickle := time.NewTicker(time.Second)
+	defer trickle.Stop()
+	go func() {
+		for range trickle.C {
+			if _, err := conn.Write([]byte("x")); err != nil {
+				return
+			}
+		}
+	}()
+	answer := make(chan string, 1)
+	go func() {
+		l, _ := bufio.NewReader(conn).ReadString('\n')
+		answer <- l
+	}()
+	time.Sleep(200 * time.Millisecond) // the request is in: its headers and a byte went out
+	start := time.Now()
+	c.cmd.Process.Signal(syscall.SIGTERM)
+	err = c.waitExit(t, limit+5*time.Second, "SIGTERM")
+	took := time.Since(start)
+	t.Logf("exited %v after SIGTERM: %v", took.Round(time.Millisecond), err)
+	if err != nil {
+		t.Errorf("exit: %v, want a clean shutdown", err)
+	}
+	if took > limit {
+		t.Errorf("exited %v after SIGTERM, want within the shutdown timeout %v", took, limit)
+	}
+	select {
+	case l := <-answer:
+		if !strings.Contains(l, " 408 ") {
+			t.Errorf("the slow client got %q, want 408", l)
+		}
+	case <-time.After(time.Second):
+		t.Error("the slow client got no answer")
 	}
 }
