@@ -126,6 +126,7 @@ func parseFlags(sc *scenario.Scenario, args []string, stderr io.Writer) (*option
 	fs.Float64Var(&c.RampFactor, "ramp-factor", 2, "ramp: rate multiplier per step")
 	fs.IntVar(&c.RampSteps, "ramp-steps", 8, "ramp: maximum steps")
 	fs.DurationVar(&c.StepDuration, "step-duration", 5*time.Second, "ramp: sending time per step")
+	fs.DurationVar(&c.Warmup, "warmup", 0, "ramp: send at the first step's rate this long first, not judged")
 	fs.DurationVar(&c.SLOP99, "slo-p99", 100*time.Millisecond, "ramp: p99 bound that defines the knee")
 	pids := fs.String("pid", "", "server PIDs to sample for CPU and RSS, comma-separated")
 	fs.StringVar(&o.start, "start", "", "start the server with this command (no shell), sample it, stop it at the end")

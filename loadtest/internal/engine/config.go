@@ -63,6 +63,7 @@ type Config struct {
 	RampFactor   float64       // rate multiplier per step (default 2)
 	RampSteps    int           // maximum steps (default 8)
 	StepDuration time.Duration // sending time per step (default 5 s)
+	Warmup       time.Duration // ramp: sending at the first step's rate before the first step, not judged
 	SLOP99       time.Duration // p99 bound that defines the knee (default 100 ms)
 
 	PIDs     []int         // server processes to sample
@@ -159,7 +160,7 @@ func (c *Config) bound() time.Duration {
 	connect = min(connect, 10*time.Minute)
 	switch c.Mode {
 	case Ramp:
-		return connect + time.Duration(c.RampSteps)*(c.StepDuration+c.Drain+time.Second) + 30*time.Second
+		return connect + c.Warmup + time.Duration(c.RampSteps)*(c.StepDuration+c.Drain+time.Second) + 30*time.Second
 	case Connect:
 		return c.Duration + c.Hold + c.ConnectTimeout + 30*time.Second
 	}

@@ -274,6 +274,30 @@ func TestRampFindsKnee(t *testing.T) {
 	}
 }
 
+// A ramp's warm-up sends at the first rate before the first step and is in no
+// step; each step reports the server's (here: this process, which runs the
+// relay) and the tester's CPU per delivery over that step alone.
+func TestRampWarmupAndStepCPU(t *testing.T) {
+	cfg := Config{Mode: Ramp, URL: relay(t, relayserver.Options{}), Conns: 10, Rooms: 1, Rate: 40,
+		RampSteps: 2, StepDuration: 300 * time.Millisecond, Warmup: 500 * time.Millisecond, Drain: time.Second,
+		SLOP99: time.Second, Self: true, PIDs: []int{os.Getpid()}}
+	res := runOK(t, cfg)
+	if len(res.Steps) != 2 || res.Knee == nil {
+		t.Fatalf("steps %+v", res.Steps)
+	}
+	var inSteps float64
+	for _, s := range res.Steps {
+		inSteps += s.SentPerS * 0.3
+		if s.ServerCPUPerMsgUS <= 0 || s.TesterCPUPerMsgUS <= 0 {
+			t.Errorf("step %d: server %v µs, tester %v µs per delivery", s.Index, s.ServerCPUPerMsgUS, s.TesterCPUPerMsgUS)
+		}
+	}
+	// The warm-up's ~20 messages are sent but in no step (which hold ~12 + ~24).
+	if sent := float64(res.Messages.Sent); sent < inSteps+12 {
+		t.Errorf("sent %v, steps sent %v: no warm-up", sent, inSteps)
+	}
+}
+
 func TestRampByConns(t *testing.T) {
 	cfg := Config{Mode: Ramp, RampBy: "conns", URL: relay(t, relayserver.Options{}), Conns: 10, Rooms: 2, Rate: 50,
 		RampSteps: 3, StepDuration: 200 * time.Millisecond, Drain: time.Second, SLOP99: time.Second, Self: true}

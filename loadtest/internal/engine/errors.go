@@ -102,6 +102,7 @@ func configMap(c Config) map[string]any {
 	case Ramp:
 		m["ramp_by"], m["ramp_factor"], m["ramp_steps"] = c.RampBy, c.RampFactor, c.RampSteps
 		m["step_duration_s"], m["slo_p99_ms"] = c.StepDuration.Seconds(), float64(c.SLOP99)/float64(time.Millisecond)
+		m["warmup_s"] = c.Warmup.Seconds()
 	case Connect:
 		m["hold_s"] = c.Hold.Seconds()
 	}

@@ -163,6 +163,10 @@ func (r *run) churnOne(ctx context.Context, id int) {
 func (r *run) ramp(ctx context.Context, started time.Time, stop func()) *report.Result {
 	r.layout(true)
 	connDur := r.connectAll(ctx, 0, r.cfg.Conns)
+	if r.cfg.Warmup > 0 { // fresh servers and caches: not judged, not in the figures
+		r.sendPhase(ctx, r.cfg.Rate, r.cfg.Warmup, 0)
+		r.drain(ctx)
+	}
 	w := r.openWindow()
 	var steps []report.Step
 	var sendTotal time.Duration
@@ -184,9 +188,11 @@ func (r *run) ramp(ctx context.Context, started time.Time, stop func()) *report.
 		r.snapMu.Unlock()
 		exp0, got0 := r.expected(false)
 		sent0, errs0, ref0 := r.sent.Load(), r.errs.total(), r.refusedTotal()
+		cpu := r.openWindow()
 		d := r.sendPhase(ctx, rate, r.cfg.StepDuration, 0)
 		sendTotal += d
 		r.drain(ctx)
+		r.closeWindow(cpu)
 		r.snapshot()
 		r.snapMu.Lock()
 		sh := r.step
@@ -204,6 +210,12 @@ func (r *run) ramp(ctx context.Context, started time.Time, stop func()) *report.
 			Lost:          max((exp1-exp0)-(got1-got0), 0),
 			Refused:       r.refusedTotal() - ref0,
 			Errors:        r.errs.total() - errs0,
+		}
+		if n := got1 - got0; n > 0 {
+			st.TesterCPUPerMsgUS = float64(cpu.selfCPU.Microseconds()) / float64(n)
+			if cpu.srvOK {
+				st.ServerCPUPerMsgUS = float64(cpu.srvCPU.Microseconds()) / float64(n)
+			}
 		}
 		st.OK, st.Why = r.judge(st)
 		steps = append(steps, st)

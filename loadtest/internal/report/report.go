@@ -124,8 +124,12 @@ type Step struct {
 	Lost          int64        `json:"lost"`
 	Refused       int64        `json:"refused"` // refused by the server, which told the sender
 	Errors        int64        `json:"errors"`
-	OK            bool         `json:"ok"`
-	Why           string       `json:"why,omitempty"` // what broke the SLO
+	// Server and tester CPU per delivery over this step (sending and draining);
+	// server only when sampled (-pid or -start).
+	ServerCPUPerMsgUS float64 `json:"server_cpu_us_per_msg,omitempty"`
+	TesterCPUPerMsgUS float64 `json:"tester_cpu_us_per_msg,omitempty"`
+	OK                bool    `json:"ok"`
+	Why               string  `json:"why,omitempty"` // what broke the SLO
 }
 
 // Point is one interval of the timeline.

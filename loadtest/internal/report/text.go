@@ -19,14 +19,15 @@ func WriteTable(w io.Writer, r *Result) error {
 	}
 	if len(r.Steps) > 0 {
 		fmt.Fprintln(tw)
-		fmt.Fprintln(tw, "step\tconns\trate/sender\toffered/s\tsent/s\tdelivered/s\tp50 ms\tp99 ms\tmax ms\tlost\terrors\tSLO")
+		fmt.Fprintln(tw, "step\tconns\trate/sender\toffered/s\tsent/s\tdelivered/s\tp50 ms\tp99 ms\tmax ms\tlost\terrors\tserver µs/msg\ttester µs/msg\tSLO")
 		for _, s := range r.Steps {
 			ok := "ok"
 			if !s.OK {
 				ok = "BROKEN: " + s.Why
 			}
-			fmt.Fprintf(tw, "%d\t%d\t%.4g\t%.0f\t%.0f\t%.0f\t%.2f\t%.2f\t%.2f\t%d\t%d\t%s\n", s.Index, s.Conns, s.RatePerSender,
-				s.OfferedPerS, s.SentPerS, s.DeliveredPerS, s.Latency.P50, s.Latency.P99, s.Latency.Max, s.Lost, s.Errors, ok)
+			fmt.Fprintf(tw, "%d\t%d\t%.4g\t%.0f\t%.0f\t%.0f\t%.2f\t%.2f\t%.2f\t%d\t%d\t%.2f\t%.2f\t%s\n", s.Index, s.Conns, s.RatePerSender,
+				s.OfferedPerS, s.SentPerS, s.DeliveredPerS, s.Latency.P50, s.Latency.P99, s.Latency.Max, s.Lost, s.Errors,
+				s.ServerCPUPerMsgUS, s.TesterCPUPerMsgUS, ok)
 		}
 	}
 	return tw.Flush()
