@@ -88,6 +88,12 @@ bench-objects: ## Write N distinct objects once each (default N=1000000) and rep
 loadtest: build ## Load-test one app started locally: make loadtest APP=chat.
 	go run ./loadtest $(APP) -start ./bin/$(APP)
 
+.PHONY: compare
+compare: node_modules/.package-lock.json ## Ramp Warren's chat and, with WORKERD_DIR (loadtest/compare/README.md), Cloudflare's chat template on workerd: knee, CPU per delivery, ratio.
+	@npm run --silent build -w apps/chat/web
+	@mkdir -p bin && (cd apps/chat && go build -o ../../bin/chat .) && (cd loadtest && go build -o ../bin/loadtest . && go build -o ../bin/compare ./compare)
+	./bin/compare -chat bin/chat -loadtest bin/loadtest $(if $(WORKERD_DIR),-workerd-dir $(WORKERD_DIR)) $(ARGS)
+
 .PHONY: new
 new: ## Fork a template into a standalone module: make new TEMPLATE=chat NAME=example.com/me/mychat DIR=../mychat
 	@[ -n "$(TEMPLATE)" ] && [ -n "$(NAME)" ] || { echo "usage: make new TEMPLATE=<$(subst $(eval) ,|,$(APPS))> NAME=<module path> [DIR=<folder>]"; exit 2; }
