@@ -51,6 +51,19 @@ type alarmState struct {
 	next  time.Time
 	has   bool
 
+	// So that a batch whose only alarm writes are SetAlarm and DeleteAlarm (the common
+	// case: an alarm pushed on every turn) needs no query for its earliest due time:
+	// exact says rest holds the earliest due time of the rows other than the single
+	// alarm's (restHas false: none) as of the last commit, and the batch wrote no such
+	// row; single says the batch set (singleHas) or deleted the single alarm, due at
+	// singleDue. A failed turn undoes its SetAlarm or DeleteAlarm (State.onUndo).
+	exact     bool
+	rest      time.Time
+	restHas   bool
+	single    bool
+	singleDue time.Time
+	singleHas bool
+
 	// while a handler runs:
 	firing  bool
 	touched map[string]bool // names the handler set or deleted itself
@@ -59,6 +72,9 @@ type alarmState struct {
 
 func (st *State) alarmWrite(name string) {
 	st.alarm.dirty = true
+	if name != "" {
+		st.alarm.exact = false
+	}
 	if st.alarm.firing {
 		if st.alarm.touched == nil {
 			st.alarm.touched = map[string]bool{}
@@ -90,11 +106,28 @@ func (st *State) SetAlarm(t time.Time) error {
 		return fmt.Errorf("object: set alarm: %w", err)
 	}
 	st.alarmWrite("")
+	st.singleAlarmWritten(t, true)
 	if st.alarm.firing {
 		tt := t
 		st.alarm.setTo = &tt
 	}
 	return nil
+}
+
+// singleAlarmWritten records, for alarmsBeforeCommit, that the turn set the single
+// alarm to due (has) or deleted it; a failed turn undoes the record with its write.
+func (st *State) singleAlarmWritten(due time.Time, has bool) {
+	a := &st.alarm
+	prev, prevDue, prevHas := a.single, a.singleDue, a.singleHas
+	st.onUndo(func() { a.single, a.singleDue, a.singleHas = prev, prevDue, prevHas })
+	a.single, a.singleDue, a.singleHas = true, due, has
+}
+
+// alarmsUnknown notes a write of _warren_alarms other than SetAlarm and DeleteAlarm
+// (a wake turn's, DeleteAll's): the next commit reads the earliest due time again.
+func (st *State) alarmsUnknown() {
+	st.alarm.dirty = true
+	st.alarm.exact = false
 }
 
 // GetAlarm returns the time the alarm is set to and whether one is set. While a
@@ -127,6 +160,7 @@ func (st *State) DeleteAlarm() error {
 		return fmt.Errorf("object: delete alarm: %w", err)
 	}
 	st.alarmWrite("")
+	st.singleAlarmWritten(time.Time{}, false)
 	st.alarm.setTo = nil
 	return nil
 }
@@ -235,7 +269,7 @@ const maxFiringsPerTurn = 64
 // turn get the next wake (settle runs after its commit, whatever happens).
 func (e *entity) wakeTurn(ctx context.Context, inst any) error {
 	st := e.state
-	st.alarm.dirty = true
+	st.alarmsUnknown()
 	now := e.rt.cfg.Clock.Now()
 	stmt, err := st.stmt(`SELECT name FROM _warren_alarms WHERE due <= ? ORDER BY due, name LIMIT ?`)
 	if err != nil {
@@ -348,7 +382,7 @@ func (e *entity) fire(ctx context.Context, inst any, r alarmRow) (failed bool, e
 		rt.stats.panics.Add(1)
 		log = log.With("stack", string(perr.Stack))
 	}
-	st.alarm.dirty = true
+	st.alarmsUnknown()
 	switch limit := rt.alarmRetries(); {
 	case r.name == "" && setTo != nil:
 		// Durable Objects semantics: a handler that set a new alarm is not retried.
@@ -389,7 +423,7 @@ func (e *entity) callHandler(ctx context.Context, inst any, r alarmRow) error {
 // a row that was replaced meanwhile (another spec or time) is left alone.
 func (e *entity) completeAlarm(r alarmRow) error {
 	s := (*Storage)(e.state)
-	e.state.alarm.dirty = true
+	e.state.alarmsUnknown()
 	if r.name != "" {
 		spec, err := ParseSpec(r.spec)
 		if err == nil && spec.Repeats() {
@@ -440,19 +474,64 @@ func (e *entity) alarmsBeforeCommit(ctx context.Context) error {
 	if st == nil || !st.alarm.dirty {
 		return nil
 	}
-	stmt, err := st.stmt(`SELECT min(due) FROM _warren_alarms`)
-	if err != nil {
+	if err := st.earliestAlarm(ctx); err != nil {
 		return err
 	}
-	var n sql.NullInt64
-	if err := stmt.QueryRowContext(ctx).Scan(&n); err != nil {
-		return err
-	}
-	st.alarm.has, st.alarm.next = n.Valid, fromUnixNano(n.Int64)
-	if !n.Valid {
+	if !st.alarm.has {
 		return nil
 	}
 	return e.rt.wake.ensure(wakeKey{e.ns.name, e.id.raw}, st.alarm.next)
+}
+
+// dueRow is a name and due time read from _warren_alarms (ok false: no row).
+type dueRow struct {
+	name string
+	due  int64
+	ok   bool
+}
+
+// earliestAlarm sets st.alarm.next (has) to the earliest due time the batch leaves in
+// _warren_alarms. When the batch only set or deleted the single alarm it is computed
+// from what the last commit left; otherwise the two earliest rows are read, which
+// also gives the earliest of the rows other than the single alarm's for next time.
+func (st *State) earliestAlarm(ctx context.Context) error {
+	a := &st.alarm
+	if a.exact && a.single {
+		a.has, a.next = a.singleHas, a.singleDue
+		if a.restHas && (!a.has || a.rest.Before(a.next)) {
+			a.has, a.next = true, a.rest
+		}
+		return nil
+	}
+	stmt, err := st.stmt(`SELECT name, due FROM _warren_alarms ORDER BY due LIMIT 2`)
+	if err != nil {
+		return err
+	}
+	rows, err := stmt.QueryContext(ctx)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var first, second dueRow
+	for _, r := range []*dueRow{&first, &second} {
+		if !rows.Next() {
+			break
+		}
+		if err := rows.Scan(&r.name, &r.due); err != nil {
+			return err
+		}
+		r.ok = true
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	a.has, a.next = first.ok, fromUnixNano(first.due)
+	rest := first
+	if first.name == "" {
+		rest = second
+	}
+	a.exact, a.restHas, a.rest = true, rest.ok, fromUnixNano(rest.due)
+	return nil
 }
 
 // alarmsAfterCommit records the exact earliest due time in the wake index.
@@ -461,6 +540,6 @@ func (e *entity) alarmsAfterCommit() {
 	if st == nil || !st.alarm.dirty {
 		return
 	}
-	st.alarm.dirty = false
+	st.alarm.dirty, st.alarm.single = false, false
 	e.rt.wake.settle(wakeKey{e.ns.name, e.id.raw}, st.alarm.next, st.alarm.has)
 }

@@ -246,3 +246,63 @@ func TestWakeNeverRecreatesADeletedObject(t *testing.T) {
 		t.Errorf("a deleted object fired %v", got)
 	}
 }
+
+// TestEarliestDueAfterSingleAlarmWrites pins the shortcut of issue 13 item 11: a batch
+// whose only alarm writes are SetAlarm and DeleteAlarm computes the object's earliest
+// due time from what the last commit left instead of querying it. Moving the single
+// alarm later or deleting it must leave the wake at the earliest schedule, whether
+// that schedule was the earliest row (the alarm second) or the second (the alarm
+// first); a shortcut that forgot the schedules would fire s20 at 30 minutes.
+func TestEarliestDueAfterSingleAlarmWrites(t *testing.T) {
+	rt := objecttest.New(t, object.Config{})
+	j := &juggling{start: rt.Clock.Now()}
+	ns := registerJuggler(t, rt.Runtime, j)
+	in := func(d time.Duration) time.Time { return j.start.Add(d) }
+	juggle(t, ns, func(st *object.State) error {
+		if err := st.Schedule("s10", object.At(in(10*time.Minute)), nil); err != nil {
+			return err
+		}
+		if err := st.Schedule("s20", object.At(in(20*time.Minute)), nil); err != nil {
+			return err
+		}
+		return st.SetAlarm(in(5 * time.Minute)) // the earliest row: the schedules come next
+	})
+	juggle(t, ns, func(st *object.State) error { return st.SetAlarm(in(30 * time.Minute)) })
+	juggle(t, ns, func(st *object.State) error { return st.SetAlarm(in(40 * time.Minute)) })
+	tick(rt, 10, time.Minute)
+	if diff := cmp.Diff([]string{"s10@10m0s"}, j.log()); diff != "" {
+		t.Fatalf("fired by 10 minutes (-want +got):\n%s", diff)
+	}
+	// The wake turn's writes were read again: s20 is now the earliest row, the alarm
+	// (40 minutes) is not among the two earliest... until it is set before s20.
+	juggle(t, ns, func(st *object.State) error { return st.SetAlarm(in(15 * time.Minute)) })
+	juggle(t, ns, func(st *object.State) error { return st.DeleteAlarm() })
+	tick(rt, 10, time.Minute)
+	if diff := cmp.Diff([]string{"s10@10m0s", "s20@20m0s"}, j.log()); diff != "" {
+		t.Fatalf("fired by 20 minutes (-want +got):\n%s", diff)
+	}
+	juggle(t, ns, func(st *object.State) error { return st.SetAlarm(in(25 * time.Minute)) })
+	tick(rt, 5, time.Minute)
+	if diff := cmp.Diff([]string{"s10@10m0s", "s20@20m0s", "@25m0s"}, j.log()); diff != "" {
+		t.Fatalf("fired by 25 minutes (-want +got):\n%s", diff)
+	}
+}
+
+// TestDeleteAllDropsTheWake: Storage.DeleteAll deletes the alarms, and now tells the
+// wake index so; before, the old alarm's wake still activated the evicted object, for
+// nothing, when its time came.
+func TestDeleteAllDropsTheWake(t *testing.T) {
+	rt := objecttest.New(t, object.Config{})
+	j := &juggling{start: rt.Clock.Now()}
+	ns := registerJuggler(t, rt.Runtime, j)
+	juggle(t, ns, func(st *object.State) error { return st.SetAlarm(st.Now().Add(time.Minute)) })
+	juggle(t, ns, func(st *object.State) error { return st.Storage().DeleteAll() })
+	if n := rt.EvictAll(); n != 1 {
+		t.Fatalf("evicted %d objects, want 1", n)
+	}
+	acts := rt.Stats().Activations
+	tick(rt, 2, time.Minute)
+	if got := rt.Stats().Activations; got != acts || len(j.log()) != 0 {
+		t.Fatalf("after DeleteAll the alarm's time activated the object (%d activations, fired %v)", got-acts, j.log())
+	}
+}

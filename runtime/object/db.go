@@ -72,6 +72,7 @@ func (e *entity) ensureOpen() error {
 		e.state = &State{e: e}
 	} // else an instance kept while its database was closed (closeDB) keeps its State
 	e.state.conn, e.state.guard = conn, g
+	e.state.alarm.exact = false // read the alarms again: a restore, or a batch rolled back (abort closes the database)
 	if err := e.loadName(ctx); err != nil {
 		e.closeDB(false)
 		return fmt.Errorf("%w: open %s/%s: %v", storageError(err), e.ns.name, e.id, err)

@@ -261,6 +261,7 @@ func (s *Storage) DeleteAll() error {
 			return fmt.Errorf("object: delete all: %s: %w", q, err)
 		}
 	}
+	st.alarmsUnknown()
 	return nil
 }
 
