@@ -4,7 +4,7 @@ export PATH := $(PATH):/usr/local/go/bin
 export GOFLAGS ?= -buildvcs=false
 
 APPS    := $(patsubst apps/%/go.mod,%,$(wildcard apps/*/go.mod))
-MODULES := runtime loadtest $(addprefix apps/,$(APPS))
+MODULES := runtime browsertest loadtest $(addprefix apps/,$(APPS))
 FUZZTIME ?= 10s
 CHAOS_KILLS ?= 20
 N ?= 1000000

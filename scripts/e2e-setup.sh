@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Offline browser setup for the browser tests (runtime/browsertest):
+# Offline browser setup for the browser tests (browsertest, its own module):
 # Debian's chromium plus npm's playwright-core as the playwright-go driver, run by the system node.
 # Nothing is downloaded by playwright-go itself.
 #
@@ -18,9 +18,9 @@ die() { log "$*"; exit 1; }
 
 command -v go >/dev/null 2>&1 || die "go not found on PATH"
 
-# The driver version must equal playwrightCliVersion inside the playwright-go that runtime/go.mod pins.
-PWGO_DIR="$(cd runtime && GOWORK=off go mod download -json "$PWGO_MOD" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p')"
-[ -n "$PWGO_DIR" ] && [ -f "$PWGO_DIR/run.go" ] || die "cannot locate $PWGO_MOD source (is it required in runtime/go.mod?)"
+# The driver version must equal playwrightCliVersion inside the playwright-go that browsertest/go.mod pins.
+PWGO_DIR="$(cd browsertest && GOWORK=off go mod download -json "$PWGO_MOD" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p')"
+[ -n "$PWGO_DIR" ] && [ -f "$PWGO_DIR/run.go" ] || die "cannot locate $PWGO_MOD source (is it required in browsertest/go.mod?)"
 PW_VERSION="$(sed -n 's/.*playwrightCliVersion *= *"\([0-9.]*\)".*/\1/p' "$PWGO_DIR/run.go")"
 [ -n "$PW_VERSION" ] || die "cannot read playwrightCliVersion from $PWGO_DIR/run.go"
 

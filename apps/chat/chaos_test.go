@@ -13,8 +13,8 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"github.com/warrenhq/warren/runtime/browsertest"
 	"github.com/warrenhq/warren/runtime/chaostest"
+	"github.com/warrenhq/warren/runtime/objecttest"
 )
 
 // TestChaos sends chat messages from several users into a few rooms while the server
@@ -25,7 +25,7 @@ func TestChaos(t *testing.T) {
 	for _, k := range []string{"BURST", "RATE", "ADDR_BURST", "ADDR_RATE", "ROOM_BURST", "ROOM_RATE"} {
 		t.Setenv("WARREN_CHAT_"+k, "1000000") // the workers send as fast as they can, from one address
 	}
-	bin := browsertest.BuildBinary(t, ".")
+	bin := objecttest.BuildBinary(t, ".")
 	chaostest.Run(t, chaostest.Config{Name: "chat", Binary: bin, Workers: 6}, chatChaos{})
 }
 

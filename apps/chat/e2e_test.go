@@ -11,14 +11,15 @@ import (
 
 	"github.com/mxschmitt/playwright-go"
 
-	"github.com/warrenhq/warren/runtime/browsertest"
+	"github.com/warrenhq/warren/browsertest"
+	"github.com/warrenhq/warren/runtime/objecttest"
 )
 
 // Browser tests of the chat, two or three users in Chromium. Run with `make e2e`.
 // The room is checked at 390, 768 and 1280 px, light and dark (browsertest.CheckViews);
 // UPDATE_SCREENSHOT=1 also writes those views to docs/screenshots/ for the README.
 
-func serveInProcess(h *browsertest.Harness) *browsertest.Server {
+func serveInProcess(h *browsertest.Harness) *objecttest.Server {
 	return h.Serve(func(dir string) (http.Handler, error) { return newApp(dir, Limits{Burst: 50, Rate: 20}) })
 }
 
@@ -137,7 +138,7 @@ func TestChatTwoUsers(t *testing.T) {
 
 func TestChatSurvivesSIGKILL(t *testing.T) {
 	h := browsertest.New(t, browsertest.Config{Timeout: 20 * time.Second})
-	srv := h.ServeBinary(browsertest.BuildBinary(t, "."))
+	srv := h.ServeBinary(objecttest.BuildBinary(t, "."))
 	alice, bob := h.NewUser("alice"), h.NewUser("bob")
 	join(t, h, alice, "crash", "alice")
 	join(t, h, bob, "crash", "bob")

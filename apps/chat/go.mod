@@ -5,6 +5,7 @@ go 1.26.0
 require (
 	github.com/gorilla/websocket v1.5.3
 	github.com/mxschmitt/playwright-go v0.6401.0
+	github.com/warrenhq/warren/browsertest v0.0.0
 	github.com/warrenhq/warren/runtime v0.0.0
 )
 
@@ -33,3 +34,5 @@ require (
 )
 
 replace github.com/warrenhq/warren/runtime => ../../runtime
+
+replace github.com/warrenhq/warren/browsertest => ../../browsertest

@@ -10,8 +10,8 @@ import (
 
 	"github.com/mxschmitt/playwright-go"
 
+	"github.com/warrenhq/warren/browsertest"
 	"github.com/warrenhq/warren/runtime/admin"
-	"github.com/warrenhq/warren/runtime/browsertest"
 	"github.com/warrenhq/warren/runtime/server"
 )
 

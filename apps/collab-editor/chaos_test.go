@@ -14,8 +14,8 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"github.com/warrenhq/warren/runtime/browsertest"
 	"github.com/warrenhq/warren/runtime/chaostest"
+	"github.com/warrenhq/warren/runtime/objecttest"
 )
 
 // TestChaos types Yjs edits into a few documents while the server is killed with
@@ -25,7 +25,7 @@ import (
 // after the update is durable in the document's log. At the end the document text
 // must contain every acknowledged token exactly once, and no token twice.
 func TestChaos(t *testing.T) {
-	bin := browsertest.BuildBinary(t, ".")
+	bin := objecttest.BuildBinary(t, ".")
 	chaostest.Run(t, chaostest.Config{Name: "collab-editor", Binary: bin}, editorChaos{})
 }
 

@@ -17,9 +17,10 @@ import (
 	"time"
 
 	"github.com/mxschmitt/playwright-go"
-	"github.com/warrenhq/warren/runtime/browsertest"
+	"github.com/warrenhq/warren/browsertest"
 	"github.com/warrenhq/warren/runtime/nodetest"
 	"github.com/warrenhq/warren/runtime/object"
+	"github.com/warrenhq/warren/runtime/objecttest"
 	"github.com/warrenhq/warren/runtime/server"
 )
 
@@ -53,7 +54,7 @@ func checkBundle(t *testing.T) {
 }
 
 // startApp checks the bundle and serves the app in-process to a new browser harness.
-func startApp(t *testing.T) (*browsertest.Harness, *browsertest.Server) {
+func startApp(t *testing.T) (*browsertest.Harness, *objecttest.Server) {
 	t.Helper()
 	checkBundle(t)
 	h := browsertest.New(t, browsertest.Config{Timeout: 20 * time.Second})
@@ -367,7 +368,7 @@ func TestReadOnlyShare(t *testing.T) {
 func TestKillWhileTyping(t *testing.T) {
 	checkBundle(t)
 	h := browsertest.New(t, browsertest.Config{Timeout: 20 * time.Second})
-	srv := h.ServeBinary(browsertest.BuildBinary(t, "."))
+	srv := h.ServeBinary(objecttest.BuildBinary(t, "."))
 	createDoc(t, srv.URL, "crash", "Crash test")
 	alice, bob := h.NewUser("alice"), h.NewUser("bob")
 	gotoDoc(t, alice, srv.URL, "crash", "alice")

@@ -6,6 +6,7 @@ require (
 	github.com/gorilla/websocket v1.5.3
 	github.com/mxschmitt/playwright-go v0.6401.0
 	github.com/skyterra/y-crdt v0.0.0-20260224023949-c0cb10d3f33e
+	github.com/warrenhq/warren/browsertest v0.0.0
 	github.com/warrenhq/warren/runtime v0.0.0
 )
 
@@ -36,3 +37,5 @@ require (
 )
 
 replace github.com/warrenhq/warren/runtime => ../../runtime
+
+replace github.com/warrenhq/warren/browsertest => ../../browsertest

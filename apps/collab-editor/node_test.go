@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/warrenhq/warren/runtime/browsertest"
 	"github.com/warrenhq/warren/runtime/nodetest"
+	"github.com/warrenhq/warren/runtime/objecttest"
 )
 
 // runNode runs testdata/yclient.mjs against the server and returns the JSON
@@ -32,8 +32,8 @@ func runNode(t *testing.T, srvURL string, args ...string) map[string]string {
 // the server, a late joiner gets the document, and it survives a graceful
 // restart and a SIGKILL.
 func TestNodeYWebsocketClient(t *testing.T) {
-	bin := browsertest.BuildBinary(t, ".")
-	srv := browsertest.ServeBinary(t, bin)
+	bin := objecttest.BuildBinary(t, ".")
+	srv := objecttest.ServeBinary(t, bin)
 	res := runNode(t, srv.URL, "converge", "room1")
 	if res["a"] != res["b"] || strings.Count(res["a"], "a") != 20 || strings.Count(res["a"], "b") != 20 {
 		t.Fatalf("clients did not converge: %q", res)

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
-	"github.com/warrenhq/warren/runtime/browsertest"
+	"github.com/warrenhq/warren/runtime/objecttest"
 )
 
 // BenchmarkItemFloodRSS is issue 14 finding 3 (the Yjs part), measured on the
@@ -31,7 +31,7 @@ import (
 func BenchmarkItemFloodRSS(b *testing.B) {
 	bin := os.Getenv("COLLAB_EDITOR_BIN")
 	if bin == "" {
-		bin = browsertest.BuildBinary(b, ".")
+		bin = objecttest.BuildBinary(b, ".")
 	}
 	const clients, items = 16, 25000
 	updates := make([][]byte, clients)
@@ -98,7 +98,7 @@ func BenchmarkItemFloodRSS(b *testing.B) {
 func BenchmarkJoinerFloodRSS(b *testing.B) {
 	bin := os.Getenv("COLLAB_EDITOR_BIN")
 	if bin == "" {
-		bin = browsertest.BuildBinary(b, ".")
+		bin = objecttest.BuildBinary(b, ".")
 	}
 	for b.Loop() {
 		addr, pid := startBinary(b, bin)

@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/warrenhq/warren/runtime/browsertest"
 	"github.com/warrenhq/warren/runtime/chaostest"
+	"github.com/warrenhq/warren/runtime/objecttest"
 )
 
 // TestChaos posts batches of events while the server is killed with SIGKILL and
@@ -22,7 +22,7 @@ import (
 // event count must lie between the acknowledged events and the acknowledged plus the
 // indeterminate ones (lost below, duplicated above).
 func TestChaos(t *testing.T) {
-	bin := browsertest.BuildBinary(t, ".")
+	bin := objecttest.BuildBinary(t, ".")
 	chaostest.Run(t, chaostest.Config{Name: "dashboard", Binary: bin}, dashChaos{})
 }
 

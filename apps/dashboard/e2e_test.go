@@ -13,7 +13,8 @@ import (
 
 	"github.com/mxschmitt/playwright-go"
 
-	"github.com/warrenhq/warren/runtime/browsertest"
+	"github.com/warrenhq/warren/browsertest"
+	"github.com/warrenhq/warren/runtime/objecttest"
 )
 
 // Browser tests of the dashboard in Chromium. Run with `make e2e`.
@@ -27,7 +28,7 @@ func must(t *testing.T, err error) {
 	}
 }
 
-func serve(h *browsertest.Harness) *browsertest.Server {
+func serve(h *browsertest.Harness) *objecttest.Server {
 	return h.Serve(func(dir string) (http.Handler, error) { return newApp(dir, Config{SelfEvery: 500 * time.Millisecond}) })
 }
 

@@ -2,7 +2,10 @@ module github.com/warrenhq/warren/apps/dashboard
 
 go 1.26.0
 
-require github.com/warrenhq/warren/runtime v0.0.0
+require (
+	github.com/warrenhq/warren/browsertest v0.0.0
+	github.com/warrenhq/warren/runtime v0.0.0
+)
 
 require (
 	github.com/google/go-cmp v0.7.0
@@ -40,3 +43,5 @@ require (
 )
 
 replace github.com/warrenhq/warren/runtime => ../../runtime
+
+replace github.com/warrenhq/warren/browsertest => ../../browsertest

@@ -14,8 +14,8 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"github.com/warrenhq/warren/runtime/browsertest"
 	"github.com/warrenhq/warren/runtime/chaostest"
+	"github.com/warrenhq/warren/runtime/objecttest"
 )
 
 // TestChaos plays the game with bots that steer toward the nearest collectible
@@ -33,7 +33,7 @@ import (
 //     their own tick frames), plus one gold collectible per kill (the tick frames a
 //     kill may cut off before the bot reads them): the excess counts as duplicated.
 func TestChaos(t *testing.T) {
-	bin := browsertest.BuildBinary(t, ".")
+	bin := objecttest.BuildBinary(t, ".")
 	gc := &globeChaos{seen: map[string]Score{}, collected: map[string]int{}}
 	kills := chaostest.KillsFromEnv(3)
 	gc.slack = GoldValue * kills

@@ -14,7 +14,7 @@ import (
 
 	"github.com/mxschmitt/playwright-go"
 
-	"github.com/warrenhq/warren/runtime/browsertest"
+	"github.com/warrenhq/warren/browsertest"
 )
 
 // Browser tests of the game, two or three players in Chromium. Run with `make e2e`.

@@ -11,7 +11,7 @@
 //	//go:build chaos
 //
 //	func TestChaos(t *testing.T) {
-//		bin := browsertest.BuildBinary(t, ".")
+//		bin := objecttest.BuildBinary(t, ".")
 //		chaostest.Run(t, chaostest.Config{Name: "chat", Binary: bin}, chatWorkload{})
 //	}
 //
@@ -39,14 +39,14 @@ import (
 
 	_ "modernc.org/sqlite" // read-only integrity checks
 
-	"github.com/warrenhq/warren/runtime/browsertest"
+	"github.com/warrenhq/warren/runtime/objecttest"
 )
 
 // Config configures one chaos run. Zero values get the defaults documented per field.
 type Config struct {
 	// Name names the app in the report (e.g. "chat").
 	Name string
-	// Binary is the app binary (see browsertest.BuildBinary); it is started with Args
+	// Binary is the app binary (see objecttest.BuildBinary); it is started with Args
 	// followed by -addr and -data, and inherits the test's environment (use t.Setenv
 	// to relax an app's rate limits).
 	Binary string
@@ -197,7 +197,7 @@ func Run(t *testing.T, cfg Config, wl Workload) Report {
 	start := time.Now()
 	rec := &recorder{acked: map[string]bool{}, pending: map[string]bool{}}
 
-	srv := browsertest.ServeBinary(t, cfg.Binary, cfg.Args...)
+	srv := objecttest.ServeBinary(t, cfg.Binary, cfg.Args...)
 	runLoad := func(run int, up time.Duration, stop func()) {
 		ctx, cancel := context.WithCancel(context.Background())
 		var wg sync.WaitGroup

@@ -522,13 +522,13 @@ func (f *forker) scaffold() error {
 	if err != nil {
 		return err
 	}
-	// The checkout reads playwright-go's version in runtime/; the fork requires it itself.
-	const from = `(cd runtime && GOWORK=off go mod download -json "$PWGO_MOD"`
+	// The checkout reads playwright-go's version in browsertest/; the fork requires it itself.
+	const from = `(cd browsertest && GOWORK=off go mod download -json "$PWGO_MOD"`
 	if !bytes.Contains(setup, []byte(from)) {
 		return fmt.Errorf("scripts/e2e-setup.sh: cannot adapt it (no %q)", from)
 	}
 	setup = bytes.Replace(setup, []byte(from), []byte(`(GOWORK=off go mod download -json "$PWGO_MOD"`), 1)
-	setup = bytes.ReplaceAll(setup, []byte("runtime/go.mod"), []byte("go.mod"))
+	setup = bytes.ReplaceAll(setup, []byte("browsertest/go.mod"), []byte("go.mod"))
 	if err := writeFile(filepath.Join(f.dir, "scripts", "e2e-setup.sh"), setup, 0o755); err != nil {
 		return err
 	}

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/mxschmitt/playwright-go"
+
+	"github.com/warrenhq/warren/runtime/objecttest"
 )
 
 // Config tunes a [Harness]. The zero value is ready to use.
@@ -45,7 +47,7 @@ type Harness struct {
 	cfg     Config
 	mu      sync.Mutex
 	users   []*user
-	servers []*Server
+	servers []*objecttest.Server
 }
 
 type user struct {
@@ -74,26 +76,26 @@ func New(t testing.TB, cfg Config) *Harness {
 	return h
 }
 
-// Serve starts app in process (see [Serve]); the harness stops it at the end,
-// after saving artifacts. Users created afterwards resolve relative URLs
+// Serve starts app in process (see [objecttest.ServeApp]); the harness stops it
+// at the end, after saving artifacts. Users created afterwards resolve relative URLs
 // against the most recently started server.
-func (h *Harness) Serve(app AppFunc) *Server {
+func (h *Harness) Serve(app objecttest.AppFunc) *objecttest.Server {
 	h.t.Helper()
-	s := newServer(h.t, app)
+	s := objecttest.StartApp(h.t, app)
 	h.addServer(s)
 	return s
 }
 
-// ServeBinary starts an app binary (see [ServeBinary]); the harness stops it
+// ServeBinary starts an app binary (see [objecttest.ServeBinary]); the harness stops it
 // at the end and, on failure, saves its output as server-<n>.log.
-func (h *Harness) ServeBinary(bin string, args ...string) *Server {
+func (h *Harness) ServeBinary(bin string, args ...string) *objecttest.Server {
 	h.t.Helper()
-	s := newBinaryServer(h.t, bin, args...)
+	s := objecttest.StartBinary(h.t, bin, args...)
 	h.addServer(s)
 	return s
 }
 
-func (h *Harness) addServer(s *Server) {
+func (h *Harness) addServer(s *objecttest.Server) {
 	h.mu.Lock()
 	h.servers = append(h.servers, s)
 	h.mu.Unlock()
@@ -210,7 +212,7 @@ func (h *Harness) saveArtifacts(dir string) error {
 	}
 	h.mu.Lock()
 	users := append([]*user(nil), h.users...)
-	servers := append([]*Server(nil), h.servers...)
+	servers := append([]*objecttest.Server(nil), h.servers...)
 	h.mu.Unlock()
 	var errs []error
 	for _, u := range users {
@@ -252,7 +254,7 @@ func (h *Harness) cleanup() {
 		u.ctx.Close()
 	}
 	for i := len(servers) - 1; i >= 0; i-- {
-		servers[i].stopQuiet()
+		servers[i].Close()
 	}
 }
 

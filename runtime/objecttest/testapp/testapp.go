@@ -1,10 +1,14 @@
-package browsertest
-
-// A tiny real app for the harness's own tests: a chat page whose messages go
-// over a WebSocket, are appended (and fsynced) to a file in the data
-// directory, and are broadcast to every connected page. The WebSocket is a
-// minimal RFC 6455 server (text frames, no fragmentation, no extensions), so
-// the tests need no dependency beyond the standard library.
+// Package testapp is a tiny real app for testing test harnesses (objecttest's
+// app server, browsertest): a chat page whose messages go over a WebSocket, are
+// appended (and fsynced) to a file in the data directory, and are broadcast to
+// every connected page. Its WebSocket is a minimal RFC 6455 server (text frames,
+// no fragmentation, no extensions), so it needs nothing beyond the standard
+// library. It is not a Warren app; use it only in tests.
+//
+// Routes: GET / (the page), GET /healthz, GET /messages (one per line),
+// POST /send (form value m), GET /ws (history, then every new message; a text
+// frame sent is a new message). Close sends every page close code 1012.
+package testapp
 
 import (
 	"bufio"
@@ -22,27 +26,25 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"testing"
 )
 
-// helperAppEnv makes the test binary run the demo app instead of the tests,
-// so ServeBinary can be tested against a real process.
-const helperAppEnv = "BROWSERTEST_HELPER_APP"
+// HelperEnv, set to "1", makes a test binary whose TestMain calls
+// [MainIfHelper] run this app instead of its tests, so a harness can start the
+// app as a real process: objecttest.ServeBinary(t, os.Args[0]).
+const HelperEnv = "WARREN_TESTAPP_HELPER"
 
-func TestMain(m *testing.M) {
-	if os.Getenv(helperAppEnv) == "1" {
-		runHelperApp(os.Args[1:])
+// MainIfHelper runs the app and exits when HelperEnv is "1", reading the flags
+// every Warren app has (-addr, -data) from os.Args; otherwise it returns at once.
+// Call it first in TestMain.
+func MainIfHelper() {
+	if os.Getenv(HelperEnv) != "1" {
 		return
 	}
-	Main(m)
-}
-
-func runHelperApp(args []string) {
 	fs := flag.NewFlagSet("app", flag.ExitOnError)
 	addr := fs.String("addr", "127.0.0.1:8787", "listen address")
 	data := fs.String("data", "data", "data directory")
-	fs.Parse(args)
-	app, err := newChatApp(*data)
+	fs.Parse(os.Args[1:])
+	app, err := New(*data)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -50,7 +52,8 @@ func runHelperApp(args []string) {
 	log.Fatal(http.ListenAndServe(*addr, app))
 }
 
-type chatApp struct {
+// App is the chat app. It is an http.Handler and an io.Closer.
+type App struct {
 	mu      sync.Mutex
 	file    *os.File
 	msgs    []string
@@ -58,9 +61,10 @@ type chatApp struct {
 	closed  bool
 }
 
-func newChatApp(dir string) (*chatApp, error) {
+// New opens (or creates) the app's message file in dir.
+func New(dir string) (*App, error) {
 	path := filepath.Join(dir, "messages.txt")
-	a := &chatApp{clients: map[*wsConn]struct{}{}}
+	a := &App{clients: map[*wsConn]struct{}{}}
 	if b, err := os.ReadFile(path); err == nil {
 		for _, l := range strings.Split(strings.TrimSuffix(string(b), "\n"), "\n") {
 			if l != "" {
@@ -78,7 +82,8 @@ func newChatApp(dir string) (*chatApp, error) {
 	return a, nil
 }
 
-func (a *chatApp) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+// ServeHTTP serves the routes of the package doc.
+func (a *App) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch r.URL.Path {
 	case "/":
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -107,7 +112,7 @@ func (a *chatApp) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (a *chatApp) serveWS(c *wsConn) {
+func (a *App) serveWS(c *wsConn) {
 	a.mu.Lock()
 	if a.closed {
 		a.mu.Unlock()
@@ -139,7 +144,7 @@ func (a *chatApp) serveWS(c *wsConn) {
 }
 
 // add stores m durably, then broadcasts it.
-func (a *chatApp) add(m string) error {
+func (a *App) add(m string) error {
 	m = strings.ReplaceAll(m, "\n", " ")
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -160,7 +165,7 @@ func (a *chatApp) add(m string) error {
 }
 
 // Close sends every page close code 1012 (service restart) and closes the file.
-func (a *chatApp) Close() error {
+func (a *App) Close() error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.closed {

@@ -1,4 +1,4 @@
-package browsertest
+package objecttest
 
 import (
 	"bufio"
@@ -10,11 +10,18 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/warrenhq/warren/runtime/objecttest/testapp"
 )
+
+// TestMain lets ServeBinary's tests start this test binary as the app (testapp).
+func TestMain(m *testing.M) {
+	testapp.MainIfHelper()
+	os.Exit(m.Run())
+}
 
 // client opens a new connection per request: a pooled connection to a server
 // that was just restarted may be closed under the request.
@@ -74,10 +81,10 @@ func dialWS(t *testing.T, s *Server) (net.Conn, *bufio.Reader) {
 func TestServeRestartKeepsAddrAndData(t *testing.T) {
 	calls := 0
 	var dirs []string
-	s := Serve(t, func(dir string) (http.Handler, error) {
+	s := ServeApp(t, func(dir string) (http.Handler, error) {
 		calls++
 		dirs = append(dirs, dir)
-		return newChatApp(dir)
+		return testapp.New(dir)
 	})
 	addr, dir := s.Addr, s.DataDir
 	if !strings.HasPrefix(s.Addr, "127.0.0.1:") || s.URL != "http://"+s.Addr {
@@ -105,7 +112,7 @@ func TestServeRestartKeepsAddrAndData(t *testing.T) {
 // Stop lets the app close its WebSockets (here with code 1012); Kill closes
 // hijacked connections itself.
 func TestStopAndKillCloseWebSockets(t *testing.T) {
-	s := Serve(t, func(dir string) (http.Handler, error) { return newChatApp(dir) })
+	s := ServeApp(t, func(dir string) (http.Handler, error) { return testapp.New(dir) })
 
 	_, br := dialWS(t, s)
 	post(t, s.URL, "x")
@@ -118,7 +125,7 @@ func TestStopAndKillCloseWebSockets(t *testing.T) {
 	if _, err := io.ReadFull(br, h[:]); err != nil {
 		t.Fatalf("reading close frame: %v", err)
 	}
-	if h[0] != 0x80|opClose || binary.BigEndian.Uint16(h[2:]) != 1012 {
+	if h[0] != 0x80|8 /* close */ || binary.BigEndian.Uint16(h[2:]) != 1012 {
 		t.Fatalf("after Stop got frame % x, want close 1012", h)
 	}
 
@@ -126,7 +133,7 @@ func TestStopAndKillCloseWebSockets(t *testing.T) {
 	// An app without Close: Kill must still cut its hijacked connection.
 	s.Kill()
 	s.app = func(dir string) (http.Handler, error) {
-		a, err := newChatApp(dir)
+		a, err := testapp.New(dir)
 		return struct{ http.Handler }{a}, err // hides Close
 	}
 	s.Start()
@@ -156,7 +163,7 @@ func TestServeAppError(t *testing.T) {
 	ft := &fatalTB{TB: t}
 	func() {
 		defer func() { recover() }()
-		Serve(ft, func(string) (http.Handler, error) { return nil, fmt.Errorf("no way") })
+		ServeApp(ft, func(string) (http.Handler, error) { return nil, fmt.Errorf("no way") })
 	}()
 	if !strings.Contains(ft.msg, "no way") {
 		t.Fatalf("Fatal message %q, want the AppFunc error", ft.msg)
@@ -176,10 +183,9 @@ func (f *fatalTB) Fatalf(format string, args ...any) {
 
 func (f *fatalTB) Helper() {}
 
-// ServeBinary against a real process (this test binary running the demo
-// app): SIGKILL loses nothing the app fsynced, Start reuses port and dir.
+// ServeBinary against a real process (this test binary running testapp): SIGKILL loses nothing the app fsynced, Start reuses port and dir.
 func TestServeBinaryKillAndStart(t *testing.T) {
-	t.Setenv(helperAppEnv, "1")
+	t.Setenv(testapp.HelperEnv, "1")
 	s := ServeBinary(t, os.Args[0])
 	post(t, s.URL, "acked")
 	s.Kill()
@@ -211,85 +217,5 @@ func TestServeBinaryExitsEarly(t *testing.T) {
 	}()
 	if !strings.Contains(ft.msg, "exited before it was healthy") {
 		t.Fatalf("Fatal message %q", ft.msg)
-	}
-}
-
-func TestLaunchConfigFromEnv(t *testing.T) {
-	tests := []struct {
-		env                      map[string]string
-		configured, ci, mustFail bool
-	}{
-		{env: nil},
-		{env: map[string]string{"CI": "true"}, ci: true, mustFail: true},
-		{env: map[string]string{"CI": "1"}, ci: true, mustFail: true},
-		{env: map[string]string{"CI": "false"}},
-		{env: map[string]string{"CHROMIUM_PATH": "/x/chromium"}, configured: true, mustFail: true},
-		{env: map[string]string{"PLAYWRIGHT_DRIVER_PATH": "/x/driver", "CI": "true"}, configured: true, ci: true, mustFail: true},
-	}
-	for _, tt := range tests {
-		c := launchConfigFromEnv(func(k string) string { return tt.env[k] })
-		if c.configured != tt.configured || c.ci != tt.ci || c.mustFail() != tt.mustFail {
-			t.Errorf("env %v: configured %v ci %v mustFail %v, want %v %v %v",
-				tt.env, c.configured, c.ci, c.mustFail(), tt.configured, tt.ci, tt.mustFail)
-		}
-		o := c.launchOptions()
-		if got := o.ExecutablePath != nil; got != (tt.env["CHROMIUM_PATH"] != "") {
-			t.Errorf("env %v: ExecutablePath set = %v", tt.env, got)
-		}
-		if ro := c.runOptions(); ro.DriverDirectory != tt.env["PLAYWRIGHT_DRIVER_PATH"] || !ro.SkipInstallBrowsers {
-			t.Errorf("env %v: run options %+v", tt.env, ro)
-		}
-	}
-	if args := strings.Join((launchConfig{}).launchOptions().Args, " "); !strings.Contains(args, "--disable-background-networking") {
-		t.Errorf("Chromium args %q lack --disable-background-networking", args)
-	}
-}
-
-func TestFileName(t *testing.T) {
-	for in, want := range map[string]string{
-		"alice":            "alice",
-		"alice / 1":        "alice_1",
-		"../../etc":        "etc",
-		"":                 "_",
-		"TestX/sub_case#1": "TestX_sub_case_1",
-		"é":                "_",
-	} {
-		if got := fileName(in); got != want {
-			t.Errorf("fileName(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
-func TestDefaultArtifactsDir(t *testing.T) {
-	wd, _ := os.Getwd()
-	root := repoRoot(wd)
-	got := defaultArtifactsDir("TestA/sub case")
-	rel, _ := filepath.Rel(root, wd)
-	if want := filepath.Join(root, "test-artifacts", rel, "TestA", "sub_case"); got != want {
-		t.Errorf("default = %q, want %q", got, want)
-	}
-	arts := t.TempDir()
-	t.Setenv("WARREN_TEST_ARTIFACTS", arts)
-	if got, want := defaultArtifactsDir("TestB"), filepath.Join(arts, rel, "TestB"); got != want {
-		t.Errorf("with WARREN_TEST_ARTIFACTS = %q, want %q", got, want)
-	}
-}
-
-func TestRepoRoot(t *testing.T) {
-	dir := t.TempDir()
-	sub := filepath.Join(dir, "apps", "chat", "web")
-	if err := os.MkdirAll(sub, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if got := repoRoot(sub); got != sub {
-		t.Errorf("no go.work or go.mod: %q, want %q", got, sub)
-	}
-	os.WriteFile(filepath.Join(dir, "apps", "chat", "go.mod"), nil, 0o644)
-	if got, want := repoRoot(sub), filepath.Join(dir, "apps", "chat"); got != want {
-		t.Errorf("go.mod only: %q, want %q", got, want)
-	}
-	os.WriteFile(filepath.Join(dir, "go.work"), nil, 0o644)
-	if got := repoRoot(sub); got != dir {
-		t.Errorf("go.work: %q, want %q", got, dir)
 	}
 }

@@ -11,9 +11,11 @@ import (
 	"testing"
 
 	"github.com/mxschmitt/playwright-go"
+
+	"github.com/warrenhq/warren/runtime/objecttest/testapp"
 )
 
-func chatAppFunc(dir string) (http.Handler, error) { return newChatApp(dir) }
+func chatAppFunc(dir string) (http.Handler, error) { return testapp.New(dir) }
 
 // send types a message as page's user and submits the form.
 func send(t *testing.T, page playwright.Page, name, text string) {
@@ -91,7 +93,7 @@ func TestRestartReconnects(t *testing.T) {
 // The app as a real process, killed with SIGKILL and started again: the page
 // reconnects by itself and nothing acknowledged is lost.
 func TestKillProcessReconnects(t *testing.T) {
-	t.Setenv(helperAppEnv, "1")
+	t.Setenv(testapp.HelperEnv, "1")
 	h := New(t, Config{})
 	srv := h.ServeBinary(os.Args[0])
 	alice, bob := h.NewUser("alice"), h.NewUser("bob")

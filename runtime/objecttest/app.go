@@ -1,4 +1,4 @@
-package browsertest
+package objecttest
 
 import (
 	"bytes"
@@ -22,9 +22,11 @@ import (
 // stops, before the next AppFunc call, so the app can release its files.
 type AppFunc func(dataDir string) (http.Handler, error)
 
-// Server is the app under test, listening on 127.0.0.1. Its URL, Addr and
-// DataDir stay the same across Stop, Kill and Start. Its methods fail the test
-// on error, so call them from the test goroutine.
+// Server is a whole app under test (in this process, or its binary as a
+// subprocess) listening on 127.0.0.1: the fixture shared by the apps' unit,
+// chaos and browser tests. Its URL, Addr and DataDir stay the same across Stop,
+// Kill and Start. Its methods fail the test on error, so call them from the test
+// goroutine.
 type Server struct {
 	// URL is "http://" + Addr, with no trailing slash.
 	URL string
@@ -51,53 +53,57 @@ type Server struct {
 	out    *syncBuffer
 }
 
-// Serve starts app in this process on a free 127.0.0.1 port with a fresh
-// data directory, and stops it when the test ends. The listener is bound
-// before Serve returns, so the server is reachable at once.
-func Serve(t testing.TB, app AppFunc) *Server {
+// ServeApp starts app in this process on a free 127.0.0.1 port with a fresh
+// data directory, and closes it when the test ends. The listener is bound
+// before ServeApp returns, so the server is reachable at once.
+func ServeApp(t testing.TB, app AppFunc) *Server {
 	t.Helper()
-	s := newServer(t, app)
-	t.Cleanup(s.stopQuiet)
+	s := StartApp(t, app)
+	t.Cleanup(s.Close)
 	return s
 }
 
-func newServer(t testing.TB, app AppFunc) *Server {
+// StartApp is [ServeApp] for a harness that orders its own cleanup: the caller
+// must call [Server.Close].
+func StartApp(t testing.TB, app AppFunc) *Server {
 	t.Helper()
 	s := &Server{t: t, app: app, DataDir: t.TempDir()}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatalf("browsertest: listen: %v", err)
+		t.Fatalf("objecttest: listen: %v", err)
 	}
 	s.Addr = ln.Addr().String()
 	s.URL = "http://" + s.Addr
 	if err := s.startInProcess(ln); err != nil {
-		t.Fatalf("browsertest: start app: %v", err)
+		t.Fatalf("objecttest: start app: %v", err)
 	}
 	return s
 }
 
 // ServeBinary runs the app binary bin as a subprocess with args followed by
 // "-addr 127.0.0.1:<port> -data <dir>" (the flags every Warren app has), and
-// waits until GET /healthz answers 200. It stops the process when the test
+// waits until GET /healthz answers 200. It closes the server when the test
 // ends. The process's combined output is kept in [Server.Output].
 func ServeBinary(t testing.TB, bin string, args ...string) *Server {
 	t.Helper()
-	s := newBinaryServer(t, bin, args...)
-	t.Cleanup(s.stopQuiet)
+	s := StartBinary(t, bin, args...)
+	t.Cleanup(s.Close)
 	return s
 }
 
-func newBinaryServer(t testing.TB, bin string, args ...string) *Server {
+// StartBinary is [ServeBinary] for a harness that orders its own cleanup: the
+// caller must call [Server.Close].
+func StartBinary(t testing.TB, bin string, args ...string) *Server {
 	t.Helper()
 	s := &Server{t: t, bin: bin, args: args, DataDir: t.TempDir(), out: &syncBuffer{}}
 	port, err := freePort()
 	if err != nil {
-		t.Fatalf("browsertest: %v", err)
+		t.Fatalf("objecttest: %v", err)
 	}
 	s.Addr = fmt.Sprintf("127.0.0.1:%d", port)
 	s.URL = "http://" + s.Addr
 	if err := s.startProcess(); err != nil {
-		t.Fatalf("browsertest: start %s: %v", filepath.Base(bin), err)
+		t.Fatalf("objecttest: start %s: %v", filepath.Base(bin), err)
 	}
 	return s
 }
@@ -110,7 +116,7 @@ func BuildBinary(t testing.TB, dir string) string {
 	cmd := exec.Command("go", "build", "-o", out, ".")
 	cmd.Dir = dir
 	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("browsertest: go build in %s: %v\n%s", dir, err, b)
+		t.Fatalf("objecttest: go build in %s: %v\n%s", dir, err, b)
 	}
 	return out
 }
@@ -118,7 +124,7 @@ func BuildBinary(t testing.TB, dir string) string {
 // Running reports whether the server was started and not stopped since.
 func (s *Server) Running() bool { return s.running }
 
-// Output returns what the subprocess of [ServeBinary] wrote to stdout and
+// Output returns what the subprocess of [ServeBinary] or [StartBinary] wrote to stdout and
 // stderr so far, over all its runs. It is empty for in-process servers.
 func (s *Server) Output() string {
 	if s.out == nil {
@@ -131,7 +137,7 @@ func (s *Server) Output() string {
 func (s *Server) Start() {
 	s.t.Helper()
 	if s.running {
-		s.t.Fatalf("browsertest: Start: server already running")
+		s.t.Fatalf("objecttest: Start: server already running")
 	}
 	var err error
 	if s.bin != "" {
@@ -144,7 +150,7 @@ func (s *Server) Start() {
 		}
 	}
 	if err != nil {
-		s.t.Fatalf("browsertest: restart on %s: %v", s.Addr, err)
+		s.t.Fatalf("objecttest: restart on %s: %v", s.Addr, err)
 	}
 }
 
@@ -156,7 +162,7 @@ func (s *Server) Start() {
 func (s *Server) Stop() {
 	s.t.Helper()
 	if err := s.stop(false); err != nil {
-		s.t.Errorf("browsertest: Stop: %v", err)
+		s.t.Errorf("objecttest: Stop: %v", err)
 	}
 }
 
@@ -169,7 +175,7 @@ func (s *Server) Stop() {
 func (s *Server) Kill() {
 	s.t.Helper()
 	if err := s.stop(true); err != nil {
-		s.t.Errorf("browsertest: Kill: %v", err)
+		s.t.Errorf("objecttest: Kill: %v", err)
 	}
 }
 
@@ -180,12 +186,15 @@ func (s *Server) Restart() {
 	s.Start()
 }
 
-func (s *Server) stopQuiet() {
+// Close stops the server like Stop, but logs an error instead of failing the
+// test, and logs the subprocess's output if the test failed. It is meant for
+// cleanup; Close on a stopped server only does the logging.
+func (s *Server) Close() {
 	if err := s.stop(false); err != nil {
-		s.t.Logf("browsertest: stopping server: %v", err)
+		s.t.Logf("objecttest: stopping server: %v", err)
 	}
 	if s.t.Failed() && s.Output() != "" {
-		s.t.Logf("browsertest: output of %s:\n%s", filepath.Base(s.bin), s.Output())
+		s.t.Logf("objecttest: output of %s:\n%s", filepath.Base(s.bin), s.Output())
 	}
 }
 

@@ -1,4 +1,8 @@
 // Package browsertest runs Warren apps in a real Chromium for browser tests.
+// It is a module of its own (github.com/warrenhq/warren/browsertest), so that
+// only the tests that drive a browser require playwright-go, not the runtime.
+// The app under test is an objecttest.Server (in process or its binary), the
+// same fixture the unit and chaos tests use.
 //
 // A test starts the app under test on a free 127.0.0.1 port with a temporary
 // data directory, opens one isolated browser context per user, and asserts
