@@ -69,6 +69,13 @@
 //     effect and may be retried if idempotent. [ErrCorrupt] means the object's
 //     database file is damaged: retrying cannot help, it must be restored from a
 //     backup (the runtime leaves the file as it is).
+//   - A WebSocket message is never dropped silently: one that cannot be delivered to
+//     its object (the object is overloaded, the message waited longer than
+//     [Config.MaxQueueDelay], or its batch failed to commit) closes its socket with
+//     [CloseTryAgainLater] (1013), so that the client reconnects and resends; 1011 if
+//     the object cannot be constructed, 1012 while the runtime shuts down. OnClose is
+//     exempt from the queue bounds, retried if its turn could not run, and runs only
+//     for a socket whose OnConnect committed.
 //
 // # Alarms and schedules
 //
