@@ -5,6 +5,7 @@ package main
 import (
 	"net/http"
 	"os"
+	"regexp"
 	"testing"
 	"time"
 
@@ -25,7 +26,8 @@ window.WebSocket = class extends NativeWS {
 };`
 
 // TestInspector drives the inspector at /_warren/ of a running chat: a wrong token is
-// refused, then an operator finds a room by name, reads its messages table, runs a
+// refused, then an operator finds a room by name, sees its metrics (messages sent and
+// rows written, which issue 18's first pass did not count), reads its messages table, runs a
 // read-only query, sees a write refused, and deletes a test room, whose socket is
 // closed with 4404.
 func TestInspector(t *testing.T) {
@@ -65,6 +67,10 @@ func TestInspector(t *testing.T) {
 	must(t, h.Expect.Locator(rows.First().Locator("td").First()).ToHaveText("book-club"))
 	must(t, rows.First().Click())
 	must(t, h.Expect.Locator(op.Locator("#object-title")).ToHaveText("book-club"))
+	// Its metrics: the turns that stored alice's messages wrote rows and sent them.
+	metrics := op.Locator("#object-metrics tbody td")
+	must(t, h.Expect.Locator(metrics.Nth(3)).ToHaveText(regexp.MustCompile(`^[1-9]`))) // messages out
+	must(t, h.Expect.Locator(metrics.Nth(5)).ToHaveText(regexp.MustCompile(`^[1-9]`))) // rows written
 	must(t, op.Locator("#tables li[data-table=messages]").Click())
 	must(t, h.Expect.Locator(op.Locator("#rows")).ToContainText("hello from alice"))
 	must(t, h.Expect.Locator(op.Locator("#rows")).ToContainText("second message"))

@@ -447,6 +447,7 @@ func (s *Storage) execAny(q string, args ...any) (sql.Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.guard.wrote = true
 	return stmt.ExecContext(context.Background(), args...)
 }
 

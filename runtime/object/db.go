@@ -72,7 +72,8 @@ func (e *entity) ensureOpen() error {
 		e.state = &State{e: e}
 	} // else an instance kept while its database was closed (closeDB) keeps its State
 	e.state.conn, e.state.guard = conn, g
-	e.state.alarm.exact = false // read the alarms again: a restore, or a batch rolled back (abort closes the database)
+	e.state.alarm.exact = false   // read the alarms again: a restore, or a batch rolled back (abort closes the database)
+	e.state.usage.changesSeen = 0 // a new connection counts its changes from 0
 	if err := e.loadName(ctx); err != nil {
 		e.closeDB(false)
 		return fmt.Errorf("%w: open %s/%s: %v", storageError(err), e.ns.name, e.id, err)
@@ -108,6 +109,7 @@ func (e *entity) loadName(ctx context.Context) error {
 // transaction and clears unstoredName once that commits.
 func (e *entity) storeName(ctx context.Context) error {
 	name, _ := e.id.Name()
+	e.state.guard.wrote = true
 	_, err := e.conn.ExecContext(ctx, `INSERT OR IGNORE INTO _warren_meta (key, value) VALUES ('name', ?)`, []byte(name))
 	return err
 }

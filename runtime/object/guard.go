@@ -30,6 +30,10 @@ type sqlGuard struct {
 	committing bool // the runtime is committing the batch
 	txLost     bool // SQLite rolled back the transaction since the batch began
 	deferFK    bool // user SQL set PRAGMA defer_foreign_keys during the current turn
+	// wrote: a statement that may change rows (user SQL with INSERT, UPDATE or
+	// DELETE, a write of the runtime's own) ran since the object's rows written were
+	// last counted (takeRowUsage).
+	wrote bool
 }
 
 // errTxLost marks a turn or batch whose transaction is gone: the batch must be aborted.
@@ -120,6 +124,8 @@ func (g *sqlGuard) authorize(action sqlite.AuthorizerActionCode, arg1, arg2, dbN
 		if strings.EqualFold(arg2, "load_extension") {
 			return deny("load_extension is not allowed")
 		}
+	case sqlite.AuthInsert, sqlite.AuthUpdate, sqlite.AuthDelete:
+		g.wrote = true
 	}
 	if isReserved(arg1) || isReserved(arg2) {
 		return deny("tables named " + reservedPrefix + "* are reserved for the runtime")

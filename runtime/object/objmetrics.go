@@ -26,7 +26,8 @@ type objectMetrics struct {
 type objectStat struct {
 	name                   string
 	turns, failed, commits int64
-	messages               int64
+	received, sent         int64
+	rowsRead, rowsWritten  int64
 	commitTime             time.Duration
 	last                   time.Time
 	recent                 [recentBatches]BatchRecord
@@ -51,10 +52,33 @@ type ObjectMetrics struct {
 	FailedTurns int64         `json:"failed_turns"`
 	Commits     int64         `json:"commits"`
 	Messages    int64         `json:"messages"`       // WebSocket messages it received, in committed batches
+	Sent        int64         `json:"messages_sent"`  // WebSocket messages its committed turns sent (a broadcast counts one per socket)
+	RowsRead    int64         `json:"rows_read"`      // see rowUsage
+	RowsWritten int64         `json:"rows_written"`   // see rowUsage
 	CommitTime  time.Duration `json:"commit_time_ns"` // total time spent committing
 	LastActive  time.Time     `json:"last_active"`
 	Sockets     int           `json:"sockets"`
 	Bytes       int64         `json:"bytes"` // its database and WAL now
+}
+
+// rowUsage counts the rows an object read and wrote. Read: the rows its SQL queries
+// returned and the KV entries Get and List found (rows a query scanned without
+// returning them are not counted: SQLite keeps no such count). Written: the rows its
+// batches inserted, updated or deleted, as SQLite's total_changes() counts them: its
+// SQL with the triggers it fired, KV entries, alarms, and the runtime's row of its
+// name (once). Every turn of a batch counts, a failed one too: the work was done.
+type rowUsage struct {
+	read, written int64
+	changesSeen   int64 // total_changes() of the connection at the last count (0 when opened)
+}
+
+// batchUsage is what one batch of an object did.
+type batchUsage struct {
+	turns, failed  int
+	received, sent int // WebSocket messages
+	rows           rowUsage
+	commit         time.Duration // 0 when rolled back
+	err            error         // the first failure
 }
 
 func (om *objectMetrics) init(max int) {
@@ -62,7 +86,7 @@ func (om *objectMetrics) init(max int) {
 	om.m = map[wakeKey]*objectStat{}
 }
 
-func (om *objectMetrics) record(key wakeKey, name string, now time.Time, turns, failed, messages int, commit time.Duration, err error) {
+func (om *objectMetrics) record(key wakeKey, name string, now time.Time, b batchUsage) {
 	om.mu.Lock()
 	defer om.mu.Unlock()
 	s := om.m[key]
@@ -76,17 +100,20 @@ func (om *objectMetrics) record(key wakeKey, name string, now time.Time, turns, 
 	if name != "" {
 		s.name = name
 	}
-	s.turns += int64(turns)
-	s.failed += int64(failed)
-	s.messages += int64(messages)
-	if commit > 0 {
+	s.turns += int64(b.turns)
+	s.failed += int64(b.failed)
+	s.received += int64(b.received)
+	s.sent += int64(b.sent)
+	s.rowsRead += b.rows.read
+	s.rowsWritten += b.rows.written
+	if b.commit > 0 {
 		s.commits++
-		s.commitTime += commit
+		s.commitTime += b.commit
 	}
 	s.last = now
-	r := BatchRecord{At: now, Turns: turns, Failed: failed, Commit: commit}
-	if err != nil {
-		r.Error = truncate(err.Error(), 300)
+	r := BatchRecord{At: now, Turns: b.turns, Failed: b.failed, Commit: b.commit}
+	if b.err != nil {
+		r.Error = truncate(b.err.Error(), 300)
 	}
 	s.recent[s.next] = r
 	s.next = (s.next + 1) % recentBatches
@@ -113,7 +140,8 @@ func (om *objectMetrics) forget(key wakeKey) {
 
 func (s *objectStat) snapshot(key wakeKey) ObjectMetrics {
 	return ObjectMetrics{Namespace: key.ns, ID: ID{raw: key.id}.String(), Name: s.name, Turns: s.turns,
-		FailedTurns: s.failed, Commits: s.commits, Messages: s.messages, CommitTime: s.commitTime, LastActive: s.last}
+		FailedTurns: s.failed, Commits: s.commits, Messages: s.received, Sent: s.sent, RowsRead: s.rowsRead,
+		RowsWritten: s.rowsWritten, CommitTime: s.commitTime, LastActive: s.last}
 }
 
 // TopObjects returns the metrics of the n objects with the most turns (n ≤ 0: all

@@ -57,22 +57,26 @@ func (rt *Runtime) noteCommit(e *entity, batch []*event, out []outcome, turns in
 	key := wakeKey{e.ns.name, id.raw}
 	now := rt.cfg.Clock.Now()
 	rt.ops.catalog.touch(key, id.name, now)
-	failed, messages := 0, 0
+	b := batchUsage{turns: turns, commit: commit, rows: e.takeRowUsage()}
 	for _, ev := range batch {
 		if ev.message {
-			messages++
+			b.received++
 		}
 	}
-	var firstErr error
 	for _, o := range out {
 		if o.err != nil {
-			failed++
-			if firstErr == nil {
-				firstErr = o.err
+			b.failed++
+			if b.err == nil {
+				b.err = o.err
+			}
+		}
+		for _, outputs := range [2][]output{o.ctor, o.outbox} {
+			for _, x := range outputs {
+				b.sent += x.sockets()
 			}
 		}
 	}
-	rt.ops.metrics.record(key, id.name, now, turns, failed, messages, commit, firstErr)
+	rt.ops.metrics.record(key, id.name, now, b)
 }
 
 // noteAbort is called when a batch of n events was rolled back whole.
@@ -80,7 +84,31 @@ func (rt *Runtime) noteAbort(e *entity, n int) {
 	e.mu.Lock()
 	id := e.id
 	e.mu.Unlock()
-	rt.ops.metrics.record(wakeKey{e.ns.name, id.raw}, id.name, rt.cfg.Clock.Now(), n, n, 0, 0, errors.New("batch rolled back"))
+	b := batchUsage{turns: n, failed: n, rows: e.takeRowUsage(), err: errors.New("batch rolled back")}
+	rt.ops.metrics.record(wakeKey{e.ns.name, id.raw}, id.name, rt.cfg.Clock.Now(), b)
+}
+
+// takeRowUsage returns the rows the object's code read and wrote since the last call
+// (rowUsage). It asks SQLite for its count of changes only after a statement that
+// may have written, so a read-only batch costs nothing more.
+func (e *entity) takeRowUsage() rowUsage {
+	st := e.state
+	if st == nil {
+		return rowUsage{}
+	}
+	u := rowUsage{read: st.usage.read}
+	st.usage.read = 0
+	if st.guard == nil || !st.guard.wrote {
+		return u
+	}
+	st.guard.wrote = false
+	s, err := st.stmt(`SELECT total_changes()`)
+	var total int64
+	if err == nil && s.QueryRowContext(context.Background()).Scan(&total) == nil && total >= st.usage.changesSeen {
+		u.written = total - st.usage.changesSeen
+		st.usage.changesSeen = total
+	}
+	return u
 }
 
 // core returns the registered namespace ns or, for a folder of the data directory

@@ -440,6 +440,15 @@ type output struct {
 	to    []*WebSocket
 }
 
+// sockets returns how many sockets the output's frame is for (0 for a callback).
+func (o output) sockets() int {
+	n := len(o.to)
+	if o.one != nil {
+		n++
+	}
+	return n
+}
+
 // queue queues the output's frame for its sockets and appends to flush those whose
 // transport must be told.
 func (o output) queue(flush []*WebSocket) []*WebSocket {

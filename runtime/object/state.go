@@ -29,6 +29,9 @@ type State struct {
 	rows   []*Rows
 	stmtMu sync.Mutex
 	stmts  map[string]*sql.Stmt
+	// usage counts the rows the object's code read and wrote since its last batch
+	// ended, for its per-object metrics (objmetrics.go).
+	usage rowUsage
 }
 
 // ID returns the object's ID. ID().Name() is its name when it was ever addressed by name.
@@ -151,6 +154,7 @@ func (st *State) undoTo(mark int) {
 // end finishes a turn: it closes rows left open and returns the turn's outputs.
 func (st *State) end() []output {
 	for _, r := range st.rows {
+		st.usage.read += r.read
 		r.Close()
 	}
 	st.rows = st.rows[:0]

@@ -39,16 +39,12 @@ type ListOptions struct {
 
 func (s *Storage) st() (*State, error) { return (*State)(s).turnStorage() }
 
+// exec runs one of the runtime's statements in the current turn.
 func (s *Storage) exec(q string, args ...any) (sql.Result, error) {
-	st, err := s.st()
-	if err != nil {
+	if _, err := s.st(); err != nil {
 		return nil, err
 	}
-	stmt, err := st.stmt(q)
-	if err != nil {
-		return nil, err
-	}
-	return stmt.ExecContext(context.Background(), args...)
+	return s.execAny(q, args...)
 }
 
 func checkKey(key string) error {
@@ -79,6 +75,7 @@ func (s *Storage) Get(key string) ([]byte, bool, error) {
 	if v == nil {
 		v = []byte{}
 	}
+	st.usage.read++
 	return v, true, nil
 }
 
@@ -216,6 +213,7 @@ func (s *Storage) List(opts ListOptions) ([]Entry, error) {
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("object: list: %w", err)
 	}
+	st.usage.read += int64(len(out))
 	return out, nil
 }
 
@@ -256,6 +254,7 @@ func (s *Storage) DeleteAll() error {
 		drops = append(drops, fmt.Sprintf(`DROP %s IF EXISTS "%s"`, strings.ToUpper(typ), strings.ReplaceAll(name, `"`, `""`)))
 	}
 	rows.Close()
+	st.guard.wrote = true
 	for _, q := range append(drops, deleteAllReserved...) {
 		if _, err := st.conn.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("object: delete all: %s: %w", q, err)

@@ -146,15 +146,22 @@ func TestAdminAPIOffWithoutToken(t *testing.T) {
 	}
 }
 
-// /metrics exports per-object series for the busiest objects only.
+// /metrics exports per-object series for the busiest objects only. It also pins the
+// per-object messages sent and rows read and written that issue 18's first pass did
+// not count (fails before: no such series).
 func TestPerObjectMetricsBounded(t *testing.T) {
 	h := start(t, server.Config{}, object.Config{})
 	for i := range 30 {
 		ws := h.dial("/parties/room/r" + string(rune('a'+i%26)) + string(rune('a'+i/26)))
 		for range i + 1 {
-			roundTrip(t, ws, "count")
+			roundTrip(t, ws, "count") // one message received, one sent
 		}
 		ws.Close()
+	}
+	for range 2 { // the room's HTTP counter: a KV get (found the second time) and a put
+		if code, body := h.get("/parties/room/rdb"); code != 200 {
+			t.Fatalf("room HTTP: %d %s", code, body)
+		}
 	}
 	_, body := h.get("/metrics")
 	n := strings.Count(body, "\nwarren_object_turns_total{")
@@ -170,6 +177,15 @@ func TestPerObjectMetricsBounded(t *testing.T) {
 	}
 	if !strings.Contains(body, `warren_object_messages_total{namespace="room",id="`+busiest.String()[:16]+`"} 30`) {
 		t.Fatalf("the busiest object's 30 messages are not in /metrics")
+	}
+	for series, want := range map[string]string{
+		"warren_object_messages_sent_total": "30",
+		"warren_object_rows_read_total":     "1",
+		"warren_object_rows_written_total":  "3", // two puts and the room's name row
+	} {
+		if line := series + `{namespace="room",id="` + busiest.String()[:16] + `"} ` + want; !strings.Contains(body, line+"\n") {
+			t.Errorf("/metrics lacks %s", line)
+		}
 	}
 	if strings.Contains(body, "rdb") {
 		t.Fatal("/metrics shows an object name")

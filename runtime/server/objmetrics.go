@@ -25,6 +25,9 @@ func writeObjectMetrics(w io.Writer, top []object.ObjectMetrics) {
 		{"warren_object_commits_total", "Batches committed by the busiest objects.", "counter", func(m object.ObjectMetrics) float64 { return float64(m.Commits) }},
 		{"warren_object_commit_seconds_total", "Time the busiest objects spent committing.", "counter", func(m object.ObjectMetrics) float64 { return m.CommitTime.Seconds() }},
 		{"warren_object_messages_total", "WebSocket messages received by the busiest objects.", "counter", func(m object.ObjectMetrics) float64 { return float64(m.Messages) }},
+		{"warren_object_messages_sent_total", "WebSocket messages sent by the busiest objects' committed turns (a broadcast counts one per socket).", "counter", func(m object.ObjectMetrics) float64 { return float64(m.Sent) }},
+		{"warren_object_rows_read_total", "Rows the busiest objects' queries returned and KV entries they read.", "counter", func(m object.ObjectMetrics) float64 { return float64(m.RowsRead) }},
+		{"warren_object_rows_written_total", "Rows the busiest objects inserted, updated or deleted (SQL, KV, alarms).", "counter", func(m object.ObjectMetrics) float64 { return float64(m.RowsWritten) }},
 		{"warren_object_sockets", "WebSockets of the busiest objects.", "gauge", func(m object.ObjectMetrics) float64 { return float64(m.Sockets) }},
 		{"warren_object_bytes", "Bytes of the busiest objects' databases (with their WAL).", "gauge", func(m object.ObjectMetrics) float64 { return float64(m.Bytes) }},
 	}

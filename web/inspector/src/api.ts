@@ -32,7 +32,10 @@ export interface ObjectMetrics {
   turns: number;
   failed_turns: number;
   commits: number;
-  messages: number;
+  messages: number; // WebSocket messages received
+  messages_sent: number;
+  rows_read: number;
+  rows_written: number;
   commit_time_ns: number;
   sockets: number;
   bytes: number;

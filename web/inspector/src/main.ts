@@ -1,6 +1,6 @@
 // The inspector every Warren app serves at /_warren/ (when started with an admin
 // token): namespaces, objects (search, sort, pages), one object's tables, rows, KV
-// entries, SQL console, sockets, alarms and recent turns, and the process's live
+// entries, SQL console, sockets, alarms, its metrics and recent turns, and the process's live
 // metrics. It talks to /_warren/api/ with the session cookie the login form set;
 // every request carries X-Warren-Admin: 1, which the API requires of cookie-
 // authenticated state changes (a cross-site page cannot send it).
@@ -122,6 +122,9 @@ async function openObject(ns: string, id: string): Promise<void> {
   $("rows-view").hidden = true;
   show($("sockets"), table(["id", "tags", "attachment", "last seen"], d.socket_list.map((s) => [s.id, s.tags.join(", "), s.attachment ?? "", fmtTime(s.last_seen)])));
   show($("alarms"), table(["name", "spec", "due", "retries"], d.alarms.map((a) => [a.name || "(alarm)", a.spec, fmtTime(a.due), a.retries])));
+  const m = d.metrics;
+  show($("object-metrics"), m ? table(["turns", "failed", "messages in", "messages out", "rows read", "rows written", "commit ms"],
+    [[m.turns, m.failed_turns, m.messages, m.messages_sent, m.rows_read, m.rows_written, (m.commit_time_ns / 1e6).toFixed(1)]]) : "no turns since the process started");
   show($("recent"), table(["at", "turns", "failed", "commit ms", "error"], d.recent.slice().reverse().map((b) => [fmtTime(b.at), b.turns, b.failed, (b.commit_ns / 1e6).toFixed(2), b.error ?? ""])));
   const kv = await api<KVPage>("GET", `objects/${encodeURIComponent(ns)}/${id}/kv?limit=100`);
   show($("kv"), table(["key", "value", "bytes"], kv.entries.map((e) => [e.key, e.value, e.size])));
@@ -151,7 +154,7 @@ function renderTop(s: Stats): void {
   body.replaceChildren();
   for (const m of s.top) {
     const tr = body.insertRow();
-    for (const v of [`${m.namespace}/${m.name || m.id.slice(0, 16)}`, m.turns, m.failed_turns, m.messages, (m.commit_time_ns / 1e6).toFixed(1), m.sockets, fmtBytes(m.bytes)]) {
+    for (const v of [`${m.namespace}/${m.name || m.id.slice(0, 16)}`, m.turns, m.failed_turns, m.messages, m.messages_sent, m.rows_read, m.rows_written, (m.commit_time_ns / 1e6).toFixed(1), m.sockets, fmtBytes(m.bytes)]) {
       tr.insertCell().textContent = String(v);
     }
   }
