@@ -9,6 +9,7 @@ require (
 	github.com/nats-io/nats-server/v2 v2.15.3
 	github.com/nats-io/nats.go v1.55.0
 	github.com/robfig/cron/v3 v3.0.1
+	golang.org/x/mod v0.42.0
 	modernc.org/sqlite v1.62.0
 )
 

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/mod/modfile"
 )
 
 // The template contract: what every app under apps/ must have to be a template of the
@@ -65,17 +67,40 @@ var contractChecks = []contractCheck{
 		if err != nil {
 			return err
 		}
-		if want := appsModule + c.app; modulePath([]byte(s)) != want {
-			return fmt.Errorf("go.mod: module %q, want %q", modulePath([]byte(s)), want)
+		mf, err := modfile.Parse("go.mod", []byte(s), nil)
+		if err != nil {
+			return err
 		}
-		if !regexp.MustCompile(`(?m)^\s*(replace\s+)?` + regexp.QuoteMeta(runtimeModule) + `\s*=>\s*\.\./\.\./runtime\s*$`).MatchString(s) {
+		if want := appsModule + c.app; mf.Module.Mod.Path != want {
+			return fmt.Errorf("go.mod: module %q, want %q", mf.Module.Mod.Path, want)
+		}
+		// Every Warren module it requires is replaced with the checkout's folder.
+		replaced := map[string]string{}
+		for _, r := range mf.Replace {
+			replaced[r.Old.Path] = r.New.Path
+		}
+		for _, r := range mf.Require {
+			if folder, ok := warrenModules[r.Mod.Path]; ok && replaced[r.Mod.Path] != "../../"+folder {
+				return fmt.Errorf("go.mod: no `replace %s => ../../%s`", r.Mod.Path, folder)
+			}
+		}
+		if _, ok := replaced[runtimeModule]; !ok {
 			return fmt.Errorf("go.mod: no `replace %s => ../../runtime`", runtimeModule)
 		}
-		w, err := os.ReadFile(filepath.Join(c.root, "go.work"))
-		if err != nil || !regexp.MustCompile(`(?m)^\s*(use\s+)?\./apps/`+regexp.QuoteMeta(c.app)+`\s*$`).Match(w) {
-			return fmt.Errorf("go.work does not use ./apps/%s", c.app)
+		wb, err := os.ReadFile(filepath.Join(c.root, "go.work"))
+		if err != nil {
+			return err
 		}
-		return nil
+		w, err := modfile.ParseWork("go.work", wb, nil)
+		if err != nil {
+			return err
+		}
+		for _, u := range w.Use {
+			if u.Path == "./apps/"+c.app {
+				return nil
+			}
+		}
+		return fmt.Errorf("go.work does not use ./apps/%s", c.app)
 	}},
 	{"app literal", func(c *contract) error {
 		// warren-new names the fork's binary and picks its port through this literal.

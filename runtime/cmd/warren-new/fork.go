@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 )
 
@@ -22,13 +21,21 @@ const (
 	sharedPackage = "@warren/shared"
 )
 
+// warrenModules are the checkout's library modules a template may require, and
+// their folders in the checkout: a fork replaces them with those folders, or
+// requires them at RuntimeVersion.
+var warrenModules = map[string]string{
+	runtimeModule:                            "runtime",
+	"github.com/warrenhq/warren/browsertest": "browsertest",
+}
+
 // Options says what to fork where.
 type Options struct {
 	Checkout       string // the Warren checkout holding runtime/ and apps/
 	Template       string // an app: apps/<Template>
 	Module         string // the fork's Go module path
 	Dir            string // the fork's directory; must not exist or be empty
-	RuntimeVersion string // if set, require the runtime at this version instead of replacing it with Checkout/runtime
+	RuntimeVersion string // if set, require Warren's modules (warrenModules) at this version instead of replacing them with the checkout's folders
 	// Port is the fork's default listen port; 0 picks the first free one from 8791
 	// on (the templates use 8787 to 8790).
 	Port int
@@ -79,15 +86,6 @@ func Templates(checkout string) ([]string, error) {
 	}
 	slices.Sort(names)
 	return names, nil
-}
-
-var moduleRE = regexp.MustCompile(`(?m)^module\s+("?)([^"\s]+)"?\s*$`)
-
-func modulePath(gomod []byte) string {
-	if m := moduleRE.FindSubmatch(gomod); m != nil {
-		return string(m[2])
-	}
-	return ""
 }
 
 var modPathRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._~-]*(/[A-Za-z0-9._~-]+)*$`)
@@ -297,76 +295,6 @@ func (f *forker) transform(rel string, b []byte) ([]byte, error) {
 	return b, nil
 }
 
-// goMod renames the module and points local replacements at absolute paths (the
-// runtime: the checkout's runtime directory, unless RuntimeVersion pins it).
-func (f *forker) goMod(b []byte) ([]byte, error) {
-	lines := strings.Split(string(b), "\n")
-	inReplace, hasRuntime := false, false
-	var out []string
-	for _, line := range lines {
-		trim := strings.TrimSpace(line)
-		switch {
-		case strings.HasPrefix(trim, "module "):
-			line = "module " + f.Module
-		case trim == "replace (":
-			inReplace = true
-		case inReplace && trim == ")":
-			inReplace = false
-		case inReplace || strings.HasPrefix(trim, "replace "):
-			spec := strings.TrimSpace(strings.TrimPrefix(trim, "replace "))
-			lhs, rhs, ok := strings.Cut(spec, "=>")
-			if !ok {
-				break
-			}
-			lhs, rhs = strings.TrimSpace(lhs), strings.TrimSpace(rhs)
-			if strings.Fields(lhs)[0] == runtimeModule {
-				hasRuntime = true
-				if f.RuntimeVersion != "" {
-					continue // drop it: the require line pins the version
-				}
-				rhs = f.quoteModPath(filepath.Join(f.checkout, "runtime"))
-			} else if p, err := strconv.Unquote(rhs); err == nil && isLocal(p) || isLocal(rhs) {
-				if err == nil {
-					rhs = p
-				}
-				rhs = f.quoteModPath(filepath.Join(f.tdir, filepath.FromSlash(rhs)))
-			}
-			prefix := "replace "
-			if inReplace {
-				prefix = "\t"
-			}
-			line = prefix + lhs + " => " + rhs
-		case f.RuntimeVersion != "" && strings.Contains(trim, runtimeModule+" "):
-			fields := strings.Fields(trim)
-			for i := range fields {
-				if fields[i] == runtimeModule && i+1 < len(fields) {
-					fields[i+1] = f.RuntimeVersion
-				}
-			}
-			indent := line[:len(line)-len(strings.TrimLeft(line, " \t"))]
-			line = indent + strings.Join(fields, " ")
-		}
-		out = append(out, line)
-	}
-	s := strings.Join(out, "\n")
-	if !hasRuntime && f.RuntimeVersion == "" {
-		s = strings.TrimRight(s, "\n") + "\n\nreplace " + runtimeModule + " => " + f.quoteModPath(filepath.Join(f.checkout, "runtime")) + "\n"
-	}
-	return []byte(s), nil
-}
-
-func isLocal(p string) bool {
-	return strings.HasPrefix(p, "./") || strings.HasPrefix(p, "../") || p == "." || p == ".."
-}
-
-func (f *forker) quoteModPath(p string) string {
-	p = filepath.ToSlash(p)
-	if strings.ContainsAny(p, " \t\"'`") {
-		return strconv.Quote(p)
-	}
-	return p
-}
-
 // goSource rewrites imports of the template's own packages. Tests that run npm
 // clients find node_modules by searching upward (runtime/nodetest), so they need
 // no rewriting: in the fork the nearest node_modules is the fork's own.
@@ -440,14 +368,15 @@ func (f *forker) readme(b []byte) []byte {
 const runtimeSection = `
 ## Warren runtime version
 
-This module requires ` + "`github.com/warrenhq/warren/runtime`" + `. A fork made from a checkout
-replaces it with that checkout's runtime directory (the ` + "`replace`" + ` line at the end of
-go.mod, an absolute path), so it builds offline and follows local changes to the runtime.
-To depend on a published version instead:
+This module requires ` + "`github.com/warrenhq/warren/runtime`" + ` (and, for the browser tests,
+` + "`github.com/warrenhq/warren/browsertest`" + `). A fork made from a checkout replaces them with
+that checkout's folders (the ` + "`replace`" + ` lines at the end of go.mod, absolute paths), so it
+builds offline and follows local changes to the runtime. To depend on a published version
+instead:
 
 ` + "```sh" + `
-go mod edit -dropreplace github.com/warrenhq/warren/runtime
-go get github.com/warrenhq/warren/runtime@v0.1.0   # the version you want
+go mod edit -dropreplace github.com/warrenhq/warren/runtime -dropreplace github.com/warrenhq/warren/browsertest
+go get github.com/warrenhq/warren/runtime@v0.1.0 github.com/warrenhq/warren/browsertest@v0.1.0   # the version you want
 go mod tidy
 ` + "```" + `
 
@@ -532,8 +461,11 @@ func (f *forker) scaffold() error {
 	if err := writeFile(filepath.Join(f.dir, "scripts", "e2e-setup.sh"), setup, 0o755); err != nil {
 		return err
 	}
-	mk := strings.NewReplacer("{{BIN}}", f.base, "{{TEMPLATE}}", f.Template).Replace(makefile)
-	if err := writeFile(filepath.Join(f.dir, "Makefile"), []byte(mk), 0o644); err != nil {
+	mk, err := forkMakefile(f.base, f.Template)
+	if err != nil {
+		return err
+	}
+	if err := writeFile(filepath.Join(f.dir, "Makefile"), mk, 0o644); err != nil {
 		return err
 	}
 	if _, err := os.Stat(filepath.Join(f.dir, ".gitignore")); errors.Is(err, fs.ErrNotExist) {
@@ -582,63 +514,3 @@ func copyTree(src, dst string) error {
 		return writeFile(filepath.Join(dst, rel), b, 0o644)
 	})
 }
-
-// makefile is the fork's Makefile; {{BIN}} and {{TEMPLATE}} are filled in.
-const makefile = `# {{BIN}}: forked from Warren's {{TEMPLATE}} template. Run ` + "`make`" + ` to list the targets.
-SHELL := /bin/bash
-export PATH := $(PATH):/usr/local/go/bin
-# A standalone module: ignore any go.work in the folders above.
-export GOWORK := off
-export GOFLAGS ?= -buildvcs=false
-BIN := {{BIN}}
-FUZZTIME ?= 10s
-
-.DEFAULT_GOAL := help
-
-.PHONY: help
-help: ## List every target.
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_%-]+:.*## / {printf "  make %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
-
-.PHONY: deps
-deps: ## Download Go modules and npm packages (npm ci, or npm install without a lock file).
-	go mod download
-	@if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --loglevel=error; \
-	else npm install --no-audit --no-fund --loglevel=error; fi
-
-.PHONY: web
-web: deps ## Bundle the front end into web/dist (embedded in the binary).
-	npm run --silent build
-
-.PHONY: build
-build: web ## Build bin/{{BIN}}.
-	@mkdir -p bin
-	go build -o bin/$(BIN) .
-
-.PHONY: run
-run: build ## Build and run it; flags in ARGS, e.g. make run ARGS='-addr 127.0.0.1:9000'.
-	./bin/$(BIN) $(ARGS)
-
-.PHONY: vet
-vet: deps ## go vet.
-	go vet ./...
-
-.PHONY: unit
-unit: web ## Unit tests.
-	go test -count=1 ./...
-
-.PHONY: e2e
-e2e: web ## Unit and browser tests (Chromium; installed with apt when missing).
-	@eval "$$(scripts/e2e-setup.sh)" && go test -tags e2e -count=1 ./...
-
-.PHONY: test
-test: vet e2e ## Every test: go vet, unit tests, browser tests.
-
-.PHONY: fuzz
-fuzz: ## Run every fuzz target for FUZZTIME each (default 10s).
-	@for f in $$(go test -list '^Fuzz' . | grep '^Fuzz'); do \
-	  echo "fuzz $$f"; go test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) . || exit 1; done
-
-.PHONY: clean
-clean: ## Remove build output and local data.
-	rm -rf bin data test-artifacts && find web/dist -mindepth 1 ! -name .keep -delete
-`

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/mod/modfile"
 )
 
 // checkout is the Warren checkout these tests run in (three levels up).
@@ -242,18 +245,80 @@ func TestFindCheckout(t *testing.T) {
 	}
 }
 
-func TestGoModRuntimeVersion(t *testing.T) {
-	in := "module github.com/warrenhq/warren/apps/chat\n\ngo 1.26.0\n\nrequire (\n\tgithub.com/gorilla/websocket v1.5.3\n\tgithub.com/warrenhq/warren/runtime v0.0.0\n)\n\nreplace github.com/warrenhq/warren/runtime => ../../runtime\n"
-	f := &forker{Options: Options{Module: "example.com/me/x", RuntimeVersion: "v0.1.0"}, checkout: "/c", tdir: "/c/apps/chat"}
-	out, _ := f.goMod([]byte(in))
-	want := "module example.com/me/x\n\ngo 1.26.0\n\nrequire (\n\tgithub.com/gorilla/websocket v1.5.3\n\tgithub.com/warrenhq/warren/runtime v0.1.0\n)\n\n"
-	if string(out) != want {
-		t.Errorf("pinned:\n%s\nwant:\n%s", out, want)
+// A template's go.mod as the go command accepts it: a replace block, a require
+// with a comment, a quoted path. The fork's go.mod is checked by parsing it, so
+// this pins what goMod guarantees (issue 15: go.mod is read with x/mod/modfile,
+// not line by line; -runtime pins every Warren module, browsertest too).
+const templateGoMod = `module "github.com/warrenhq/warren/apps/chat" // the template
+
+go 1.26.0
+
+require github.com/gorilla/websocket v1.5.3
+
+require (
+	github.com/warrenhq/warren/browsertest v0.0.0
+	github.com/warrenhq/warren/runtime v0.0.0 // the checkout's
+)
+
+replace (
+	github.com/warrenhq/warren/runtime => ../../runtime
+	github.com/warrenhq/warren/browsertest => ../../browsertest
+	example.com/local => "../../third party/local"
+	example.com/pinned v1.0.0 => example.com/fork v1.0.1
+)
+`
+
+func TestGoModReplacesWarrenModules(t *testing.T) {
+	f := &forker{Options: Options{Module: "example.com/me/x"}, checkout: "/c d", tdir: "/c d/apps/chat"}
+	out, err := f.goMod([]byte(templateGoMod))
+	if err != nil {
+		t.Fatal(err)
 	}
-	f.RuntimeVersion = ""
-	out, _ = f.goMod([]byte(in))
-	if !strings.HasSuffix(string(out), "replace github.com/warrenhq/warren/runtime => /c/runtime\n") {
-		t.Errorf("replaced:\n%s", out)
+	mf, err := modfile.Parse("go.mod", out, nil)
+	if err != nil {
+		t.Fatalf("fork's go.mod does not parse: %v\n%s", err, out)
+	}
+	if mf.Module.Mod.Path != "example.com/me/x" {
+		t.Errorf("module %q", mf.Module.Mod.Path)
+	}
+	want := map[string]string{
+		runtimeModule:                            "/c d/runtime",
+		"github.com/warrenhq/warren/browsertest": "/c d/browsertest",
+		"example.com/local":                      "/c d/third party/local",
+		"example.com/pinned":                     "example.com/fork",
+	}
+	got := map[string]string{}
+	for _, r := range mf.Replace {
+		got[r.Old.Path] = r.New.Path
+	}
+	if !maps.Equal(got, want) {
+		t.Errorf("replacements %v, want %v\n%s", got, want, out)
+	}
+}
+
+func TestGoModRuntimeVersion(t *testing.T) {
+	f := &forker{Options: Options{Module: "example.com/me/x", RuntimeVersion: "v0.1.0"}, checkout: "/c", tdir: "/c/apps/chat"}
+	out, err := f.goMod([]byte(templateGoMod))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mf, err := modfile.Parse("go.mod", out, nil)
+	if err != nil {
+		t.Fatalf("fork's go.mod does not parse: %v\n%s", err, out)
+	}
+	versions := map[string]string{}
+	for _, r := range mf.Require {
+		versions[r.Mod.Path] = r.Mod.Version
+	}
+	for m := range warrenModules {
+		if versions[m] != "v0.1.0" {
+			t.Errorf("%s required at %q, want v0.1.0\n%s", m, versions[m], out)
+		}
+	}
+	for _, r := range mf.Replace {
+		if _, ok := warrenModules[r.Old.Path]; ok {
+			t.Errorf("%s is still replaced (=> %s) though pinned\n%s", r.Old.Path, r.New.Path, out)
+		}
 	}
 }
 
@@ -322,5 +387,25 @@ func TestSourceFilesWithoutGit(t *testing.T) {
 	}
 	if strings.Join(kept, " ") != "main.go web/src/a.ts" {
 		t.Errorf("files = %v, want main.go web/src/a.ts", kept)
+	}
+}
+
+// The fork's Makefile comes from template/Makefile.tmpl (embedded): every
+// placeholder is filled in and make reads it.
+func TestForkMakefile(t *testing.T) {
+	mk, err := forkMakefile("mychat", "chat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(mk, []byte("{{")) || !bytes.Contains(mk, []byte("\nBIN := mychat\n")) || !bytes.HasPrefix(mk, []byte("# mychat: forked from Warren's chat template.")) {
+		t.Fatalf("Makefile not filled in:\n%s", mk)
+	}
+	name := filepath.Join(t.TempDir(), "Makefile")
+	if err := os.WriteFile(name, mk, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("make", "-n", "-f", name, "build").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "go build -o bin/$(BIN) .") && !strings.Contains(string(out), "go build -o bin/mychat .") {
+		t.Fatalf("make -n build: %v\n%s", err, out)
 	}
 }

@@ -20,11 +20,14 @@
 //
 //	go run github.com/warrenhq/warren/runtime/cmd/warren-new@latest chat example.com/me/mychat
 //
-// The fork requires github.com/warrenhq/warren/runtime. By default it replaces it
-// with the checkout's runtime directory (an absolute path, so the fork builds
-// offline and follows local changes to the runtime); -runtime v0.1.0 pins a
-// published version instead (then run `go mod tidy` in the fork, which needs the
-// network). See the fork's README, section "Warren runtime version".
+// The fork requires github.com/warrenhq/warren/runtime (and, for its browser
+// tests, github.com/warrenhq/warren/browsertest). By default it replaces them
+// with the checkout's folders (absolute paths, so the fork builds offline and
+// follows local changes to the runtime); -runtime v0.1.0 pins both to a published
+// version instead (then run `go mod tidy` in the fork, which needs the network).
+// The template's go.mod is read and written with golang.org/x/mod/modfile, and
+// the fork's Makefile is template/Makefile.tmpl, embedded. See the fork's README,
+// section "Warren runtime version".
 //
 // The fork is named after MODULE's last element: its binary (bin/<name>), its
 // logs and its default data directory (./data/<name>). It listens by default on
@@ -58,7 +61,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("warren-new", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	from := fs.String("from", "", "the Warren checkout to read templates from (default: found by walking up from the working directory)")
-	version := fs.String("runtime", "", "pin github.com/warrenhq/warren/runtime to this published `version` instead of replacing it with the checkout's runtime directory")
+	version := fs.String("runtime", "", "pin github.com/warrenhq/warren/runtime and browsertest to this published `version` instead of replacing them with the checkout's folders")
 	list := fs.Bool("list", false, "list the templates and exit")
 	port := fs.Int("port", 0, "the fork's default listen `port` (default: the first free one from 8791 on; the templates use 8787-8790)")
 	fs.Usage = func() {
