@@ -10,7 +10,6 @@ import (
 
 	"github.com/warrenhq/warren/loadtest/internal/hist"
 	"github.com/warrenhq/warren/loadtest/internal/report"
-	"github.com/warrenhq/warren/loadtest/internal/wsclient"
 )
 
 // Run executes one load test and returns its result. It returns an error
@@ -132,24 +131,10 @@ func (r *run) churn(ctx context.Context, started time.Time, stop func()) *report
 }
 
 func (r *run) churnOne(ctx context.Context, id int) {
-	r.attempted.Add(1)
-	dctx, cancel := context.WithTimeout(ctx, r.cfg.ConnectTimeout)
-	defer cancel()
-	t0 := time.Now()
-	ws, err := wsclient.Dial(dctx, r.expand(r.rooms[id%len(r.rooms)], id), wsclient.Options{
-		NetDialer:      r.pool.Dialer(r.cfg.AllowNonLoopback),
-		ReadBufferSize: r.cfg.ReadBuffer,
-		Header:         r.cfg.Header,
-	})
-	if err != nil {
-		r.failed.Add(1)
-		if ctx.Err() == nil {
-			r.errs.add("connect", err)
-		}
+	ws := r.connect(ctx, r.rooms[id%len(r.rooms)], id)
+	if ws == nil {
 		return
 	}
-	r.connLat.Record(id, time.Since(t0))
-	r.established.Add(1)
 	if r.cfg.Hold > 0 {
 		select {
 		case <-ctx.Done():
