@@ -268,8 +268,9 @@ replace (
 )
 `
 
-func TestGoModReplacesWarrenModules(t *testing.T) {
-	f := &forker{Options: Options{Module: "example.com/me/x"}, checkout: "/c d", tdir: "/c d/apps/chat"}
+// forkGoMod returns the fork's go.mod of templateGoMod, parsed and as text.
+func forkGoMod(t *testing.T, f *forker) (*modfile.File, []byte) {
+	t.Helper()
 	out, err := f.goMod([]byte(templateGoMod))
 	if err != nil {
 		t.Fatal(err)
@@ -278,6 +279,12 @@ func TestGoModReplacesWarrenModules(t *testing.T) {
 	if err != nil {
 		t.Fatalf("fork's go.mod does not parse: %v\n%s", err, out)
 	}
+	return mf, out
+}
+
+func TestGoModReplacesWarrenModules(t *testing.T) {
+	f := &forker{Options: Options{Module: "example.com/me/x"}, checkout: "/c d", tdir: "/c d/apps/chat"}
+	mf, out := forkGoMod(t, f)
 	if mf.Module.Mod.Path != "example.com/me/x" {
 		t.Errorf("module %q", mf.Module.Mod.Path)
 	}
@@ -298,14 +305,7 @@ func TestGoModReplacesWarrenModules(t *testing.T) {
 
 func TestGoModRuntimeVersion(t *testing.T) {
 	f := &forker{Options: Options{Module: "example.com/me/x", RuntimeVersion: "v0.1.0"}, checkout: "/c", tdir: "/c/apps/chat"}
-	out, err := f.goMod([]byte(templateGoMod))
-	if err != nil {
-		t.Fatal(err)
-	}
-	mf, err := modfile.Parse("go.mod", out, nil)
-	if err != nil {
-		t.Fatalf("fork's go.mod does not parse: %v\n%s", err, out)
-	}
+	mf, out := forkGoMod(t, f)
 	versions := map[string]string{}
 	for _, r := range mf.Require {
 		versions[r.Mod.Path] = r.Mod.Version
