@@ -53,6 +53,12 @@ type SocketConfig struct {
 	// InboundQueue bounds the received messages of one socket waiting for their turn;
 	// beyond it the transport stops reading from that socket (TCP back-pressure). Default 64.
 	InboundQueue int
+	// InboundPerAddress bounds the received messages of one client address (its IP, an
+	// IPv6 address by its /64) waiting for their turns in one object, all its sockets
+	// together; beyond it the transport stops reading from them, so that one client
+	// cannot fill the object's queue (Config.MaxQueue) and get the sockets of others
+	// closed (1013). Default Config.MaxQueue/16 (256).
+	InboundPerAddress int
 }
 
 func (c SocketConfig) withDefaults() SocketConfig {
@@ -207,6 +213,7 @@ type WebSocket struct {
 	lastSeen atomic.Int64 // unix nanoseconds
 	lastAuto atomic.Int64
 	inbound  chan struct{} // semaphore of received messages waiting for their turn
+	addr     string        // the client's address (clientaddr.Key), for its share of the queue
 }
 
 const (
@@ -511,6 +518,8 @@ type socketSet struct {
 	socks []*WebSocket
 	n     int // listed plus reserved
 	auto  atomic.Pointer[autoResponse]
+	// shares bounds each client address's received messages waiting (inboundshare.go).
+	shares addrShares
 }
 
 type autoResponse struct{ req, resp string }
@@ -525,6 +534,8 @@ type socketRegistry struct {
 	mu   sync.Mutex
 	sets map[objectKey]*socketSet
 	open int
+	// perAddr is cfg.InboundPerAddress, defaulted from the runtime's MaxQueue.
+	perAddr int
 
 	msgIn, msgOut, slow, auto, rejected, accepted, undelivered atomic.Int64
 }
@@ -534,6 +545,10 @@ func (rt *Runtime) sockets() *socketRegistry {
 	r.once.Do(func() {
 		r.rt = rt
 		r.cfg = rt.cfg.Sockets.withDefaults()
+		r.perAddr = r.cfg.InboundPerAddress
+		if r.perAddr <= 0 {
+			r.perAddr = max(rt.cfg.MaxQueue/16, 1)
+		}
 		r.sets = map[objectKey]*socketSet{}
 	})
 	return r

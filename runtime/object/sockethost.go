@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/http"
 	"unicode/utf8"
+
+	"github.com/warrenhq/warren/runtime/internal/clientaddr"
 )
 
 // HostSocket is the host's side of a WebSocket: the transport reports frames and the
@@ -39,6 +41,9 @@ func (r *socketRegistry) reserve(ns *nsCore, id ID, connID string, req *http.Req
 	}
 	set.n++
 	ws := &WebSocket{set: set, id: connID, idx: -1, inbound: make(chan struct{}, r.cfg.InboundQueue)}
+	if req != nil {
+		ws.addr = clientaddr.Key(req.RemoteAddr)
+	}
 	ws.lastSeen.Store(r.rt.cfg.Clock.Now().UnixNano())
 	return &HostSocket{ws: ws, req: req}, nil
 }
@@ -108,7 +113,8 @@ func (h *HostSocket) Start(t Transport) {
 
 // Receive delivers one received message as a turn (OnMessage), or answers it with
 // the object's auto-response. It blocks while SocketConfig.InboundQueue messages of
-// this socket wait for their turn. A message that cannot be delivered (the object is
+// this socket, or SocketConfig.InboundPerAddress of its client address, wait for
+// their turns. A message that cannot be delivered (the object is
 // overloaded, its commit failed, it cannot be constructed) closes the socket (see
 // undeliverable), so that its client reconnects and sends it again; an error that
 // OnMessage itself returns is only logged.
@@ -128,6 +134,7 @@ func (h *HostSocket) Receive(binary bool, data []byte) {
 		}
 	}
 	ws.inbound <- struct{}{}
+	set.shares.acquire(ws.addr, r.perAddr)
 	m := Message{Binary: binary, Data: data}
 	handled := false // OnMessage ran: its own error leaves the socket open
 	ev := &event{ctx: context.Background(), message: true,
@@ -139,6 +146,7 @@ func (h *HostSocket) Receive(binary bool, data []byte) {
 			return inst.(MessageHandler).OnMessage(ctx, ws, m)
 		},
 		done: func(err error) {
+			set.shares.release(ws.addr)
 			<-ws.inbound
 			if err == nil {
 				return

@@ -7,11 +7,12 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/netip"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/warrenhq/warren/runtime/internal/clientaddr"
 )
 
 // defaultMaxConnsPerIP is Config.MaxConnsPerIP's default: 1024, or a quarter of the
@@ -34,22 +35,7 @@ func defaultMaxConnsPerIP() int {
 func ClientAddr(r *http.Request) string { return clientKey(r.RemoteAddr) }
 
 // clientKey is ClientAddr of a "host:port" peer address.
-func clientKey(addr string) string {
-	ap, err := netip.ParseAddrPort(addr)
-	if err != nil {
-		host, _, err := net.SplitHostPort(addr)
-		if err != nil {
-			return addr
-		}
-		return host
-	}
-	ip := ap.Addr().Unmap()
-	if ip.Is6() && !ip.IsLoopback() {
-		p, _ := ip.Prefix(64)
-		return p.String()
-	}
-	return ip.String()
-}
+func clientKey(addr string) string { return clientaddr.Key(addr) }
 
 // connLimiter wraps a listener and bounds the connections open from one client
 // address (clientKey): HTTP connections, kept alive or not, and WebSockets alike.

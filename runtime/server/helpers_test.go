@@ -97,6 +97,11 @@ func (r *room) OnMessage(ctx context.Context, ws *object.WebSocket, m object.Mes
 		return nil
 	case "close":
 		return ws.Close(4000, "bye")
+	case "slow":
+		// slow:<ms> holds the turn for ms milliseconds, then answers "slow".
+		ms, _ := strconv.Atoi(arg)
+		time.Sleep(time.Duration(ms) * time.Millisecond)
+		return ws.SendText("slow")
 	}
 	return ws.SendText("echo:" + m.Text())
 }
