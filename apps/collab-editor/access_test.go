@@ -2,8 +2,11 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -160,4 +163,55 @@ func TestCrossSiteStateChangesRefused(t *testing.T) {
 	if code := send("PATCH", "/api/docs/"+d.Name, ts.srv.URL, "same-origin", `{"title":"Renamed"}`); code != 200 {
 		t.Fatalf("a same-origin rename: %d", code)
 	}
+}
+
+// TestUnknownDocumentGETsCreateNothing pins issue 14's leftover of finding 12: every
+// GET of a guessed document name (its text, state, stats, versions) created the
+// document's database file, about 20 KiB each. Now HTTP reaches only documents that
+// exist (object.ExistingOnlyHTTP): 404 and no file; a document created with
+// POST /api/docs answers its HTTP API at once, before anyone joins it, and a socket to
+// any name still opens (and creates) that document, as y-websocket clients expect.
+// Fails on the code before the fix (200s and 50 files).
+func TestUnknownDocumentGETsCreateNothing(t *testing.T) {
+	ts := newTestServer(t, Policy{})
+	for i := range 10 {
+		for _, rest := range []string{"text", "state", "stats", "versions", "versions/1"} {
+			path := fmt.Sprintf("/parties/document/guess%d/%s", i, rest)
+			if code, body := ts.get(path); code != http.StatusNotFound {
+				t.Fatalf("GET %s: %d %s, want 404", path, code, body)
+			}
+		}
+		if code, _ := ts.post(fmt.Sprintf("/parties/document/guess%d/versions", i), map[string]string{"name": "v"}); code != http.StatusNotFound {
+			t.Fatalf("POST versions of a guessed name: %d, want 404", code)
+		}
+	}
+	if n := documentFiles(t, ts.rt.Dir); n != 0 {
+		t.Fatalf("%d document files created by requests for guessed names, want 0", n)
+	}
+	d := ts.createDoc("Fresh")
+	if code, body := ts.get("/parties/document/" + d.Name + "/versions"); code != http.StatusOK {
+		t.Errorf("GET versions of a created document nobody joined: %d %s", code, body)
+	}
+	c := ts.dialSynced("/parties/document/any-name-at-all")
+	c.edit(insert(0, "hello"))
+	c.roundTrip()
+	if code, body := ts.get("/parties/document/any-name-at-all/text"); code != http.StatusOK || string(body) != "hello" {
+		t.Errorf("GET text of the document a socket created: %d %q", code, body)
+	}
+	if n := documentFiles(t, ts.rt.Dir); n != 2 {
+		t.Errorf("%d document files, want 2 (the created one and the joined one)", n)
+	}
+}
+
+// documentFiles counts the document namespace's database files under dir.
+func documentFiles(t *testing.T, dir string) int {
+	t.Helper()
+	n := 0
+	filepath.WalkDir(filepath.Join(dir, "document"), func(path string, d fs.DirEntry, err error) error {
+		if err == nil && strings.HasSuffix(path, ".sqlite") {
+			n++
+		}
+		return nil
+	})
+	return n
 }

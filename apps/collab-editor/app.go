@@ -30,9 +30,12 @@ func app(p Policy) server.App {
 // read-only endpoint /parties/view/<token>.
 func setup(p Policy) func(rt *object.Runtime, s *server.Server) error {
 	return func(rt *object.Runtime, s *server.Server) error {
+		// A socket to any name opens (and creates) that document, as in y-websocket;
+		// HTTP reaches only documents that exist (a socket or POST /api/docs created
+		// them), so that GETs of guessed names create no files.
 		docs, err := object.Register(rt, "document", func(ctx context.Context, st *object.State) (*Document, error) {
 			return newDocument(ctx, st, p)
-		})
+		}, object.ExistingOnlyHTTP())
 		if err != nil {
 			return err
 		}
@@ -65,7 +68,11 @@ func setup(p Policy) func(rt *object.Runtime, s *server.Server) error {
 					return
 				}
 			}
-			reply(w)(create.Call(r.Context(), all, a))
+			d, err := create.Call(r.Context(), all, a)
+			if err == nil { // the document exists from now on: its HTTP API answers before anyone joins it
+				err = docs.RunLocal(r.Context(), docs.GetByName(d.Name), func(context.Context, *Document) error { return nil })
+			}
+			reply(w)(d, err)
 		}))
 		s.Handle("/api/docs/:name", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if !allowMethods(w, r, http.MethodGet, http.MethodPatch) {

@@ -60,6 +60,10 @@ func (e *textEndpoint) ServeObject(w http.ResponseWriter, r *http.Request, name 
 	if !allowMethods(w, r, http.MethodGet) {
 		return
 	}
+	if !e.docs.Exists(name) { // as ServeObject does for the rest (ExistingOnlyHTTP): a GET creates nothing
+		http.Error(w, "no such document", http.StatusNotFound)
+		return
+	}
 	text, err := e.text(r.Context(), name)
 	switch {
 	case errors.Is(err, yupdate.ErrTooComplex):

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -364,4 +365,41 @@ func TestTickBudgetProcess(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	joinGame(t, addr, "/parties/globe/s4?_pk=p4")
+}
+
+// TestSessionGETCreatesNothing pins issue 14's leftover of finding 12: a GET of any
+// session name (GET /parties/globe/<name>, the session's state) created its database
+// file. Now HTTP reaches only sessions a socket opened (object.ExistingOnlyHTTP): 404,
+// no file; a socket still opens a session by its name, which GET then reads. Fails on
+// the code before the fix (200 and 30 files).
+func TestSessionGETCreatesNothing(t *testing.T) {
+	dir := t.TempDir()
+	addr, _ := start(t, dir, Options{})
+	get := func(name string) int {
+		resp, err := http.Get("http://" + addr + "/parties/globe/" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for i := range 30 {
+		if code := get(fmt.Sprintf("guess%d", i)); code != http.StatusNotFound {
+			t.Fatalf("GET of a session nobody opened: %d, want 404", code)
+		}
+	}
+	files := func() int {
+		m, _ := filepath.Glob(filepath.Join(dir, "globe", "*", "*.sqlite"))
+		return len(m)
+	}
+	if n := files(); n != 0 {
+		t.Fatalf("%d session files created by GETs, want 0", n)
+	}
+	joinGame(t, addr, "/parties/globe/played?_pk=p1&name=ada")
+	if code := get("played"); code != http.StatusOK {
+		t.Errorf("GET of a session a socket opened: %d, want 200", code)
+	}
+	if n := files(); n != 1 {
+		t.Errorf("%d session files, want 1", n)
+	}
 }

@@ -73,9 +73,12 @@ func setup(opt Options) func(rt *object.Runtime, s *server.Server) error {
 		top := object.Method(boards, "top", func(l *Leaderboard, ctx context.Context, n int) ([]Score, error) {
 			return l.Top(ctx, max(1, min(n, 100)))
 		})
+		// A socket to a session's name creates the session (the lobby's names, a
+		// /session/<name> page, the template's "default"); HTTP only reads a session,
+		// so GET of a name nobody played creates nothing (404).
 		sessions, err := object.Register(rt, "globe", func(ctx context.Context, st *object.State) (*Session, error) {
 			return newSession(ctx, st, d)
-		})
+		}, object.ExistingOnlyHTTP())
 		if err != nil {
 			return err
 		}

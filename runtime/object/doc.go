@@ -102,7 +102,8 @@
 // From the network (the [Endpoint] methods a host routes /parties/<namespace>/<name>
 // to), a request that no handler of the type accepts creates nothing, and a namespace
 // registered with [ExistingOnly] reaches only objects that already exist, so that only
-// the app's Go code creates them.
+// the app's Go code creates them ([ExistingOnlyHTTP]: HTTP requests only, sockets may
+// create).
 //
 // # Operating
 //

@@ -32,22 +32,38 @@ type Option func(*nsCore)
 // suits objects that anyone may create, such as chat rooms.
 func ExistingOnly() Option { return func(c *nsCore) { c.existingOnly = true } }
 
-// reachable fails with ErrNotFound when the namespace is ExistingOnly and the object
-// has no database yet.
-func (c *nsCore) reachable(id ID) error {
-	if !c.existingOnly {
+// ExistingOnlyHTTP is ExistingOnly for HTTP requests only (ServeObject): a WebSocket
+// may still create an object by its name, an HTTP request for a name that has no
+// object answers 404 and creates nothing. It suits objects that anyone opens by name
+// with a socket, such as a shared document or a game room, whose HTTP API reads them.
+func ExistingOnlyHTTP() Option { return func(c *nsCore) { c.existingOnlyHTTP = true } }
+
+// Exists reports whether the object named name exists: its database was created (by
+// any request, call or socket) and not deleted.
+func (ns *Namespace[T]) Exists(name string) bool { return ns.core.exists(ns.IDFromName(name)) }
+
+func (c *nsCore) exists(id ID) bool {
+	_, err := os.Lstat(c.rt.dbPath(c.name, id))
+	return !errors.Is(err, fs.ErrNotExist)
+}
+
+// reachable fails with ErrNotFound when the namespace is ExistingOnly (or, for an HTTP
+// request, ExistingOnlyHTTP) and the object has no database yet.
+func (c *nsCore) reachable(id ID, httpRequest bool) error {
+	if !c.existingOnly && !(httpRequest && c.existingOnlyHTTP) {
 		return nil
 	}
-	if _, err := os.Lstat(c.rt.dbPath(c.name, id)); errors.Is(err, fs.ErrNotExist) {
+	if !c.exists(id) {
 		return fmt.Errorf("%w: no such %s object", ErrNotFound, c.name)
 	}
 	return nil
 }
 
-// ServeObject is ServeHTTP(w, r, GetByName(name)), after the ExistingOnly check.
+// ServeObject is ServeHTTP(w, r, GetByName(name)), after the ExistingOnly and
+// ExistingOnlyHTTP checks.
 func (ns *Namespace[T]) ServeObject(w http.ResponseWriter, r *http.Request, name string) {
 	stub := ns.GetByName(name)
-	if err := ns.core.reachable(stub.id); err != nil {
+	if err := ns.core.reachable(stub.id, true); err != nil {
 		code, msg := HTTPStatus(err)
 		http.Error(w, msg, code)
 		return
@@ -63,7 +79,7 @@ func (ns *Namespace[T]) AcceptSocket(r *http.Request, name, connID string) (*Hos
 		return nil, fmt.Errorf("%w: %w: %s", ErrNoWebSockets, ErrNotFound, ns.core.name)
 	}
 	id := ns.IDFromName(name)
-	if err := ns.core.reachable(id); err != nil {
+	if err := ns.core.reachable(id, false); err != nil {
 		return nil, err
 	}
 	return ns.core.rt.sockets().reserve(ns.core, id, connID, r)

@@ -23,8 +23,9 @@ type nsCore struct {
 	name      string
 	keys      idKeys
 	construct func(ctx context.Context, st *State) (any, error)
-	// existingOnly: the network endpoints reach only objects that exist (ExistingOnly).
-	existingOnly bool
+	// existingOnly: the network endpoints reach only objects that exist (ExistingOnly);
+	// existingOnlyHTTP: HTTP requests do (ExistingOnlyHTTP).
+	existingOnly, existingOnlyHTTP bool
 
 	mu      sync.RWMutex
 	methods map[string]func(ctx context.Context, inst any, arg []byte) ([]byte, error)
@@ -33,7 +34,7 @@ type nsCore struct {
 // Register adds a namespace to rt. newT builds an object's instance; it runs inside
 // a turn of its own before the object's first event after every activation, so it can
 // load state and migrate its schema atomically. If it fails, the event fails and the
-// next event tries again. Options (ExistingOnly) configure the namespace.
+// next event tries again. Options (ExistingOnly, ExistingOnlyHTTP) configure the namespace.
 func Register[T any](rt *Runtime, name string, newT func(ctx context.Context, st *State) (*T, error), opts ...Option) (*Namespace[T], error) {
 	ns := &nsCore{
 		rt:   rt,

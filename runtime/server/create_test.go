@@ -133,3 +133,45 @@ func TestExistingOnlyRefusesNewObjectsFromTheNetwork(t *testing.T) {
 		t.Errorf("GET of an evicted object: %d, want 200", code)
 	}
 }
+
+// TestExistingOnlyHTTPLetsSocketsCreate: in an object.ExistingOnlyHTTP() namespace
+// (a document or a game room anyone opens by name with a socket) 20 GETs of new names
+// answer 404 and create no file, a socket to a new name creates its object, which
+// HTTP then reaches (issue 14's leftover of finding 12: GETs of the collab editor's
+// and the globe's unknown names created database files).
+func TestExistingOnlyHTTPLetsSocketsCreate(t *testing.T) {
+	rt := objecttest.New(t, object.Config{})
+	ns, err := object.Register(rt.Runtime, "doc", func(ctx context.Context, st *object.State) (*page, error) { return &page{st}, nil }, object.ExistingOnlyHTTP())
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := serveEndpoints(t, rt, ns)
+	for i := range 20 {
+		if code := status(t, fmt.Sprintf("http://%s/parties/doc/guess%d", addr, i)); code != http.StatusNotFound {
+			t.Fatalf("GET of a new name: %d, want 404", code)
+		}
+	}
+	if n := objectFiles(t, rt.Dir, "doc"); n != 0 {
+		t.Fatalf("%d database files created by GETs, want 0", n)
+	}
+	if ns.Exists("joined") {
+		t.Fatal("Exists before anything created it")
+	}
+	c, _, err := websocket.DefaultDialer.Dial("ws://"+addr+"/parties/doc/joined", nil)
+	if err != nil {
+		t.Fatalf("a socket to a new name: %v", err)
+	}
+	defer c.Close()
+	if got := roundTrip(t, c, "hi"); got != "echo:hi" {
+		t.Errorf("socket to a new object: %q", got)
+	}
+	if !ns.Exists("joined") {
+		t.Error("Exists after a socket created it: false")
+	}
+	if code := status(t, "http://"+addr+"/parties/doc/joined"); code != http.StatusOK {
+		t.Errorf("GET of the object a socket created: %d, want 200", code)
+	}
+	if n := objectFiles(t, rt.Dir, "doc"); n != 1 {
+		t.Errorf("%d database files, want 1", n)
+	}
+}
