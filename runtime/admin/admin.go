@@ -5,7 +5,8 @@
 // Access: off without a token. A request must come from a loopback address unless
 // Config.AllowRemote, and carry the token as "Authorization: Bearer <token>" or the
 // session cookie that the page's login form sets (HttpOnly, SameSite=Strict, path
-// /_warren/; its value is derived from the token, not the token). Tokens are compared
+// /_warren/; its value is its expiry and an HMAC of it keyed by the token, not the
+// token, and the server refuses it after sessionTTL). Tokens are compared
 // as SHA-256 digests in constant time. A token in the URL query is refused, so it
 // never lands in logs or history. A request authenticated by the cookie that changes
 // state (anything but GET and HEAD) must also carry "X-Warren-Admin: 1", which no
@@ -39,6 +40,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -65,12 +67,15 @@ const Prefix = "/_warren/"
 // cookieName is the inspector's session cookie.
 const cookieName = "warren_admin"
 
+// sessionTTL is how long a login lasts: the cookie's lifetime, and when the server
+// stops accepting it (a copied cookie does not work forever).
+const sessionTTL = 12 * time.Hour
+
 // handler serves the admin API and the inspector.
 type handler struct {
-	rt      *object.Runtime
-	cfg     Config
-	session string // the cookie value: HMAC of the token
-	mux     *http.ServeMux
+	rt  *object.Runtime
+	cfg Config
+	mux *http.ServeMux
 }
 
 // New returns the admin handler for rt, to be mounted at Prefix.
@@ -81,9 +86,7 @@ func New(rt *object.Runtime, cfg Config) (http.Handler, error) {
 	if cfg.BackupDir == "" {
 		cfg.BackupDir = strings.TrimRight(rt.Config().DataDir, "/") + "-backups"
 	}
-	m := hmac.New(sha256.New, []byte(cfg.Token))
-	m.Write([]byte("warren admin session v1"))
-	h := &handler{rt: rt, cfg: cfg, session: hex.EncodeToString(m.Sum(nil)), mux: http.NewServeMux()}
+	h := &handler{rt: rt, cfg: cfg, mux: http.NewServeMux()}
 	h.routes()
 	return h, nil
 }
@@ -127,9 +130,27 @@ func (h *handler) authed(next http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
+// sessionValue is the session cookie's value for a login that expires at expiry
+// (Unix seconds): "<expiry>.<HMAC-SHA256 of it keyed by the token, hex>".
+func (h *handler) sessionValue(expiry int64) string {
+	m := hmac.New(sha256.New, []byte(h.cfg.Token))
+	fmt.Fprintf(m, "warren admin session v2 %d", expiry)
+	return strconv.FormatInt(expiry, 10) + "." + hex.EncodeToString(m.Sum(nil))
+}
+
+// cookieOK reports whether the request carries a session cookie that this token
+// signed and that has not expired (by the runtime's clock).
 func (h *handler) cookieOK(r *http.Request) bool {
 	c, err := r.Cookie(cookieName)
-	return err == nil && equalDigest(c.Value, h.session)
+	if err != nil {
+		return false
+	}
+	exp, _, ok := strings.Cut(c.Value, ".")
+	expiry, err := strconv.ParseInt(exp, 10, 64)
+	if !ok || err != nil || h.rt.Config().Clock.Now().Unix() >= expiry {
+		return false
+	}
+	return equalDigest(c.Value, h.sessionValue(expiry))
 }
 
 // handleLogin checks the form's token and sets the session cookie.
@@ -144,8 +165,9 @@ func (h *handler) handleLogin(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, Prefix+"?login=failed", http.StatusSeeOther)
 		return
 	}
-	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: h.session, Path: Prefix, HttpOnly: true,
-		SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil, MaxAge: 12 * 3600})
+	expiry := h.rt.Config().Clock.Now().Add(sessionTTL).Unix()
+	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: h.sessionValue(expiry), Path: Prefix, HttpOnly: true,
+		SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil, MaxAge: int(sessionTTL.Seconds())})
 	http.Redirect(w, r, Prefix, http.StatusSeeOther)
 }
 

@@ -6,8 +6,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/warrenhq/warren/runtime/admin"
 	"github.com/warrenhq/warren/runtime/object"
@@ -112,6 +114,41 @@ func TestAdminAPIAbuse(t *testing.T) {
 	}
 	if code, reason := closeCode(t, ws); code != object.CloseObjectDeleted || reason != "object deleted" {
 		t.Fatalf("socket of the deleted room closed with %d %q, want 4404 \"object deleted\"", code, reason)
+	}
+}
+
+// TestAdminSessionExpires pins a gap of issue 18's first pass: the session cookie was
+// a fixed HMAC of the token, so a copied cookie worked for as long as the token did,
+// whatever its 12-hour MaxAge told the browser. Now the cookie carries its expiry,
+// signed, and the server refuses it once past (by the runtime's clock), or with the
+// expiry changed. Fails on the code before the fix (the old cookie still works).
+func TestAdminSessionExpires(t *testing.T) {
+	h := start(t, server.Config{Admin: admin.Config{Token: adminToken}}, object.Config{})
+	form := map[string]string{"Content-Type": "application/x-www-form-urlencoded"}
+	_, _, hdr := h.adminDo("POST", "/_warren/login", url.Values{"token": {adminToken}}.Encode(), form)
+	cookie := strings.Split(hdr.Get("Set-Cookie"), ";")[0]
+	if !strings.HasPrefix(cookie, "warren_admin=") {
+		t.Fatalf("login set %q", hdr.Get("Set-Cookie"))
+	}
+	list := "/_warren/api/objects/room"
+	if code, _, _ := h.adminDo("GET", list, "", map[string]string{"Cookie": cookie}); code != 200 {
+		t.Fatalf("fresh session: %d", code)
+	}
+	// The expiry pushed a year on, the signature kept: refused.
+	value := strings.TrimPrefix(cookie, "warren_admin=")
+	if exp, sig, ok := strings.Cut(value, "."); ok {
+		n, _ := strconv.ParseInt(exp, 10, 64)
+		forged := "warren_admin=" + strconv.FormatInt(n+365*24*3600, 10) + "." + sig
+		if code, _, _ := h.adminDo("GET", list, "", map[string]string{"Cookie": forged}); code != 401 {
+			t.Errorf("session with a forged expiry: %d, want 401", code)
+		}
+	}
+	h.rt.Clock.Advance(12*time.Hour + time.Second)
+	if code, _, _ := h.adminDo("GET", list, "", map[string]string{"Cookie": cookie}); code != 401 {
+		t.Fatalf("session 12 h after login: %d, want 401", code)
+	}
+	if code, body, _ := h.adminDo("GET", "/_warren/", "", map[string]string{"Cookie": cookie}); code != 200 || !strings.Contains(body, "sign in") {
+		t.Fatalf("page with an expired session: %d, want the login form", code)
 	}
 }
 
