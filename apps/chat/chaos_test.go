@@ -36,8 +36,7 @@ type chatChaos struct{}
 func chaosRoom(i int) string { return fmt.Sprintf("chaos-%d", i%chaosRooms) }
 
 func (chatChaos) dial(ctx context.Context, url, room, query string) (*websocket.Conn, error) {
-	d := websocket.Dialer{HandshakeTimeout: 3 * time.Second}
-	c, _, err := d.DialContext(ctx, "ws"+strings.TrimPrefix(url, "http")+"/parties/chat/"+room+"?proto=1&"+query, nil)
+	c, _, err := objecttest.DialParty(ctx, url, "chat", room, "proto=1&"+query)
 	return c, err
 }
 

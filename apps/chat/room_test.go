@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -67,10 +66,10 @@ func (ts *testServer) dial(room, pk, query string) *client {
 // that tests can play clients of several addresses.
 func (ts *testServer) dialFrom(src, room, pk, query string) *client {
 	ts.t.Helper()
-	u := "ws" + strings.TrimPrefix(ts.srv.URL, "http") + "/parties/chat/" + url.PathEscape(room) + "?_pk=" + pk
 	if query != "" {
-		u += "&" + query
+		query = "&" + query
 	}
+	u := objecttest.PartyURL(ts.srv.URL, "chat", room, "_pk="+pk+query)
 	d := *websocket.DefaultDialer
 	if src != "" {
 		nd := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}}

@@ -42,8 +42,7 @@ func chaosDoc(i int) string { return fmt.Sprintf("chaos-%d", i%chaosDocs) }
 var chaosToken = regexp.MustCompile(`\[e\d+\.\d+\.\d+\]`)
 
 func (editorChaos) dial(ctx context.Context, url, doc string) (*websocket.Conn, error) {
-	d := websocket.Dialer{HandshakeTimeout: 3 * time.Second}
-	c, _, err := d.DialContext(ctx, "ws"+strings.TrimPrefix(url, "http")+"/parties/document/"+doc, nil)
+	c, _, err := objecttest.DialParty(ctx, url, "document", doc, "")
 	return c, err
 }
 
@@ -136,7 +135,7 @@ func (ec editorChaos) Load(ctx context.Context, w *chaostest.Worker) error {
 func (editorChaos) Check(ctx context.Context, in *chaostest.CheckInput) (chaostest.Result, error) {
 	count := map[string]int{}
 	for d := range chaosDocs {
-		req, _ := http.NewRequestWithContext(ctx, "GET", in.URL+"/parties/document/"+chaosDoc(d)+"/text", nil)
+		req, _ := http.NewRequestWithContext(ctx, "GET", in.URL+objecttest.PartyPath("document", chaosDoc(d))+"/text", nil)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			return chaostest.Result{}, err

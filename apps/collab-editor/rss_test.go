@@ -43,7 +43,7 @@ func BenchmarkItemFloodRSS(b *testing.B) {
 		before := procKB(b, pid, "VmRSS")
 		accepted, refused := 0, 0
 		for _, u := range updates {
-			c, _, err := websocket.DefaultDialer.Dial("ws://"+addr+"/parties/document/flood", nil)
+			c, _, err := websocket.DefaultDialer.Dial(objecttest.PartyURL("ws://"+addr, "document", "flood", ""), nil)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -62,7 +62,7 @@ func BenchmarkItemFloodRSS(b *testing.B) {
 			})
 			c.Close()
 		}
-		j, _, err := websocket.DefaultDialer.Dial("ws://"+addr+"/parties/document/flood", nil)
+		j, _, err := websocket.DefaultDialer.Dial(objecttest.PartyURL("ws://"+addr, "document", "flood", ""), nil)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -103,7 +103,7 @@ func BenchmarkJoinerFloodRSS(b *testing.B) {
 	for b.Loop() {
 		addr, pid := startBinary(b, bin)
 		for i := range 12 { // 12 clients of 250 KB each
-			c, _, err := websocket.DefaultDialer.Dial("ws://"+addr+"/parties/document/big", nil)
+			c, _, err := websocket.DefaultDialer.Dial(objecttest.PartyURL("ws://"+addr, "document", "big", ""), nil)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -118,7 +118,7 @@ func BenchmarkJoinerFloodRSS(b *testing.B) {
 		served := 0
 		var conns []*websocket.Conn
 		for range 100 {
-			c, _, err := websocket.DefaultDialer.Dial("ws://"+addr+"/parties/document/big", nil)
+			c, _, err := websocket.DefaultDialer.Dial(objecttest.PartyURL("ws://"+addr, "document", "big", ""), nil)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -174,7 +174,7 @@ func startBinary(b *testing.B, bin string) (addr string, pid int) {
 // statsOf reads a document's stats from a server at addr.
 func statsOf(b *testing.B, addr, doc string) Stats {
 	var s Stats
-	resp, err := http.Get("http://" + addr + "/parties/document/" + doc + "/stats")
+	resp, err := http.Get("http://" + addr + objecttest.PartyPath("document", doc) + "/stats")
 	if err != nil {
 		return s
 	}

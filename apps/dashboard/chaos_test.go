@@ -40,7 +40,7 @@ func (dashChaos) Load(ctx context.Context, w *chaostest.Worker) error {
 	for i := 0; i < 1_000_000 && ctx.Err() == nil; i++ {
 		op := fmt.Sprintf("s%d/r%d-w%d-%d", stream, w.Run, w.ID, i)
 		w.Sent(op)
-		req, _ := http.NewRequestWithContext(ctx, "POST", fmt.Sprintf("%s/parties/stream/chaos-%d/events", w.URL, stream), strings.NewReader(body))
+		req, _ := http.NewRequestWithContext(ctx, "POST", w.URL+objecttest.PartyPath("stream", fmt.Sprintf("chaos-%d", stream))+"/events", strings.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
 		resp, err := client.Do(req)
 		if err != nil {
@@ -67,7 +67,7 @@ func (dashChaos) Check(ctx context.Context, in *chaostest.CheckInput) (chaostest
 	}
 	var res chaostest.Result
 	for s := range chaosStreams {
-		req, _ := http.NewRequestWithContext(ctx, "GET", fmt.Sprintf("%s/parties/stream/chaos-%d/query?from=-10m&res=1s", in.URL, s), nil)
+		req, _ := http.NewRequestWithContext(ctx, "GET", in.URL+objecttest.PartyPath("stream", fmt.Sprintf("chaos-%d", s))+"/query?from=-10m&res=1s", nil)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			return res, err

@@ -121,11 +121,9 @@ func (gc *globeChaos) record(w *chaostest.Worker, top []Score) {
 // collectible, at most 10 inputs a second (the limit is 30).
 func (gc *globeChaos) play(ctx context.Context, w *chaostest.Worker) error {
 	name := fmt.Sprintf("%s%d", chaosPrefix, w.ID)
-	d := websocket.Dialer{HandshakeTimeout: 3 * time.Second}
 	// The same token in every run: the same leaderboard entry (it is keyed by player id).
-	u := "ws" + strings.TrimPrefix(w.URL, "http") + fmt.Sprintf("/parties/globe/%s?_pk=%s-r%d&name=%s&token=chaos-bot-token-%04d",
-		chaosSession, name, w.Run, name, w.ID)
-	conn, _, err := d.DialContext(ctx, u, nil)
+	conn, _, err := objecttest.DialParty(ctx, w.URL, "globe", chaosSession,
+		fmt.Sprintf("_pk=%s-r%d&name=%s&token=chaos-bot-token-%04d", name, w.Run, name, w.ID))
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,11 @@
 // Package objecttest runs objects in-process for tests, in the style of
 // net/http/httptest: a runtime on a temporary data directory, a fake clock, forced
 // eviction, and read-only inspection of an object's database.
+//
+// It also runs a whole app under test on a free 127.0.0.1 port, in process
+// ([ServeApp]) or as its binary ([BuildBinary], [ServeBinary]): the fixture the
+// apps' unit, chaos and browser tests share. [PartyURL], [PartyPath] and
+// [Server.DialParty] address an object of it at /parties/<ns>/<name>.
 package objecttest
 
 import (

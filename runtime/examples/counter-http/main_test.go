@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"github.com/warrenhq/warren/runtime/objecttest"
 	"github.com/warrenhq/warren/runtime/server"
 	"io"
 	"net"
@@ -17,7 +18,7 @@ func TestCounter(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- runApp(ctx, a, t.TempDir()) }()
-	url := "http://" + (<-ready).String() + "/parties/counter/visits"
+	url := "http://" + (<-ready).String() + objecttest.PartyPath("counter", "visits")
 	defer func() { cancel(); <-done }()
 	for _, want := range []string{"1", "2"} {
 		resp, err := http.Post(url, "text/plain", nil)

@@ -7,11 +7,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"strings"
 
 	"github.com/gorilla/websocket"
 
 	"github.com/warrenhq/warren/runtime/object"
+	"github.com/warrenhq/warren/runtime/objecttest"
 	"github.com/warrenhq/warren/runtime/server"
 )
 
@@ -80,7 +80,7 @@ func Example_sockets() {
 	defer srv.Shutdown(context.Background())
 
 	dial := func(name string) *websocket.Conn {
-		u := "ws" + strings.TrimPrefix(ts.URL, "http") + "/parties/room/lobby?_pk=" + name + "&name=" + name
+		u := objecttest.PartyURL(ts.URL, "room", "lobby", "_pk="+name+"&name="+name)
 		c, _, err := websocket.DefaultDialer.Dial(u, nil)
 		if err != nil {
 			log.Fatal(err)

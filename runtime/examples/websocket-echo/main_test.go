@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"github.com/warrenhq/warren/runtime/objecttest"
 	"github.com/warrenhq/warren/runtime/server"
 	"io"
 	"net"
@@ -19,12 +20,12 @@ func TestEcho(t *testing.T) {
 	go func() { done <- runApp(ctx, a, t.TempDir()) }()
 	addr := <-ready
 	defer func() { cancel(); <-done }()
-	c1, _, err := websocket.DefaultDialer.Dial("ws://"+addr.String()+"/parties/echo/lobby?_pk=a", nil)
+	c1, _, err := websocket.DefaultDialer.Dial(objecttest.PartyURL("ws://"+addr.String(), "echo", "lobby", "_pk=a"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c1.Close()
-	c2, _, err := websocket.DefaultDialer.Dial("ws://"+addr.String()+"/parties/echo/lobby?_pk=b", nil)
+	c2, _, err := websocket.DefaultDialer.Dial(objecttest.PartyURL("ws://"+addr.String(), "echo", "lobby", "_pk=b"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
