@@ -187,6 +187,9 @@ func undeliverable(err error, handled bool) (code int, reason string, lost bool)
 // Seen records that the peer is alive (a pong).
 func (h *HostSocket) Seen() { h.ws.lastSeen.Store(h.ws.set.reg.rt.cfg.Clock.Now().UnixNano()) }
 
+// keptQueueCap is the largest send queue array a socket keeps once drained.
+const keptQueueCap = 16
+
 // Take appends to dst the frames waiting for the transport, oldest first, and removes
 // them from the socket's queue: as many as fit in maxBytes of data, at least one.
 // When it finds none it returns dst unchanged, and the transport is idle until its
@@ -206,12 +209,17 @@ func (h *HostSocket) Take(dst []*Frame, maxBytes int) []*Frame {
 		return dst
 	}
 	dst = append(dst, ws.q[:n]...)
-	clear(ws.q[:n])
-	ws.q = ws.q[n:]
+	// The rest moves to the front, so the queue's array serves the next frames
+	// instead of a new one per round; a burst's large array goes back.
+	rest := copy(ws.q, ws.q[n:])
+	clear(ws.q[rest:])
+	ws.q = ws.q[:rest]
+	if rest == 0 && cap(ws.q) > keptQueueCap {
+		ws.q = nil
+	}
 	ws.qBytes -= size
 	ws.set.reg.msgOut.Add(int64(n))
 	if len(ws.q) == 0 {
-		ws.q = nil
 		if ws.phase == phaseClosing && ws.closeCode != 0 {
 			ws.closeLocked(ws.closeCode, ws.closeMsg)
 		}

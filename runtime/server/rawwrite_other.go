@@ -4,6 +4,10 @@ package server
 
 import "syscall"
 
-// tryWrite never writes here: every write goes through the socket's own goroutine
+// rawWriter never writes here: every write goes through the socket's own goroutine
 // (net.Conn.Write).
-func tryWrite(rc syscall.RawConn, b []byte) (int, error) { return 0, nil }
+type rawWriter struct{}
+
+func newRawWriter(syscall.RawConn) *rawWriter { return &rawWriter{} }
+
+func (*rawWriter) tryWrite([]byte) (int, error) { return 0, nil }

@@ -27,7 +27,7 @@ type conn struct {
 	hs  *object.HostSocket
 	ws  *websocket.Conn // reads; writes bypass it (sockwrite.go)
 	nc  net.Conn
-	raw syscall.RawConn // nil when the connection has no descriptor to write to without waiting
+	raw *rawWriter // nil when the connection has no descriptor to write to without waiting
 
 	upgraded chan struct{} // closed once the connection is a WebSocket
 	wdone    chan struct{} // closed once the writer is done (writeDone)
@@ -86,7 +86,9 @@ func (s *Server) serveConn(w http.ResponseWriter, r *http.Request, c *conn, done
 	}
 	c.ws, c.nc = ws, ws.NetConn()
 	if sc, ok := c.nc.(syscall.Conn); ok {
-		c.raw, _ = sc.SyscallConn()
+		if rc, err := sc.SyscallConn(); err == nil {
+			c.raw = newRawWriter(rc)
+		}
 	}
 	s.pings.add(c)
 	c.hs.Start(c)

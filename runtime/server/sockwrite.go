@@ -201,7 +201,7 @@ func (c *conn) write(b []byte, blocking bool) (int, error) {
 		if c.raw == nil {
 			return 0, nil
 		}
-		return tryWrite(c.raw, b)
+		return c.raw.tryWrite(b)
 	}
 	c.nc.SetWriteDeadline(time.Now().Add(c.s.cfg.WriteTimeout))
 	return c.nc.Write(b)

@@ -55,7 +55,7 @@ func BenchmarkSocketWrites(b *testing.B) {
 				}
 				for _, c := range conns {
 					buf, pooled := assemble(nil, nil, frames, nil)
-					n, err := tryWrite(c.raw, buf)
+					n, err := c.raw.tryWrite(buf)
 					if err == nil && n < len(buf) {
 						_, err = c.nc.Write(buf[n:]) // the client fell behind: wait for it
 					}
@@ -73,7 +73,7 @@ func BenchmarkSocketWrites(b *testing.B) {
 type benchConn struct {
 	ws  *websocket.Conn
 	nc  net.Conn
-	raw syscall.RawConn
+	raw *rawWriter
 }
 
 // benchConns opens n WebSockets on loopback and returns their server ends; the
@@ -106,7 +106,7 @@ func benchConns(b *testing.B, n int) []benchConn {
 		if err != nil {
 			b.Fatal(err)
 		}
-		out[i] = benchConn{ws: ws, nc: ws.NetConn(), raw: raw}
+		out[i] = benchConn{ws: ws, nc: ws.NetConn(), raw: newRawWriter(raw)}
 	}
 	return out
 }
