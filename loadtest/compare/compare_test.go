@@ -37,7 +37,7 @@ func TestScheduleAlternates(t *testing.T) {
 // Both servers get the same ramp; only the port and the started command differ.
 func TestLoadtestArgsAreTheSameRamp(t *testing.T) {
 	s := rampSettings{Conns: 1000, Rate: 25, Factor: 2, Steps: 8, StepDuration: "4s", SLOP99: "100ms", Warmup: "2s"}
-	w := warrenTarget("/bin/chat").command(9000, "/w")
+	w := warrenTarget("warren", "/bin/chat").command(9000, "/w")
 	if w != "/bin/chat -addr 127.0.0.1:9000 -data /w/data" {
 		t.Fatalf("warren command %q", w)
 	}
@@ -97,6 +97,11 @@ func TestSummaryMediansAndRatio(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("summary lacks %q:\n%s", want, out)
 		}
+	}
+	buf.Reset()
+	writeSummary(&buf, outs, []string{"warren", "workerd", "baseline"}) // one ratio per other server, none for one that never ran
+	if n := strings.Count(buf.String(), "ratio"); n != 1 {
+		t.Errorf("%d ratios:\n%s", n, buf.String())
 	}
 	buf.Reset()
 	writeSummary(&buf, outs[:1], []string{"warren"})

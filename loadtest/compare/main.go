@@ -8,6 +8,7 @@
 //
 //	make compare                            # Warren alone
 //	make compare WORKERD_DIR=/tmp/workerd   # side by side (see README.md)
+//	make compare ARGS='-baseline /tmp/chat-before'   # two builds of Warren, before/after
 package main
 
 import (
@@ -34,6 +35,7 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("compare", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	chat := fs.String("chat", "bin/chat", "Warren's chat app binary")
+	baseline := fs.String("baseline", "", "another build of the chat app, ramped as \"baseline\" in the same rounds (before/after)")
 	loadtest := fs.String("loadtest", "bin/loadtest", "the load tester binary")
 	wdDir := fs.String("workerd-dir", os.Getenv("WORKERD_DIR"), "folder prepared by setup-workerd.sh (empty: Warren alone)")
 	rounds := fs.Int("rounds", 2, "ramps per server; the order alternates every round")
@@ -52,7 +54,11 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 		}
 		return 2
 	}
-	for _, f := range []*string{chat, loadtest} {
+	bins := []*string{chat, loadtest}
+	if *baseline != "" {
+		bins = append(bins, baseline)
+	}
+	for _, f := range bins {
 		abs, err := filepath.Abs(*f)
 		if err == nil {
 			_, err = os.Stat(abs)
@@ -73,7 +79,10 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 		defer os.RemoveAll(d)
 		dir = d
 	}
-	targets := []target{warrenTarget(*chat)}
+	targets := []target{warrenTarget("warren", *chat)}
+	if *baseline != "" {
+		targets = append(targets, warrenTarget("baseline", *baseline))
+	}
 	wd, err := findWorkerd(*wdDir)
 	if err != nil {
 		fmt.Fprintf(stdout, "workerd: not set up, running Warren alone: %v\n", err)

@@ -65,8 +65,8 @@ func loadtestArgs(s rampSettings, port int, startCmd, jsonPath, logPath string) 
 
 // warrenTarget is Warren's chat binary with its rate limits out of the way (the
 // tester sends from one address at up to thousands of messages per second).
-func warrenTarget(bin string) target {
-	return target{name: "warren", command: func(port int, dir string) string {
+func warrenTarget(name, bin string) target {
+	return target{name: name, command: func(port int, dir string) string {
 		return strings.Join([]string{bin, "-addr", "127.0.0.1:" + strconv.Itoa(port), "-data", filepath.Join(dir, "data")}, " ")
 	}}
 }

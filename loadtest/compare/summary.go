@@ -87,7 +87,7 @@ func verdicts(outs []outcome, order []string) []verdict {
 }
 
 // writeSummary prints every ramp and, per target, the median knee and CPU per
-// delivery at the knee, and Warren's ratio to workerd when both ran.
+// delivery at the knee, and the first server's ratio to each other one.
 func writeSummary(w io.Writer, outs []outcome, order []string) {
 	fmt.Fprintln(w, "| round | server | knee (deliveries/s) | p99 at knee | server CPU per delivery at knee | tester CPU per delivery | lost / dup / reordered | rest of machine | next step |")
 	fmt.Fprintln(w, "|---:|---|---:|---:|---:|---:|---|---:|---|")
@@ -110,8 +110,10 @@ func writeSummary(w io.Writer, outs []outcome, order []string) {
 	for _, v := range vs {
 		fmt.Fprintf(w, "%s: knee %.0f deliveries/s, %.2f µs server CPU per delivery (median of %d ramps)\n", v.target, v.knee, v.cpu, v.runs)
 	}
-	if len(vs) == 2 && vs[1].knee > 0 && vs[0].cpu > 0 {
-		fmt.Fprintf(w, "ratio %s/%s: knee %.2f×, CPU per delivery %.2f× less\n",
-			vs[0].target, vs[1].target, vs[0].knee/vs[1].knee, vs[1].cpu/vs[0].cpu)
+	for _, v := range vs[min(1, len(vs)):] {
+		if v.knee > 0 && vs[0].cpu > 0 {
+			fmt.Fprintf(w, "ratio %s/%s: knee %.2f×, CPU per delivery %.2f× less\n",
+				vs[0].target, v.target, vs[0].knee/v.knee, v.cpu/vs[0].cpu)
+		}
 	}
 }
