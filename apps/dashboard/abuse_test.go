@@ -8,6 +8,7 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -452,5 +453,46 @@ func TestSnapshotCache(t *testing.T) {
 	json.Unmarshal(after.Data, &snap)
 	if c := snap.Series["c"]; c == nil || c.Count[len(c.Count)-1] != 2 {
 		t.Errorf("snapshot after the push: %+v, want both events", snap.Series["c"])
+	}
+}
+
+// TestAbuseGETsCreateNoStreams pins issue 14 finding 12 for the dashboard, which the
+// runtime's fix (a request no handler accepts creates nothing) did not cover: a
+// stream answers GETs, so 300 GETs of random stream names answered 200 and left 301
+// database files (6.9 MB). Now a GET (info, query, poll) of a stream that does not
+// exist answers 404 and creates nothing; POSTing events creates the stream, which
+// GETs then read. Fails on the code before the fix (200, 30 files).
+func TestAbuseGETsCreateNoStreams(t *testing.T) {
+	dir := t.TempDir()
+	base := startAppIn(t, Config{SelfStream: "-"}, dir)
+	for i := range 10 {
+		for _, rest := range []string{"", "/query", "/poll"} {
+			resp, err := http.Get(fmt.Sprintf("%s/parties/stream/guess%d%s", base, i, rest))
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusNotFound {
+				t.Fatalf("GET %s of a new stream: %d, want 404", rest, resp.StatusCode)
+			}
+		}
+	}
+	files := func() int {
+		m, _ := filepath.Glob(filepath.Join(dir, "stream", "*", "*.sqlite"))
+		return len(m)
+	}
+	if n := files(); n != 0 {
+		t.Fatalf("%d stream files created by GETs, want 0", n)
+	}
+	if code, _ := post(t, base+"/parties/stream/sent/events", `[{"name":"x","value":1}]`); code != http.StatusAccepted {
+		t.Fatalf("POST events: %d", code)
+	}
+	resp, err := http.Get(base + "/parties/stream/sent/query")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || files() != 1 {
+		t.Errorf("GET query of a stream events created: %d, %d files; want 200, 1", resp.StatusCode, files())
 	}
 }

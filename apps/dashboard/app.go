@@ -46,7 +46,7 @@ func setup(cfg Config) func(rt *object.Runtime, s *server.Server) error {
 		if err != nil {
 			return err
 		}
-		if err := s.Mount(ns); err != nil {
+		if err := s.Mount(streamEndpoint{ns}); err != nil {
 			return err
 		}
 		if err := s.AddMetric(server.Metric{Name: "dashboard_events_ingested_total", Help: "Events accepted by the dashboard's streams.",

@@ -23,13 +23,19 @@ import (
 // directory and returns its base URL.
 func startApp(t *testing.T, cfg Config) string {
 	t.Helper()
+	return startAppIn(t, cfg, t.TempDir())
+}
+
+// startAppIn is startApp with its data in dir.
+func startAppIn(t *testing.T, cfg Config, dir string) string {
+	t.Helper()
 	ready := make(chan net.Addr, 1)
 	app := server.App{Name: "dashboard", Addr: "127.0.0.1:0", Assets: server.Dist(dist, "web/dist"), Setup: setup(cfg),
 		Ready: func(a net.Addr) { ready <- a }}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- server.Run(ctx, app, []string{"-addr", "127.0.0.1:0", "-data", t.TempDir(), "-log-level", "error"}, io.Discard)
+		done <- server.Run(ctx, app, []string{"-addr", "127.0.0.1:0", "-data", dir, "-log-level", "error"}, io.Discard)
 	}()
 	var addr net.Addr
 	select {
