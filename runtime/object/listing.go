@@ -297,7 +297,7 @@ func (rt *Runtime) DeleteObject(ctx context.Context, ns string, id ID) error {
 		return err
 	}
 	defer release()
-	h.failQueued = fmt.Errorf("%w: object %s/%s was deleted", ErrNotFound, ns, id)
+	h.failQueued = fmt.Errorf("%w: object %s/%s %w", ErrNotFound, ns, id, errDeleted)
 	rt.closeObjectSockets(ctx, c, id, CloseObjectDeleted, "object deleted")
 	key := wakeKey{ns, id.raw}
 	if err := removeObjectFiles(path); err != nil {
@@ -310,6 +310,10 @@ func (rt *Runtime) DeleteObject(ctx context.Context, ns string, id ID) error {
 	}
 	return nil
 }
+
+// errDeleted marks the failure of the events that were queued for an object when an
+// operator deleted it: they are not retried (a retry would create the object again).
+var errDeleted = errors.New("was deleted")
 
 // removeObjectFiles removes a database with its WAL, shared memory and journal, and
 // makes the removal durable.
@@ -337,6 +341,7 @@ func (rt *Runtime) closeObjectSockets(ctx context.Context, c *nsCore, id ID, cod
 	r.mu.Unlock()
 	for _, ws := range socks {
 		ws.accepted = false
+		ws.dropped.Store(true)
 		ws.mu.Lock()
 		ws.closeLocked(code, reason)
 		ws.mu.Unlock()

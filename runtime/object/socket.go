@@ -214,6 +214,9 @@ type WebSocket struct {
 	lastAuto atomic.Int64
 	inbound  chan struct{} // semaphore of received messages waiting for their turn
 	addr     string        // the client's address (clientaddr.Key), for its share of the queue
+	// dropped: an operator deleted or restored the socket's object and closed it; it
+	// gets no OnClose (closeObjectSockets).
+	dropped atomic.Bool
 }
 
 const (

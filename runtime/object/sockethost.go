@@ -292,6 +292,9 @@ const closeRetries = 6
 // a turn that could not run is tried again; only an error of OnClose itself, or the
 // runtime closing, ends it.
 func (r *socketRegistry) deliverClose(ws *WebSocket, code int, reason string, clean bool, attempt int) {
+	if ws.dropped.Load() {
+		return // its object was deleted or restored: an event would bring a deleted one back
+	}
 	set := ws.set
 	handled := false
 	ev := &event{ctx: context.Background(), internal: true, mustQueue: true,
@@ -303,8 +306,8 @@ func (r *socketRegistry) deliverClose(ws *WebSocket, code int, reason string, cl
 			return nil
 		}}
 	ev.done = func(err error) {
-		if err == nil || errors.Is(err, ErrClosed) {
-			return
+		if err == nil || errors.Is(err, ErrClosed) || errors.Is(err, errDeleted) {
+			return // delivered, the runtime closing, or the object deleted (no retry revives it)
 		}
 		log := r.rt.cfg.Logger.With("namespace", set.key.ns.name, "id", set.id.String(), "conn", ws.id, "err", err)
 		if _, _, lost := undeliverable(err, handled); !lost {

@@ -1,11 +1,14 @@
 package server_test
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -226,5 +229,44 @@ func TestPerObjectMetricsBounded(t *testing.T) {
 	}
 	if strings.Contains(body, "rdb") {
 		t.Fatal("/metrics shows an object name")
+	}
+}
+
+// TestDeletedObjectWithSocketsStaysDeleted pins a defect of issue 18's first pass: the
+// OnClose event of a socket closed by DeleteObject failed with "was deleted" and was
+// retried (2 s × 2ⁿ, six times), and a retry ran as a turn of the deleted object,
+// which created its database again: the object came back, empty, in the listing.
+// Now a socket of a deleted (or restored) object gets no OnClose and nothing is
+// retried. Fails on the code before the fix (the file is back after the retries).
+func TestDeletedObjectWithSocketsStaysDeleted(t *testing.T) {
+	h := start(t, server.Config{}, object.Config{})
+	ws := h.dial("/parties/room/doomed")
+	roundTrip(t, ws, "count")
+	id, err := h.rt.ParseObject("room", "doomed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.rt.DeleteObject(context.Background(), "room", id); err != nil {
+		t.Fatal(err)
+	}
+	if code, _ := closeCode(t, ws); code != object.CloseObjectDeleted {
+		t.Fatalf("socket closed with %d, want %d", code, object.CloseObjectDeleted)
+	}
+	for range 8 { // past every retry of an OnClose (closeRetries, backoff 2 s × 2ⁿ)
+		h.rt.WaitIdle()
+		h.rt.Clock.Advance(10 * time.Minute)
+	}
+	h.rt.WaitIdle()
+	if _, err := os.Stat(h.rt.DatabasePath("room", id)); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the deleted object's database is back: %v", err)
+	}
+	list, err := h.rt.ListObjects(context.Background(), "room", object.ObjectListOptions{})
+	if err != nil || len(list.Objects) != 0 {
+		t.Fatalf("listing after the delete: %+v, %v", list.Objects, err)
+	}
+	select {
+	case ev := <-h.closes:
+		t.Fatalf("OnClose ran for a socket of the deleted object: %+v", ev)
+	default:
 	}
 }
