@@ -3,6 +3,8 @@
 package main
 
 import (
+	"context"
+	"fmt"
 	"net/http"
 	"os"
 	"regexp"
@@ -13,6 +15,7 @@ import (
 
 	"github.com/warrenhq/warren/browsertest"
 	"github.com/warrenhq/warren/runtime/admin"
+	"github.com/warrenhq/warren/runtime/object"
 	"github.com/warrenhq/warren/runtime/server"
 )
 
@@ -35,6 +38,13 @@ func TestInspector(t *testing.T) {
 	h.Serve(func(dir string) (http.Handler, error) {
 		app := chatApp(Limits{Burst: 50, Rate: 20})
 		app.Server.Admin = admin.Config{Token: inspectorToken}
+		chatSetup := app.Setup
+		app.Setup = func(rt *object.Runtime, s *server.Server) error {
+			if err := chatSetup(rt, s); err != nil {
+				return err
+			}
+			return mountShelf(rt, s)
+		}
 		return server.Open(app, dir)
 	})
 	alice, bob := h.NewUser("alice"), h.NewUser("bob")
@@ -117,4 +127,51 @@ func TestInspector(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+
+	// An object with more KV entries than a page: the inspector pages them (it showed
+	// the first 100 only before, a gap of issue 18's first pass).
+	resp, err := http.Get(h.URL("/parties/shelf/big"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("filling the shelf: %s", resp.Status)
+	}
+	if _, err := op.Locator("#namespace").SelectOption(playwright.SelectOptionValues{Values: &[]string{"shelf"}}); err != nil {
+		t.Fatal(err)
+	}
+	must(t, op.Locator("#search").Fill("big"))
+	must(t, h.Expect.Locator(rows).ToHaveCount(1))
+	must(t, rows.First().Click())
+	must(t, h.Expect.Locator(op.Locator("#object-title")).ToHaveText("big"))
+	kvRows := op.Locator("#kv tbody tr")
+	must(t, h.Expect.Locator(kvRows).ToHaveCount(100))
+	must(t, op.Locator("#kv-more").Click())
+	must(t, h.Expect.Locator(kvRows).ToHaveCount(shelfEntries))
+	must(t, h.Expect.Locator(kvRows.Last().Locator("td").First()).ToHaveText(fmt.Sprintf("k%03d", shelfEntries-1)))
+	must(t, h.Expect.Locator(op.Locator("#kv-more")).ToBeHidden())
+}
+
+// shelfEntries is how many KV entries a shelf object's HTTP handler puts.
+const shelfEntries = 150
+
+// shelf is a test object whose HTTP handler fills its KV store.
+type shelf struct{ st *object.State }
+
+func (s *shelf) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	for i := range shelfEntries {
+		if err := s.st.Storage().Put(fmt.Sprintf("k%03d", i), []byte("v")); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+	}
+}
+
+func mountShelf(rt *object.Runtime, s *server.Server) error {
+	ns, err := object.Register(rt, "shelf", func(ctx context.Context, st *object.State) (*shelf, error) { return &shelf{st}, nil })
+	if err != nil {
+		return err
+	}
+	return s.Mount(ns)
 }

@@ -19,12 +19,15 @@ const search = $<HTMLInputElement>("search");
 const sort = $<HTMLSelectElement>("sort");
 const objectsBody = $("objects").querySelector("tbody")!;
 const more = $<HTMLButtonElement>("more");
+const kvMore = $<HTMLButtonElement>("kv-more");
 
 let next = "";
 let current: { ns: string; id: string; name: string } | null = null;
 let rowsTable = "";
 let rowsOffset = 0;
 const pageRows = 50;
+let kvNext = ""; // the key after which the current object's next KV page starts
+const pageKV = 100;
 
 function fmtBytes(n: number): string {
   if (n < 1024) return `${n} B`;
@@ -126,8 +129,24 @@ async function openObject(ns: string, id: string): Promise<void> {
   show($("object-metrics"), m ? table(["turns", "failed", "messages in", "messages out", "rows read", "rows written", "commit ms"],
     [[m.turns, m.failed_turns, m.messages, m.messages_sent, m.rows_read, m.rows_written, (m.commit_time_ns / 1e6).toFixed(1)]]) : "no turns since the process started");
   show($("recent"), table(["at", "turns", "failed", "commit ms", "error"], d.recent.slice().reverse().map((b) => [fmtTime(b.at), b.turns, b.failed, (b.commit_ns / 1e6).toFixed(2), b.error ?? ""])));
-  const kv = await api<KVPage>("GET", `objects/${encodeURIComponent(ns)}/${id}/kv?limit=100`);
-  show($("kv"), table(["key", "value", "bytes"], kv.entries.map((e) => [e.key, e.value, e.size])));
+  $("kv").replaceChildren(table(["key", "value", "bytes"], []));
+  kvNext = "";
+  await loadKV();
+}
+
+/** loadKV appends the current object's next page of KV entries. */
+async function loadKV(): Promise<void> {
+  if (!current) return;
+  const q = new URLSearchParams({ limit: String(pageKV) });
+  if (kvNext) q.set("after", kvNext);
+  const kv = await api<KVPage>("GET", `objects/${encodeURIComponent(current.ns)}/${current.id}/kv?${q}`);
+  const body = $("kv").querySelector("tbody")!;
+  for (const e of kv.entries) {
+    const tr = body.insertRow();
+    for (const v of [e.key, e.value, e.size]) tr.insertCell().textContent = cell(v);
+  }
+  kvNext = kv.next ?? "";
+  kvMore.hidden = kvNext === "";
 }
 
 /** quoteIdent quotes a table name for SQL. */
@@ -171,6 +190,7 @@ search.addEventListener("input", () => {
 });
 sort.addEventListener("change", () => void loadObjects(true));
 more.addEventListener("click", () => void loadObjects(false));
+kvMore.addEventListener("click", () => void loadKV());
 $("rows-prev").addEventListener("click", () => {
   rowsOffset = Math.max(0, rowsOffset - pageRows);
   void loadRows();
