@@ -6,12 +6,17 @@
 // which the app's Go binary embeds. Everything in dist but the committed .keep
 // file is replaced. Extra esbuild options (e.g. loaders) may be passed, and another
 // output folder than <dir>/dist (the inspector's lives in the Go module).
+// Before bundling, an app's golden wire frames (<dir>/../testdata/frames.json) are
+// type-checked against <dir>/src/protocol.ts (frames.mjs); a frame that does not fit
+// fails the build.
 import { build } from "esbuild";
 import { cpSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { checkFramesIfAny } from "./frames.mjs";
 
 export async function buildApp(dir, options = {}, dist = join(dir, "dist")) {
+  checkFramesIfAny(dir); // ../testdata/frames.json against src/protocol.ts (frames.mjs)
   mkdirSync(dist, { recursive: true });
   for (const f of readdirSync(dist)) {
     if (f !== ".keep") rmSync(join(dist, f), { recursive: true, force: true });

@@ -20,10 +20,21 @@ export interface PresenceUser {
   name: string;
 }
 
+/** The limits a proto=1 client is told in chat:welcome (apps/chat/protocol.go, limits.go). */
+export interface ChatLimits {
+  /** Bytes of one message's text. */
+  content: number;
+  /** Bytes of a user name. */
+  name: number;
+  /** Frames a user may send at once, refilled at rate per second. */
+  burst: number;
+  rate: number;
+}
+
 export type ServerFrame =
   | { type: "all"; messages: ChatMessage[]; hasMore: boolean; rev: number }
   | ({ type: "add" | "update" } & ChatMessage)
-  | { type: "chat:welcome"; uid: string; name: string; rev: number }
+  | { type: "chat:welcome"; uid: string; name: string; rev: number; limits: ChatLimits }
   | { type: "chat:resume"; messages: ChatMessage[]; rev: number; more: boolean }
   | { type: "chat:history"; messages: ChatMessage[]; hasMore: boolean; before: number }
   | { type: "chat:search"; q: string; messages: ChatMessage[] }
