@@ -120,6 +120,28 @@ func TestFindWorkerdSaysWhatIsMissing(t *testing.T) {
 	}
 }
 
+// A -work folder that does not exist yet is made (it was not: the workerd
+// configuration could not be written into it), and kept.
+func TestWorkDirIsMadeAndKept(t *testing.T) {
+	given := filepath.Join(t.TempDir(), "a", "b")
+	dir, cleanup, err := workDir(given)
+	if err != nil || dir != given {
+		t.Fatalf("workDir: %q, %v", dir, err)
+	}
+	cleanup()
+	if _, err := os.Stat(given); err != nil {
+		t.Fatalf("-work folder: %v", err)
+	}
+	tmp, cleanup, err := workDir("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cleanup()
+	if _, err := os.Stat(tmp); !os.IsNotExist(err) {
+		t.Fatalf("temporary folder left: %v", err)
+	}
+}
+
 func TestParseBusy(t *testing.T) {
 	// user nice system idle iowait irq softirq steal guest guest_nice
 	got := parseBusy("cpu  100 2 30 5000 40 5 6 7 50 0")

@@ -1,6 +1,6 @@
 // Command compare ramps Warren's chat app and, when set up, Cloudflare's
 // durable-chat-template on standalone workerd with the same client (the load
-// tester's chat scenario: one room, one sender, the rate doubling per step until
+// tester's chat scenario: one room, one sender, the rate stepped up ×1.5 until
 // p99 passes the SLO or anything is lost), alternating their order every round,
 // each ramp on a fresh server, data folder and room. It prints every ramp and
 // each server's median knee and server CPU per delivery at the knee, and their
@@ -42,9 +42,9 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 	work := fs.String("work", "", "scratch folder for data and reports (default: a new temporary one, removed)")
 	var s rampSettings
 	fs.IntVar(&s.Conns, "conns", 1000, "subscribers in the room")
-	fs.Float64Var(&s.Rate, "rate", 25, "first step's messages per second")
-	fs.Float64Var(&s.Factor, "ramp-factor", 2, "rate multiplier per step")
-	fs.IntVar(&s.Steps, "ramp-steps", 8, "steps at most")
+	fs.Float64Var(&s.Rate, "rate", 5, "first step's messages per second")
+	fs.Float64Var(&s.Factor, "ramp-factor", 1.5, "rate multiplier per step")
+	fs.IntVar(&s.Steps, "ramp-steps", 12, "steps at most")
 	fs.StringVar(&s.StepDuration, "step-duration", "4s", "sending time per step")
 	fs.StringVar(&s.SLOP99, "slo-p99", "100ms", "p99 bound that defines the knee")
 	fs.StringVar(&s.Warmup, "warmup", "2s", "sending at the first rate before the first step, not judged (fresh server)")
@@ -69,16 +69,12 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 		}
 		*f = abs
 	}
-	dir := *work
-	if dir == "" {
-		d, err := os.MkdirTemp("", "warren-compare-")
-		if err != nil {
-			fmt.Fprintf(stderr, "compare: %v\n", err)
-			return 1
-		}
-		defer os.RemoveAll(d)
-		dir = d
+	dir, cleanup, err := workDir(*work)
+	if err != nil {
+		fmt.Fprintf(stderr, "compare: %v\n", err)
+		return 1
 	}
+	defer cleanup()
 	targets := []target{warrenTarget("warren", *chat)}
 	if *baseline != "" {
 		targets = append(targets, warrenTarget("baseline", *baseline))
@@ -110,6 +106,19 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 	}
 	writeSummary(stdout, outs, order)
 	return 0
+}
+
+// workDir makes the scratch folder: the one given (created when missing, kept) or a
+// new temporary one, removed by cleanup.
+func workDir(given string) (dir string, cleanup func(), err error) {
+	if given != "" {
+		return given, func() {}, os.MkdirAll(given, 0o755)
+	}
+	d, err := os.MkdirTemp("", "warren-compare-")
+	if err != nil {
+		return "", nil, err
+	}
+	return d, func() { os.RemoveAll(d) }, nil
 }
 
 // rampOnce runs the load tester once against a fresh server of r's target.
