@@ -135,7 +135,10 @@ func (rt *Runtime) writeQuery(ctx context.Context, c *nsCore, id ID, path, query
 		}
 		return QueryResult{}, fmt.Errorf("object: sql: %w", err)
 	}
-	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
+	// The write commits through the Committer, as a batch of the object's turns does
+	// (in cluster mode it is shipped like one).
+	commit := func() error { _, err := conn.ExecContext(ctx, "COMMIT"); return err }
+	if err := rt.cfg.Committer.Commit(ctx, c.name, id, 1, commit); err != nil {
 		conn.ExecContext(context.Background(), "ROLLBACK")
 		return QueryResult{}, fmt.Errorf("object: sql: commit: %w", err)
 	}

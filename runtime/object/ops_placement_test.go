@@ -125,3 +125,68 @@ func TestOperatorHoldsAcquirePlacement(t *testing.T) {
 		t.Fatalf("deleted object's file: %v", err)
 	}
 }
+
+// gateCommitter records the commits it sees and refuses them while refuse is set.
+type gateCommitter struct {
+	mu      sync.Mutex
+	refuse  bool
+	commits []string // namespace/id of each commit
+}
+
+var errCommitRefused = errors.New("commit refused by the committer")
+
+func (c *gateCommitter) Commit(_ context.Context, ns string, id object.ID, _ int, commit func() error) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.commits = append(c.commits, ns+"/"+id.String())
+	if c.refuse {
+		return errCommitRefused
+	}
+	return commit()
+}
+
+func (c *gateCommitter) set(refuse bool) (seen int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.refuse = refuse
+	return len(c.commits)
+}
+
+// TestConsoleWriteCommitsThroughCommitter pins the other half of the same gap: a SQL
+// console write committed on its own connection without the runtime's Committer, so
+// in cluster mode it would not be shipped as the object's batches are. Now it commits
+// through the Committer, and a refused commit stores nothing. Fails on the code before
+// the fix (the write is stored although the committer refuses).
+func TestConsoleWriteCommitsThroughCommitter(t *testing.T) {
+	gate := &gateCommitter{}
+	rt := objecttest.New(t, object.Config{Committer: gate})
+	nb := registerNotebook(t, rt.Runtime, "notebook")
+	ctx := context.Background()
+	stub := nb.ns.GetByName("console")
+	must(nb.add.Call(ctx, stub, "first"))
+	write := func() error {
+		_, err := rt.Query(ctx, "notebook", stub.ID(), `INSERT INTO notes (body) VALUES ('operator')`, object.QueryOptions{Write: true})
+		return err
+	}
+	before := gate.set(true)
+	if err := write(); !errors.Is(err, errCommitRefused) {
+		t.Fatalf("console write with the commit refused: %v, want the committer's error", err)
+	}
+	if after := gate.set(false); after != before+1 {
+		t.Fatalf("the committer saw %d commits for one console write, want 1", after-before)
+	}
+	if n := must(nb.count.Call(ctx, stub, struct{}{})); n != 1 {
+		t.Fatalf("%d notes after a refused console write, want 1", n)
+	}
+	if err := write(); err != nil {
+		t.Fatal(err)
+	}
+	if n := must(nb.count.Call(ctx, stub, struct{}{})); n != 2 {
+		t.Fatalf("%d notes after the console write, want 2", n)
+	}
+	gate.mu.Lock()
+	defer gate.mu.Unlock()
+	if want := "notebook/" + stub.ID().String(); gate.commits[len(gate.commits)-2] != want {
+		t.Fatalf("console write committed as %s, want %s", gate.commits[len(gate.commits)-2], want)
+	}
+}

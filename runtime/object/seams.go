@@ -14,7 +14,8 @@ type Placement interface {
 	Acquire(ctx context.Context, namespace string, id ID) (release func(), err error)
 }
 
-// Committer makes one batch of turns durable. commit runs SQLite's COMMIT; an
+// Committer makes one batch of turns durable, and an operator's SQL console write
+// (Runtime.Query with Write, counted as one turn). commit runs SQLite's COMMIT; an
 // implementation may do more (ship WAL frames to replicas) before returning nil.
 // Outputs of the batch are released only after Commit returns nil; on error the
 // batch is rolled back and the object is reset.
