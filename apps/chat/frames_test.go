@@ -1,25 +1,16 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
-	"flag"
-	"os"
-	"path/filepath"
 	"testing"
+
+	"github.com/warrenhq/warren/runtime/objecttest"
 )
 
-var updateFrames = flag.Bool("update-frames", false, "rewrite testdata/frames.json from what the server sends")
-
-// goldenFrames is testdata/frames.json: wire frames exactly as they cross the
-// socket. The front end's build type-checks them against web/src/protocol.ts
-// (web/shared/frames.mjs), so a frame renamed or reshaped on one side only fails
-// a test or the build (issue 15: protocol.go and protocol.ts must not drift).
-type goldenFrames struct {
-	Server []json.RawMessage `json:"server"` // one of every frame type the server sends
-	Client []json.RawMessage `json:"client"` // one of every frame type a client sends
-}
-
+// framesPath holds golden wire frames (objecttest.Frames): the front end's build
+// type-checks them against web/src/protocol.ts, so a frame renamed or reshaped on
+// one side only fails a test or the build (issue 15: protocol.go and protocol.ts
+// must not drift).
 const framesPath = "testdata/frames.json"
 
 // TestWireFramesGolden drives a real room through one of every frame type (two
@@ -30,7 +21,7 @@ const framesPath = "testdata/frames.json"
 // `npm run build` passes.
 func TestWireFramesGolden(t *testing.T) {
 	ts := newTestServer(t, Limits{})
-	var got goldenFrames
+	var got objecttest.Frames
 	seen := map[string]bool{}
 	// until reads a's frames up to one of type typ, keeping the first of every type.
 	until := func(c *client, typ string) {
@@ -85,56 +76,5 @@ func TestWireFramesGolden(t *testing.T) {
 			t.Errorf("client frame %s does not decode: %v", c, err)
 		}
 	}
-	out := formatFrames(t, got)
-	if *updateFrames {
-		if err := os.MkdirAll(filepath.Dir(framesPath), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(framesPath, out, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(framesPath)
-	if err != nil {
-		t.Fatalf("%v (run go test -run TestWireFramesGolden -update-frames to write it)", err)
-	}
-	if !bytes.Equal(out, want) {
-		t.Errorf("the server's frames differ from %s (after a deliberate change: -update-frames, then make protocol.ts fit):\ngot:\n%s\nwant:\n%s", framesPath, out, want)
-	}
-}
-
-// formatFrames writes the frames one a line, each with its keys sorted, so a
-// protocol change shows as a small diff.
-func formatFrames(t *testing.T, g goldenFrames) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	list := func(name string, frames []json.RawMessage, last bool) {
-		buf.WriteString("  \"" + name + "\": [\n")
-		for i, f := range frames {
-			var v any
-			if err := json.Unmarshal(f, &v); err != nil {
-				t.Fatalf("frame %s: %v", f, err)
-			}
-			b, err := json.Marshal(v) // sorted keys
-			if err != nil {
-				t.Fatal(err)
-			}
-			buf.WriteString("    " + string(b))
-			if i < len(frames)-1 {
-				buf.WriteString(",")
-			}
-			buf.WriteString("\n")
-		}
-		buf.WriteString("  ]")
-		if !last {
-			buf.WriteString(",")
-		}
-		buf.WriteString("\n")
-	}
-	buf.WriteString("{\n")
-	list("server", g.Server, false)
-	list("client", g.Client, true)
-	buf.WriteString("}\n")
-	return buf.Bytes()
+	objecttest.CheckFrames(t, framesPath, got)
 }
