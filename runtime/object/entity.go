@@ -307,15 +307,16 @@ func (e *entity) turn(ctx context.Context, i int, ev *event, o *outcome) error {
 	st := e.state
 	mark := len(st.undo)
 	e.current = i
+	inst := e.inst // read here: once the watchdog takes a stuck turn over, it resets e.inst
 	var err error
 	if ev.wake {
 		tctx := withTurn(ev.ctx, e)
 		st.begin(tctx)
-		err = callSafely(func() error { return ev.run(tctx, e.inst) })
+		err = callSafely(func() error { return ev.run(tctx, inst) })
 	} else {
 		err = e.userCall(withTurn(ev.ctx, e), i, false, func(ctx context.Context) error {
 			st.begin(ctx)
-			return ev.run(ctx, e.inst)
+			return ev.run(ctx, inst)
 		})
 	}
 	if err == errAbandoned {

@@ -24,10 +24,11 @@ type Sleeper struct {
 type sleepers struct {
 	ns          *object.Namespace[Sleeper]
 	activations *atomic.Int64
-	honour      object.Func[Sleeper, string, int] // writes, then waits for its context
-	ignore      object.Func[Sleeper, string, int] // writes, then waits for release
-	slowCommit  object.Func[Sleeper, string, int] // writes; its OnCommit waits for release
-	spinSQL     object.Func[Sleeper, string, int] // a query that never ends
+	honour      object.Func[Sleeper, string, int]   // writes, then waits for its context
+	ignore      object.Func[Sleeper, string, int]   // writes, then waits for release
+	slowCommit  object.Func[Sleeper, string, int]   // writes; its OnCommit waits for release
+	spinSQL     object.Func[Sleeper, string, int]   // a query that never ends
+	block       object.Func[Sleeper, struct{}, int] // waits for release, touching nothing
 	count       object.Func[Sleeper, struct{}, int]
 }
 
@@ -77,6 +78,10 @@ func registerSleepers(t *testing.T, rt *object.Runtime, release <-chan struct{},
 			var n int
 			err := s.st.SQL().QueryRow(`WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c`).Scan(&n)
 			return n, err
+		}),
+		block: object.Method(ns, "block", func(s *Sleeper, ctx context.Context, _ struct{}) (int, error) {
+			<-release
+			return 0, nil
 		}),
 		count: object.Method(ns, "count", func(s *Sleeper, ctx context.Context, _ struct{}) (int, error) {
 			s.turns++
@@ -171,15 +176,39 @@ func TestTurnIgnoringItsLimitIsAbandoned(t *testing.T) {
 	}
 }
 
+// stuckSleeper starts a runtime under the test limit with Sleeper registered, whose
+// stuck turns are released when the test ends, and returns object a.
+func stuckSleeper(t *testing.T) (*objecttest.Runtime, sleepers, object.Stub[Sleeper]) {
+	t.Helper()
+	rt := objecttest.New(t, object.Config{TurnTimeout: testLimit})
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) })
+	s := registerSleepers(t, rt.Runtime, release, nil)
+	return rt, s, s.ns.GetByName("a")
+}
+
+// TestStuckTurnWithoutStorageIsAbandoned: a turn stuck in plain Go code (no storage
+// call, so nothing it does synchronizes with the watchdog) is abandoned like any
+// other. Under -race it failed before the runner read its instance ahead of the user
+// call: abandon's reset wrote the field the stuck call had read.
+func TestStuckTurnWithoutStorageIsAbandoned(t *testing.T) {
+	_, s, stub := stuckSleeper(t)
+	ctx := context.Background()
+	var err error
+	within(t, 15*time.Second, "the stuck call", func() { _, err = s.block.Call(ctx, stub, struct{}{}) })
+	if !errors.Is(err, object.ErrTimeout) {
+		t.Fatalf("the stuck call: %v, want ErrTimeout", err)
+	}
+	if n, err := s.count.Call(ctx, stub, struct{}{}); err != nil || n != 1 {
+		t.Fatalf("the next call: %d, %v; want a fresh instance", n, err)
+	}
+}
+
 // TestStuckOnCommitIsAbandoned: the OnCommit callbacks of a batch run under the limit
 // too. The turn committed, so its caller gets its result; the object restarts.
 func TestStuckOnCommitIsAbandoned(t *testing.T) {
-	rt := objecttest.New(t, object.Config{TurnTimeout: testLimit})
-	release := make(chan struct{})
-	defer close(release)
-	s := registerSleepers(t, rt.Runtime, release, nil)
+	rt, s, stub := stuckSleeper(t)
 	ctx := context.Background()
-	stub := s.ns.GetByName("a")
 	var n int
 	var err error
 	within(t, 15*time.Second, "the call whose callback is stuck", func() { n, err = s.slowCommit.Call(ctx, stub, "k") })
@@ -217,7 +246,28 @@ func TestCloseIsBoundedByTheTurnLimit(t *testing.T) {
 // Peer is an object that calls another object on request.
 type Peer struct {
 	arrived *sync.WaitGroup
-	call    func(ctx context.Context, to string) (int, error)
+}
+
+// registerPeers registers Peer with ping and call-peer, which pings another object
+// with the context callCtx derives from the turn's, once meet objects are all in
+// their call-peer turns (so that every call of a cycle is made before any returns).
+func registerPeers(t *testing.T, rt *object.Runtime, meet int, callCtx func(turn context.Context) context.Context) (*object.Namespace[Peer], object.Func[Peer, struct{}, int], object.Func[Peer, string, int]) {
+	t.Helper()
+	var arrived sync.WaitGroup
+	arrived.Add(meet)
+	ns, err := object.Register(rt, "peer", func(ctx context.Context, st *object.State) (*Peer, error) {
+		return &Peer{arrived: &arrived}, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ping := object.Method(ns, "ping", func(p *Peer, ctx context.Context, _ struct{}) (int, error) { return 1, nil })
+	callPeer := object.Method(ns, "call-peer", func(p *Peer, ctx context.Context, to string) (int, error) {
+		p.arrived.Done()
+		p.arrived.Wait()
+		return ping.Call(callCtx(ctx), ns.GetByName(to), struct{}{})
+	})
+	return ns, ping, callPeer
 }
 
 // TestCallCycleAcrossObjectsFails pins issue 13 item 4 (cycles): cycle detection
@@ -229,20 +279,7 @@ func TestCallCycleAcrossObjectsFails(t *testing.T) {
 	for _, n := range []int{2, 3} {
 		t.Run(fmt.Sprint(n, " objects"), func(t *testing.T) {
 			rt := objecttest.New(t, object.Config{})
-			var arrived sync.WaitGroup
-			ns, err := object.Register(rt.Runtime, "peer", func(ctx context.Context, st *object.State) (*Peer, error) {
-				return &Peer{arrived: &arrived}, nil
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			ping := object.Method(ns, "ping", func(p *Peer, ctx context.Context, _ struct{}) (int, error) { return 1, nil })
-			callPeer := object.Method(ns, "call-peer", func(p *Peer, ctx context.Context, to string) (int, error) {
-				p.arrived.Done()
-				p.arrived.Wait() // every object is in its turn before any calls
-				return ping.Call(ctx, ns.GetByName(to), struct{}{})
-			})
-			arrived.Add(n)
+			ns, _, callPeer := registerPeers(t, rt.Runtime, n, func(turn context.Context) context.Context { return turn })
 			errs := make([]error, n)
 			var wg sync.WaitGroup
 			within(t, 10*time.Second, "the calls around the cycle", func() {
@@ -266,6 +303,40 @@ func TestCallCycleAcrossObjectsFails(t *testing.T) {
 				t.Fatal("no call failed with ErrDeadlock")
 			}
 		})
+	}
+}
+
+// TestCallCycleWithDetachedContextsEndsAtTheLimit pins the rest of issue 13 item 4:
+// a cycle whose calls do not carry the turn's context (context.Background() inside a
+// handler) is invisible to the wait-for graph, so nothing can fail it at once; it
+// must still end, at the turn time limit, and both objects serve afterwards. Fails
+// on the code before the fix (no limit: both calls hung for ever).
+func TestCallCycleWithDetachedContextsEndsAtTheLimit(t *testing.T) {
+	rt := objecttest.New(t, object.Config{TurnTimeout: testLimit})
+	ns, ping, callPeer := registerPeers(t, rt.Runtime, 2, func(context.Context) context.Context { return context.Background() })
+	errs := make([]error, 2)
+	var wg sync.WaitGroup
+	within(t, 15*time.Second, "the calls around the cycle", func() {
+		for i := range 2 {
+			wg.Go(func() {
+				_, errs[i] = callPeer.Call(context.Background(), ns.GetByName(fmt.Sprint(i)), fmt.Sprint(1-i))
+			})
+		}
+		wg.Wait()
+	})
+	timeouts := 0
+	for _, err := range errs {
+		if errors.Is(err, object.ErrTimeout) {
+			timeouts++
+		}
+	}
+	if timeouts == 0 {
+		t.Fatalf("the cycle ended with %v, want an ErrTimeout", errs)
+	}
+	for i := range 2 {
+		if _, err := ping.Call(context.Background(), ns.GetByName(fmt.Sprint(i)), struct{}{}); err != nil {
+			t.Fatalf("object %d after the cycle: %v", i, err)
+		}
 	}
 }
 
