@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/warrenhq/warren/loadtest/internal/hist"
 	"github.com/warrenhq/warren/loadtest/internal/report"
 )
 
@@ -181,5 +182,23 @@ func TestRampOnceReadsARealRamp(t *testing.T) {
 	}
 	if o.knee.ServerCPUPerMsgUS <= 0 || o.lost != 0 {
 		t.Fatalf("server CPU per delivery %v, lost %d", o.knee.ServerCPUPerMsgUS, o.lost)
+	}
+}
+
+// On a machine too loaded for any knee, the servers still compare at their first
+// step, which offered each the same load.
+func TestSummaryWithoutKneesComparesTheFirstStep(t *testing.T) {
+	broken := func(p99, cpu float64) *report.Result {
+		return &report.Result{Messages: &report.Messages{}, Steps: []report.Step{{
+			OfferedPerS: 5, DeliveredPerS: 5000, ServerCPUPerMsgUS: cpu, Why: "p99",
+			Latency: hist.Summary{P50: p99 / 4, P99: p99}}}}
+	}
+	outs := []outcome{outcomeOf(1, "warren", broken(200, 17), 1.9), outcomeOf(1, "workerd", broken(1800, 56), 1.9)}
+	var buf bytes.Buffer
+	writeSummary(&buf, outs, []string{"warren", "workerd"})
+	for _, want := range []string{"| 5000, 50.0 / 200.0 ms, 17.00 µs |", "ratio warren/workerd at the first step (no knee for workerd): p99 9.00× lower, CPU per delivery 3.29× less"} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("summary lacks %q:\n%s", want, buf.String())
+		}
 	}
 }
