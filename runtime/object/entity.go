@@ -31,6 +31,9 @@ type entity struct {
 	idleElem  *list.Element
 	pins      int   // pending Go work or other reasons to stay in memory
 	queued    int64 // bytes held by queued and running events (event.bytes)
+	// addrQueued counts the HTTP requests of each client address (event.addr) queued
+	// or running, against Config.MaxQueuePerAddress.
+	addrQueued map[string]int
 
 	// runner-owned
 	db      *sql.DB
@@ -82,6 +85,9 @@ type event struct {
 	// bytes is what the event holds of a client's (a request body) while it waits:
 	// counted against Config.MaxQueueBytes and MaxQueueBytesTotal until it is done.
 	bytes int64
+	// addr is the client address of an HTTP request (clientaddr.Key), counted against
+	// Config.MaxQueuePerAddress until the event is done.
+	addr string
 }
 
 func newEntity(rt *Runtime, ns *nsCore, id ID) *entity {

@@ -8,10 +8,11 @@ import "sync"
 // (SocketConfig.InboundQueue) was not enough: one client with a few sockets filled the
 // queue, and the sockets of other clients of the object were closed for it. So the
 // messages of one client address (its IP, an IPv6 address by its /64) waiting in one
-// object are bounded too (SocketConfig.InboundPerAddress, 1/16 of the queue by
-// default): at that bound the address's sockets are no longer read (TCP
-// back-pressure, as at a socket's own bound), nothing of theirs is lost, and the rest
-// of the queue stays free for every other client.
+// object are bounded too (Config.MaxQueuePerAddress, 1/16 of the queue by default):
+// at that bound the address's sockets are no longer read (TCP back-pressure, as at a
+// socket's own bound), nothing of theirs is lost, and the rest of the queue stays free
+// for every other client. HTTP requests count against the same bound (queue.go), and
+// are refused beyond it.
 
 // addrShares counts, per client address, the received messages of one object's
 // sockets that wait for (or are in) their turn.

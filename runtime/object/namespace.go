@@ -10,6 +10,8 @@ import (
 	"net/http/httptest"
 	"sync"
 	"sync/atomic"
+
+	"github.com/warrenhq/warren/runtime/internal/clientaddr"
 )
 
 // Namespace is a class of objects of type T, registered once per runtime.
@@ -181,11 +183,12 @@ func (c *nsCore) invoke(ctx context.Context, id ID, name string, arg []byte) ([]
 
 // do runs fn as a turn of the object and waits for it to commit.
 func (c *nsCore) do(ctx context.Context, id ID, fn func(ctx context.Context, inst any) error) error {
-	return c.doHolding(ctx, id, 0, fn)
+	return c.doHolding(ctx, id, 0, "", fn)
 }
 
-// doHolding is do for a turn whose closure holds bytes of a client's (see queue.go).
-func (c *nsCore) doHolding(ctx context.Context, id ID, bytes int64, fn func(ctx context.Context, inst any) error) error {
+// doHolding is do for a turn of client address addr ("" for none) whose closure holds
+// bytes of the client's (see queue.go).
+func (c *nsCore) doHolding(ctx context.Context, id ID, bytes int64, addr string, fn func(ctx context.Context, inst any) error) error {
 	if id.IsZero() {
 		return fmt.Errorf("%w: zero ID", ErrInvalidID)
 	}
@@ -200,7 +203,7 @@ func (c *nsCore) doHolding(ctx context.Context, id ID, bytes int64, fn func(ctx 
 		defer c.rt.waits.remove(caller.key, target)
 	}
 	done := make(chan error, 1)
-	ev := &event{ctx: ctx, run: fn, bytes: bytes, done: func(err error) { done <- err }}
+	ev := &event{ctx: ctx, run: fn, bytes: bytes, addr: addr, done: func(err error) { done <- err }}
 	if err := c.rt.dispatch(c, id, ev); err != nil {
 		return err
 	}
@@ -227,14 +230,16 @@ const MaxRequestBody = 1 << 20
 // http.Handler; otherwise it answers 404 without touching the object. The object's
 // response is buffered and written only after the turn's writes are durable; a failed
 // turn answers 500 and a refused one 503 or 404. A body that the object's queue could
-// not take (Config.MaxQueueBytes) is refused with 503 before it is read, when its
-// length is announced.
+// not take (Config.MaxQueueBytes), or a request of a client address that has
+// Config.MaxQueuePerAddress of them in the object already, is refused with 503 before
+// its body is read, when its length is announced.
 func (ns *Namespace[T]) ServeHTTP(w http.ResponseWriter, r *http.Request, stub Stub[T]) {
 	if _, ok := any((*T)(nil)).(http.Handler); !ok {
 		http.Error(w, fmt.Sprintf("%v: %s objects do not serve HTTP", ErrNotFound, ns.core.name), http.StatusNotFound)
 		return
 	}
-	if err := ns.core.rt.canQueue(ns.core, stub.id, max(r.ContentLength, 0)); err != nil {
+	addr := clientaddr.Key(r.RemoteAddr)
+	if err := ns.core.rt.canQueue(ns.core, stub.id, max(r.ContentLength, 0), addr); err != nil {
 		code, msg := HTTPStatus(err)
 		http.Error(w, msg, code)
 		return
@@ -249,7 +254,7 @@ func (ns *Namespace[T]) ServeHTTP(w http.ResponseWriter, r *http.Request, stub S
 	// client went away, or it was abandoned after its time limit), so rec itself is
 	// never read out here.
 	var snap atomic.Pointer[response]
-	err = ns.core.doHolding(r.Context(), stub.id, int64(len(body)), func(ctx context.Context, inst any) error {
+	err = ns.core.doHolding(r.Context(), stub.id, int64(len(body)), addr, func(ctx context.Context, inst any) error {
 		rec := httptest.NewRecorder()
 		req := r.Clone(ctx)
 		req.Body = io.NopCloser(bytes.NewReader(body))

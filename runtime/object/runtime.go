@@ -26,6 +26,12 @@ type Config struct {
 	// MaxQueue bounds the events waiting for one object; beyond it calls fail with
 	// ErrOverloaded. Default 4096.
 	MaxQueue int
+	// MaxQueuePerAddress bounds what one client address (its IP, an IPv6 address by
+	// its /64) has waiting in one object's queue, so that one client cannot fill it for
+	// every other: its WebSocket messages beyond it wait (the transport stops reading
+	// its sockets: TCP back-pressure), its HTTP requests fail with ErrOverloaded (503).
+	// Default MaxQueue/16 (256).
+	MaxQueuePerAddress int
 	// MaxQueueBytes bounds the bytes of request bodies held by one object's events,
 	// queued or running; beyond it requests fail with ErrOverloaded (503), before their
 	// body is read when its length is announced. Default 16 MiB.
@@ -114,6 +120,9 @@ func New(cfg Config) (*Runtime, error) {
 	}
 	if cfg.MaxQueue <= 0 {
 		cfg.MaxQueue = 4096
+	}
+	if cfg.MaxQueuePerAddress <= 0 {
+		cfg.MaxQueuePerAddress = max(cfg.MaxQueue/16, 1)
 	}
 	if cfg.MaxQueueBytes <= 0 {
 		cfg.MaxQueueBytes = 16 << 20
@@ -281,6 +290,9 @@ func (rt *Runtime) dispatch(ns *nsCore, id ID, ev *event) error {
 	}
 	if ev.bytes > 0 {
 		rt.holdQueued(e, ev)
+	}
+	if ev.addr != "" {
+		rt.holdAddr(e, ev)
 	}
 	if id.has && !e.learned.has {
 		e.learned = id // the runner adopts the name (entity.run)

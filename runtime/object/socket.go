@@ -53,12 +53,6 @@ type SocketConfig struct {
 	// InboundQueue bounds the received messages of one socket waiting for their turn;
 	// beyond it the transport stops reading from that socket (TCP back-pressure). Default 64.
 	InboundQueue int
-	// InboundPerAddress bounds the received messages of one client address (its IP, an
-	// IPv6 address by its /64) waiting for their turns in one object, all its sockets
-	// together; beyond it the transport stops reading from them, so that one client
-	// cannot fill the object's queue (Config.MaxQueue) and get the sockets of others
-	// closed (1013). Default Config.MaxQueue/16 (256).
-	InboundPerAddress int
 }
 
 func (c SocketConfig) withDefaults() SocketConfig {
@@ -537,7 +531,7 @@ type socketRegistry struct {
 	mu   sync.Mutex
 	sets map[objectKey]*socketSet
 	open int
-	// perAddr is cfg.InboundPerAddress, defaulted from the runtime's MaxQueue.
+	// perAddr is the runtime's Config.MaxQueuePerAddress.
 	perAddr int
 
 	msgIn, msgOut, slow, auto, rejected, accepted, undelivered atomic.Int64
@@ -548,10 +542,7 @@ func (rt *Runtime) sockets() *socketRegistry {
 	r.once.Do(func() {
 		r.rt = rt
 		r.cfg = rt.cfg.Sockets.withDefaults()
-		r.perAddr = r.cfg.InboundPerAddress
-		if r.perAddr <= 0 {
-			r.perAddr = max(rt.cfg.MaxQueue/16, 1)
-		}
+		r.perAddr = rt.cfg.MaxQueuePerAddress
 		r.sets = map[objectKey]*socketSet{}
 	})
 	return r

@@ -113,8 +113,8 @@ func (h *HostSocket) Start(t Transport) {
 
 // Receive delivers one received message as a turn (OnMessage), or answers it with
 // the object's auto-response. It blocks while SocketConfig.InboundQueue messages of
-// this socket, or SocketConfig.InboundPerAddress of its client address, wait for
-// their turns. A message that cannot be delivered (the object is
+// this socket, or Config.MaxQueuePerAddress of its client address, wait for their
+// turns. A message that cannot be delivered (the object is
 // overloaded, its commit failed, it cannot be constructed) closes the socket (see
 // undeliverable), so that its client reconnects and sends it again; an error that
 // OnMessage itself returns is only logged.

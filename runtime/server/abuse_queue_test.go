@@ -2,6 +2,8 @@ package server_test
 
 import (
 	"fmt"
+	"io"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -17,13 +19,14 @@ import (
 // client with a few sockets filled an object's queue (Config.MaxQueue) with slow
 // messages, and a bystander of the same object, from another address, was refused
 // (its connect or its next message) and closed with 1013. Now each client address has
-// a bounded share of the object's queue (SocketConfig.InboundPerAddress): the
+// a bounded share of the object's queue (Config.MaxQueuePerAddress): the
 // flooder's sockets are read no faster than its share drains, and the bystander's
 // messages are all answered. Fails on the code before the fix (the bystander closed
 // with 1013).
 func TestAbuseQueueFloodSparesBystanders(t *testing.T) {
 	h := start(t, server.Config{}, object.Config{MaxQueue: 64,
-		Sockets: object.SocketConfig{InboundQueue: 32, InboundPerAddress: 16}})
+		MaxQueuePerAddress: 16,
+		Sockets:            object.SocketConfig{InboundQueue: 32}})
 	// 16 sockets of one address, each keeping 40 slow messages unanswered (more than
 	// its 32 in the object: 512 in all, 8 times the queue), reconnecting when closed.
 	stop := make(chan struct{})
@@ -101,5 +104,54 @@ func flood(c *websocket.Conn, window int, stop <-chan struct{}, sent *atomic.Int
 			}
 			sent.Add(1)
 		}
+	}
+}
+
+// TestAbuseHTTPQueueFloodSparesBystanders is TestAbuseQueueFloodSparesBystanders for
+// HTTP: 100 clients of one address looping slow requests (5 ms a turn) to one object
+// kept its queue (64, batches of 16) full, and a bystander's request from another
+// address got 503.
+// Now the address's requests beyond its share (Config.MaxQueuePerAddress) get 503
+// themselves and the bystander's are served. Fails on the code before the fix.
+func TestAbuseHTTPQueueFloodSparesBystanders(t *testing.T) {
+	h := start(t, server.Config{}, object.Config{MaxQueue: 64, MaxBatch: 16, MaxQueuePerAddress: 16})
+	stop := make(chan struct{})
+	var flooders sync.WaitGroup
+	var served, refused atomic.Int64
+	flooder := clientFrom("127.0.0.1")
+	flooder.Transport.(*http.Transport).MaxIdleConnsPerHost = 100
+	for range 100 {
+		flooders.Add(1)
+		go func() {
+			defer flooders.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				resp, err := flooder.Get("http://" + h.addr + "/parties/room/hq?slow=5")
+				if err != nil {
+					continue
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusOK {
+					served.Add(1)
+				} else {
+					refused.Add(1)
+				}
+			}
+		}()
+	}
+	defer flooders.Wait()
+	defer close(stop)
+	waitFor(t, "the flood to be refused", func() bool { return refused.Load() >= 100 })
+	for i := range 5 {
+		start := time.Now()
+		if code, body := h.getFrom("127.0.0.2", "/parties/room/hq"); code != http.StatusOK {
+			t.Fatalf("bystander request %d during the flood (%d flood requests served, %d refused): %d %s", i, served.Load(), refused.Load(), code, body)
+		}
+		t.Logf("bystander request %d: %v", i, time.Since(start).Round(time.Millisecond))
 	}
 }

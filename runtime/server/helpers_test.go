@@ -114,11 +114,15 @@ func (r *room) OnClose(ctx context.Context, ws *object.WebSocket, code int, reas
 	return nil
 }
 
-// ServeHTTP makes room also an HTTP counter; ?big=n answers n bytes instead.
+// ServeHTTP makes room also an HTTP counter; ?big=n answers n bytes instead, ?slow=ms
+// holds the turn ms milliseconds first.
 func (r *room) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	if big, _ := strconv.Atoi(req.URL.Query().Get("big")); big > 0 {
 		w.Write(make([]byte, big))
 		return
+	}
+	if ms, _ := strconv.Atoi(req.URL.Query().Get("slow")); ms > 0 { // ?slow=ms holds the turn
+		time.Sleep(time.Duration(ms) * time.Millisecond)
 	}
 	n, _, _ := object.GetJSON[int64](r.st.Storage(), "hits")
 	n++
