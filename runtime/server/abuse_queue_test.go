@@ -30,27 +30,15 @@ func TestAbuseQueueFloodSparesBystanders(t *testing.T) {
 	// 16 sockets of one address, each keeping 40 slow messages unanswered (more than
 	// its 32 in the object: 512 in all, 8 times the queue), reconnecting when closed.
 	stop := make(chan struct{})
-	var flooders sync.WaitGroup
 	var sent atomic.Int64
-	for i := range 16 {
-		flooders.Add(1)
-		go func() {
-			defer flooders.Done()
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				c, _, err := dialFrom(h, "127.0.0.1", fmt.Sprintf("/parties/room/q?_pk=flooder%d", i), nil)
-				if err != nil {
-					continue // refused: the queue was full (before the fix)
-				}
-				flood(c, 40, stop, &sent)
-				c.Close()
-			}
-		}()
-	}
+	flooders := loopUntil(stop, 16, func(i int) {
+		c, _, err := dialFrom(h, "127.0.0.1", fmt.Sprintf("/parties/room/q?_pk=flooder%d", i), nil)
+		if err != nil {
+			return // refused: the queue was full (before the fix)
+		}
+		flood(c, 40, stop, &sent)
+		c.Close()
+	})
 	defer flooders.Wait()
 	defer close(stop)
 	waitFor(t, "the flood to be under way", func() bool { return sent.Load() >= 1024 })
@@ -116,34 +104,22 @@ func flood(c *websocket.Conn, window int, stop <-chan struct{}, sent *atomic.Int
 func TestAbuseHTTPQueueFloodSparesBystanders(t *testing.T) {
 	h := start(t, server.Config{}, object.Config{MaxQueue: 64, MaxBatch: 16, MaxQueuePerAddress: 16})
 	stop := make(chan struct{})
-	var flooders sync.WaitGroup
 	var served, refused atomic.Int64
 	flooder := clientFrom("127.0.0.1")
 	flooder.Transport.(*http.Transport).MaxIdleConnsPerHost = 100
-	for range 100 {
-		flooders.Add(1)
-		go func() {
-			defer flooders.Done()
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				resp, err := flooder.Get("http://" + h.addr + "/parties/room/hq?slow=5")
-				if err != nil {
-					continue
-				}
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode == http.StatusOK {
-					served.Add(1)
-				} else {
-					refused.Add(1)
-				}
-			}
-		}()
-	}
+	flooders := loopUntil(stop, 100, func(int) {
+		resp, err := flooder.Get("http://" + h.addr + "/parties/room/hq?slow=5")
+		if err != nil {
+			return
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			served.Add(1)
+		} else {
+			refused.Add(1)
+		}
+	})
 	defer flooders.Wait()
 	defer close(stop)
 	waitFor(t, "the flood to be refused", func() bool { return refused.Load() >= 100 })
@@ -154,4 +130,25 @@ func TestAbuseHTTPQueueFloodSparesBystanders(t *testing.T) {
 		}
 		t.Logf("bystander request %d: %v", i, time.Since(start).Round(time.Millisecond))
 	}
+}
+
+// loopUntil runs f(i) over and over in n goroutines (i from 0 to n-1) until stop is
+// closed; wait on the group it returns.
+func loopUntil(stop <-chan struct{}, n int, f func(i int)) *sync.WaitGroup {
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				f(i)
+			}
+		}()
+	}
+	return &wg
 }
