@@ -3,7 +3,24 @@
 import type createGlobeFn from "cobe";
 
 export interface Dot { lat: number; lng: number; size: number; color: [number, number, number] }
-export interface Globe { kind: "webgl" | "2d"; destroy(): void }
+
+/**
+ * View is where the last drawn frame put the globe, in CSS pixels of the
+ * canvas (from its top left corner): what name labels are placed by.
+ */
+export interface View {
+  /** Radius of the globe's disc. */
+  radius: number;
+  /** project is where (lat, lng) is drawn, and how far it faces the viewer (1 at the centre, 0 at the rim); null on the far side. */
+  project(lat: number, lng: number): [x: number, y: number, facing: number] | null;
+  /** dotRadius is the radius at which a dot of the given size is drawn at the centre of the disc. */
+  dotRadius(size: number): number;
+}
+
+export interface Globe {
+  kind: "webgl" | "2d";
+  destroy(): void;
+}
 
 const RAD = Math.PI / 180;
 
@@ -15,6 +32,57 @@ export function anglesFor(lat: number, lng: number): [number, number] {
 // cobe's camera angles for centering (lat, lng) (from cobe's README).
 function cobeAngles(lat: number, lng: number): [number, number] {
   return [Math.PI - (lng * RAD - Math.PI / 2), lat * RAD];
+}
+
+/**
+ * ortho projects (lat, lng) orthographically onto a disc of radius R centred on
+ * (cx, cy), the view looking at (lat0, lng0) with north up (y grows downwards);
+ * it returns the point and cos of its angle to the view's centre, null on the far side.
+ */
+export function ortho(lat: number, lng: number, lat0: number, lng0: number, R: number, cx: number, cy: number): [number, number, number] | null {
+  const φ = lat * RAD, dλ = (lng - lng0) * RAD, φ0 = lat0 * RAD;
+  const cosc = Math.sin(φ0) * Math.sin(φ) + Math.cos(φ0) * Math.cos(φ) * Math.cos(dλ);
+  if (cosc < 0) return null;
+  return [cx + R * Math.cos(φ) * Math.sin(dλ), cy - R * (Math.cos(φ0) * Math.sin(φ) - Math.sin(φ0) * Math.cos(φ) * Math.cos(dλ)), cosc];
+}
+
+/**
+ * COBE_RADIUS is the globe's radius in cobe 0.6.5's drawing, as a fraction of
+ * half the canvas's height: its fragment shader draws the sphere where
+ * |uv|² <= 0.64, uv running from -1 to 1 over the height (at scale 1, offset 0).
+ */
+export const COBE_RADIUS = 0.8;
+
+/**
+ * cobeCentre is the (lat, lng) at the centre of cobe's view for its camera
+ * angles: the inverse of cobeAngles (cobe's shader rotates the point
+ * (cos φ cos λ, sin φ, -cos φ sin λ) by theta about x after phi about y).
+ */
+export function cobeCentre(phi: number, theta: number): [number, number] {
+  let lng = (1.5 * Math.PI - phi) / RAD;
+  lng = ((((lng + 180) % 360) + 360) % 360) - 180;
+  return [theta / RAD, lng];
+}
+
+/** cobeView is the {@link View} of a cobe frame drawn with (phi, theta) on a canvas of w × h CSS pixels. */
+export function cobeView(phi: number, theta: number, w: number, h: number): View {
+  const [lat0, lng0] = cobeCentre(phi, theta);
+  const radius = (COBE_RADIUS * h) / 2;
+  return {
+    radius,
+    project: (lat, lng) => ortho(lat, lng, lat0, lng0, radius, w / 2, h / 2),
+    // A marker of size s covers the points within s/2 of it on the unit sphere
+    // (smoothstep(s/2, 0, distance) in the shader).
+    dotRadius: (size) => (size / 2) * radius,
+  };
+}
+
+/** PLAIN_RADIUS is the 2D drawing's globe radius, as a fraction of the canvas's width. */
+const PLAIN_RADIUS = 0.42;
+
+/** plainDotRadius is the radius of a dot of the given size in the 2D drawing of a globe of radius R. */
+function plainDotRadius(size: number, R: number): number {
+  return Math.max(3, size * R * 0.35);
 }
 
 function shortest(from: number, to: number): number {
@@ -59,53 +127,73 @@ export function cobeMarkers(ds: Dot[], f: [number, number] | null): CobeMarker[]
   return real.concat(real.map((m) => ({ location: m.location, size: 0 })));
 }
 
+/** With prefers-reduced-motion the globe does not spin by itself (it still follows the player). */
+function stillWhenIdle(): boolean {
+  return matchMedia("(prefers-reduced-motion: reduce)").matches;
+}
+
+/**
+ * createRenderer draws dots() on canvas, turning to focus() (or spinning
+ * slowly without one), every animation frame; after each frame it calls
+ * onFrame with the frame's {@link View}.
+ */
 export function createRenderer(
   canvas: HTMLCanvasElement,
   createGlobe: typeof createGlobeFn,
   dots: () => Dot[],
   focus: () => [number, number] | null,
+  onFrame: (v: View) => void = () => {},
 ): Globe {
   const dpr = Math.min(2, window.devicePixelRatio || 1);
-  const size = () => Math.min(1200, Math.max(200, canvas.offsetWidth || 600) * dpr);
   canvas.dataset.renderer = "none";
   const forced = new URLSearchParams(location.search).get("renderer");
   if (forced !== "2d" && hasWebGL()) {
     try {
       let phi = 0, theta = 0.3;
+      // cobe draws by its width and height uniforms: they must be the drawing
+      // buffer's size, which phenomenon sets to the canvas's CSS size × dpr
+      // (a capped or different size draws the globe off centre, and the
+      // labels miss their dots). The buffer follows the canvas's size.
       const g = createGlobe(canvas, {
-        devicePixelRatio: dpr, width: size(), height: size(), phi, theta,
+        devicePixelRatio: dpr, width: Math.max(1, canvas.clientWidth * dpr), height: Math.max(1, canvas.clientHeight * dpr), phi, theta,
         // mapBaseBrightness must be set: cobe 0.6.5 passes undefined (NaN) to the
         // shader otherwise, and SwiftShader's max(x, NaN) turns the sphere black.
         dark: 1, diffuse: 1.2, mapSamples: 16000, mapBrightness: 6, mapBaseBrightness: 0,
         baseColor: [0.3, 0.3, 0.3], markerColor: [0.1, 0.8, 1], glowColor: [0.35, 0.45, 0.7],
         markers: [],
+        // onRender runs after a frame is drawn and sets what the next one draws:
+        // the view (and the dots' positions) of the frame on screen are the ones
+        // set the time before, so onFrame gets them first.
         onRender: (st) => {
+          onFrame(cobeView(phi, theta, canvas.clientWidth, canvas.clientHeight));
           const f = focus();
           if (f) {
             const [p, t] = cobeAngles(f[0], f[1]);
             const tp = shortest(phi, p);
             phi += (tp - phi) * 0.12;
             theta += (Math.max(-1.2, Math.min(1.2, t)) - theta) * 0.12;
-          } else {
+          } else if (!stillWhenIdle()) {
             phi += 0.005;
           }
           st.phi = phi;
           st.theta = theta;
-          st.width = size();
-          st.height = size();
+          st.width = canvas.width;
+          st.height = canvas.height;
           st.markers = cobeMarkers(dots(), f);
         },
       });
+      const resized = new ResizeObserver(() => g.resize());
+      resized.observe(canvas);
       canvas.dataset.renderer = "webgl";
-      return { kind: "webgl", destroy: () => g.destroy() };
+      return { kind: "webgl", destroy: () => { resized.disconnect(); g.destroy(); } };
     } catch (e) {
       console.warn("WebGL globe failed, drawing in 2D:", e);
     }
   }
-  return create2D(canvas, dots, focus, size);
+  return create2D(canvas, dots, focus, onFrame, () => Math.min(1200, Math.max(200, canvas.clientWidth || 600) * dpr));
 }
 
-function create2D(canvas: HTMLCanvasElement, dots: () => Dot[], focus: () => [number, number] | null, size: () => number): Globe {
+function create2D(canvas: HTMLCanvasElement, dots: () => Dot[], focus: () => [number, number] | null, onFrame: (v: View) => void, size: () => number): Globe {
   const ctx = canvas.getContext("2d")!;
   let lat0 = 20, lng0 = 0, stop = false;
   canvas.dataset.renderer = "2d";
@@ -120,10 +208,10 @@ function create2D(canvas: HTMLCanvasElement, dots: () => Dot[], focus: () => [nu
       if (d > 180) d -= 360;
       if (d < -180) d += 360;
       lng0 += d * 0.12;
-    } else {
+    } else if (!stillWhenIdle()) {
       lng0 += 0.3;
     }
-    const R = s * 0.42, cx = s / 2, cy = s / 2;
+    const R = s * PLAIN_RADIUS, cx = s / 2, cy = s / 2;
     ctx.clearRect(0, 0, s, s);
     const grad = ctx.createRadialGradient(cx - R * 0.3, cy - R * 0.3, R * 0.1, cx, cy, R);
     grad.addColorStop(0, "#2b3a5c");
@@ -132,13 +220,7 @@ function create2D(canvas: HTMLCanvasElement, dots: () => Dot[], focus: () => [nu
     ctx.beginPath(); ctx.arc(cx, cy, R, 0, 2 * Math.PI); ctx.fill();
     ctx.strokeStyle = "#4a6aa855";
     ctx.stroke();
-    const sφ0 = Math.sin(lat0 * RAD), cφ0 = Math.cos(lat0 * RAD);
-    const project = (lat: number, lng: number): [number, number] | null => {
-      const φ = lat * RAD, dλ = (lng - lng0) * RAD;
-      const cosc = sφ0 * Math.sin(φ) + cφ0 * Math.cos(φ) * Math.cos(dλ);
-      if (cosc < 0) return null;
-      return [cx + R * Math.cos(φ) * Math.sin(dλ), cy - R * (cφ0 * Math.sin(φ) - sφ0 * Math.cos(φ) * Math.cos(dλ))];
-    };
+    const project = (lat: number, lng: number) => ortho(lat, lng, lat0, lng0, R, cx, cy);
     ctx.fillStyle = "#4a6aa866"; // graticule dots
     for (let la = -60; la <= 60; la += 30) for (let lo = -180; lo < 180; lo += 15) {
       const p = project(la, lo);
@@ -150,8 +232,15 @@ function create2D(canvas: HTMLCanvasElement, dots: () => Dot[], focus: () => [nu
       const p = project(d.lat, d.lng);
       if (!p) continue;
       ctx.fillStyle = `rgb(${d.color.map((x) => Math.round(x * 255)).join(",")})`;
-      ctx.beginPath(); ctx.arc(p[0], p[1], Math.max(3, d.size * R * 0.35), 0, 2 * Math.PI); ctx.fill();
+      ctx.beginPath(); ctx.arc(p[0], p[1], plainDotRadius(d.size, R), 0, 2 * Math.PI); ctx.fill();
     }
+    // The same frame in CSS pixels (the buffer is square, drawn over the canvas's box).
+    const w = canvas.clientWidth || s, css = w / s, Rc = R * css, la = lat0, lo = lng0;
+    onFrame({
+      radius: Rc,
+      project: (lat, lng) => ortho(lat, lng, la, lo, Rc, w / 2, w / 2),
+      dotRadius: (size) => plainDotRadius(size, R) * css,
+    });
     requestAnimationFrame(frame);
   };
   requestAnimationFrame(frame);
