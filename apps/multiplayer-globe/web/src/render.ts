@@ -193,6 +193,16 @@ export function createRenderer(
   return create2D(canvas, dots, focus, onFrame, () => Math.min(1200, Math.max(200, canvas.clientWidth || 600) * dpr));
 }
 
+/** SPHERE_DOTS are the 2D drawing's dots: every 6° of latitude, about every 6° of arc along each parallel. */
+const SPHERE_DOTS: [number, number][] = (() => {
+  const out: [number, number][] = [];
+  for (let la = -84; la <= 84; la += 6) {
+    const n = Math.max(1, Math.round(60 * Math.cos(la * RAD)));
+    for (let i = 0; i < n; i++) out.push([la, -180 + (360 * i) / n]);
+  }
+  return out;
+})();
+
 function create2D(canvas: HTMLCanvasElement, dots: () => Dot[], focus: () => [number, number] | null, onFrame: (v: View) => void, size: () => number): Globe {
   const ctx = canvas.getContext("2d")!;
   let lat0 = 20, lng0 = 0, stop = false;
@@ -221,10 +231,15 @@ function create2D(canvas: HTMLCanvasElement, dots: () => Dot[], focus: () => [nu
     ctx.strokeStyle = "#4a6aa855";
     ctx.stroke();
     const project = (lat: number, lng: number) => ortho(lat, lng, lat0, lng0, R, cx, cy);
-    ctx.fillStyle = "#4a6aa866"; // graticule dots
-    for (let la = -60; la <= 60; la += 30) for (let lo = -180; lo < 180; lo += 15) {
+    // A dotted sphere, like cobe's, brighter where it faces the viewer. The
+    // dots stay a cool grey (never a player's colour: the browser tests tell
+    // dots apart by colour).
+    const dot = Math.max(1, R / 160);
+    for (const [la, lo] of SPHERE_DOTS) {
       const p = project(la, lo);
-      if (p) ctx.fillRect(p[0] - 1, p[1] - 1, 2, 2);
+      if (!p) continue;
+      ctx.fillStyle = `rgb(170 185 210 / ${(0.12 + 0.4 * p[2]).toFixed(2)})`;
+      ctx.fillRect(p[0] - dot / 2, p[1] - dot / 2, dot, dot);
     }
     const ds = dots();
     for (let i = ds.length - 1; i >= 0; i--) { // most important last, on top
