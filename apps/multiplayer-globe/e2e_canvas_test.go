@@ -60,9 +60,10 @@ func rgb8(img image.Image, x, y int) (int, int, int) {
 	return int(r >> 8), int(g >> 8), int(b >> 8)
 }
 
-// find locates the largest 8-connected patch of pixels of kind k in img: one
-// dot, whatever else of its colour the frame has (the rim's glow has cyan
-// pixels, a player's label its colour).
+// find locates the largest patch of pixels of kind k in img, pixels within
+// 3 px of each other counting as one patch: one dot, whatever else of its
+// colour the frame has (the rim's glow has cyan pixels), although cobe's
+// shading breaks a small dot's pixels of that colour into specks.
 func find(img image.Image, k dotKind) blob {
 	r := img.Bounds()
 	w, h := r.Dx(), r.Dy()
@@ -93,8 +94,8 @@ func find(img image.Image, k dotKind) blob {
 			if x > bl.right {
 				bl.right = x
 			}
-			for dy := -1; dy <= 1; dy++ {
-				for dx := -1; dx <= 1; dx++ {
+			for dy := -3; dy <= 3; dy++ {
+				for dx := -3; dx <= 3; dx++ {
 					nx, ny := x+dx, y+dy
 					if nx < 0 || ny < 0 || nx >= w || ny >= h {
 						continue
@@ -177,7 +178,9 @@ func overlay(t *testing.T, p playwright.Page, n int) (image.Image, rect, rect) {
 // expectLabelBeside waits until page p draws the player called name as a dot
 // of kind k with its label just right of it (its left edge 4 to 24 px right of
 // the dot's centre: the dot's edge is blurred, so its classified pixels are
-// fewer than it covers; its middle within 5 px of the dot's centre line); when you
+// fewer than it covers; its middle within 8 px of the dot's centre line: cobe
+// draws a marker at the nearest point of its land-dot lattice, up to ~1° from
+// the player, which the label does not follow); when you
 // is set, also the ring around the player's own dot, centred on it. It fails
 // at the deadline with what it saw last.
 func expectLabelBeside(t *testing.T, p playwright.Page, name string, k dotKind, you bool, within time.Duration) {
@@ -191,7 +194,7 @@ func expectLabelBeside(t *testing.T, p playwright.Page, name string, k dotKind, 
 		img, tag, ring := overlay(t, p, n)
 		dot := find(img, k)
 		gap, dy := tag.X-dot.cx, tag.Y+tag.H/2-dot.cy
-		ok := dot.n > 5 && tag.W > 0 && gap >= 4 && gap <= 24 && abs(dy) <= 5
+		ok := dot.n > 5 && tag.W > 0 && gap >= 4 && gap <= 24 && abs(dy) <= 8
 		if you {
 			rx, ry := ring.X+ring.W/2-dot.cx, ring.Y+ring.H/2-dot.cy
 			ok = ok && ring.W > 0 && abs(rx) <= 4 && abs(ry) <= 4
