@@ -3,7 +3,7 @@
 // list; headings; what the page does on each close code.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { cobeCentre, cobeMarkers, cobeView, ortho, COBE_RADIUS } from "./render.ts";
+import { cobeCentre, cobeMarkers, cobeView, ortho, COBE_RADIUS, Ease } from "./render.ts";
 import { headingOf } from "./controls.ts";
 import { adviceFor, Close } from "./protocol.ts";
 
@@ -83,4 +83,12 @@ test("a close a retry cannot change stops the page; the others reconnect", () =>
     assert.ok(a.message, `${code} is explained`);
   }
   for (const code of [1000, 1006, Close.Restart, Close.TryAgainLater, Close.RateLimited]) assert.equal(adviceFor(code).reconnect, true, String(code));
+});
+
+test("the camera eases by time: a slow frame goes further, 60 fps goes 12 % a frame", () => {
+  const e = new Ease();
+  assert.equal(e.step(1000), 1, "the first frame looks at the focus at once");
+  assert.ok(Math.abs(e.step(1000 + 1000 / 60) - 0.12) < 1e-9);
+  const slow = e.step(1000 + 1000 / 60 + 2000);
+  assert.ok(slow > 0.999, `a frame 2 s late goes (almost) all the way: ${slow}`);
 });

@@ -85,6 +85,28 @@ function plainDotRadius(size: number, R: number): number {
   return Math.max(3, size * R * 0.35);
 }
 
+/** The camera closes this share of its distance to the focus in every 1/60 s. */
+const EASE_PER_FRAME = 0.12;
+
+/**
+ * Ease is the share of the way to its target the camera moves in a frame:
+ * by time, not by frame, so that a slow renderer (a small phone, software
+ * WebGL) still reaches the player instead of lagging behind for seconds.
+ */
+export class Ease {
+  private last = 0;
+  /** step is the share for a frame drawn at now (ms); the first frame goes all the way. */
+  step(now: number): number {
+    const dt = this.last ? Math.min(1000, now - this.last) : Infinity;
+    this.last = now;
+    return 1 - Math.pow(1 - EASE_PER_FRAME, dt / (1000 / 60));
+  }
+  /** frames is how many 60 Hz frames have passed since the last step (at most 60), for motion by time. */
+  frames(now: number): number {
+    return this.last ? Math.min(60, (now - this.last) / (1000 / 60)) : 1;
+  }
+}
+
 function shortest(from: number, to: number): number {
   let d = (to - from) % (2 * Math.PI);
   if (d > Math.PI) d -= 2 * Math.PI;
@@ -150,6 +172,7 @@ export function createRenderer(
   if (forced !== "2d" && hasWebGL()) {
     try {
       let phi = 0, theta = 0.3;
+      const ease = new Ease();
       // cobe draws by its width and height uniforms: they must be the drawing
       // buffer's size, which phenomenon sets to the canvas's CSS size × dpr
       // (a capped or different size draws the globe off centre, and the
@@ -166,14 +189,14 @@ export function createRenderer(
         // set the time before, so onFrame gets them first.
         onRender: (st) => {
           onFrame(cobeView(phi, theta, canvas.clientWidth, canvas.clientHeight));
-          const f = focus();
+          const f = focus(), now = performance.now(), spin = ease.frames(now), k = ease.step(now);
           if (f) {
             const [p, t] = cobeAngles(f[0], f[1]);
             const tp = shortest(phi, p);
-            phi += (tp - phi) * 0.12;
-            theta += (Math.max(-1.2, Math.min(1.2, t)) - theta) * 0.12;
+            phi += (tp - phi) * k;
+            theta += (Math.max(-1.2, Math.min(1.2, t)) - theta) * k;
           } else if (!stillWhenIdle()) {
-            phi += 0.005;
+            phi += 0.005 * spin;
           }
           st.phi = phi;
           st.theta = theta;
@@ -206,20 +229,21 @@ const SPHERE_DOTS: [number, number][] = (() => {
 function create2D(canvas: HTMLCanvasElement, dots: () => Dot[], focus: () => [number, number] | null, onFrame: (v: View) => void, size: () => number): Globe {
   const ctx = canvas.getContext("2d")!;
   let lat0 = 20, lng0 = 0, stop = false;
+  const ease = new Ease();
   canvas.dataset.renderer = "2d";
   const frame = () => {
     if (stop) return;
     const s = size();
     if (canvas.width !== s) { canvas.width = s; canvas.height = s; }
-    const f = focus();
+    const f = focus(), now = performance.now(), spin = ease.frames(now), k = ease.step(now);
     if (f) {
-      lat0 += (f[0] - lat0) * 0.12;
+      lat0 += (f[0] - lat0) * k;
       let d = f[1] - lng0;
       if (d > 180) d -= 360;
       if (d < -180) d += 360;
-      lng0 += d * 0.12;
+      lng0 += d * k;
     } else if (!stillWhenIdle()) {
-      lng0 += 0.3;
+      lng0 += 0.3 * spin;
     }
     const R = s * PLAIN_RADIUS, cx = s / 2, cy = s / 2;
     ctx.clearRect(0, 0, s, s);
@@ -234,11 +258,11 @@ function create2D(canvas: HTMLCanvasElement, dots: () => Dot[], focus: () => [nu
     // A dotted sphere, like cobe's, brighter where it faces the viewer. The
     // dots stay a cool grey (never a player's colour: the browser tests tell
     // dots apart by colour).
-    const dot = Math.max(1, R / 160);
+    const dot = Math.max(1.5, R / 110);
     for (const [la, lo] of SPHERE_DOTS) {
       const p = project(la, lo);
       if (!p) continue;
-      ctx.fillStyle = `rgb(170 185 210 / ${(0.12 + 0.4 * p[2]).toFixed(2)})`;
+      ctx.fillStyle = `rgb(170 185 210 / ${(0.2 + 0.5 * p[2]).toFixed(2)})`;
       ctx.fillRect(p[0] - dot / 2, p[1] - dot / 2, dot, dot);
     }
     const ds = dots();
