@@ -4,6 +4,7 @@ package main
 
 import (
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"os"
@@ -110,11 +111,24 @@ const seekItems = `setInterval(() => {
     const d = Math.hypot(it.lat - me.lat, ((it.lng - me.lng + 540) % 360) - 180);
     if (d < bd) { bd = d; best = it; }
   }
-  if (!best) return;
-  const r = Math.PI / 180, φ1 = me.lat * r, φ2 = best.lat * r, dλ = (best.lng - me.lng) * r;
-  const h = Math.atan2(Math.sin(dλ) * Math.cos(φ2), Math.cos(φ1) * Math.sin(φ2) - Math.sin(φ1) * Math.cos(φ2) * Math.cos(dλ)) / r;
-  globe.steer(h, true);
+  if (best) globe.steer(` + bearingJS + `(me, best), true);
 }, 100)`
+
+// seekPlayer makes the page steer its player toward the player called %q
+// until within 20° of them (their labels apart), and stop there.
+const seekPlayer = `setInterval(() => {
+  const me = globe.players.get(globe.you), to = [...globe.players.values()].find((q) => q.name === %q);
+  if (!me || !to) return;
+  const near = Math.hypot(to.lat - me.lat, ((to.lng - me.lng + 540) %% 360) - 180) < 20;
+  globe.steer(near ? 0 : ` + bearingJS + `(me, to), !near);
+}, 100)`
+
+// bearingJS is a JavaScript function of two points {lat, lng}: the initial
+// great-circle heading from the first to the second, in degrees.
+const bearingJS = `((a, b) => {
+  const r = Math.PI / 180, φ1 = a.lat * r, φ2 = b.lat * r, dλ = (b.lng - a.lng) * r;
+  return Math.atan2(Math.sin(dλ) * Math.cos(φ2), Math.cos(φ1) * Math.sin(φ2) - Math.sin(φ1) * Math.cos(φ2) * Math.cos(dλ)) / r;
+})`
 
 // otherTag is the label of another player than the page's own.
 func otherTag(p playwright.Page) playwright.Locator { return p.Locator("#labels .tag:not(.you)") }
@@ -338,8 +352,23 @@ func TestGlobeWebGL(t *testing.T) {
 	expectLabelBeside(t, alice, "bob", red, false, 60*time.Second)
 
 	// Bob collects, so the HUD shows a score and the all-time leaderboard.
-	eval(t, bob, seekItems)
+	seeking := eval(t, bob, seekItems)
 	must(t, h.Expect.Locator(alice.Locator("#leaderboard li").First()).ToContainText("bob"))
+	// Then he comes back to alice, so that the screenshots show both names.
+	eval(t, bob, fmt.Sprintf("clearInterval(%v)", seeking))
+	eval(t, bob, fmt.Sprintf(seekPlayer, "alice"))
+	deadline = time.Now().Add(60 * time.Second)
+	for {
+		al, ag := posOf(t, alice, "alice")
+		bl, bg := posOf(t, alice, "bob")
+		if abs(al-bl) < 24 && abs(math.Mod(ag-bg+540, 360)-180) < 24 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("bob at %v,%v never came back to alice at %v,%v", bl, bg, al, ag)
+		}
+		eval(t, alice, `new Promise((r) => setTimeout(r, 100))`)
+	}
 	h.CheckViews(alice, "session", view("phone-dark"), view("desktop-dark"))
 
 	if os.Getenv(browsertest.ScreenshotsEnv) != "" {
