@@ -35,19 +35,14 @@ func setup(p Policy) func(rt *object.Runtime, s *server.Server) error {
 		// them), so that GETs of guessed names create no files.
 		docs, err := object.Register(rt, "document", func(ctx context.Context, st *object.State) (*Document, error) {
 			return newDocument(ctx, st, p)
-		}, object.ExistingOnlyHTTP())
+		}, object.ExistingOnlyHTTP(), documentMethods)
 		if err != nil {
 			return err
 		}
-		idx, err := object.Register(rt, "index", newIndex)
+		idx, err := object.Register(rt, "index", newIndex, indexMethods)
 		if err != nil {
 			return err
 		}
-		list := object.Method(idx, "list", (*Index).list)
-		create := object.Method(idx, "create", (*Index).create)
-		rename := object.Method(idx, "rename", (*Index).rename)
-		info := object.Method(idx, "info", (*Index).info)
-		resolve := object.Method(idx, "resolve", (*Index).resolve)
 		all := idx.GetByName("all")
 
 		s.Handle("/api/docs", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -55,7 +50,7 @@ func setup(p Policy) func(rt *object.Runtime, s *server.Server) error {
 				return
 			}
 			if r.Method == http.MethodGet {
-				reply(w)(list.Call(r.Context(), all, struct{}{}))
+				reply(w)(listDocs.Call(r.Context(), all))
 				return
 			}
 			var a createArgs
@@ -68,7 +63,7 @@ func setup(p Policy) func(rt *object.Runtime, s *server.Server) error {
 					return
 				}
 			}
-			d, err := create.Call(r.Context(), all, a)
+			d, err := createDoc.Call(r.Context(), all, a)
 			if err == nil { // the document exists from now on: its HTTP API answers before anyone joins it
 				err = docs.RunLocal(r.Context(), docs.GetByName(d.Name), func(context.Context, *Document) error { return nil })
 			}
@@ -80,7 +75,7 @@ func setup(p Policy) func(rt *object.Runtime, s *server.Server) error {
 			}
 			name := strings.TrimPrefix(r.URL.Path, "/api/docs/")
 			if r.Method == http.MethodGet {
-				reply(w)(info.Call(r.Context(), all, name))
+				reply(w)(docInfo.Call(r.Context(), all, name))
 				return
 			}
 			var a createArgs
@@ -88,14 +83,14 @@ func setup(p Policy) func(rt *object.Runtime, s *server.Server) error {
 				return
 			}
 			a.Name = name
-			reply(w)(rename.Call(r.Context(), all, a))
+			reply(w)(renameDoc.Call(r.Context(), all, a))
 		}))
 		s.AddMetric(server.Metric{Name: "collab_editor_compactions_total", Help: "Document log compactions into a snapshot.", Type: "counter",
 			Value: func() float64 { return float64(compactions.Load()) }})
 		if err := s.Mount(newTextEndpoint(docs, p.withDefaults().TextSteps)); err != nil {
 			return err
 		}
-		return s.Mount(&viewEndpoint{docs: docs, index: all, resolve: resolve})
+		return s.Mount(&viewEndpoint{docs: docs, index: all})
 	}
 }
 

@@ -391,6 +391,12 @@ type docState struct {
 	State []byte `json:"state,omitempty"`
 }
 
+// The document's RPC methods, listed when "document" is registered.
+var (
+	mergedStateOf   = object.NewMethod("merged-state", (*Document).mergedState)
+	documentMethods = object.Methods(mergedStateOf)
+)
+
 // mergedState is the RPC behind GET text: the document's state unless the
 // caller has the one of log row have.
 func (d *Document) mergedState(ctx context.Context, have int64) (docState, error) {

@@ -61,7 +61,17 @@ func cleanTitle(t string) (string, error) {
 	return t, nil
 }
 
-func (x *Index) list(ctx context.Context, _ struct{}) ([]ListedDoc, error) {
+// The index's RPC methods, listed when "index" is registered.
+var (
+	listDocs     = object.NewMethodNoArg("list", (*Index).list)
+	createDoc    = object.NewMethod("create", (*Index).create)
+	renameDoc    = object.NewMethod("rename", (*Index).rename)
+	docInfo      = object.NewMethod("info", (*Index).info)
+	resolveToken = object.NewMethod("resolve", (*Index).resolve)
+	indexMethods = object.Methods(listDocs, createDoc, renameDoc, docInfo, resolveToken)
+)
+
+func (x *Index) list(ctx context.Context) ([]ListedDoc, error) {
 	rows, err := x.st.SQL().Query(`SELECT title, created, view_token FROM docs ORDER BY created DESC, view_token`)
 	if err != nil {
 		return nil, err
@@ -147,15 +157,14 @@ func (x *Index) resolve(ctx context.Context, token string) (DocInfo, error) {
 // token, over the same y-websocket protocol, with edits ignored. The document's
 // name is never revealed to the viewer.
 type viewEndpoint struct {
-	docs    *object.Namespace[Document]
-	index   object.Stub[Index]
-	resolve object.Func[Index, string, DocInfo]
+	docs  *object.Namespace[Document]
+	index object.Stub[Index]
 }
 
 func (v *viewEndpoint) Name() string { return "view" }
 
 func (v *viewEndpoint) ServeObject(w http.ResponseWriter, r *http.Request, token string) {
-	d, err := v.resolve.Call(r.Context(), v.index, token)
+	d, err := resolveToken.Call(r.Context(), v.index, token)
 	if err != nil {
 		http.Error(w, "no such document", http.StatusNotFound)
 		return
@@ -170,7 +179,7 @@ func (v *viewEndpoint) ServeObject(w http.ResponseWriter, r *http.Request, token
 }
 
 func (v *viewEndpoint) AcceptSocket(r *http.Request, token, connID string) (*object.HostSocket, error) {
-	d, err := v.resolve.Call(r.Context(), v.index, token)
+	d, err := resolveToken.Call(r.Context(), v.index, token)
 	if err != nil {
 		return nil, fmt.Errorf("%w: no document for this token", object.ErrNotFound)
 	}

@@ -20,7 +20,6 @@ import (
 // document until the next update.
 type textEndpoint struct {
 	docs  *object.Namespace[Document]
-	state object.Func[Document, int64, docState]
 	steps int
 
 	slot  chan struct{} // one text integrated at a time
@@ -41,7 +40,7 @@ const maxCachedTexts = 32
 const textWait = 10 * time.Second
 
 func newTextEndpoint(docs *object.Namespace[Document], steps int) *textEndpoint {
-	return &textEndpoint{docs: docs, state: object.Method(docs, "merged-state", (*Document).mergedState), steps: steps,
+	return &textEndpoint{docs: docs, steps: steps,
 		slot: make(chan struct{}, 1), cache: map[string]cachedText{}}
 }
 
@@ -88,7 +87,7 @@ func (e *textEndpoint) text(ctx context.Context, name string) (string, error) {
 	if ok {
 		have = c.seq
 	}
-	st, err := e.state.Call(ctx, e.docs.GetByName(name), have)
+	st, err := mergedStateOf.Call(ctx, e.docs.GetByName(name), have)
 	if err != nil {
 		return "", err
 	}

@@ -257,23 +257,24 @@ func TestLeaderboardKeyedByPlayer(t *testing.T) {
 // keyed by name) is kept, each row under the id "name:<name>".
 func TestLeaderboardKeepsRowsByName(t *testing.T) {
 	rt := objecttest.New(t, object.Config{})
+	touch := object.NewMethodNoArg("touch", func(*Leaderboard, context.Context) (bool, error) { return true, nil })
 	old, err := object.Register(rt.Runtime, "leaderboard", func(ctx context.Context, st *object.State) (*Leaderboard, error) {
 		_, err := st.SQL().Exec(`CREATE TABLE IF NOT EXISTS scores (name TEXT PRIMARY KEY, best INTEGER NOT NULL, total INTEGER NOT NULL, updated INTEGER NOT NULL);
 			INSERT OR IGNORE INTO scores VALUES ('carol', 7, 30, 1), ('dave', 3, 3, 2)`)
 		return &Leaderboard{st: st}, err
-	})
+	}, object.Methods(touch))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := object.Method(old, "touch", func(*Leaderboard, context.Context, int) (int, error) { return 0, nil }).Call(context.Background(), old.GetByName("all-time"), 0); err != nil {
+	if _, err := touch.Call(context.Background(), old.GetByName("all-time")); err != nil {
 		t.Fatal(err)
 	}
 	rt = rt.Restart(t, object.Config{})
-	ns, err := object.Register(rt.Runtime, "leaderboard", newLeaderboard)
+	ns, err := object.Register(rt.Runtime, "leaderboard", newLeaderboard, boardMethods)
 	if err != nil {
 		t.Fatal(err)
 	}
-	top, err := object.Method(ns, "top", (*Leaderboard).Top).Call(context.Background(), ns.GetByName("all-time"), 10)
+	top, err := topScores.Call(context.Background(), ns.GetByName("all-time"), 10)
 	if err != nil {
 		t.Fatal(err)
 	}

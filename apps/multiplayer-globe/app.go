@@ -51,28 +51,21 @@ func setup(opt Options) func(rt *object.Runtime, s *server.Server) error {
 		adm := newAdmission(opt)
 		lobbies, err := object.Register(rt, "lobby", func(ctx context.Context, st *object.State) (*Lobby, error) {
 			return newLobby(ctx, st, opt.Capacity, adm)
-		})
+		}, lobbyMethods)
 		if err != nil {
 			return err
 		}
-		boards, err := object.Register(rt, "leaderboard", newLeaderboard)
+		boards, err := object.Register(rt, "leaderboard", newLeaderboard, boardMethods)
 		if err != nil {
 			return err
 		}
 		d := &deps{
 			lobby:    lobbies.GetByName("main"),
-			report:   object.Method(lobbies, "report", (*Lobby).Report),
 			board:    boards.GetByName("all-time"),
-			submit:   object.Method(boards, "submit", (*Leaderboard).Submit),
 			stats:    newTickStats(),
 			adm:      adm,
 			capacity: opt.Capacity,
 		}
-		assign := object.Method(lobbies, "assign", (*Lobby).Assign)
-		list := object.Method(lobbies, "list", (*Lobby).List)
-		top := object.Method(boards, "top", func(l *Leaderboard, ctx context.Context, n int) ([]Score, error) {
-			return l.Top(ctx, max(1, min(n, 100)))
-		})
 		// A socket to a session's name creates the session (the lobby's names, a
 		// /session/<name> page, the template's "default"); HTTP only reads a session,
 		// so GET of a name nobody played creates nothing (404).
@@ -83,7 +76,7 @@ func setup(opt Options) func(rt *object.Runtime, s *server.Server) error {
 			return err
 		}
 		s.Handle("/api/join", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			res, err := assign.Call(r.Context(), d.lobby, JoinRequest{Spectate: r.URL.Query().Get("spectate") == "1"})
+			res, err := assignSession.Call(r.Context(), d.lobby, JoinRequest{Spectate: r.URL.Query().Get("spectate") == "1"})
 			if err == nil && res.Full {
 				w.Header().Set("Retry-After", "10")
 				w.Header().Set("Content-Type", "application/json")
@@ -94,11 +87,11 @@ func setup(opt Options) func(rt *object.Runtime, s *server.Server) error {
 			reply(w, res, err)
 		}))
 		s.Handle("/api/sessions", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			res, err := list.Call(r.Context(), d.lobby, struct{}{})
+			res, err := listSessions.Call(r.Context(), d.lobby)
 			reply(w, res, err)
 		}))
 		s.Handle("/api/leaderboard", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			res, err := top.Call(r.Context(), d.board, LeaderboardSize)
+			res, err := topScores.Call(r.Context(), d.board, LeaderboardSize)
 			reply(w, res, err)
 		}))
 		s.Handle("/api/stats", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

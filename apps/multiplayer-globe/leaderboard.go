@@ -73,8 +73,16 @@ func (l *Leaderboard) Submit(ctx context.Context, s Submission) ([]Score, error)
 	return l.Top(ctx, LeaderboardSize)
 }
 
-// Top returns the n best players, best score first.
+// The leaderboard's RPC methods, listed when "leaderboard" is registered.
+var (
+	submitScores = object.NewMethod("submit", (*Leaderboard).Submit)
+	topScores    = object.NewMethod("top", (*Leaderboard).Top)
+	boardMethods = object.Methods(submitScores, topScores)
+)
+
+// Top returns the n best players (n clamped to 1..100), best score first.
 func (l *Leaderboard) Top(ctx context.Context, n int) ([]Score, error) {
+	n = max(1, min(n, 100))
 	rows, err := l.st.SQL().Query(`SELECT uid, name, best, total FROM players ORDER BY best DESC, updated LIMIT ?`, n)
 	if err != nil {
 		return nil, err

@@ -134,8 +134,16 @@ func (l *Lobby) Assign(ctx context.Context, req JoinRequest) (JoinResponse, erro
 	return JoinResponse{Session: best, Players: s.Players, Capacity: l.capacity}, nil
 }
 
+// The lobby's RPC methods, listed when "lobby" is registered.
+var (
+	assignSession = object.NewMethod("assign", (*Lobby).Assign)
+	reportSession = object.NewMethodNoResult("report", (*Lobby).Report)
+	listSessions  = object.NewMethodNoArg("list", (*Lobby).List)
+	lobbyMethods  = object.Methods(assignSession, reportSession, listSessions)
+)
+
 // Report records a session's player count. Empty sessions are forgotten.
-func (l *Lobby) Report(ctx context.Context, r SessionReport) (struct{}, error) {
+func (l *Lobby) Report(ctx context.Context, r SessionReport) error {
 	s := l.sessions[r.Session]
 	if s == nil {
 		s = &lobbySession{}
@@ -150,13 +158,13 @@ func (l *Lobby) Report(ctx context.Context, r SessionReport) (struct{}, error) {
 	if s.Players == 0 && len(s.reserved) == 0 {
 		delete(l.sessions, r.Session)
 		_, err := l.st.Storage().Delete("s:" + r.Session)
-		return struct{}{}, err
+		return err
 	}
-	return struct{}{}, l.st.Storage().Put("s:"+r.Session, []byte(strconv.Itoa(s.Players)))
+	return l.st.Storage().Put("s:"+r.Session, []byte(strconv.Itoa(s.Players)))
 }
 
 // List returns the sessions with players, busiest first.
-func (l *Lobby) List(ctx context.Context, _ struct{}) ([]SessionInfo, error) {
+func (l *Lobby) List(ctx context.Context) ([]SessionInfo, error) {
 	out := []SessionInfo{}
 	for n, s := range l.sessions {
 		out = append(out, SessionInfo{Session: n, Players: s.Players})

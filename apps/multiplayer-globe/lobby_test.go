@@ -14,12 +14,11 @@ func TestLobbyIgnoresStaleReports(t *testing.T) {
 	rt := objecttest.New(t, object.Config{})
 	ns, err := object.Register(rt.Runtime, "lobby", func(ctx context.Context, st *object.State) (*Lobby, error) {
 		return newLobby(ctx, st, 2, newAdmission(Options{}.withDefaults()))
-	})
+	}, lobbyMethods)
 	if err != nil {
 		t.Fatal(err)
 	}
-	assign := object.Method(ns, "assign", (*Lobby).Assign)
-	report := object.Method(ns, "report", (*Lobby).Report)
+	assign, report := assignSession, reportSession
 	ctx, lobby := context.Background(), ns.GetByName("main")
 	s1, err := assign.Call(ctx, lobby, JoinRequest{})
 	if err != nil {

@@ -31,9 +31,7 @@ const (
 // deps are what a session needs from the rest of the app.
 type deps struct {
 	lobby    object.Stub[Lobby]
-	report   object.Func[Lobby, SessionReport, struct{}]
 	board    object.Stub[Leaderboard]
-	submit   object.Func[Leaderboard, Submission, []Score]
 	stats    *TickStats
 	adm      *admission
 	capacity int
@@ -564,7 +562,7 @@ func (s *Session) sync(force bool) {
 	d := s.d
 	s.st.Go(func(ctx context.Context) func(ctx context.Context) error {
 		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		top, err := d.submit.Call(cctx, d.board, batch)
+		top, err := submitScores.Call(cctx, d.board, batch)
 		cancel()
 		return func(ctx context.Context) error {
 			s.syncing = false
@@ -605,7 +603,7 @@ func (s *Session) reportLobby(joined bool) {
 	s.st.Go(func(ctx context.Context) func(ctx context.Context) error {
 		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		defer cancel()
-		d.report.Call(cctx, d.lobby, r)
+		reportSession.Call(cctx, d.lobby, r)
 		return nil
 	})
 }

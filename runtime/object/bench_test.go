@@ -62,7 +62,7 @@ func BenchmarkTurnReadOnly(b *testing.B) {
 	stub := c.ns.GetByName("ro")
 	ctx := context.Background()
 	for b.Loop() {
-		if _, err := c.get.Call(ctx, stub, struct{}{}); err != nil {
+		if _, err := c.get.Call(ctx, stub); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -90,7 +90,7 @@ func BenchmarkColdActivation(b *testing.B) {
 			b.StartTimer()
 		}
 		start := time.Now()
-		if _, err := c.get.Call(ctx, c.ns.GetByName(fmt.Sprint(i%objects)), struct{}{}); err != nil {
+		if _, err := c.get.Call(ctx, c.ns.GetByName(fmt.Sprint(i%objects))); err != nil {
 			b.Fatal(err)
 		}
 		lat = append(lat, time.Since(start))

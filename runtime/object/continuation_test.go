@@ -45,13 +45,9 @@ func TestContinuationOfDroppedInstanceIsDropped(t *testing.T) {
 	fc := &failingCommitter{}
 	var logs logBuffer
 	rt := objecttest.New(t, object.Config{Committer: fc, Logger: logs.logger()})
-	ns, err := object.Register(rt.Runtime, "async", func(ctx context.Context, st *object.State) (*Named, error) { return &Named{st}, nil })
-	if err != nil {
-		t.Fatal(err)
-	}
 	release := make(chan struct{})
 	var ran atomic.Bool
-	start := object.Method(ns, "start", func(n *Named, ctx context.Context, _ struct{}) (bool, error) {
+	start := object.NewMethod("start", func(n *Named, ctx context.Context, _ struct{}) (bool, error) {
 		n.st.Go(func(ctx context.Context) func(context.Context) error {
 			<-release
 			return func(ctx context.Context) error {
@@ -61,9 +57,13 @@ func TestContinuationOfDroppedInstanceIsDropped(t *testing.T) {
 		})
 		return true, nil
 	})
-	write := object.Method(ns, "write", func(n *Named, ctx context.Context, _ struct{}) (bool, error) {
+	write := object.NewMethod("write", func(n *Named, ctx context.Context, _ struct{}) (bool, error) {
 		return true, n.st.Storage().Put("k", []byte("v"))
 	})
+	ns, err := object.Register(rt.Runtime, "async", func(ctx context.Context, st *object.State) (*Named, error) { return &Named{st}, nil }, object.Methods(start, write))
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx := context.Background()
 	stub := ns.GetByName("a")
 	if _, err := start.Call(ctx, stub, struct{}{}); err != nil {
@@ -96,6 +96,7 @@ func TestContinuationOfDroppedInstanceIsDropped(t *testing.T) {
 func TestConstructorOutputsRun(t *testing.T) {
 	rt := objecttest.New(t, object.Config{})
 	committed := make(chan string, 2)
+	ping := object.NewMethod("ping", func(n *Named, ctx context.Context, _ struct{}) (bool, error) { return true, nil })
 	ns, err := object.Register(rt.Runtime, "booting", func(ctx context.Context, st *object.State) (*Named, error) {
 		if err := st.Storage().Put("booted", []byte("1")); err != nil {
 			return nil, err
@@ -109,11 +110,10 @@ func TestConstructorOutputsRun(t *testing.T) {
 			}
 		})
 		return n, nil
-	})
+	}, object.Methods(ping))
 	if err != nil {
 		t.Fatal(err)
 	}
-	ping := object.Method(ns, "ping", func(n *Named, ctx context.Context, _ struct{}) (bool, error) { return true, nil })
 	stub := ns.GetByName("a")
 	if _, err := ping.Call(context.Background(), stub, struct{}{}); err != nil {
 		t.Fatal(err)

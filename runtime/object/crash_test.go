@@ -81,12 +81,12 @@ func crashChild(dir string) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
 	}
-	ns, err := object.Register(rt, "ledger", newLedger)
+	wr := object.NewMethod("write", (*Ledger).Write)
+	ns, err := object.Register(rt, "ledger", newLedger, object.Methods(wr))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
 	}
-	wr := object.Method(ns, "write", (*Ledger).Write)
 	var mu sync.Mutex
 	run := time.Now().UnixNano()
 	var wg sync.WaitGroup

@@ -66,7 +66,7 @@ func TestCrashLeftTempFilesAreRemoved(t *testing.T) {
 		}
 	}
 	c2 := registerCounter(t, rt2.Runtime)
-	if n, err := c2.get.Call(context.Background(), stub, struct{}{}); err != nil || n != 1 {
+	if n, err := c2.get.Call(context.Background(), c2.ns.Get(stub.ID())); err != nil || n != 1 {
 		t.Fatalf("the object next to the temp file: %d, %v; want 1", n, err)
 	}
 }

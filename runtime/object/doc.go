@@ -3,8 +3,8 @@
 // Cloudflare Durable Objects.
 //
 // A [Runtime] hosts namespaces registered with [Register]. Each namespace has a
-// constructor, RPC methods registered with [Method], and optional handlers (HTTP,
-// WebSocket, alarm) implemented by the object type. A [Stub] addresses one object by
+// constructor, RPC methods declared with [NewMethod] and listed with [Methods], and
+// optional handlers (HTTP, WebSocket, alarm) implemented by the object type. A [Stub] addresses one object by
 // [ID]: [Namespace.IDFromName] (deterministic, keyed by the namespace),
 // [Namespace.NewUniqueID] or [Namespace.IDFromString].
 //

@@ -26,7 +26,7 @@ type Option func(*nsCore)
 // ExistingOnly makes the namespace's network endpoints, ServeObject and AcceptSocket
 // (what runtime/server routes /parties/<namespace>/<name> to), reach only objects
 // that already exist: for any other name they answer 404 (ErrNotFound) and create
-// nothing. The app's Go code then creates objects on purpose, with a Func.Call,
+// nothing. The app's Go code then creates objects on purpose, with a Method.Call,
 // RunLocal or a ServeHTTP of its own (say when a user creates a document). Without
 // it, a request for a new name creates that object and its database file, which
 // suits objects that anyone may create, such as chat rooms.

@@ -58,38 +58,40 @@ type Holder struct {
 
 type holderNS struct {
 	ns    *object.Namespace[Holder]
-	hold  object.Func[Holder, struct{}, bool]
-	count object.Func[Holder, struct{}, int]
+	hold  *object.Method[Holder, struct{}, bool]
+	count *object.Method[Holder, struct{}, int]
 }
 
 func registerHolder(t *testing.T, rt *object.Runtime, release <-chan struct{}, continued chan<- int) holderNS {
 	t.Helper()
-	ns, err := object.Register(rt, "holder", func(ctx context.Context, st *object.State) (*Holder, error) { return &Holder{st: st}, nil })
+	hold := object.NewMethod("hold", func(h *Holder, ctx context.Context, _ struct{}) (bool, error) {
+		h.turns++
+		h.st.Go(func(ctx context.Context) func(context.Context) error {
+			<-release
+			return func(ctx context.Context) error {
+				h.turns++
+				if err := h.st.Storage().Put("continued", []byte("yes")); err != nil {
+					return err
+				}
+				n := h.turns
+				h.st.OnCommit(func() { continued <- n })
+				return nil
+			}
+		})
+		return true, nil
+	})
+	count := object.NewMethod("count", func(h *Holder, ctx context.Context, _ struct{}) (int, error) {
+		h.turns++
+		return h.turns, nil
+	})
+	ns, err := object.Register(rt, "holder", func(ctx context.Context, st *object.State) (*Holder, error) { return &Holder{st: st}, nil }, object.Methods(hold, count))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return holderNS{
-		ns: ns,
-		hold: object.Method(ns, "hold", func(h *Holder, ctx context.Context, _ struct{}) (bool, error) {
-			h.turns++
-			h.st.Go(func(ctx context.Context) func(context.Context) error {
-				<-release
-				return func(ctx context.Context) error {
-					h.turns++
-					if err := h.st.Storage().Put("continued", []byte("yes")); err != nil {
-						return err
-					}
-					n := h.turns
-					h.st.OnCommit(func() { continued <- n })
-					return nil
-				}
-			})
-			return true, nil
-		}),
-		count: object.Method(ns, "count", func(h *Holder, ctx context.Context, _ struct{}) (int, error) {
-			h.turns++
-			return h.turns, nil
-		}),
+		ns:    ns,
+		hold:  hold,
+		count: count,
 	}
 }
 
@@ -302,15 +304,15 @@ func TestCloseWaitsForEvictions(t *testing.T) {
 // object records it. Fails on the code before the fix (under -race, a data race).
 func TestNameLearnedWhileRunning(t *testing.T) {
 	rt := objecttest.New(t, object.Config{})
-	ns, err := object.Register(rt.Runtime, "named", func(ctx context.Context, st *object.State) (*Named, error) { return &Named{st}, nil })
-	if err != nil {
-		t.Fatal(err)
-	}
-	name := object.Method(ns, "name", func(n *Named, ctx context.Context, _ struct{}) (string, error) {
+	name := object.NewMethod("name", func(n *Named, ctx context.Context, _ struct{}) (string, error) {
 		s, _ := n.st.ID().Name()
 		n.st.Logger().Debug("turn", "name", s)
 		return s, n.st.Storage().Put("k", []byte(s))
 	})
+	ns, err := object.Register(rt.Runtime, "named", func(ctx context.Context, st *object.State) (*Named, error) { return &Named{st}, nil }, object.Methods(name))
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx := context.Background()
 	for i := range 10 {
 		named := ns.IDFromName(fmt.Sprint("room", i))

@@ -238,15 +238,8 @@ type blob struct {
 	Size int
 }
 
-func registerBlobs(t *testing.T, rt *object.Runtime) (*object.Namespace[Blobs], object.Func[Blobs, blob, int], object.Func[Blobs, struct{}, int]) {
+func registerBlobs(t *testing.T, rt *object.Runtime) (*object.Namespace[Blobs], *object.Method[Blobs, blob, int], *object.Method[Blobs, struct{}, int]) {
 	t.Helper()
-	ns, err := object.Register(rt, "blobs", func(ctx context.Context, st *object.State) (*Blobs, error) {
-		_, err := st.SQL().Exec(`CREATE TABLE IF NOT EXISTS blobs (k TEXT PRIMARY KEY, v BLOB)`)
-		return &Blobs{st}, err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	count := func(b *Blobs, ctx context.Context, _ struct{}) (n int, err error) {
 		err = b.st.SQL().QueryRow(`SELECT count(*) FROM blobs`).Scan(&n)
 		return n, err
@@ -257,7 +250,15 @@ func registerBlobs(t *testing.T, rt *object.Runtime) (*object.Namespace[Blobs], 
 		}
 		return count(b, ctx, struct{}{})
 	}
-	return ns, object.Method(ns, "put", put), object.Method(ns, "count", count)
+	putM, countM := object.NewMethod("put", put), object.NewMethod("count", count)
+	ns, err := object.Register(rt, "blobs", func(ctx context.Context, st *object.State) (*Blobs, error) {
+		_, err := st.SQL().Exec(`CREATE TABLE IF NOT EXISTS blobs (k TEXT PRIMARY KEY, v BLOB)`)
+		return &Blobs{st}, err
+	}, object.Methods(putM, countM))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ns, putM, countM
 }
 
 // smallDisk mounts a tmpfs of the given size on a new temporary directory.

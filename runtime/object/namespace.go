@@ -3,12 +3,11 @@ package object
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"sync"
+	"reflect"
 	"sync/atomic"
 
 	"github.com/warrenhq/warren/runtime/internal/clientaddr"
@@ -23,24 +22,29 @@ type Namespace[T any] struct {
 type nsCore struct {
 	rt        *Runtime
 	name      string
+	typ       reflect.Type // T
 	keys      idKeys
 	construct func(ctx context.Context, st *State) (any, error)
 	// existingOnly: the network endpoints reach only objects that exist (ExistingOnly);
 	// existingOnlyHTTP: HTTP requests do (ExistingOnlyHTTP).
 	existingOnly, existingOnlyHTTP bool
 
-	mu      sync.RWMutex
-	methods map[string]func(ctx context.Context, inst any, arg []byte) ([]byte, error)
+	// methods are the RPC methods listed with Methods, fixed at Register.
+	methods map[string]rawMethod
+	// optErr is the first error an Option found; Register returns it.
+	optErr error
 }
 
 // Register adds a namespace to rt. newT builds an object's instance; it runs inside
 // a turn of its own before the object's first event after every activation, so it can
 // load state and migrate its schema atomically. If it fails, the event fails and the
-// next event tries again. Options (ExistingOnly, ExistingOnlyHTTP) configure the namespace.
+// next event tries again. Options configure the namespace: Methods lists its RPC
+// methods, ExistingOnly and ExistingOnlyHTTP restrict what the network reaches.
 func Register[T any](rt *Runtime, name string, newT func(ctx context.Context, st *State) (*T, error), opts ...Option) (*Namespace[T], error) {
 	ns := &nsCore{
 		rt:   rt,
 		name: name,
+		typ:  reflect.TypeFor[T](),
 		keys: newIDKeys(name),
 		construct: func(ctx context.Context, st *State) (any, error) {
 			t, err := newT(ctx, st)
@@ -49,10 +53,13 @@ func Register[T any](rt *Runtime, name string, newT func(ctx context.Context, st
 			}
 			return t, err
 		},
-		methods: map[string]func(context.Context, any, []byte) ([]byte, error){},
+		methods: map[string]rawMethod{},
 	}
 	for _, o := range opts {
 		o(ns)
+	}
+	if ns.optErr != nil {
+		return nil, fmt.Errorf("object: namespace %q: %w", name, ns.optErr)
 	}
 	if err := rt.register(ns); err != nil {
 		return nil, err
@@ -90,80 +97,10 @@ type Stub[T any] struct {
 // ID returns the object's ID.
 func (s Stub[T]) ID() ID { return s.id }
 
-// Func is an RPC method of objects of type T, taking an A and returning an R. Arguments
-// and results are JSON-encoded across the call, so they must be serializable, and the
-// caller and the object never share memory.
-type Func[T, A, R any] struct {
-	ns   *nsCore
-	name string
-}
-
-// Method registers fn as the RPC method name of ns and returns its typed handle.
-// It panics if name is invalid or registered twice (a programming error).
-func Method[T, A, R any](ns *Namespace[T], name string, fn func(obj *T, ctx context.Context, arg A) (R, error)) Func[T, A, R] {
-	if !nameRE.MatchString(name) {
-		panic(fmt.Sprintf("%v: method %q", ErrInvalidName, name))
-	}
-	c := ns.core
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if _, dup := c.methods[name]; dup {
-		panic(fmt.Sprintf("object: method %s.%s registered twice", c.name, name))
-	}
-	c.methods[name] = func(ctx context.Context, inst any, raw []byte) ([]byte, error) {
-		var arg A
-		if err := json.Unmarshal(raw, &arg); err != nil {
-			return nil, &ArgumentError{Method: name, Err: err}
-		}
-		res, err := fn(inst.(*T), ctx, arg)
-		if err != nil {
-			return nil, err
-		}
-		b, err := json.Marshal(res)
-		if err != nil {
-			return nil, fmt.Errorf("object: encode result of %s: %w", name, err)
-		}
-		return b, nil
-	}
-	return Func[T, A, R]{ns: c, name: name}
-}
-
-// ArgumentError reports an RPC argument that could not be decoded.
-type ArgumentError struct {
-	Method string
-	Err    error
-}
-
-func (e *ArgumentError) Error() string {
-	return "object: bad argument to " + e.Method + ": " + e.Err.Error()
-}
-func (e *ArgumentError) Unwrap() error { return e.Err }
-
-// Call invokes the method on the object behind stub and waits for its result, which is
-// delivered only after the turn's writes are durable. An error returned by the method
-// rolls the turn back and reaches the caller unchanged.
-func (f Func[T, A, R]) Call(ctx context.Context, stub Stub[T], arg A) (R, error) {
-	var res R
-	raw, err := json.Marshal(arg)
-	if err != nil {
-		return res, fmt.Errorf("object: encode argument of %s: %w", f.name, err)
-	}
-	out, err := f.ns.invoke(ctx, stub.id, f.name, raw)
-	if err != nil {
-		return res, err
-	}
-	if err := json.Unmarshal(out, &res); err != nil {
-		return res, fmt.Errorf("object: decode result of %s: %w", f.name, err)
-	}
-	return res, nil
-}
-
 // invoke runs method name with a JSON argument and returns its JSON result. It is the
-// untyped form of Func.Call that a network transport uses.
+// untyped form of Method.Call that a network transport uses.
 func (c *nsCore) invoke(ctx context.Context, id ID, name string, arg []byte) ([]byte, error) {
-	c.mu.RLock()
 	m := c.methods[name]
-	c.mu.RUnlock()
 	if m == nil {
 		return nil, fmt.Errorf("%w: method %s.%s", ErrNotFound, c.name, name)
 	}
@@ -217,7 +154,7 @@ func (c *nsCore) doHolding(ctx context.Context, id ID, bytes int64, addr string,
 }
 
 // RunLocal runs fn as one turn of the object behind stub, in this process. It is for
-// tests, tools and in-process glue: unlike Func.Call it shares memory with the caller
+// tests, tools and in-process glue: unlike Method.Call it shares memory with the caller
 // and cannot cross machines. fn's error rolls the turn back.
 func (ns *Namespace[T]) RunLocal(ctx context.Context, stub Stub[T], fn func(ctx context.Context, obj *T) error) error {
 	return ns.core.do(ctx, stub.id, func(ctx context.Context, inst any) error { return fn(ctx, inst.(*T)) })

@@ -20,21 +20,17 @@ import (
 // counters registers the Counter namespace and its methods on rt.
 type counterNS struct {
 	ns        *object.Namespace[Counter]
-	increment object.Func[Counter, int64, int64]
-	get       object.Func[Counter, struct{}, int64]
+	increment *object.Method[Counter, int64, int64]
+	get       *object.MethodNoArg[Counter, int64]
 }
 
 func registerCounter(t testing.TB, rt *object.Runtime) counterNS {
 	t.Helper()
-	ns, err := object.Register(rt, "counter", NewCounter)
+	ns, err := object.Register(rt, "counter", NewCounter, object.Methods(increment, get))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return counterNS{
-		ns:        ns,
-		increment: object.Method(ns, "increment", (*Counter).Increment),
-		get:       object.Method(ns, "get", (*Counter).Get),
-	}
+	return counterNS{ns: ns, increment: increment, get: get}
 }
 
 func TestSingleInstance(t *testing.T) {
@@ -58,7 +54,7 @@ func TestSingleInstance(t *testing.T) {
 	if errs.Load() != 0 {
 		t.Fatalf("%d calls failed", errs.Load())
 	}
-	n, err := c.get.Call(context.Background(), stub, struct{}{})
+	n, err := c.get.Call(context.Background(), stub)
 	if err != nil || n != 10000 {
 		t.Fatalf("counter = %d, %v; want 10000", n, err)
 	}
@@ -111,13 +107,15 @@ func (l *Ledger) Write(ctx context.Context, w write) (int, error) {
 	return l.entries, nil
 }
 
-func registerLedger(t testing.TB, rt *object.Runtime) (*object.Namespace[Ledger], object.Func[Ledger, write, int]) {
+var writeLedger = object.NewMethod("write", (*Ledger).Write)
+
+func registerLedger(t testing.TB, rt *object.Runtime) (*object.Namespace[Ledger], *object.Method[Ledger, write, int]) {
 	t.Helper()
-	ns, err := object.Register(rt, "ledger", newLedger)
+	ns, err := object.Register(rt, "ledger", newLedger, object.Methods(writeLedger))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return ns, object.Method(ns, "write", (*Ledger).Write)
+	return ns, writeLedger
 }
 
 func TestAtomicTurns(t *testing.T) {
@@ -175,13 +173,7 @@ func TestOutputGateWithCommitFailure(t *testing.T) {
 	var mu sync.Mutex
 	var sent []string
 	var commitsAtSend []int64
-	ns, err := object.Register(rt.Runtime, "notifier", func(ctx context.Context, st *object.State) (*Notifier, error) {
-		return &Notifier{st: st}, nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	send := object.Method(ns, "send", func(n *Notifier, ctx context.Context, msg string) (string, error) {
+	send := object.NewMethod("send", func(n *Notifier, ctx context.Context, msg string) (string, error) {
 		if err := n.st.Storage().Put("last", []byte(msg)); err != nil {
 			return "", err
 		}
@@ -193,6 +185,12 @@ func TestOutputGateWithCommitFailure(t *testing.T) {
 		})
 		return "ack " + msg, nil
 	})
+	ns, err := object.Register(rt.Runtime, "notifier", func(ctx context.Context, st *object.State) (*Notifier, error) {
+		return &Notifier{st: st}, nil
+	}, object.Methods(send))
+	if err != nil {
+		t.Fatal(err)
+	}
 	stub := ns.GetByName("x")
 	ctx := context.Background()
 	if got, err := send.Call(ctx, stub, "one"); err != nil || got != "ack one" {
@@ -268,7 +266,7 @@ func TestEvictionPreservesState(t *testing.T) {
 	if st := rt.Stats(); st.Objects != 0 || st.OpenDatabases != 0 {
 		t.Fatalf("after eviction: %+v", st)
 	}
-	n, err := c.get.Call(ctx, stub, struct{}{})
+	n, err := c.get.Call(ctx, stub)
 	if err != nil || n != 10 {
 		t.Fatalf("after reactivation: %d, %v; want 10", n, err)
 	}
@@ -306,7 +304,7 @@ func TestLRUBoundsOpenDatabases(t *testing.T) {
 		}
 	}
 	for i := range 20 {
-		if n, err := c.get.Call(context.Background(), c.ns.GetByName(fmt.Sprint(i)), struct{}{}); err != nil || n != 1 {
+		if n, err := c.get.Call(context.Background(), c.ns.GetByName(fmt.Sprint(i))); err != nil || n != 1 {
 			t.Fatalf("object %d: %d, %v", i, n, err)
 		}
 	}
@@ -362,14 +360,14 @@ type Named struct{ st *object.State }
 
 func TestObjectKnowsItsName(t *testing.T) {
 	rt := objecttest.New(t, object.Config{})
-	ns, err := object.Register(rt.Runtime, "named", func(ctx context.Context, st *object.State) (*Named, error) { return &Named{st}, nil })
-	if err != nil {
-		t.Fatal(err)
-	}
-	name := object.Method(ns, "name", func(n *Named, ctx context.Context, _ struct{}) (string, error) {
+	name := object.NewMethod("name", func(n *Named, ctx context.Context, _ struct{}) (string, error) {
 		s, _ := n.st.ID().Name()
 		return s, nil
 	})
+	ns, err := object.Register(rt.Runtime, "named", func(ctx context.Context, st *object.State) (*Named, error) { return &Named{st}, nil }, object.Methods(name))
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx := context.Background()
 	id := ns.IDFromName("général/../x")
 	if got, err := name.Call(ctx, ns.Get(id), struct{}{}); err != nil || got != "général/../x" {
@@ -403,13 +401,9 @@ type Slow struct{}
 
 func TestOverloaded(t *testing.T) {
 	rt := objecttest.New(t, object.Config{MaxQueue: 8})
-	ns, err := object.Register(rt.Runtime, "slow", func(ctx context.Context, st *object.State) (*Slow, error) { return &Slow{}, nil })
-	if err != nil {
-		t.Fatal(err)
-	}
 	release := make(chan struct{})
 	started := make(chan struct{}, 1)
-	wait := object.Method(ns, "wait", func(s *Slow, ctx context.Context, _ int) (int, error) {
+	wait := object.NewMethod("wait", func(s *Slow, ctx context.Context, _ int) (int, error) {
 		select {
 		case started <- struct{}{}:
 		default:
@@ -417,6 +411,10 @@ func TestOverloaded(t *testing.T) {
 		<-release
 		return 0, nil
 	})
+	ns, err := object.Register(rt.Runtime, "slow", func(ctx context.Context, st *object.State) (*Slow, error) { return &Slow{}, nil }, object.Methods(wait))
+	if err != nil {
+		t.Fatal(err)
+	}
 	stub := ns.GetByName("s")
 	var wg sync.WaitGroup
 	results := make(chan error, 100)
@@ -457,14 +455,15 @@ func TestOverloaded(t *testing.T) {
 
 func TestCallCycleIsRefused(t *testing.T) {
 	rt := objecttest.New(t, object.Config{})
-	ns, err := object.Register(rt.Runtime, "loop", func(ctx context.Context, st *object.State) (*Slow, error) { return &Slow{}, nil })
+	var ns *object.Namespace[Slow]
+	var self *object.Method[Slow, int, int]
+	self = object.NewMethod("self", func(s *Slow, ctx context.Context, depth int) (int, error) {
+		return self.Call(ctx, ns.GetByName("a"), depth+1)
+	})
+	ns, err := object.Register(rt.Runtime, "loop", func(ctx context.Context, st *object.State) (*Slow, error) { return &Slow{}, nil }, object.Methods(self))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var self object.Func[Slow, int, int]
-	self = object.Method(ns, "self", func(s *Slow, ctx context.Context, depth int) (int, error) {
-		return self.Call(ctx, ns.GetByName("a"), depth+1)
-	})
 	if _, err := self.Call(context.Background(), ns.GetByName("a"), 0); !errors.Is(err, object.ErrDeadlock) {
 		t.Fatalf("self call: %v, want ErrDeadlock", err)
 	}
@@ -688,12 +687,8 @@ func TestServeHTTP(t *testing.T) {
 
 func TestGoContinuation(t *testing.T) {
 	rt := objecttest.New(t, object.Config{})
-	ns, err := object.Register(rt.Runtime, "async", func(ctx context.Context, st *object.State) (*Named, error) { return &Named{st}, nil })
-	if err != nil {
-		t.Fatal(err)
-	}
 	done := make(chan string, 1)
-	start := object.Method(ns, "start", func(n *Named, ctx context.Context, _ struct{}) (bool, error) {
+	start := object.NewMethod("start", func(n *Named, ctx context.Context, _ struct{}) (bool, error) {
 		n.st.Go(func(ctx context.Context) func(context.Context) error {
 			result := "fetched" // slow work happens here, outside the turn
 			return func(ctx context.Context) error {
@@ -706,6 +701,10 @@ func TestGoContinuation(t *testing.T) {
 		})
 		return true, nil
 	})
+	ns, err := object.Register(rt.Runtime, "async", func(ctx context.Context, st *object.State) (*Named, error) { return &Named{st}, nil }, object.Methods(start))
+	if err != nil {
+		t.Fatal(err)
+	}
 	stub := ns.GetByName("a")
 	if _, err := start.Call(context.Background(), stub, struct{}{}); err != nil {
 		t.Fatal(err)

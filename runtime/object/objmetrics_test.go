@@ -73,13 +73,13 @@ func (l *Tally) Fail(ctx context.Context, n int) (struct{}, error) {
 // fix (no such fields).
 func TestPerObjectMetricsCountRows(t *testing.T) {
 	rt := objecttest.New(t, object.Config{})
-	ns, err := object.Register(rt.Runtime, "tally", NewLedger)
+	insert := object.NewMethod("insert", (*Tally).Insert)
+	read := object.NewMethod("read", (*Tally).Read)
+	fail := object.NewMethod("fail", (*Tally).Fail)
+	ns, err := object.Register(rt.Runtime, "tally", NewLedger, object.Methods(insert, read, fail))
 	if err != nil {
 		t.Fatal(err)
 	}
-	insert := object.Method(ns, "insert", (*Tally).Insert)
-	read := object.Method(ns, "read", (*Tally).Read)
-	fail := object.Method(ns, "fail", (*Tally).Fail)
 	ctx := context.Background()
 	stub := ns.GetByName("books")
 	metrics := func() object.ObjectMetrics {

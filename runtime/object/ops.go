@@ -131,7 +131,7 @@ func (rt *Runtime) core(ns string) (*nsCore, error) {
 	defer rt.ops.mu.Unlock()
 	c = rt.ops.cores[ns]
 	if c == nil {
-		c = &nsCore{rt: rt, name: ns, keys: newIDKeys(ns), methods: map[string]func(ctx context.Context, inst any, arg []byte) ([]byte, error){}}
+		c = &nsCore{rt: rt, name: ns, keys: newIDKeys(ns), methods: map[string]rawMethod{}}
 		rt.ops.cores[ns] = c
 	}
 	return c, nil

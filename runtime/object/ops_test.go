@@ -55,19 +55,24 @@ func (n *Notebook) Alarm(ctx context.Context, info object.AlarmInfo) error {
 
 type notebookNS struct {
 	ns     *object.Namespace[Notebook]
-	add    object.Func[Notebook, string, int64]
-	count  object.Func[Notebook, struct{}, int64]
-	remind object.Func[Notebook, time.Duration, struct{}]
+	add    *object.Method[Notebook, string, int64]
+	count  *object.Method[Notebook, struct{}, int64]
+	remind *object.Method[Notebook, time.Duration, struct{}]
 }
+
+var (
+	addNote    = object.NewMethod("add", (*Notebook).Add)
+	countNotes = object.NewMethod("count", (*Notebook).Count)
+	remindMe   = object.NewMethod("remind", (*Notebook).Remind)
+)
 
 func registerNotebook(t testing.TB, rt *object.Runtime, name string) notebookNS {
 	t.Helper()
-	ns, err := object.Register(rt, name, NewNotebook)
+	ns, err := object.Register(rt, name, NewNotebook, object.Methods(addNote, countNotes, remindMe))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return notebookNS{ns: ns, add: object.Method(ns, "add", (*Notebook).Add),
-		count: object.Method(ns, "count", (*Notebook).Count), remind: object.Method(ns, "remind", (*Notebook).Remind)}
+	return notebookNS{ns: ns, add: addNote, count: countNotes, remind: remindMe}
 }
 
 // must returns v, or fails the test (by a panic: it is used inline) on err.

@@ -19,44 +19,47 @@ type Fragile struct {
 type fragileNS struct {
 	ns           *object.Namespace[Fragile]
 	activations  *atomic.Int64
-	commitPanics object.Func[Fragile, struct{}, int]
-	workPanics   object.Func[Fragile, struct{}, int]
-	count        object.Func[Fragile, struct{}, int]
+	commitPanics *object.Method[Fragile, struct{}, int]
+	workPanics   *object.Method[Fragile, struct{}, int]
+	count        *object.Method[Fragile, struct{}, int]
 }
 
 func registerFragile(t *testing.T, rt *object.Runtime) fragileNS {
 	t.Helper()
 	var activations atomic.Int64
+	commitPanics := object.NewMethod("commit-panics", func(f *Fragile, ctx context.Context, _ struct{}) (int, error) {
+		f.turns++
+		if err := f.st.Storage().Put("written", []byte("yes")); err != nil {
+			return 0, err
+		}
+		f.st.OnCommit(func() {
+			var m map[string]int
+			m["x"] = 1 // assignment to entry in nil map, as observed
+		})
+		return f.turns, nil
+	})
+	workPanics := object.NewMethod("work-panics", func(f *Fragile, ctx context.Context, _ struct{}) (int, error) {
+		f.turns++
+		f.st.Go(func(ctx context.Context) func(ctx context.Context) error { panic("poll failed") })
+		return f.turns, nil
+	})
+	count := object.NewMethod("count", func(f *Fragile, ctx context.Context, _ struct{}) (int, error) {
+		f.turns++
+		return f.turns, nil
+	})
 	ns, err := object.Register(rt, "fragile", func(ctx context.Context, st *object.State) (*Fragile, error) {
 		activations.Add(1)
 		return &Fragile{st: st}, nil
-	})
+	}, object.Methods(commitPanics, workPanics, count))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return fragileNS{
-		ns:          ns,
-		activations: &activations,
-		commitPanics: object.Method(ns, "commit-panics", func(f *Fragile, ctx context.Context, _ struct{}) (int, error) {
-			f.turns++
-			if err := f.st.Storage().Put("written", []byte("yes")); err != nil {
-				return 0, err
-			}
-			f.st.OnCommit(func() {
-				var m map[string]int
-				m["x"] = 1 // assignment to entry in nil map, as observed
-			})
-			return f.turns, nil
-		}),
-		workPanics: object.Method(ns, "work-panics", func(f *Fragile, ctx context.Context, _ struct{}) (int, error) {
-			f.turns++
-			f.st.Go(func(ctx context.Context) func(ctx context.Context) error { panic("poll failed") })
-			return f.turns, nil
-		}),
-		count: object.Method(ns, "count", func(f *Fragile, ctx context.Context, _ struct{}) (int, error) {
-			f.turns++
-			return f.turns, nil
-		}),
+		ns:           ns,
+		activations:  &activations,
+		commitPanics: commitPanics,
+		workPanics:   workPanics,
+		count:        count,
 	}
 }
 

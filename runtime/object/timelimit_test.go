@@ -24,69 +24,75 @@ type Sleeper struct {
 type sleepers struct {
 	ns          *object.Namespace[Sleeper]
 	activations *atomic.Int64
-	honour      object.Func[Sleeper, string, int]   // writes, then waits for its context
-	ignore      object.Func[Sleeper, string, int]   // writes, then waits for release
-	slowCommit  object.Func[Sleeper, string, int]   // writes; its OnCommit waits for release
-	spinSQL     object.Func[Sleeper, string, int]   // a query that never ends
-	block       object.Func[Sleeper, struct{}, int] // waits for release, touching nothing
-	count       object.Func[Sleeper, struct{}, int]
+	honour      *object.Method[Sleeper, string, int]   // writes, then waits for its context
+	ignore      *object.Method[Sleeper, string, int]   // writes, then waits for release
+	slowCommit  *object.Method[Sleeper, string, int]   // writes; its OnCommit waits for release
+	spinSQL     *object.Method[Sleeper, string, int]   // a query that never ends
+	block       *object.Method[Sleeper, struct{}, int] // waits for release, touching nothing
+	count       *object.Method[Sleeper, struct{}, int]
 }
 
 func registerSleepers(t *testing.T, rt *object.Runtime, release <-chan struct{}, after chan<- error) sleepers {
 	t.Helper()
 	var activations atomic.Int64
-	ns, err := object.Register(rt, "sleeper", func(ctx context.Context, st *object.State) (*Sleeper, error) {
-		activations.Add(1)
-		return &Sleeper{st: st}, nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	write := func(s *Sleeper, key string) error {
 		s.turns++
 		return s.st.Storage().Put(key, []byte("written"))
 	}
+	honour := object.NewMethod("honour", func(s *Sleeper, ctx context.Context, key string) (int, error) {
+		if err := write(s, key); err != nil {
+			return 0, err
+		}
+		<-ctx.Done()
+		return s.turns, nil // returns nil, late: still a failure
+	})
+	ignore := object.NewMethod("ignore", func(s *Sleeper, ctx context.Context, key string) (int, error) {
+		if err := write(s, key); err != nil {
+			return 0, err
+		}
+		<-release
+		after <- s.st.Storage().Put(key+"-late", []byte("x"))
+		return s.turns, nil
+	})
+	slowCommit := object.NewMethod("slow-commit", func(s *Sleeper, ctx context.Context, key string) (int, error) {
+		if err := write(s, key); err != nil {
+			return 0, err
+		}
+		s.st.OnCommit(func() { <-release })
+		return s.turns, nil
+	})
+	spinSQL := object.NewMethod("spin-sql", func(s *Sleeper, ctx context.Context, key string) (int, error) {
+		if err := write(s, key); err != nil {
+			return 0, err
+		}
+		var n int
+		err := s.st.SQL().QueryRow(`WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c`).Scan(&n)
+		return n, err
+	})
+	block := object.NewMethod("block", func(s *Sleeper, ctx context.Context, _ struct{}) (int, error) {
+		<-release
+		return 0, nil
+	})
+	count := object.NewMethod("count", func(s *Sleeper, ctx context.Context, _ struct{}) (int, error) {
+		s.turns++
+		return s.turns, nil
+	})
+	ns, err := object.Register(rt, "sleeper", func(ctx context.Context, st *object.State) (*Sleeper, error) {
+		activations.Add(1)
+		return &Sleeper{st: st}, nil
+	}, object.Methods(honour, ignore, slowCommit, spinSQL, block, count))
+	if err != nil {
+		t.Fatal(err)
+	}
 	return sleepers{
 		ns:          ns,
 		activations: &activations,
-		honour: object.Method(ns, "honour", func(s *Sleeper, ctx context.Context, key string) (int, error) {
-			if err := write(s, key); err != nil {
-				return 0, err
-			}
-			<-ctx.Done()
-			return s.turns, nil // returns nil, late: still a failure
-		}),
-		ignore: object.Method(ns, "ignore", func(s *Sleeper, ctx context.Context, key string) (int, error) {
-			if err := write(s, key); err != nil {
-				return 0, err
-			}
-			<-release
-			after <- s.st.Storage().Put(key+"-late", []byte("x"))
-			return s.turns, nil
-		}),
-		slowCommit: object.Method(ns, "slow-commit", func(s *Sleeper, ctx context.Context, key string) (int, error) {
-			if err := write(s, key); err != nil {
-				return 0, err
-			}
-			s.st.OnCommit(func() { <-release })
-			return s.turns, nil
-		}),
-		spinSQL: object.Method(ns, "spin-sql", func(s *Sleeper, ctx context.Context, key string) (int, error) {
-			if err := write(s, key); err != nil {
-				return 0, err
-			}
-			var n int
-			err := s.st.SQL().QueryRow(`WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c`).Scan(&n)
-			return n, err
-		}),
-		block: object.Method(ns, "block", func(s *Sleeper, ctx context.Context, _ struct{}) (int, error) {
-			<-release
-			return 0, nil
-		}),
-		count: object.Method(ns, "count", func(s *Sleeper, ctx context.Context, _ struct{}) (int, error) {
-			s.turns++
-			return s.turns, nil
-		}),
+		honour:      honour,
+		ignore:      ignore,
+		slowCommit:  slowCommit,
+		spinSQL:     spinSQL,
+		block:       block,
+		count:       count,
 	}
 }
 
@@ -251,22 +257,23 @@ type Peer struct {
 // registerPeers registers Peer with ping and call-peer, which pings another object
 // with the context callCtx derives from the turn's, once meet objects are all in
 // their call-peer turns (so that every call of a cycle is made before any returns).
-func registerPeers(t *testing.T, rt *object.Runtime, meet int, callCtx func(turn context.Context) context.Context) (*object.Namespace[Peer], object.Func[Peer, struct{}, int], object.Func[Peer, string, int]) {
+func registerPeers(t *testing.T, rt *object.Runtime, meet int, callCtx func(turn context.Context) context.Context) (*object.Namespace[Peer], *object.Method[Peer, struct{}, int], *object.Method[Peer, string, int]) {
 	t.Helper()
 	var arrived sync.WaitGroup
 	arrived.Add(meet)
-	ns, err := object.Register(rt, "peer", func(ctx context.Context, st *object.State) (*Peer, error) {
-		return &Peer{arrived: &arrived}, nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ping := object.Method(ns, "ping", func(p *Peer, ctx context.Context, _ struct{}) (int, error) { return 1, nil })
-	callPeer := object.Method(ns, "call-peer", func(p *Peer, ctx context.Context, to string) (int, error) {
+	var ns *object.Namespace[Peer]
+	ping := object.NewMethod("ping", func(p *Peer, ctx context.Context, _ struct{}) (int, error) { return 1, nil })
+	callPeer := object.NewMethod("call-peer", func(p *Peer, ctx context.Context, to string) (int, error) {
 		p.arrived.Done()
 		p.arrived.Wait()
 		return ping.Call(callCtx(ctx), ns.GetByName(to), struct{}{})
 	})
+	ns, err := object.Register(rt, "peer", func(ctx context.Context, st *object.State) (*Peer, error) {
+		return &Peer{arrived: &arrived}, nil
+	}, object.Methods(ping, callPeer))
+	if err != nil {
+		t.Fatal(err)
+	}
 	return ns, ping, callPeer
 }
 

@@ -41,17 +41,17 @@ func (m *marker) OnMessage(ctx context.Context, ws *object.WebSocket, msg object
 // failed turn's attachment must be undone.
 func TestAttachmentVisibleToLaterTurnsOfABatch(t *testing.T) {
 	rt := objecttest.New(t, object.Config{})
-	ns, err := object.Register(rt.Runtime, "marker", func(ctx context.Context, st *object.State) (*marker, error) { return &marker{st}, nil })
-	if err != nil {
-		t.Fatal(err)
-	}
 	release := make(chan struct{})
 	started := make(chan struct{})
-	block := object.Method(ns, "block", func(m *marker, ctx context.Context, _ struct{}) (bool, error) {
+	block := object.NewMethod("block", func(m *marker, ctx context.Context, _ struct{}) (bool, error) {
 		close(started)
 		<-release
 		return true, nil
 	})
+	ns, err := object.Register(rt.Runtime, "marker", func(ctx context.Context, st *object.State) (*marker, error) { return &marker{st}, nil }, object.Methods(block))
+	if err != nil {
+		t.Fatal(err)
+	}
 	addr := serveEndpoints(t, rt, ns)
 
 	// Hold the object's runner in a turn, so that the connect event and the messages

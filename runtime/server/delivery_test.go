@@ -68,22 +68,23 @@ type lobbyHarness struct {
 	rt    *objecttest.Runtime
 	ns    *object.Namespace[lobby]
 	addr  string
-	block object.Func[lobby, struct{}, bool]
+	block *object.Method[lobby, struct{}, bool]
 	gate  chan chan struct{} // a blocking call takes its release channel from here
 }
 
 func startLobby(t *testing.T, cfg object.Config) *lobbyHarness {
 	t.Helper()
 	rt := objecttest.New(t, cfg)
-	ns, err := object.Register(rt.Runtime, "lobby", func(ctx context.Context, st *object.State) (*lobby, error) { return &lobby{st}, nil })
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := &lobbyHarness{t: t, rt: rt, ns: ns, gate: make(chan chan struct{}, 8)}
-	h.block = object.Method(ns, "block", func(l *lobby, ctx context.Context, _ struct{}) (bool, error) {
+	h := &lobbyHarness{t: t, rt: rt, gate: make(chan chan struct{}, 8)}
+	h.block = object.NewMethod("block", func(l *lobby, ctx context.Context, _ struct{}) (bool, error) {
 		<-<-h.gate
 		return true, nil
 	})
+	ns, err := object.Register(rt.Runtime, "lobby", func(ctx context.Context, st *object.State) (*lobby, error) { return &lobby{st}, nil }, object.Methods(h.block))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.ns = ns
 	h.addr = serveEndpoints(t, rt, ns)
 	return h
 }

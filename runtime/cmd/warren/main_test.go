@@ -37,11 +37,11 @@ func openApp(t *testing.T, dir string, rooms map[string]int) *server.Host {
 	t.Helper()
 	app := server.App{Name: "rooms", Runtime: object.Config{Logger: quiet}, Server: server.Config{Admin: admin.Config{Token: testToken}},
 		Setup: func(rt *object.Runtime, s *server.Server) error {
-			ns, err := object.Register(rt, "room", newRoom)
+			post := object.NewMethod("post", (*Room).Post)
+			ns, err := object.Register(rt, "room", newRoom, object.Methods(post))
 			if err != nil {
 				return err
 			}
-			post := object.Method(ns, "post", (*Room).Post)
 			for name, n := range rooms {
 				for i := range n {
 					if _, err := post.Call(context.Background(), ns.GetByName(name), fmt.Sprintf("%s says %d", name, i)); err != nil {

@@ -33,6 +33,9 @@ func (r *Reminder) Alarm(ctx context.Context, info object.AlarmInfo) error {
 	return nil
 }
 
+// The RPC methods, listed at Register.
+var arm = object.NewMethod("arm", (*Reminder).Arm)
+
 // OnSchedule runs for each occurrence of a named schedule.
 func (r *Reminder) OnSchedule(ctx context.Context, f object.Firing) error {
 	r.fired <- fmt.Sprintf("schedule %s: %s", f.Name, f.Payload)
@@ -51,11 +54,10 @@ func Example_alarms() {
 	fired := make(chan string, 10)
 	reminders, err := object.Register(rt, "reminder", func(ctx context.Context, st *object.State) (*Reminder, error) {
 		return &Reminder{st: st, fired: fired}, nil
-	})
+	}, object.Methods(arm))
 	if err != nil {
 		log.Fatal(err)
 	}
-	arm := object.Method(reminders, "arm", (*Reminder).Arm)
 	if _, err := arm.Call(context.Background(), reminders.GetByName("me"), struct{}{}); err != nil {
 		log.Fatal(err)
 	}

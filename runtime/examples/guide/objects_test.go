@@ -36,7 +36,23 @@ func (c *Counter) Add(ctx context.Context, by int64) (int64, error) {
 }
 
 // Get returns the value.
-func (c *Counter) Get(ctx context.Context, _ struct{}) (int64, error) { return c.value, nil }
+func (c *Counter) Get(ctx context.Context) (int64, error) { return c.value, nil }
+
+// The RPC methods are declared once, next to the type, and listed at Register. A
+// method that takes no argument is a NewMethodNoArg; one with no result, a
+// NewMethodNoResult.
+var (
+	add = object.NewMethod("add", (*Counter).Add)
+	get = object.NewMethodNoArg("get", (*Counter).Get)
+)
+
+// CounterStub is the hand-written typed client: callers write counter.Add(ctx, 1).
+type CounterStub struct{ object.Stub[Counter] }
+
+func (c CounterStub) Add(ctx context.Context, by int64) (int64, error) {
+	return add.Call(ctx, c.Stub, by)
+}
+func (c CounterStub) Get(ctx context.Context) (int64, error) { return get.Call(ctx, c.Stub) }
 
 // An object is addressed by a stub; the first call activates it. Turns are serialised
 // per object, so 100 concurrent callers never lose an update. Closing the runtime and
@@ -47,24 +63,24 @@ func Example_objects() {
 	defer os.RemoveAll(dir)
 	ctx := context.Background()
 
-	start := func() (*object.Runtime, object.Func[Counter, int64, int64], *object.Namespace[Counter]) {
+	start := func() (*object.Runtime, *object.Namespace[Counter]) {
 		rt, err := object.New(object.Config{DataDir: dir})
 		if err != nil {
 			log.Fatal(err)
 		}
-		ns, err := object.Register(rt, "counter", NewCounter)
+		ns, err := object.Register(rt, "counter", NewCounter, object.Methods(add, get))
 		if err != nil {
 			log.Fatal(err)
 		}
-		return rt, object.Method(ns, "add", (*Counter).Add), ns
+		return rt, ns
 	}
 
-	rt, add, counters := start()
-	visits := counters.GetByName("visits") // getting a stub does nothing
+	rt, counters := start()
+	visits := CounterStub{counters.GetByName("visits")} // getting a stub does nothing
 	var wg sync.WaitGroup
 	for range 100 {
 		wg.Go(func() {
-			if _, err := add.Call(ctx, visits, 1); err != nil {
+			if _, err := visits.Add(ctx, 1); err != nil {
 				log.Fatal(err)
 			}
 		})
@@ -74,11 +90,12 @@ func Example_objects() {
 	fmt.Println("object", name, "id length", len(visits.ID().String()))
 	rt.Close()
 
-	rt, add, counters = start() // a "restart"
+	rt, counters = start() // a "restart"
 	defer rt.Close()
-	n, err := add.Call(ctx, counters.GetByName("visits"), 0)
+	visits = CounterStub{counters.GetByName("visits")}
+	n, err := visits.Get(ctx)
 	fmt.Println("after restart:", n, err)
-	_, err = add.Call(ctx, counters.GetByName("visits"), -1)
+	_, err = visits.Add(ctx, -1)
 	fmt.Println("user error:", err)
 	// Output:
 	// object visits id length 64

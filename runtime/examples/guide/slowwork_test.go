@@ -18,6 +18,9 @@ type Feed struct {
 	done chan string
 }
 
+// The RPC methods, listed at Register.
+var refresh = object.NewMethod("refresh", (*Feed).Refresh)
+
 func (f *Feed) Refresh(ctx context.Context, url string) (string, error) {
 	f.st.Go(func(ctx context.Context) func(ctx context.Context) error {
 		body := strings.ToUpper(url) // stands for an HTTP request or a call to another object
@@ -42,11 +45,10 @@ func Example_slowWork() {
 	done := make(chan string, 1)
 	feeds, err := object.Register(rt, "feed", func(ctx context.Context, st *object.State) (*Feed, error) {
 		return &Feed{st: st, done: done}, nil
-	})
+	}, object.Methods(refresh))
 	if err != nil {
 		log.Fatal(err)
 	}
-	refresh := object.Method(feeds, "refresh", (*Feed).Refresh)
 	s, err := refresh.Call(context.Background(), feeds.GetByName("news"), "example.com/rss")
 	fmt.Println(s, err)
 	fmt.Println("stored:", <-done)

@@ -36,6 +36,10 @@ func (b *Inbox) Receive(ctx context.Context, m Mail) (int64, error) {
 	return res.LastInsertID, object.PutJSON(b.st.Storage(), key, n+1)
 }
 
+// The RPC methods, listed at Register.
+var receive = object.NewMethod("receive", (*Inbox).Receive)
+var summary = object.NewMethod("summary", (*Inbox).Summary)
+
 // Summary lists the per-sender counts (a KV prefix scan) and the subjects (a query).
 func (b *Inbox) Summary(ctx context.Context, _ struct{}) ([]string, error) {
 	var out []string
@@ -73,12 +77,10 @@ func Example_storage() {
 		log.Fatal(err)
 	}
 	defer rt.Close()
-	inboxes, err := object.Register(rt, "inbox", NewInbox)
+	inboxes, err := object.Register(rt, "inbox", NewInbox, object.Methods(receive, summary))
 	if err != nil {
 		log.Fatal(err)
 	}
-	receive := object.Method(inboxes, "receive", (*Inbox).Receive)
-	summary := object.Method(inboxes, "summary", (*Inbox).Summary)
 
 	ctx := context.Background()
 	me := inboxes.GetByName("me@example.com")

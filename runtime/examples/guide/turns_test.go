@@ -18,6 +18,9 @@ type Account struct {
 	audit   func(string) // where committed events go (a socket, a log, another system)
 }
 
+// The RPC methods, listed at Register.
+var transfer = object.NewMethod("transfer", (*Account).Transfer)
+
 func (a *Account) Transfer(ctx context.Context, amount int64) (int64, error) {
 	a.balance -= amount
 	if err := object.PutJSON(a.st.Storage(), "balance", a.balance); err != nil {
@@ -47,11 +50,10 @@ func Example_turns() {
 			b = 100 // a new account
 		}
 		return &Account{st: st, balance: b, audit: func(s string) { fmt.Println("audit:", s) }}, err
-	})
+	}, object.Methods(transfer))
 	if err != nil {
 		log.Fatal(err)
 	}
-	transfer := object.Method(accounts, "transfer", (*Account).Transfer)
 	ctx := context.Background()
 	acct := accounts.GetByName("alice")
 	for _, amount := range []int64{30, 80, 70} {

@@ -43,13 +43,13 @@ func main() {
 		log.Fatal(err)
 	}
 	defer rt.Close()
-	ns, err := object.Register(rt, "counter", func(ctx context.Context, st *object.State) (*counter, error) { return &counter{st}, nil })
+	put := object.NewMethod("put", func(c *counter, ctx context.Context, v int) (bool, error) {
+		return true, c.st.Storage().Put("v", []byte(strconv.Itoa(v)))
+	})
+	ns, err := object.Register(rt, "counter", func(ctx context.Context, st *object.State) (*counter, error) { return &counter{st}, nil }, object.Methods(put))
 	if err != nil {
 		log.Fatal(err)
 	}
-	put := object.Method(ns, "put", func(c *counter, ctx context.Context, v int) (bool, error) {
-		return true, c.st.Storage().Put("v", []byte(strconv.Itoa(v)))
-	})
 	var next atomic.Int64
 	var peak atomic.Int64
 	stop := make(chan struct{})
