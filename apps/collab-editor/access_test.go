@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"io/fs"
@@ -214,4 +215,39 @@ func documentFiles(t *testing.T, dir string) int {
 		return nil
 	})
 	return n
+}
+
+// TestIndexErrorsAreTyped pins issue 15 (application errors): the index's refusals
+// were plain errors, so each rolled its turn back and reset the index, and the HTTP
+// layer told them apart by substring ("title" anywhere in a message meant 400). Now
+// they are object.Errors: 404 no_document and 400 bad_title, as JSON with their code.
+func TestIndexErrorsAreTyped(t *testing.T) {
+	ts := newTestServer(t, Policy{})
+	d := ts.createDoc("Notes")
+	for _, c := range []struct {
+		method, path, body string
+		status             int
+		code               string
+	}{
+		{"GET", "/api/docs/no-such-doc", "", http.StatusNotFound, "no_document"},
+		{"PATCH", "/api/docs/no-such-doc", `{"title":"x"}`, http.StatusNotFound, "no_document"},
+		{"PATCH", "/api/docs/" + d.Name, `{"title":"` + strings.Repeat("t", 201) + `"}`, http.StatusBadRequest, "bad_title"},
+		{"GET", "/parties/view/not-a-token/info", "", http.StatusNotFound, "no_document"},
+	} {
+		req, _ := http.NewRequest(c.method, ts.srv.URL+c.path, strings.NewReader(c.body))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body struct{ Error, Code string }
+		derr := json.NewDecoder(resp.Body).Decode(&body)
+		resp.Body.Close()
+		if resp.StatusCode != c.status || derr != nil || body.Code != c.code || body.Error == "" {
+			t.Errorf("%s %s: %d %+v (%v), want %d %s", c.method, c.path, resp.StatusCode, body, derr, c.status, c.code)
+		}
+	}
+	if s := ts.rt.Stats(); s.FailedTurns != 0 {
+		t.Errorf("the index's refusals failed %d turns", s.FailedTurns)
+	}
 }

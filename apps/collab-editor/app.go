@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"embed"
-	"errors"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -94,20 +93,7 @@ func setup(p Policy) func(rt *object.Runtime, s *server.Server) error {
 	}
 }
 
+// reply adapts object.ReplyJSON to a (value, error) pair.
 func reply(w http.ResponseWriter) func(v any, err error) {
-	return func(v any, err error) {
-		if err != nil {
-			code := http.StatusInternalServerError
-			if strings.Contains(err.Error(), errNoDoc.Error()) {
-				code = http.StatusNotFound
-			} else if errors.Is(err, object.ErrOverloaded) {
-				code = http.StatusServiceUnavailable
-			} else if strings.Contains(err.Error(), "title") {
-				code = http.StatusBadRequest
-			}
-			http.Error(w, err.Error(), code)
-			return
-		}
-		writeJSON(w, v)
-	}
+	return func(v any, err error) { object.ReplyJSON(w, v, err) }
 }

@@ -1,12 +1,13 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/warrenhq/warren/runtime/object"
 )
 
 // Version is a named snapshot.
@@ -39,7 +40,7 @@ func (d *Document) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	case rest == "stats":
 		if allowMethods(w, r, http.MethodGet) {
-			writeJSON(w, d.stats())
+			object.ReplyJSON(w, d.stats(), nil)
 		}
 	case rest == "versions":
 		if !allowMethods(w, r, http.MethodGet, http.MethodPost) {
@@ -84,7 +85,7 @@ func (d *Document) serveVersions(w http.ResponseWriter) {
 		v.Created = time.UnixMilli(created).UTC()
 		vs = append(vs, v)
 	}
-	writeJSON(w, vs)
+	object.ReplyJSON(w, vs, nil)
 }
 
 func (d *Document) saveVersion(w http.ResponseWriter, r *http.Request) {
@@ -108,7 +109,7 @@ func (d *Document) saveVersion(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v.ID = res.LastInsertID
-	writeJSON(w, v)
+	object.ReplyJSON(w, v, nil)
 }
 
 func (d *Document) serveVersion(w http.ResponseWriter, idText string) {
@@ -123,9 +124,4 @@ func (d *Document) serveVersion(w http.ResponseWriter, idText string) {
 	}
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Write(data)
-}
-
-func writeJSON(w http.ResponseWriter, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(v)
 }

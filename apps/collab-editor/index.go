@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -37,7 +38,11 @@ type ListedDoc struct {
 	ViewToken string    `json:"viewToken"`
 }
 
-var errNoDoc = errors.New("no such document")
+// The index's application errors: the caller learns why, the index keeps its turn.
+var (
+	errNoDoc    = object.NewError("no_document", "no such document").WithStatus(http.StatusNotFound)
+	errBadTitle = object.NewError("bad_title", "title over 200 bytes")
+)
 
 func newIndex(ctx context.Context, st *object.State) (*Index, error) {
 	_, err := st.SQL().Exec(`CREATE TABLE IF NOT EXISTS docs (name TEXT PRIMARY KEY, title TEXT NOT NULL, created INTEGER NOT NULL, view_token TEXT NOT NULL UNIQUE)`)
@@ -56,7 +61,7 @@ func cleanTitle(t string) (string, error) {
 		t = "Untitled"
 	}
 	if len(t) > 200 {
-		return "", fmt.Errorf("title over 200 bytes")
+		return "", errBadTitle
 	}
 	return t, nil
 }
@@ -94,8 +99,11 @@ func (x *Index) get(name string) (DocInfo, error) {
 	var d DocInfo
 	var created int64
 	err := x.st.SQL().QueryRow(`SELECT name, title, created, view_token FROM docs WHERE name = ?`, name).Scan(&d.Name, &d.Title, &created, &d.ViewToken)
-	if err != nil {
+	if errors.Is(err, sql.ErrNoRows) {
 		return d, errNoDoc
+	}
+	if err != nil {
+		return d, err
 	}
 	d.Created = time.UnixMilli(created).UTC()
 	return d, nil
@@ -147,8 +155,12 @@ func (x *Index) info(ctx context.Context, name string) (DocInfo, error) { return
 // resolve returns the document a read-only token opens.
 func (x *Index) resolve(ctx context.Context, token string) (DocInfo, error) {
 	var name string
-	if err := x.st.SQL().QueryRow(`SELECT name FROM docs WHERE view_token = ?`, token).Scan(&name); err != nil {
+	err := x.st.SQL().QueryRow(`SELECT name FROM docs WHERE view_token = ?`, token).Scan(&name)
+	if errors.Is(err, sql.ErrNoRows) {
 		return DocInfo{}, errNoDoc
+	}
+	if err != nil {
+		return DocInfo{}, err
 	}
 	return x.get(name)
 }
@@ -166,7 +178,7 @@ func (v *viewEndpoint) Name() string { return "view" }
 func (v *viewEndpoint) ServeObject(w http.ResponseWriter, r *http.Request, token string) {
 	d, err := resolveToken.Call(r.Context(), v.index, token)
 	if err != nil {
-		http.Error(w, "no such document", http.StatusNotFound)
+		object.ReplyJSON(w, nil, err)
 		return
 	}
 	if !strings.HasSuffix(r.URL.Path, "/info") {
@@ -174,14 +186,17 @@ func (v *viewEndpoint) ServeObject(w http.ResponseWriter, r *http.Request, token
 		return
 	}
 	if allowMethods(w, r, http.MethodGet) {
-		writeJSON(w, map[string]string{"title": d.Title})
+		object.ReplyJSON(w, map[string]string{"title": d.Title}, nil)
 	}
 }
 
 func (v *viewEndpoint) AcceptSocket(r *http.Request, token, connID string) (*object.HostSocket, error) {
 	d, err := resolveToken.Call(r.Context(), v.index, token)
-	if err != nil {
+	if errors.Is(err, errNoDoc) {
 		return nil, fmt.Errorf("%w: no document for this token", object.ErrNotFound)
+	}
+	if err != nil {
+		return nil, err
 	}
 	return v.docs.AcceptSocket(withReadOnly(r), d.Name, connID)
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -49,7 +48,7 @@ func (s *Stream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "query":
 		s.serveQuery(w, r)
 	case "poll":
-		writeJSON(w, http.StatusOK, map[string]any{"poll": s.poll})
+		object.WriteJSON(w, http.StatusOK, map[string]any{"poll": s.poll})
 	}
 }
 
@@ -62,14 +61,8 @@ func subPath(p string) string {
 	return strings.Trim(parts[2], "/")
 }
 
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	json.NewEncoder(w).Encode(v) //nolint:errcheck
-}
-
 func writeError(w http.ResponseWriter, code int, msg string, problems []string) {
-	writeJSON(w, code, map[string]any{"error": msg, "problems": problems})
+	object.WriteJSON(w, code, map[string]any{"error": msg, "problems": problems})
 }
 
 func (s *Stream) serveIngest(w http.ResponseWriter, r *http.Request) {
@@ -96,7 +89,7 @@ func (s *Stream) serveIngest(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, err.Error(), nil)
 		return
 	}
-	writeJSON(w, http.StatusAccepted, map[string]any{"accepted": len(evs)})
+	object.WriteJSON(w, http.StatusAccepted, map[string]any{"accepted": len(evs)})
 }
 
 // readBody reads a request body; the runtime has already bounded it to
@@ -124,7 +117,7 @@ func (s *Stream) serveInfo(w http.ResponseWriter) {
 		}
 		list = append(list, x)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
+	object.WriteJSON(w, http.StatusOK, map[string]any{
 		"stream": s.name, "series": list, "poll": s.poll, "errors": s.errorsList(), "pushRate": s.cfg.PushRate,
 		"retention": map[string]string{"1s": s.cfg.Keep1s.String(), "1m": s.cfg.Keep1m.String(), "1h": s.cfg.Keep1h.String()},
 	})
@@ -258,7 +251,7 @@ func (s *Stream) serveQuery(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if ok {
-			writeJSON(w, http.StatusOK, map[string]any{"res": res, "from": f, "to": t, "series": answer})
+			object.WriteJSON(w, http.StatusOK, map[string]any{"res": res, "from": f, "to": t, "series": answer})
 			return
 		}
 	}

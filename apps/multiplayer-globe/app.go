@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"embed"
-	"encoding/json"
 	"net/http"
 
 	"github.com/warrenhq/warren/runtime/object"
@@ -79,23 +78,20 @@ func setup(opt Options) func(rt *object.Runtime, s *server.Server) error {
 			res, err := assignSession.Call(r.Context(), d.lobby, JoinRequest{Spectate: r.URL.Query().Get("spectate") == "1"})
 			if err == nil && res.Full {
 				w.Header().Set("Retry-After", "10")
-				w.Header().Set("Content-Type", "application/json")
-				w.WriteHeader(http.StatusServiceUnavailable)
-				json.NewEncoder(w).Encode(map[string]string{"error": "every session is full: try again later"})
-				return
+				err = errAllFull
 			}
-			reply(w, res, err)
+			object.ReplyJSON(w, res, err)
 		}))
 		s.Handle("/api/sessions", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			res, err := listSessions.Call(r.Context(), d.lobby)
-			reply(w, res, err)
+			object.ReplyJSON(w, res, err)
 		}))
 		s.Handle("/api/leaderboard", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			res, err := topScores.Call(r.Context(), d.board, LeaderboardSize)
-			reply(w, res, err)
+			object.ReplyJSON(w, res, err)
 		}))
 		s.Handle("/api/stats", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			reply(w, d.stats.Report(), nil)
+			object.ReplyJSON(w, d.stats.Report(), nil)
 		}))
 		for _, m := range []server.Metric{
 			{Name: "globe_ticks_total", Help: "Game ticks run.", Type: "counter", Value: func() float64 { return float64(d.stats.ticks.Load()) }},
@@ -115,17 +111,8 @@ func setup(opt Options) func(rt *object.Runtime, s *server.Server) error {
 	}
 }
 
-func reply(w http.ResponseWriter, v any, err error) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	if err != nil {
-		code, msg := object.HTTPStatus(err)
-		w.WriteHeader(code)
-		json.NewEncoder(w).Encode(map[string]string{"error": msg})
-		return
-	}
-	json.NewEncoder(w).Encode(v)
-}
+// errAllFull answers /api/join when every session is full.
+var errAllFull = object.NewError("full", "every session is full: try again later").WithStatus(http.StatusServiceUnavailable)
 
 // newApp is the app on one data directory as an http.Handler, for in-process
 // tests; Close shuts it down as the binary does (sockets closed with 1012).

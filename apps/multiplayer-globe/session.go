@@ -656,8 +656,7 @@ func jsonString(s string) string {
 
 // ServeHTTP answers GET /parties/globe/<name> with the session's state.
 func (s *Session) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(struct {
+	object.WriteJSON(w, http.StatusOK, struct {
 		Session    string  `json:"session"`
 		Players    int     `json:"players"`
 		Spectators int     `json:"spectators"`

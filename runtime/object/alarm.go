@@ -353,7 +353,10 @@ func (e *entity) fire(ctx context.Context, inst any, r alarmRow) (failed bool, e
 	}
 	touched, setTo := st.alarm.touched[r.name], st.alarm.setTo
 	st.alarm.firing, st.alarm.touched, st.alarm.setTo = false, nil, nil
-	if herr == nil {
+	if keepsTurn(herr) {
+		if herr != nil {
+			rt.cfg.Logger.Info("object: alarm handler returned an application error; the occurrence is done", "namespace", e.ns.name, "id", e.id.String(), "schedule", r.name, "err", herr)
+		}
 		if err := e.exec(ctx, "RELEASE alarm"); err != nil {
 			return false, err
 		}

@@ -302,8 +302,8 @@ func (e *entity) requeue(batch []*event) {
 }
 
 // turn runs event i of the batch inside a savepoint, under the turn time limit (alarm
-// wakes limit each handler instead). An error, panic or timeout rolls the savepoint
-// back and resets the instance. It returns errTxLost when the transaction itself is
+// wakes limit each handler instead). An error (but an application error, see Error),
+// panic or timeout rolls the savepoint back and resets the instance. It returns errTxLost when the transaction itself is
 // gone, errAbandoned when the watchdog took the entity over.
 func (e *entity) turn(ctx context.Context, i int, ev *event, o *outcome) error {
 	if err := e.exec(ctx, "SAVEPOINT turn"); err != nil {
@@ -332,11 +332,12 @@ func (e *entity) turn(ctx context.Context, i int, ev *event, o *outcome) error {
 	if lost := e.checkSQL(ctx, &err); lost != nil {
 		return lost
 	}
-	if err == nil {
+	if keepsTurn(err) {
 		if rerr := e.exec(ctx, "RELEASE turn"); rerr != nil {
 			return fmt.Errorf("%w: release: %v", errTxLost, rerr)
 		}
 		o.outbox = outbox
+		o.err = err // an application error reaches the caller after the commit
 		return nil
 	}
 	e.rt.stats.failedTurns.Add(1)

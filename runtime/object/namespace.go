@@ -113,7 +113,7 @@ func (c *nsCore) invoke(ctx context.Context, id ID, name string, arg []byte) ([]
 		return err
 	})
 	if err != nil {
-		return nil, err
+		return nil, crossing(err)
 	}
 	return *out.Load(), nil
 }

@@ -64,7 +64,7 @@ func (rt *Runtime) noteCommit(e *entity, batch []*event, out []outcome, turns in
 		}
 	}
 	for _, o := range out {
-		if o.err != nil {
+		if !keepsTurn(o.err) { // an application error is a turn that committed
 			b.failed++
 			if b.err == nil {
 				b.err = o.err

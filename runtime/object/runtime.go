@@ -398,7 +398,7 @@ type counters struct {
 // Stats is a snapshot of the runtime's counters, for metrics endpoints.
 type Stats struct {
 	Turns          int64 // turns run (events delivered), committed or not
-	FailedTurns    int64 // turns that returned an error or panicked (rolled back, instance reset)
+	FailedTurns    int64 // turns that returned an error (but an application Error) or panicked (rolled back, instance reset)
 	Commits        int64 // batches committed durably
 	FailedCommits  int64 // batches whose commit failed (every turn in them rolled back)
 	CommittedTurns int64 // turns in committed batches; CommittedTurns/Commits is the mean batch size

@@ -2,7 +2,6 @@ package guide_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log"
 	"os"
@@ -28,8 +27,8 @@ func NewCounter(ctx context.Context, st *object.State) (*Counter, error) {
 // Add is an RPC method: it runs as one turn and its result reaches the caller only
 // once the write is durable.
 func (c *Counter) Add(ctx context.Context, by int64) (int64, error) {
-	if by < 0 {
-		return 0, errors.New("counter: negative increment")
+	if by < 0 { // refused: an application error, the turn and the instance are kept
+		return 0, object.NewError("negative", "counter: negative increment")
 	}
 	c.value += by
 	return c.value, object.PutJSON(c.st.Storage(), "value", c.value)
@@ -100,5 +99,5 @@ func Example_objects() {
 	// Output:
 	// object visits id length 64
 	// after restart: 100 <nil>
-	// user error: counter: negative increment
+	// user error: negative: counter: negative increment
 }

@@ -9,7 +9,7 @@ export interface ListedDoc { title: string; created: string; viewToken: string }
 /** A named snapshot of a document. */
 export interface Version { id: number; name: string; created: string }
 
-/** HTTPError is a response that was not 2xx: status and the server's text. */
+/** HTTPError is a response that was not 2xx: status and the server's message (its JSON "error", or its text). */
 export class HTTPError extends Error {
   constructor(readonly status: number, message: string) {
     super(message);
@@ -18,7 +18,17 @@ export class HTTPError extends Error {
 
 async function call<T>(path: string, init?: RequestInit): Promise<T> {
   const r = await fetch(path, init);
-  if (!r.ok) throw new HTTPError(r.status, (await r.text()).trim() || r.statusText);
+  if (!r.ok) {
+    const text = (await r.text()).trim();
+    let message = text;
+    try {
+      const body: unknown = JSON.parse(text);
+      if (body && typeof body === "object" && typeof (body as { error?: unknown }).error === "string") message = (body as { error: string }).error;
+    } catch {
+      // not JSON: the text itself
+    }
+    throw new HTTPError(r.status, message || r.statusText);
+  }
   return r.json() as Promise<T>;
 }
 
