@@ -25,10 +25,12 @@ type State struct {
 	outbox []output
 	// undo reverses the in-memory effects (socket attachments) of the open batch's
 	// turns, newest last: a failed turn undoes its own, an aborted batch all of them.
-	undo   []func()
-	rows   []*Rows
-	stmtMu sync.Mutex
-	stmts  map[string]*sql.Stmt
+	undo []func()
+	rows []*Rows
+	// txDepth is the nesting of the running Transaction calls.
+	txDepth int
+	stmtMu  sync.Mutex
+	stmts   map[string]*sql.Stmt
 	// usage counts the rows the object's code read and wrote since its last batch
 	// ended, for its per-object metrics (objmetrics.go).
 	usage rowUsage
