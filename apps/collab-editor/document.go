@@ -45,6 +45,7 @@ type Document struct {
 	awarenessDue time.Time          // when the awareness-expiry schedule fires (zero: none)
 	limits       socketLimits       // per-socket rate limits
 	catchUps     map[string]*bucket // catch-up bytes per client address
+	mux          *http.ServeMux     // the HTTP routes (document_http.go)
 }
 
 // socketInfo is a socket's attachment: whether it may write, and its awareness
@@ -83,6 +84,7 @@ func mustParse(b []byte) *yupdate.Update {
 
 func newDocument(ctx context.Context, st *object.State, p Policy) (*Document, error) {
 	d := &Document{st: st, policy: p.withDefaults(), state: mustParse(emptyUpdate), limits: socketLimits{}, catchUps: map[string]*bucket{}}
+	d.mux = d.routes()
 	q := st.SQL()
 	for _, s := range []string{
 		`CREATE TABLE IF NOT EXISTS ylog (seq INTEGER PRIMARY KEY AUTOINCREMENT, data BLOB NOT NULL)`,

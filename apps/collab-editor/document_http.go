@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -17,48 +16,28 @@ type Version struct {
 	Created time.Time `json:"created"`
 }
 
-// ServeHTTP serves /parties/document/<name>/<rest>:
+// routes are the document's HTTP API, below /parties/document/<name>:
 //
-//	GET  text           the document's text (text/plain): served by textEndpoint, outside the turn
-//	GET  state          the full state: varuint n, then n varbytes Yjs updates
-//	GET  stats          storage statistics (JSON)
-//	GET  versions       named snapshots (JSON)
-//	POST versions       {"name"} (application/json): snapshot the document now; returns the Version
-//	GET  versions/<id>  the version's state, encoded like state
+//	GET  /text           the document's text (text/plain): served by textEndpoint, outside the turn
+//	GET  /state          the full state: varuint n, then n varbytes Yjs updates
+//	GET  /stats          storage statistics (JSON)
+//	GET  /versions       named snapshots (JSON)
+//	POST /versions       {"name"} (application/json): snapshot the document now; returns the Version
+//	GET  /versions/{id}  the version's state, encoded like state
 //
-// Other methods get 405, other paths 404.
-func (d *Document) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	parts := strings.SplitN(r.URL.Path, "/", 5) // "", parties, document, name, rest
-	rest := ""
-	if len(parts) == 5 {
-		rest = parts[4]
-	}
-	switch {
-	case rest == "state":
-		if allowMethods(w, r, http.MethodGet) {
-			d.serveState(w)
-		}
-	case rest == "stats":
-		if allowMethods(w, r, http.MethodGet) {
-			object.ReplyJSON(w, d.stats(), nil)
-		}
-	case rest == "versions":
-		if !allowMethods(w, r, http.MethodGet, http.MethodPost) {
-			return
-		}
-		if r.Method == http.MethodGet {
-			d.serveVersions(w)
-		} else {
-			d.saveVersion(w, r)
-		}
-	case strings.HasPrefix(rest, "versions/"):
-		if allowMethods(w, r, http.MethodGet) {
-			d.serveVersion(w, strings.TrimPrefix(rest, "versions/"))
-		}
-	default:
-		http.Error(w, fmt.Sprintf("no route %q", rest), http.StatusNotFound)
-	}
+// Other methods get 405 with an Allow header, other paths 404 (http.ServeMux).
+func (d *Document) routes() *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /state", func(w http.ResponseWriter, r *http.Request) { d.serveState(w) })
+	mux.HandleFunc("GET /stats", func(w http.ResponseWriter, r *http.Request) { object.ReplyJSON(w, d.stats(), nil) })
+	mux.HandleFunc("GET /versions", func(w http.ResponseWriter, r *http.Request) { d.serveVersions(w) })
+	mux.HandleFunc("POST /versions", d.saveVersion)
+	mux.HandleFunc("GET /versions/{id}", func(w http.ResponseWriter, r *http.Request) { d.serveVersion(w, r.PathValue("id")) })
+	return mux
 }
+
+// ServeHTTP serves the routes.
+func (d *Document) ServeHTTP(w http.ResponseWriter, r *http.Request) { d.mux.ServeHTTP(w, r) }
 
 func (d *Document) serveState(w http.ResponseWriter) {
 	us, err := d.fullState()

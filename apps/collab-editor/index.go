@@ -181,7 +181,7 @@ func (v *viewEndpoint) ServeObject(w http.ResponseWriter, r *http.Request, token
 		object.ReplyJSON(w, nil, err)
 		return
 	}
-	if !strings.HasSuffix(r.URL.Path, "/info") {
+	if r.URL.Path != "/info" {
 		http.Error(w, "not found", http.StatusNotFound)
 		return
 	}

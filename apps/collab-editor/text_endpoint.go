@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
@@ -51,8 +50,7 @@ func (e *textEndpoint) AcceptSocket(r *http.Request, name, connID string) (*obje
 }
 
 func (e *textEndpoint) ServeObject(w http.ResponseWriter, r *http.Request, name string) {
-	parts := strings.SplitN(r.URL.Path, "/", 5) // "", parties, document, name, rest
-	if len(parts) < 5 || parts[4] != "text" {
+	if r.URL.Path != "/text" {
 		e.docs.ServeObject(w, r, name)
 		return
 	}

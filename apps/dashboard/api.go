@@ -25,7 +25,7 @@ var endpoints = map[string]string{"": http.MethodGet, "events": http.MethodPost,
 
 // ServeHTTP serves the endpoints.
 func (s *Stream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	sub := subPath(r.URL.EscapedPath())
+	sub := strings.Trim(r.URL.Path, "/") // the host passes the path below /parties/stream/<name>
 	method, ok := endpoints[sub]
 	switch {
 	case !ok:
@@ -50,15 +50,6 @@ func (s *Stream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "poll":
 		object.WriteJSON(w, http.StatusOK, map[string]any{"poll": s.poll})
 	}
-}
-
-func subPath(p string) string {
-	p = strings.TrimPrefix(p, "/parties/")
-	parts := strings.SplitN(p, "/", 3)
-	if len(parts) < 3 {
-		return ""
-	}
-	return strings.Trim(parts[2], "/")
 }
 
 func writeError(w http.ResponseWriter, code int, msg string, problems []string) {

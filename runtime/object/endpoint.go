@@ -14,6 +14,9 @@ type Endpoint interface {
 	// Name is the namespace's name.
 	Name() string
 	// ServeObject delivers an HTTP request to the object named name (see ServeHTTP).
+	// A host passes r with its URL path cut to what follows /parties/<ns>/<name>
+	// ("/" when nothing does), so an object routes on its own paths (http.ServeMux
+	// patterns such as "GET /state" work inside it).
 	ServeObject(w http.ResponseWriter, r *http.Request, name string)
 	// AcceptSocket reserves a socket on the object named name, for connection ID
 	// connID. It fails with ErrNoWebSockets or ErrTooManySockets before any upgrade.

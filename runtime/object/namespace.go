@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"reflect"
 	"sync/atomic"
 
@@ -192,11 +191,11 @@ func (ns *Namespace[T]) ServeHTTP(w http.ResponseWriter, r *http.Request, stub S
 	// never read out here.
 	var snap atomic.Pointer[response]
 	err = ns.core.doHolding(r.Context(), stub.id, int64(len(body)), addr, func(ctx context.Context, inst any) error {
-		rec := httptest.NewRecorder()
+		rec := &bufferedResponse{header: http.Header{}}
 		req := r.Clone(ctx)
 		req.Body = io.NopCloser(bytes.NewReader(body))
 		inst.(http.Handler).ServeHTTP(rec, req)
-		resp := &response{code: rec.Code, header: rec.Header().Clone(), body: rec.Body.Bytes()}
+		resp := rec.snapshot()
 		snap.Store(resp)
 		if resp.code >= 500 {
 			return fmt.Errorf("object: handler answered %d", resp.code)
@@ -224,4 +223,45 @@ type response struct {
 	code   int
 	header http.Header
 	body   []byte
+}
+
+// bufferedResponse is the http.ResponseWriter an object's handler writes to inside
+// its turn: everything is kept in memory until the turn has committed.
+type bufferedResponse struct {
+	header      http.Header
+	code        int
+	wroteHeader bool
+	body        bytes.Buffer
+}
+
+func (b *bufferedResponse) Header() http.Header { return b.header }
+
+func (b *bufferedResponse) WriteHeader(code int) {
+	if b.wroteHeader || code < 100 || code > 999 {
+		return
+	}
+	if code >= 200 { // 1xx informational headers are not kept
+		b.code, b.wroteHeader = code, true
+	}
+}
+
+func (b *bufferedResponse) Write(p []byte) (int, error) {
+	if !b.wroteHeader {
+		b.WriteHeader(http.StatusOK)
+	}
+	return b.body.Write(p)
+}
+
+// snapshot is the response as it stands, detached from b. A handler that wrote no
+// Content-Type gets the one net/http would sniff.
+func (b *bufferedResponse) snapshot() *response {
+	code := b.code
+	if !b.wroteHeader {
+		code = http.StatusOK
+	}
+	h := b.header.Clone()
+	if _, ok := h["Content-Type"]; !ok && b.body.Len() > 0 {
+		h.Set("Content-Type", http.DetectContentType(b.body.Bytes()))
+	}
+	return &response{code: code, header: h, body: bytes.Clone(b.body.Bytes())}
 }

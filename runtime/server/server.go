@@ -342,6 +342,29 @@ func ParsePartyPath(escaped string) (namespace, name string, err error) {
 	return ns, name, nil
 }
 
+// belowParty returns r with its URL path cut to what follows /parties/<ns>/<name>
+// ("/" when nothing does), so that an object's handler, an http.ServeMux in
+// particular, routes on its own paths. The query is kept.
+func belowParty(r *http.Request) (*http.Request, error) {
+	rest, _ := strings.CutPrefix(r.URL.EscapedPath(), "/parties/")
+	_, rest, _ = strings.Cut(rest, "/") // past the namespace
+	_, rest, _ = strings.Cut(rest, "/") // past the name
+	raw := "/" + rest
+	p, err := url.PathUnescape(raw)
+	if err != nil {
+		return nil, fmt.Errorf("bad path escape: %v", err)
+	}
+	r2 := new(http.Request)
+	*r2 = *r
+	r2.URL = new(url.URL)
+	*r2.URL = *r.URL
+	r2.URL.Path, r2.URL.RawPath = p, ""
+	if raw != (&url.URL{Path: p}).EscapedPath() {
+		r2.URL.RawPath = raw
+	}
+	return r2, nil
+}
+
 // ValidName checks an object name from a URL: 1 to MaxNameLen bytes of valid UTF-8.
 func ValidName(name string) error {
 	switch {
@@ -391,8 +414,12 @@ func (s *Server) handleParty(c echo.Context) error {
 		return c.String(http.StatusNotFound, fmt.Sprintf("no namespace %q\n", nsName))
 	}
 	if !websocket.IsWebSocketUpgrade(r) {
-		if readPartyBody(w, r) {
-			ep.ServeObject(w, r, name)
+		below, err := belowParty(r)
+		if err != nil {
+			return c.String(http.StatusBadRequest, err.Error()+"\n")
+		}
+		if readPartyBody(w, below) {
+			ep.ServeObject(w, below, name)
 		}
 		return nil
 	}
