@@ -99,6 +99,9 @@ ON CONFLICT (name) DO UPDATE SET spec = excluded.spec, payload = excluded.payloa
 // not in the future fires as soon as possible. Like every write it joins the turn's
 // transaction: a failed turn leaves the previous alarm in place.
 func (st *State) SetAlarm(t time.Time) error {
+	if st.e.ns.noAlarms {
+		return fmt.Errorf("%w: %s objects have no Alarm handler", ErrNoHandler, st.e.ns.name)
+	}
 	if t.After(MaxScheduleTime) {
 		return fmt.Errorf("%w: alarm time %v is after %v", ErrBadSpec, t, MaxScheduleTime)
 	}
@@ -168,6 +171,9 @@ func (st *State) DeleteAlarm() error {
 // Schedule creates or replaces the named schedule: OnSchedule will receive name and
 // payload at the times spec says. An invalid spec returns an error wrapping ErrBadSpec.
 func (st *State) Schedule(name string, spec Spec, payload []byte) error {
+	if st.e.ns.noSchedules {
+		return fmt.Errorf("%w: %s objects have no OnSchedule handler", ErrNoHandler, st.e.ns.name)
+	}
 	if name == "" {
 		return fmt.Errorf("%w: empty schedule name", ErrBadSpec)
 	}

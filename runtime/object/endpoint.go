@@ -1,6 +1,7 @@
 package object
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -75,8 +76,8 @@ func (ns *Namespace[T]) ServeObject(w http.ResponseWriter, r *http.Request, name
 }
 
 // AcceptSocket implements Endpoint. It fails with ErrNotFound (and ErrNoWebSockets)
-// when T has no OnMessage, and with ErrNotFound for a new object of an ExistingOnly
-// namespace.
+// when T has no OnMessage, with ErrNotFound for a new object of an ExistingOnly
+// namespace, and with the error of T's OnBeforeConnect, which runs first as a turn.
 func (ns *Namespace[T]) AcceptSocket(r *http.Request, name, connID string) (*HostSocket, error) {
 	if _, ok := any((*T)(nil)).(MessageHandler); !ok {
 		return nil, fmt.Errorf("%w: %w: %s", ErrNoWebSockets, ErrNotFound, ns.core.name)
@@ -84,6 +85,14 @@ func (ns *Namespace[T]) AcceptSocket(r *http.Request, name, connID string) (*Hos
 	id := ns.IDFromName(name)
 	if err := ns.core.reachable(id, false); err != nil {
 		return nil, err
+	}
+	if _, ok := any((*T)(nil)).(BeforeConnectHandler); ok {
+		err := ns.core.do(r.Context(), id, func(ctx context.Context, inst any) error {
+			return inst.(BeforeConnectHandler).OnBeforeConnect(ctx, r)
+		})
+		if err != nil {
+			return nil, crossing(err)
+		}
 	}
 	return ns.core.rt.sockets().reserve(ns.core, id, connID, r)
 }

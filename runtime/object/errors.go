@@ -33,6 +33,9 @@ var (
 	ErrClosed = errors.New("object: runtime closed")
 	// ErrLocked: another process is serving the same data directory.
 	ErrLocked = errors.New("object: data directory in use by another process")
+	// ErrNoHandler: SetAlarm or Schedule on an object whose type has no Alarm or
+	// OnSchedule handler: nothing could ever fire.
+	ErrNoHandler = errors.New("object: no handler")
 	// ErrTooLarge: a key, value or argument is over its limit.
 	ErrTooLarge = errors.New("object: too large")
 )

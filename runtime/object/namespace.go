@@ -32,6 +32,9 @@ type nsCore struct {
 	methods map[string]rawMethod
 	// optErr is the first error an Option found; Register returns it.
 	optErr error
+	// noAlarms, noSchedules: T has no Alarm, no OnSchedule handler, so SetAlarm and
+	// Schedule fail at once instead of storing what could never fire.
+	noAlarms, noSchedules bool
 }
 
 // Register adds a namespace to rt. newT builds an object's instance; it runs inside
@@ -39,6 +42,9 @@ type nsCore struct {
 // load state and migrate its schema atomically. If it fails, the event fails and the
 // next event tries again. Options configure the namespace: Methods lists its RPC
 // methods, ExistingOnly and ExistingOnlyHTTP restrict what the network reaches.
+// Register fails for a method of *T that looks like an event handler but would never
+// be called: a handler's name with another signature, or a name one letter or only
+// case away from one (OnClosed, Onmessage).
 func Register[T any](rt *Runtime, name string, newT func(ctx context.Context, st *State) (*T, error), opts ...Option) (*Namespace[T], error) {
 	ns := &nsCore{
 		rt:   rt,
@@ -57,6 +63,12 @@ func Register[T any](rt *Runtime, name string, newT func(ctx context.Context, st
 	for _, o := range opts {
 		o(ns)
 	}
+	if err := checkHandlers(ns.typ); err != nil {
+		ns.fail(err)
+	}
+	_, alarms := any((*T)(nil)).(AlarmHandler)
+	_, schedules := any((*T)(nil)).(ScheduleHandler)
+	ns.noAlarms, ns.noSchedules = !alarms, !schedules
 	if ns.optErr != nil {
 		return nil, fmt.Errorf("object: namespace %q: %w", name, ns.optErr)
 	}

@@ -115,6 +115,14 @@ func (e *CloseError) Error() string { return fmt.Sprintf("websocket closed: %d %
 // again can help, so that the client reconnects and sends it again. OnClose is never
 // refused for load: it waits its turn, and is tried again if its turn could not run.
 type (
+	// BeforeConnectHandler runs as a turn of the object when a client asks for a
+	// WebSocket, before the upgrade (partyserver's onBeforeConnect, a Durable Object's
+	// fetch): it sees the request (headers, cookies, query) and no socket yet. An error
+	// refuses the socket with the HTTP status HTTPStatus gives it (an *Error with
+	// Status 401, 403, 404, ...); no upgrade happens and no other handler runs.
+	BeforeConnectHandler interface {
+		OnBeforeConnect(ctx context.Context, r *http.Request) error
+	}
 	// ConnectHandler runs when a socket has been accepted, before any of its
 	// messages. Set tags and the attachment here. An error refuses the socket: it is
 	// closed with the error's code when it is a *CloseError, else CloseInternalError,
@@ -312,6 +320,14 @@ func (ws *WebSocket) AttachmentJSON(v any) (bool, error) {
 		return true, fmt.Errorf("object: decode attachment: %w", err)
 	}
 	return true, nil
+}
+
+// AttachmentOf returns ws's attachment decoded from JSON as an S: the socket's typed
+// state (the zero S when it has none). Store it with SetAttachmentJSON.
+func AttachmentOf[S any](ws *WebSocket) (S, error) {
+	var s S
+	_, err := ws.AttachmentJSON(&s)
+	return s, err
 }
 
 // LastSeen returns when the peer last sent a message or answered a ping.
@@ -652,37 +668,6 @@ func (ws *WebSocket) hasTag(tag string) bool {
 		}
 	}
 	return false
-}
-
-// Broadcast sends m to every open socket of the object except those in except, after
-// the turn commits (never if it fails). It returns the number of sockets addressed.
-// A socket whose queue overflows is closed; the others are not affected.
-func (st *State) Broadcast(m Message, except ...*WebSocket) int {
-	if !st.inTurn {
-		panic("object: Broadcast called outside a turn")
-	}
-	all := st.WebSockets("")
-	to := all[:0]
-outer:
-	for _, ws := range all {
-		for _, x := range except {
-			if x == ws {
-				continue outer
-			}
-		}
-		to = append(to, ws)
-	}
-	if len(to) == 0 {
-		return 0
-	}
-	// One copy and one wire encoding for every socket.
-	st.outbox = append(st.outbox, output{frame: newFrame(m), to: to})
-	return len(to)
-}
-
-// BroadcastText is Broadcast(TextMessage(s), except...).
-func (st *State) BroadcastText(s string, except ...*WebSocket) int {
-	return st.Broadcast(TextMessage(s), except...)
 }
 
 // SetAutoResponse makes the runtime answer a text message equal to request (exactly)

@@ -44,8 +44,8 @@ func (r *Room) OnConnect(ctx context.Context, ws *object.WebSocket, req *http.Re
 // OnMessage relays a message to every other member. Sends are held until the turn
 // commits, like every other output.
 func (r *Room) OnMessage(ctx context.Context, ws *object.WebSocket, m object.Message) error {
-	var who member
-	if _, err := ws.AttachmentJSON(&who); err != nil {
+	who, err := object.AttachmentOf[member](ws)
+	if err != nil {
 		return err
 	}
 	r.st.BroadcastText(who.Name+": "+string(m.Data), ws)
