@@ -13,19 +13,14 @@ import (
 )
 
 // schedulePush arranges one push of the pending changes, no sooner than 1/PushRate
-// after the previous one. The wait runs outside the object's turns (State.Go).
+// after the previous one, as a turn on the runtime's clock (State.After).
 func (s *Stream) schedulePush() {
 	if s.flushing {
 		return
 	}
 	s.flushing = true
-	wait := time.Until(s.lastFlush.Add(time.Duration(float64(time.Second) / s.cfg.PushRate)))
-	s.st.Go(func(ctx context.Context) func(context.Context) error {
-		if wait > 0 {
-			time.Sleep(wait)
-		}
-		return func(context.Context) error { s.flush(); return nil }
-	})
+	wait := s.lastFlush.Add(time.Duration(float64(time.Second) / s.cfg.PushRate)).Sub(s.st.Now())
+	s.st.After(max(wait, 0), func(context.Context) error { s.flush(); return nil })
 }
 
 // Delta is a live update: only the buckets that changed since the previous push,
@@ -46,7 +41,7 @@ type Delta struct {
 
 func (s *Stream) flush() {
 	s.flushing = false
-	s.lastFlush = time.Now()
+	s.lastFlush = s.st.Now()
 	s.snapshots.clear() // a viewer that connects from now on must be sent what this push carries
 	if len(s.pending) == 0 {
 		return

@@ -410,21 +410,16 @@ func (s *Session) startTicking() {
 	s.scheduleTick()
 }
 
-// scheduleTick waits, outside the turn, for the next tick time and then runs the
-// tick as a turn. Ticks are at fixed times (no drift); a late tick skips ahead
+// scheduleTick runs the tick as a turn at the next tick time, on the runtime's
+// clock (State.After). Ticks are at fixed times (no drift); a late tick skips ahead
 // by whole intervals rather than bunching up, keeping the session's phase.
 func (s *Session) scheduleTick() {
+	now := s.st.Now()
 	s.nextTick = s.nextTick.Add(TickInterval)
-	if now := s.st.Now(); s.nextTick.Before(now.Add(-TickInterval)) {
+	if s.nextTick.Before(now.Add(-TickInterval)) {
 		s.nextTick = s.nextTick.Add(now.Sub(s.nextTick) / TickInterval * TickInterval)
 	}
-	at := s.nextTick
-	s.st.Go(func(ctx context.Context) func(ctx context.Context) error {
-		if d := time.Until(at); d > 0 {
-			time.Sleep(d)
-		}
-		return s.tick
-	})
+	s.st.After(max(s.nextTick.Sub(now), 0), s.tick)
 }
 
 // tick is one turn: step the world, broadcast the delta, and do the batched

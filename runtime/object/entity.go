@@ -34,6 +34,10 @@ type entity struct {
 	// addrQueued counts the HTTP requests of each client address (event.addr) queued
 	// or running, against Config.MaxQueuePerAddress.
 	addrQueued map[string]int
+	// work is the current instance's context for State.Go work and After timers,
+	// cancelled by endWork (after.go); made when first needed.
+	work       context.Context
+	cancelWork context.CancelFunc
 
 	// runner-owned
 	db      *sql.DB
@@ -534,6 +538,7 @@ func (e *entity) hexID() string { return hex.EncodeToString(e.key.raw[:]) }
 func (e *entity) reset() {
 	e.inst = nil
 	e.gen = e.rt.gens.Add(1)
+	e.endWork() // the dropped instance's State.Go work and After timers
 }
 
 // countPanic counts err if it is a recovered panic.

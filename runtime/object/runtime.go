@@ -233,6 +233,7 @@ func (rt *Runtime) Close() error {
 	for _, e := range all {
 		e.waitIdle()
 		rt.evict(e, true)
+		e.endWork() // also for an instance kept without its database
 	}
 	rt.wake.close()
 	rt.stopOps()

@@ -81,24 +81,26 @@ func (st *State) usable() bool { return st.inTurn && !st.dead.Load() }
 // new turn of this object. The object stays in memory until that turn has run. If the
 // instance was reset in between (a failed turn), the continuation is dropped and
 // logged. A panic in work is recovered, logged and counted, and resets the instance.
+// work's context is cancelled when the instance is reset or dropped, or the runtime
+// closes: work that waits or polls should end then.
 func (st *State) Go(work func(ctx context.Context) (then func(ctx context.Context) error)) {
 	if !st.usable() {
 		panic("object: Go called outside a turn")
 	}
 	e := st.e
-	gen := e.gen
+	gen, ctx := e.gen, e.workContext()
 	st.OnCommit(func() {
 		e.pin()
-		go e.runWork(gen, work)
+		go e.runWork(ctx, gen, work)
 	})
 }
 
 // runWork runs State.Go work for the instance of generation gen, then dispatches its
 // continuation, restricted to that generation.
-func (e *entity) runWork(gen uint64, work func(ctx context.Context) func(ctx context.Context) error) {
+func (e *entity) runWork(ctx context.Context, gen uint64, work func(ctx context.Context) func(ctx context.Context) error) {
 	log := e.rt.cfg.Logger.With("namespace", e.ns.name, "id", e.hexID())
 	var then func(ctx context.Context) error
-	if perr := runCallback(func() { then = work(context.Background()) }); perr != nil {
+	if perr := runCallback(func() { then = work(ctx) }); perr != nil {
 		e.rt.stats.panics.Add(1)
 		log.Error("object: State.Go work panicked; resetting the object", "panic", sprint(perr.Value), "stack", string(perr.Stack))
 		ev := &event{ctx: context.Background(), internal: true, gen: gen, reset: true, done: func(error) { e.unpin() }}
