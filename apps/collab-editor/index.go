@@ -44,9 +44,13 @@ var (
 	errBadTitle = object.NewError("bad_title", "title over 200 bytes")
 )
 
+// indexMigrations are the index's schema versions (object.Migrate); append new steps.
+var indexMigrations = []object.Migration{
+	object.Statements(`CREATE TABLE IF NOT EXISTS docs (name TEXT PRIMARY KEY, title TEXT NOT NULL, created INTEGER NOT NULL, view_token TEXT NOT NULL UNIQUE)`),
+}
+
 func newIndex(ctx context.Context, st *object.State) (*Index, error) {
-	_, err := st.SQL().Exec(`CREATE TABLE IF NOT EXISTS docs (name TEXT PRIMARY KEY, title TEXT NOT NULL, created INTEGER NOT NULL, view_token TEXT NOT NULL UNIQUE)`)
-	return &Index{st: st}, err
+	return &Index{st: st}, object.Migrate(st, indexMigrations...)
 }
 
 func randomHex(n int) string {

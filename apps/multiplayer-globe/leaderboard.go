@@ -23,9 +23,12 @@ type Score struct {
 // every few seconds and when a player leaves, never per tick.
 type Leaderboard struct{ st *object.State }
 
-// leaderboardSchema creates the table. Rows of the table of earlier versions,
-// keyed by name, are kept with the id "name:<name>".
-const leaderboardSchema = `
+// leaderboardMigrations are the leaderboard's schema versions (object.Migrate):
+// 1 creates the table, keeping the rows of the table of earlier versions, keyed by
+// name, with the id "name:<name>". Append new steps; never edit a shipped one.
+var leaderboardMigrations = []object.Migration{object.Statements(leaderboardV1)}
+
+const leaderboardV1 = `
 CREATE TABLE IF NOT EXISTS players (
 	uid TEXT PRIMARY KEY,
 	name TEXT NOT NULL,
@@ -40,10 +43,7 @@ DROP TABLE scores;
 `
 
 func newLeaderboard(ctx context.Context, st *object.State) (*Leaderboard, error) {
-	if _, err := st.SQL().Exec(leaderboardSchema); err != nil {
-		return nil, err
-	}
-	return &Leaderboard{st: st}, nil
+	return &Leaderboard{st: st}, object.Migrate(st, leaderboardMigrations...)
 }
 
 // Submission is a batch of score changes: for each player id, its best session

@@ -15,9 +15,14 @@ type Inbox struct{ st *object.State }
 
 func NewInbox(ctx context.Context, st *object.State) (*Inbox, error) {
 	// Schema migrations belong in the constructor: it runs in a turn of its own.
-	_, err := st.SQL().Exec(`CREATE TABLE IF NOT EXISTS mail(
-		id INTEGER PRIMARY KEY, sender TEXT NOT NULL, subject TEXT NOT NULL)`)
-	return &Inbox{st: st}, err
+	// Migrate runs each step once per object, in order (keyed by user_version).
+	return &Inbox{st: st}, object.Migrate(st, inboxMigrations...)
+}
+
+// inboxMigrations are the schema's versions: append steps, never edit a shipped one.
+var inboxMigrations = []object.Migration{
+	object.Statements(`CREATE TABLE mail(
+		id INTEGER PRIMARY KEY, sender TEXT NOT NULL, subject TEXT NOT NULL)`),
 }
 
 type Mail struct{ Sender, Subject string }
