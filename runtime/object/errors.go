@@ -2,7 +2,8 @@ package object
 
 import "errors"
 
-// Errors callers can act on; test with errors.Is.
+// Errors callers can act on, all of the package's sentinels; test with errors.Is. An
+// application's own refusals are *Error values (apperror.go), not sentinels.
 var (
 	// ErrOverloaded: the object's queue is full or too old. Never retry: it makes the overload worse.
 	ErrOverloaded = errors.New("object: overloaded")
@@ -38,6 +39,24 @@ var (
 	ErrNoHandler = errors.New("object: no handler")
 	// ErrTooLarge: a key, value or argument is over its limit.
 	ErrTooLarge = errors.New("object: too large")
+	// ErrInvalidArgument: an operator's request is malformed (a bad cursor, an unknown
+	// sort order, a backup that does not match its target).
+	ErrInvalidArgument = errors.New("object: invalid argument")
+	// ErrBadSpec is wrapped by every error about a malformed schedule spec.
+	ErrBadSpec = errors.New("object: bad schedule spec")
+	// ErrSchemaTooNew: the object's database has a schema version newer than the
+	// migrations this build knows (it was written by a newer build); see Migrate.
+	ErrSchemaTooNew = errors.New("object: schema newer than this build")
+)
+
+// Errors of the socket API; test with errors.Is.
+var (
+	// ErrTooManySockets: the object already has SocketConfig.MaxPerObject sockets.
+	ErrTooManySockets = errors.New("object: too many sockets for this object")
+	// ErrSocketClosed: the socket is closed or closing; nothing more can be sent.
+	ErrSocketClosed = errors.New("object: socket closed")
+	// ErrNoWebSockets: the namespace's type has no OnMessage handler.
+	ErrNoWebSockets = errors.New("object: objects of this namespace do not accept WebSockets")
 )
 
 // PanicError is the error a turn returns when its handler panicked.

@@ -2,7 +2,6 @@ package object
 
 import (
 	"context"
-	"errors"
 	"fmt"
 )
 
@@ -20,10 +19,6 @@ func Statements(stmts ...string) Migration {
 		return nil
 	}
 }
-
-// ErrSchemaTooNew: the object's database has a schema version newer than the
-// migrations this build knows (it was written by a newer build).
-var ErrSchemaTooNew = errors.New("object: schema newer than this build")
 
 // Migrate brings the object's schema up to date, in the constructor: steps[i]
 // migrates version i to i+1, where the version is the database's user_version (0

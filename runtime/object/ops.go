@@ -15,10 +15,6 @@ import (
 // namespaces this process registered and, for tools run on a stopped app's data
 // directory, on any namespace folder found there (no constructor runs then).
 
-// ErrInvalidArgument: an operator's request is malformed (a bad cursor, an unknown
-// sort order, a backup that does not match its target).
-var ErrInvalidArgument = errors.New("object: invalid argument")
-
 // CloseObjectDeleted is the close code of the sockets of an object deleted by an
 // operator (reason "object deleted").
 const CloseObjectDeleted = 4404

@@ -10,9 +10,6 @@ import (
 	"github.com/robfig/cron/v3"
 )
 
-// ErrBadSpec is wrapped by every error about a malformed schedule spec.
-var ErrBadSpec = errors.New("object: bad schedule spec")
-
 // Spec says when a named schedule fires: once at a time (At, After), or repeatedly
 // (Every, Cron). Build one with At, After, Every, Cron or ParseSpec. An invalid spec
 // carries its error, which Err and State.Schedule return.

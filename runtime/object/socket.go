@@ -3,7 +3,6 @@ package object
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"sync"
@@ -23,16 +22,6 @@ const (
 	CloseInternalError   = 1011 // OnConnect failed with an error that is not a *CloseError
 	CloseServiceRestart  = 1012 // the process is shutting down; reconnect
 	CloseTryAgainLater   = 1013 // the send queue overflowed (slow consumer), or a message could not be delivered (the object is overloaded or its commit failed): reconnect and resend
-)
-
-// Errors of the socket API; test with errors.Is.
-var (
-	// ErrTooManySockets: the object already has SocketConfig.MaxPerObject sockets.
-	ErrTooManySockets = errors.New("object: too many sockets for this object")
-	// ErrSocketClosed: the socket is closed or closing; nothing more can be sent.
-	ErrSocketClosed = errors.New("object: socket closed")
-	// ErrNoWebSockets: the namespace's type has no OnMessage handler.
-	ErrNoWebSockets = errors.New("object: objects of this namespace do not accept WebSockets")
 )
 
 // SocketConfig bounds WebSockets. The zero value of every field is usable.
