@@ -100,6 +100,7 @@ func newEntity(rt *Runtime, ns *nsCore, id ID) *entity {
 	return e
 }
 
+// pinned reports whether the entity has pins; the caller holds e.mu.
 func (e *entity) pinned() bool { return e.pins > 0 }
 
 // pin keeps the object in memory (pending State.Go work); unpin undoes one pin.

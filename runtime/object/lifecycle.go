@@ -115,7 +115,10 @@ func (rt *Runtime) EvictIdle(d time.Duration) int {
 			if now.Sub(e.idleSince) < d {
 				break
 			}
-			if e.pinned() {
+			e.mu.Lock() // pins change under e.mu alone (pin, unpin)
+			pinned := e.pinned()
+			e.mu.Unlock()
+			if pinned {
 				continue
 			}
 			victim = e
