@@ -43,7 +43,7 @@ unit: web ## Unit tests of every module (runtime with -race), each module on its
 	@if [ -f package.json ]; then echo "npm test"; npm run --silent test; fi
 	@for m in $(MODULES); do \
 	  flags=""; [ "$$m" = runtime ] && flags="-race"; \
-	  echo "test $$m $$flags"; (cd $$m && GOWORK=off go test $$flags -count=1 ./...) || exit 1; \
+	  echo "test $$m $$flags"; (cd $$m && GOWORK=off go test $$flags -count=1 -timeout 30m ./...) || exit 1; \
 	done
 
 .PHONY: e2e
@@ -51,7 +51,7 @@ e2e: web ## Browser tests (playwright-go with a system Chromium; installs it whe
 	@eval "$$(scripts/e2e-setup.sh)" && for m in $(MODULES); do \
 	  pkgs=$$(cd $$m && grep -rl '^//go:build e2e' --include='*_test.go' . | xargs -r -n1 dirname | sort -u); \
 	  if [ -n "$$pkgs" ]; then \
-	    echo "e2e $$m: $$pkgs"; (cd $$m && GOWORK=off go test -tags e2e -count=1 $$pkgs) || exit 1; fi; \
+	    echo "e2e $$m: $$pkgs"; (cd $$m && GOWORK=off go test -tags e2e -count=1 -timeout 30m $$pkgs) || exit 1; fi; \
 	done
 
 .PHONY: test
