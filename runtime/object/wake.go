@@ -150,7 +150,7 @@ func (w *wakeIndex) stop() {
 }
 
 func (w *wakeIndex) close() error {
-	w.flush()
+	w.flush(true)
 	w.writer.wait()
 	return w.db.Close()
 }

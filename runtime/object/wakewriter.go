@@ -5,8 +5,12 @@ import (
 	"time"
 )
 
-// wakeFlushEvery is how long a durable wake entry may stay earlier than its object
-// needs (moved later or deleted in memory only) before the flusher writes it.
+// wakeFlushEvery is the flusher's period. A durable wake entry earlier than its object
+// needs (moved later or deleted in memory only) is written after one whole period in
+// which no commit moved it again, so within two: an object that keeps setting alarms
+// keeps its early entry, and its commits never wait on the wake index for an alarm
+// earlier than the one the flusher would have written (issue 13 item 11: with 16 busy
+// objects, one such wait per object per second, each about one wake-index fsync).
 const wakeFlushEvery = time.Second
 
 // wakeWrite is one change of the durable wake index: an entry's new time, or its
@@ -26,7 +30,7 @@ type wakeBatch struct {
 // wakeWriter makes changes of the wake index durable in batches: every change
 // submitted while a batch is being written goes into the next one, so concurrent
 // objects share fsyncs (group commit). The flusher submits, once a second, the
-// entries that may move later; ensure submits those that must move earlier and waits
+// entries that may move later and that no commit moved during the last second; ensure submits those that must move earlier and waits
 // for them. Its fields are guarded by wakeIndex.mu.
 type wakeWriter struct {
 	collecting *wakeBatch // next to be written
@@ -34,6 +38,7 @@ type wakeWriter struct {
 	writing    bool       // a writeLoop goroutine runs
 	idle       *sync.Cond // broadcast when writing ends
 	dirty      map[wakeKey]bool
+	recent     map[wakeKey]bool // dirty keys moved again since the last flush
 	flushTimer Timer
 	stopped    bool
 }
@@ -41,6 +46,7 @@ type wakeWriter struct {
 func (ww *wakeWriter) init(mu *sync.Mutex) {
 	ww.idle = sync.NewCond(mu)
 	ww.dirty = map[wakeKey]bool{}
+	ww.recent = map[wakeKey]bool{}
 }
 
 // planned returns what the durable index will hold for key once the batches already
@@ -131,20 +137,37 @@ func (w *wakeIndex) store(writes map[wakeKey]wakeWrite) error {
 // and arms the flusher; w.mu is held.
 func (ww *wakeWriter) markDirty(key wakeKey, w *wakeIndex) {
 	ww.dirty[key] = true
+	ww.recent[key] = true
+	ww.armFlush(w)
+}
+
+// armFlush starts the flusher's period unless it runs already; w.mu is held.
+func (ww *wakeWriter) armFlush(w *wakeIndex) {
 	if ww.flushTimer == nil && !ww.stopped {
-		ww.flushTimer = w.rt.cfg.Clock.AfterFunc(wakeFlushEvery, w.flush)
+		ww.flushTimer = w.rt.cfg.Clock.AfterFunc(wakeFlushEvery, w.flushQuiet)
 	}
 }
 
+// flushQuiet is the flusher's tick: flush of the keys no commit moved during the
+// period; the others wait for the next tick.
+func (w *wakeIndex) flushQuiet() { w.flush(false) }
+
 // flush submits, without waiting, the durable entries that can move later: each dirty
-// key gets its object's earliest due time as of its last commit, or is deleted.
-func (w *wakeIndex) flush() {
+// key (all: also those moved during the last period) gets its object's earliest due
+// time as of its last commit, or is deleted.
+func (w *wakeIndex) flush(all bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	ww := &w.writer
 	ww.flushTimer = nil
 	for k := range ww.dirty {
+		if ww.recent[k] && !all {
+			delete(ww.recent, k)
+			ww.armFlush(w)
+			continue
+		}
 		delete(ww.dirty, k)
+		delete(ww.recent, k)
 		want, has := w.want[k]
 		cur, ok := w.planned(k)
 		if ok == has && (!has || cur.Equal(want)) {
