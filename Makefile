@@ -35,8 +35,8 @@ build: web ## Build every app binary into bin/.
 	@for a in $(APPS); do echo "build bin/$$a"; (cd apps/$$a && go build -o ../../bin/$$a .) || exit 1; done
 
 .PHONY: vet
-vet: deps ## go vet every module.
-	@for m in $(MODULES); do echo "vet $$m"; (cd $$m && GOWORK=off go vet ./...) || exit 1; done
+vet: deps ## go vet every module, with and without the e2e and chaos build tags.
+	@for m in $(MODULES); do echo "vet $$m"; (cd $$m && GOWORK=off go vet ./... && GOWORK=off go vet -tags e2e,chaos ./...) || exit 1; done
 
 .PHONY: unit
 unit: web ## Unit tests of every module (runtime with -race), each module on its own (GOWORK=off), and the front ends' (npm test).

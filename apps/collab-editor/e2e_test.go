@@ -61,9 +61,9 @@ func startApp(t *testing.T) (*browsertest.Harness, *objecttest.Server) {
 	return h, h.Serve(serveApp)
 }
 
-// createDoc creates a document named name through the API (a document exists
+// postDoc creates a document named name through the API (a document exists
 // only once created: its link alone opens "no such document").
-func createDoc(t *testing.T, srvURL, name, title string) DocInfo {
+func postDoc(t *testing.T, srvURL, name, title string) DocInfo {
 	t.Helper()
 	body, _ := json.Marshal(map[string]string{"name": name, "title": title})
 	resp, err := http.Post(srvURL+"/api/docs", "application/json", bytes.NewReader(body))
@@ -103,7 +103,7 @@ func editorText(t *testing.T, p playwright.Page) string {
 // names show, a late joiner gets the document, a restart loses nothing.
 func TestEditorsConverge(t *testing.T) {
 	h, srv := startApp(t)
-	createDoc(t, srv.URL, "e2e-doc", "Meeting notes")
+	postDoc(t, srv.URL, "e2e-doc", "Meeting notes")
 	alice, bob := h.NewUser("alice"), h.NewUser("bob")
 	if _, err := alice.Goto(srv.URL + "/d/e2e-doc?user=alice"); err != nil {
 		t.Fatal(err)
@@ -268,7 +268,7 @@ func serverText(t *testing.T, srvURL, doc string) string {
 // it as a new edit; both tabs converge on the restored text.
 func TestVersionHistory(t *testing.T) {
 	h, srv := startApp(t)
-	createDoc(t, srv.URL, "hist", "History")
+	postDoc(t, srv.URL, "hist", "History")
 	alice, bob := h.NewUser("alice"), h.NewUser("bob")
 	gotoDoc(t, alice, srv.URL, "hist", "alice")
 	gotoDoc(t, bob, srv.URL, "hist", "bob")
@@ -369,7 +369,7 @@ func TestKillWhileTyping(t *testing.T) {
 	checkBundle(t)
 	h := browsertest.New(t, browsertest.Config{Timeout: 20 * time.Second})
 	srv := h.ServeBinary(objecttest.BuildBinary(t, "."))
-	createDoc(t, srv.URL, "crash", "Crash test")
+	postDoc(t, srv.URL, "crash", "Crash test")
 	alice, bob := h.NewUser("alice"), h.NewUser("bob")
 	gotoDoc(t, alice, srv.URL, "crash", "alice")
 	gotoDoc(t, bob, srv.URL, "crash", "bob")
@@ -486,7 +486,7 @@ func waitUntilE2E(t *testing.T, what string, cond func() bool) {
 // preview now drops <style> elements (also inside SVG) and style attributes.
 func TestPreviewNoCSS(t *testing.T) {
 	h, srv := startApp(t)
-	createDoc(t, srv.URL, "css", "Hostile CSS")
+	postDoc(t, srv.URL, "css", "Hostile CSS")
 	alice := h.NewUser("alice")
 	_, err := alice.Goto(srv.URL + "/d/css?user=alice")
 	expect(t, err)
@@ -594,7 +594,7 @@ func chipColour(t *testing.T, p playwright.Page, name string) string {
 // rename or a new version appeared elsewhere only after a reload.
 func TestNamesColoursAndLiveTitle(t *testing.T) {
 	h, srv := startApp(t)
-	createDoc(t, srv.URL, "live", "Plan")
+	postDoc(t, srv.URL, "live", "Plan")
 	alice, bob := h.NewUser("alice"), h.NewUser("bob")
 	bobName := sameColourName("alice", "bob")
 	gotoDoc(t, alice, srv.URL, "live", "alice")
