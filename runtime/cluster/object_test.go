@@ -220,16 +220,17 @@ func TestFirstCommitShipsWholeFileAndSnapshotCollectsBlobs(t *testing.T) {
 		t.Fatal(err)
 	}
 	firstSnap := a.obj.snap.name
-	if _, err := n.a.snaps.GetInfo(testContext(t), blob); !errors.Is(err, jetstream.ErrObjectNotFound) {
-		t.Fatalf("rolled-up batch blob: %v, want deleted", err)
+	// The bucket's reads may be served by a replica a moment behind the delete.
+	deleted := func(name string) bool {
+		_, err := n.a.snaps.GetInfo(testContext(t), name)
+		return errors.Is(err, jetstream.ErrObjectNotFound)
 	}
+	waitFor(t, 5*time.Second, "the rolled-up batch blob deleted", func() bool { return deleted(blob) })
 	workload(t, a.db, 2, a.commit)
 	if err := a.obj.Snapshot(testContext(t)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := n.a.snaps.GetInfo(testContext(t), firstSnap); !errors.Is(err, jetstream.ErrObjectNotFound) {
-		t.Fatalf("replaced snapshot: %v, want deleted", err)
-	}
+	waitFor(t, 5*time.Second, "the replaced snapshot deleted", func() bool { return deleted(firstSnap) })
 	want := committedImage(t, a.path)
 	a.close(t)
 
