@@ -87,12 +87,21 @@ func TestBeforeConnectRefusesWithStatus(t *testing.T) {
 	}
 	red, blue := dial("red"), dial("blue")
 	read := func(c *websocket.Conn) string {
+		t.Helper()
 		c.SetReadDeadline(time.Now().Add(10 * time.Second))
 		_, b, err := c.ReadMessage()
 		if err != nil {
 			t.Fatal(err)
 		}
 		return string(b)
+	}
+	// A socket's OnConnect may still be queued when its dial returns: blue's own cast
+	// shows it was accepted before red broadcasts.
+	if err := blue.WriteMessage(websocket.TextMessage, []byte("table")); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(blue); got != "to blue" {
+		t.Fatalf("blue got %q", got)
 	}
 	if err := red.WriteMessage(websocket.TextMessage, []byte("table")); err != nil {
 		t.Fatal(err)
@@ -107,7 +116,7 @@ func TestBeforeConnectRefusesWithStatus(t *testing.T) {
 	if got := read(red); got != want {
 		t.Fatalf("red got %q, want %s", got, want)
 	}
-	// blue's first message is the broadcast to all: the table cast skipped it.
+	// blue's next message is the broadcast to all: red's table cast skipped it.
 	if got := read(blue); got != want {
 		t.Fatalf("blue got %q, want %s (and never the red table's cast)", got, want)
 	}
