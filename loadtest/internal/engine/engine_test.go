@@ -283,8 +283,11 @@ func TestRampFindsKnee(t *testing.T) {
 // step; each step reports the server's (here: this process, which runs the
 // relay) and the tester's CPU per delivery over that step alone.
 func TestRampWarmupAndStepCPU(t *testing.T) {
-	cfg := Config{Mode: Ramp, URL: relay(t, relayserver.Options{}), Conns: 10, Rooms: 1, Rate: 40,
-		RampSteps: 2, StepDuration: 300 * time.Millisecond, Warmup: 500 * time.Millisecond, Drain: time.Second,
+	// Steps of a second at 2,000+ deliveries/s: the server's CPU is read from
+	// /proc in clock ticks (10 ms), which a 300 ms step on an idle machine missed.
+	const step = time.Second
+	cfg := Config{Mode: Ramp, URL: relay(t, relayserver.Options{}), Conns: 20, Rooms: 1, Rate: 100,
+		RampSteps: 2, StepDuration: step, Warmup: 500 * time.Millisecond, Drain: time.Second,
 		SLOP99: time.Second, Self: true, PIDs: []int{os.Getpid()}}
 	res := runOK(t, cfg)
 	if len(res.Steps) != 2 || res.Knee == nil {
@@ -292,12 +295,12 @@ func TestRampWarmupAndStepCPU(t *testing.T) {
 	}
 	var inSteps float64
 	for _, s := range res.Steps {
-		inSteps += s.SentPerS * 0.3
+		inSteps += s.SentPerS * step.Seconds()
 		if s.ServerCPUPerMsgUS <= 0 || s.TesterCPUPerMsgUS <= 0 {
 			t.Errorf("step %d: server %v µs, tester %v µs per delivery", s.Index, s.ServerCPUPerMsgUS, s.TesterCPUPerMsgUS)
 		}
 	}
-	// The warm-up's ~20 messages are sent but in no step (which hold ~12 + ~24).
+	// The warm-up's ~50 messages are sent but in no step (which hold ~100 + ~200).
 	if sent := float64(res.Messages.Sent); sent < inSteps+12 {
 		t.Errorf("sent %v, steps sent %v: no warm-up", sent, inSteps)
 	}
