@@ -57,6 +57,11 @@ func BenchmarkAlarmLatency(b *testing.B) {
 	b.ReportMetric(float64(lat[len(lat)-1].Microseconds())/1000, "max-ms")
 }
 
+// alarmBox is a Box with an alarm handler (SetAlarm refuses a type without one).
+type alarmBox struct{ st *object.State }
+
+func (o *alarmBox) Alarm(ctx context.Context, info object.AlarmInfo) error { return nil }
+
 // BenchmarkSetAlarm16 is 16 objects with 4 callers each (64 goroutines), each turn a
 // durable KV put of a new value (synchronous=FULL), with and without a SetAlarm in the same turn to a
 // random time 1 to 2 hours ahead (so it moves earlier about half the time). Setting
@@ -69,7 +74,10 @@ func BenchmarkSetAlarm16(b *testing.B) {
 		}
 		b.Run(name, func(b *testing.B) {
 			rt := objecttest.New(b, object.Config{Clock: object.SystemClock})
-			ns := registerBox(b, rt.Runtime)
+			ns, err := object.Register(rt.Runtime, "alarmbox", func(ctx context.Context, st *object.State) (*alarmBox, error) { return &alarmBox{st}, nil })
+			if err != nil {
+				b.Fatal(err)
+			}
 			var callers atomic.Int64
 			b.SetParallelism((64 + 1) / 2) // GOMAXPROCS is 2 on the reference machine: 64 goroutines
 			b.ResetTimer()
@@ -80,7 +88,7 @@ func BenchmarkSetAlarm16(b *testing.B) {
 				for pb.Next() {
 					ahead := time.Hour + time.Duration(rng.Int64N(int64(time.Hour)))
 					value := fmt.Appendf(nil, "%d", rng.Int64()) // a new value: SQLite skips writing an unchanged row
-					err := ns.RunLocal(context.Background(), stub, func(ctx context.Context, o *Box) error {
+					err := ns.RunLocal(context.Background(), stub, func(ctx context.Context, o *alarmBox) error {
 						if err := o.st.Storage().Put("k", value); err != nil {
 							return err
 						}
