@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/warrenhq/warren/runtime/internal/wshost"
 	"github.com/warrenhq/warren/runtime/object"
 	"github.com/warrenhq/warren/runtime/objecttest"
 )
@@ -14,9 +15,9 @@ import (
 // pullHost is the least a host does with a socket (runtime/server does it on real
 // connections): on Flush it takes the queued frames, here on a goroutine of its own.
 type pullHost struct {
-	hs     *object.HostSocket
+	hs     wshost.Socket
 	mu     sync.Mutex
-	frames []*object.Frame
+	frames []*wshost.Frame
 	got    chan struct{}
 }
 
@@ -56,10 +57,11 @@ func TestBroadcastSharesOneFrame(t *testing.T) {
 	}
 	hosts := make([]*pullHost, 3)
 	for i := range hosts {
-		hs, err := ns.AcceptSocket(httptest.NewRequest("GET", "/", nil), "room", string(rune('a'+i)))
+		h, err := ns.AcceptSocket(httptest.NewRequest("GET", "/", nil), "room", string(rune('a'+i)))
 		if err != nil {
 			t.Fatal(err)
 		}
+		hs := wshost.Of(h)
 		hosts[i] = &pullHost{hs: hs, got: make(chan struct{}, 16)}
 		hs.Start(hosts[i])
 	}
@@ -68,7 +70,7 @@ func TestBroadcastSharesOneFrame(t *testing.T) {
 		<-h.got
 	}
 	var encodes atomic.Int32
-	encode := func(f *object.Frame) []byte { encodes.Add(1); return append([]byte("wire:"), f.Data...) }
+	encode := func(f *wshost.Frame) []byte { encodes.Add(1); return append([]byte("wire:"), f.Data...) }
 	f := hosts[0].frames[0]
 	for _, h := range hosts {
 		if len(h.frames) != 1 || h.frames[0] != f {

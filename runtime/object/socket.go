@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/warrenhq/warren/runtime/internal/wshost"
 )
 
 // WebSocket close codes the runtime uses. Codes 4000-4999 are free for applications.
@@ -23,48 +25,6 @@ const (
 	CloseServiceRestart  = 1012 // the process is shutting down; reconnect
 	CloseTryAgainLater   = 1013 // the send queue overflowed (slow consumer), or a message could not be delivered (the object is overloaded or its commit failed): reconnect and resend
 )
-
-// SocketConfig bounds WebSockets. The zero value of every field is usable.
-type SocketConfig struct {
-	// MaxPerObject bounds the sockets connected to one object. Default 32768.
-	MaxPerObject int
-	// SendQueue bounds the messages waiting to be written to one socket; when a send
-	// would exceed it the socket is closed with CloseTryAgainLater (1013, reason
-	// "send queue overflow") and counted as a slow consumer. Default 1024.
-	SendQueue int
-	// SendQueueBytes bounds the bytes waiting to be written to one socket, likewise.
-	// Default 8 MiB.
-	SendQueueBytes int
-	// MaxAttachment bounds a socket's attachment. Default 16 KiB.
-	MaxAttachment int
-	// MaxTags bounds the tags of one socket (default 10); each tag is at most 256 bytes.
-	MaxTags int
-	// InboundQueue bounds the received messages of one socket waiting for their turn;
-	// beyond it the transport stops reading from that socket (TCP back-pressure). Default 64.
-	InboundQueue int
-}
-
-func (c SocketConfig) withDefaults() SocketConfig {
-	if c.MaxPerObject <= 0 {
-		c.MaxPerObject = 32768
-	}
-	if c.SendQueue <= 0 {
-		c.SendQueue = 1024
-	}
-	if c.SendQueueBytes <= 0 {
-		c.SendQueueBytes = 8 << 20
-	}
-	if c.MaxAttachment <= 0 {
-		c.MaxAttachment = 16 << 10
-	}
-	if c.MaxTags <= 0 {
-		c.MaxTags = 10
-	}
-	if c.InboundQueue <= 0 {
-		c.InboundQueue = 64
-	}
-	return c
-}
 
 // maxTagLen bounds one tag, as in Durable Objects.
 const maxTagLen = 256
@@ -137,46 +97,6 @@ type (
 	}
 )
 
-// Transport is one WebSocket connection as a host (runtime/server) implements it.
-// The socket keeps its outgoing frames in its own bounded queue; the transport pulls
-// them with HostSocket.Take. Flush and Close are called with the socket's lock held:
-// they must not block, and must not call the HostSocket back before they return.
-type Transport interface {
-	// Flush says that frames wait in the socket's queue while the transport is idle:
-	// the transport must then call HostSocket.Take, from one goroutine at a time,
-	// until it returns no frame, and write what it returns in order. Flush is not
-	// called again before such a Take (frames queued meanwhile are taken by it).
-	Flush()
-	// Close sends a close frame with code and reason after the frames already taken,
-	// and closes the connection; it must take effect even when frames are pending on
-	// a peer that does not read.
-	Close(code int, reason string)
-}
-
-// Frame is one outgoing message, shared by every socket it is sent to (a broadcast
-// makes one Frame for all its sockets). Its Data never changes once it is queued.
-type Frame struct {
-	Binary bool
-	Data   []byte
-	wire   atomic.Pointer[[]byte]
-}
-
-// Wire returns the frame as encode puts it on the wire, encoding it at most once for
-// all the sockets that send it (two transports racing may both encode; one result is
-// kept). encode must be the same function for every caller.
-func (f *Frame) Wire(encode func(f *Frame) []byte) []byte {
-	if w := f.wire.Load(); w != nil {
-		return *w
-	}
-	w := encode(f)
-	f.wire.CompareAndSwap(nil, &w)
-	return *f.wire.Load()
-}
-
-func newFrame(m Message) *Frame {
-	return &Frame{Binary: m.Binary, Data: append([]byte(nil), m.Data...)}
-}
-
 // WebSocket is one socket connected to an object. The runtime, not the object's
 // instance, owns it: it stays connected while the object is evicted (hibernation),
 // with its ID, tags and attachment intact. Its methods may be called only from the
@@ -184,7 +104,7 @@ func newFrame(m Message) *Frame {
 type WebSocket struct {
 	set *socketSet
 	id  string
-	t   Transport
+	t   wshost.Transport
 
 	mu        sync.Mutex
 	phase     uint8 // phaseReserved, phaseOpen, phaseClosing, phaseClosed
@@ -194,7 +114,7 @@ type WebSocket struct {
 	attach    []byte // the committed attachment
 	cur       []byte // while dirty: the attachment set by a turn of the open batch, not yet committed
 	dirty     bool
-	q         []*Frame // frames waiting for the transport to Take them
+	q         []*wshost.Frame // frames waiting for the transport to Take them
 	qBytes    int
 	flushing  bool // Flush was called and no Take has found the queue empty since
 	closeCode int  // code the runtime or object closed with
@@ -392,227 +312,6 @@ func (ws *WebSocket) turnState() (*State, error) {
 	return e.state, nil
 }
 
-// enqueue queues f for the transport and tells it when it is idle; overflow closes
-// the socket.
-func (ws *WebSocket) enqueue(f *Frame) {
-	if ws.enqueueLater(f) {
-		ws.flush()
-	}
-}
-
-// enqueueLater queues f and reports whether the transport, idle, must be told with
-// flush. Until then it is not told of frames queued for it either.
-func (ws *WebSocket) enqueueLater(f *Frame) (mustFlush bool) {
-	reg := ws.set.reg
-	ws.mu.Lock()
-	defer ws.mu.Unlock()
-	if ws.phase != phaseOpen && ws.phase != phaseReserved {
-		return false
-	}
-	if len(ws.q) >= reg.cfg.SendQueue || ws.qBytes+len(f.Data) > reg.cfg.SendQueueBytes {
-		reg.slow.Add(1)
-		ws.closeLocked(CloseTryAgainLater, "send queue overflow")
-		return false
-	}
-	ws.q = append(ws.q, f)
-	ws.qBytes += len(f.Data)
-	if ws.flushing || ws.t == nil {
-		return false
-	}
-	ws.flushing = true
-	return true
-}
-
-// flush tells the transport, after enqueueLater, that frames wait.
-func (ws *WebSocket) flush() {
-	ws.mu.Lock()
-	if ws.flushing && ws.t != nil && ws.phase < phaseClosed {
-		ws.t.Flush()
-	}
-	ws.mu.Unlock()
-}
-
-// flushLocked tells an idle transport that frames wait.
-func (ws *WebSocket) flushLocked() {
-	if !ws.flushing && ws.t != nil && len(ws.q) > 0 {
-		ws.flushing = true
-		ws.t.Flush()
-	}
-}
-
-// output is one output of a turn, released after its batch commits: an OnCommit
-// callback (f), or a frame for one socket (Send) or several (Broadcast).
-type output struct {
-	f     func()
-	frame *Frame
-	one   *WebSocket
-	to    []*WebSocket
-}
-
-// sockets returns how many sockets the output's frame is for (0 for a callback).
-func (o output) sockets() int {
-	n := len(o.to)
-	if o.one != nil {
-		n++
-	}
-	return n
-}
-
-// queue queues the output's frame for its sockets and appends to flush those whose
-// transport must be told.
-func (o output) queue(flush []*WebSocket) []*WebSocket {
-	if o.one != nil && o.one.enqueueLater(o.frame) {
-		flush = append(flush, o.one)
-	}
-	for _, ws := range o.to {
-		if ws.enqueueLater(o.frame) {
-			flush = append(flush, ws)
-		}
-	}
-	return flush
-}
-
-// flushSockets tells the transports of sockets that frames wait, and returns the
-// emptied list.
-func flushSockets(socks []*WebSocket) []*WebSocket {
-	for _, ws := range socks {
-		ws.flush()
-	}
-	clear(socks)
-	return socks[:0]
-}
-
-// closeAfterQueue closes the socket once the frames queued before it are taken.
-func (ws *WebSocket) closeAfterQueue(code int, reason string) {
-	ws.mu.Lock()
-	defer ws.mu.Unlock()
-	if ws.phase >= phaseClosing {
-		return
-	}
-	if len(ws.q) == 0 {
-		ws.closeLocked(code, reason)
-		return
-	}
-	ws.closeCode, ws.closeMsg = code, reason
-	ws.phase = phaseClosing // Sent hands over the rest, then closes
-}
-
-// closeLocked closes the transport now, dropping queued frames. Only the first close
-// of a socket reaches the transport.
-func (ws *WebSocket) closeLocked(code int, reason string) {
-	if ws.phase >= phaseClosed || ws.closeSent {
-		return
-	}
-	ws.phase = phaseClosing
-	ws.closeCode, ws.closeMsg = code, reason
-	ws.q, ws.qBytes = nil, 0
-	if ws.t != nil {
-		ws.closeSent = true
-		ws.t.Close(code, reason)
-	}
-}
-
-// sockets of one object.
-type socketSet struct {
-	reg   *socketRegistry
-	key   objectKey
-	id    ID
-	socks []*WebSocket
-	n     int // listed plus reserved
-	auto  atomic.Pointer[autoResponse]
-	// shares bounds each client address's received messages waiting (inboundshare.go).
-	shares addrShares
-}
-
-type autoResponse struct{ req, resp string }
-
-// socketRegistry holds every object's sockets, in the runtime so that they survive
-// evictions.
-type socketRegistry struct {
-	rt   *Runtime
-	cfg  SocketConfig
-	once sync.Once
-
-	mu   sync.Mutex
-	sets map[objectKey]*socketSet
-	open int
-	// perAddr is the runtime's Config.MaxQueuePerAddress.
-	perAddr int
-
-	msgIn, msgOut, slow, auto, rejected, accepted, undelivered atomic.Int64
-}
-
-func (rt *Runtime) sockets() *socketRegistry {
-	r := &rt.socks
-	r.once.Do(func() {
-		r.rt = rt
-		r.cfg = rt.cfg.Sockets.withDefaults()
-		r.perAddr = rt.cfg.MaxQueuePerAddress
-		r.sets = map[objectKey]*socketSet{}
-	})
-	return r
-}
-
-// SocketStats is a snapshot of the runtime's WebSocket counters, for metrics.
-type SocketStats struct {
-	Open          int   // sockets connected (including those of hibernated objects)
-	Objects       int   // objects with at least one socket
-	Hibernated    int   // objects with sockets whose instance is not in memory
-	MessagesIn    int64 // messages received (auto-responses included)
-	MessagesOut   int64 // messages handed to transports (auto-responses included)
-	SlowConsumers int64 // sockets closed because their send queue overflowed
-	AutoResponses int64 // requests answered by the auto-response without a turn
-	Undelivered   int64 // received messages that could not be delivered to their object (their socket was closed, 1013)
-	Accepted      int64 // sockets accepted
-	Rejected      int64 // sockets refused by a limit or by OnConnect
-}
-
-// SocketStats returns the current WebSocket counters.
-func (rt *Runtime) SocketStats() SocketStats {
-	r := rt.sockets()
-	r.mu.Lock()
-	keys := make([]objectKey, 0, len(r.sets))
-	for k, s := range r.sets {
-		if len(s.socks) > 0 {
-			keys = append(keys, k)
-		}
-	}
-	open := r.open
-	r.mu.Unlock()
-	hib := 0
-	rt.mu.Lock()
-	for _, k := range keys {
-		if rt.objects[k] == nil {
-			hib++
-		}
-	}
-	rt.mu.Unlock()
-	return SocketStats{
-		Open: open, Objects: len(keys), Hibernated: hib,
-		MessagesIn: r.msgIn.Load(), MessagesOut: r.msgOut.Load(), SlowConsumers: r.slow.Load(),
-		AutoResponses: r.auto.Load(), Accepted: r.accepted.Load(), Rejected: r.rejected.Load(),
-		Undelivered: r.undelivered.Load(),
-	}
-}
-
-// CloseSockets closes every socket of the runtime with code and reason, at once and
-// outside any turn (a host shutting down uses CloseServiceRestart). OnClose handlers
-// still run while the runtime is open.
-func (rt *Runtime) CloseSockets(code int, reason string) {
-	r := rt.sockets()
-	r.mu.Lock()
-	var all []*WebSocket
-	for _, s := range r.sets {
-		all = append(all, s.socks...)
-	}
-	r.mu.Unlock()
-	for _, ws := range all {
-		ws.mu.Lock()
-		ws.closeLocked(code, reason)
-		ws.mu.Unlock()
-	}
-}
-
 // WebSockets returns the object's open sockets, those with tag when tag is not empty,
 // in the order they connected. It includes a socket whose OnConnect is running.
 func (st *State) WebSockets(tag string) []*WebSocket {
@@ -677,18 +376,4 @@ func (st *State) SetAutoResponse(request, response string) error {
 	}
 	st.OnCommit(func() { st.socketSet(true).auto.Store(a) })
 	return nil
-}
-
-// socketSet returns the object's socket set, creating it when create is set.
-func (st *State) socketSet(create bool) *socketSet {
-	r := st.e.rt.sockets()
-	key := objectKey{st.e.ns, st.e.id.raw}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	set := r.sets[key]
-	if set == nil && create {
-		set = &socketSet{reg: r, key: key, id: st.e.id}
-		r.sets[key] = set
-	}
-	return set
 }

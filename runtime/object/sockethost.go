@@ -8,17 +8,22 @@ import (
 	"unicode/utf8"
 
 	"github.com/warrenhq/warren/runtime/internal/clientaddr"
+	"github.com/warrenhq/warren/runtime/internal/wshost"
 )
 
-// HostSocket is the host's side of a WebSocket: the transport reports frames and the
-// end of the connection through it. Applications never use it.
+// HostSocket is a WebSocket an Endpoint reserved for the host to upgrade. It is
+// opaque: an Endpoint that wraps another passes it on, and the host drives it
+// through runtime/internal/wshost.
 type HostSocket struct {
 	ws  *WebSocket
 	req *http.Request
 }
 
-// WebSocket returns the socket.
-func (h *HostSocket) WebSocket() *WebSocket { return h.ws }
+// hostSide is a HostSocket's methods for the host: it implements wshost.Socket,
+// whose documentation is theirs.
+type hostSide HostSocket
+
+func init() { wshost.Of = func(h any) wshost.Socket { return (*hostSide)(h.(*HostSocket)) } }
 
 func (r *socketRegistry) reserve(ns *nsCore, id ID, connID string, req *http.Request) (*HostSocket, error) {
 	if r.rt.closedNow() {
@@ -54,9 +59,8 @@ func (rt *Runtime) closedNow() bool {
 	return rt.closed
 }
 
-// Start attaches the upgraded connection and runs OnConnect as a turn. Messages the
-// transport receives after Start are delivered after OnConnect.
-func (h *HostSocket) Start(t Transport) {
+// Start implements wshost.Socket.
+func (h *hostSide) Start(t wshost.Transport) {
 	ws := h.ws
 	set := ws.set
 	r := set.reg
@@ -111,14 +115,8 @@ func (h *HostSocket) Start(t Transport) {
 	}
 }
 
-// Receive delivers one received message as a turn (OnMessage), or answers it with
-// the object's auto-response. It blocks while SocketConfig.InboundQueue messages of
-// this socket, or Config.MaxQueuePerAddress of its client address, wait for their
-// turns. A message that cannot be delivered (the object is
-// overloaded, its commit failed, it cannot be constructed) closes the socket (see
-// undeliverable), so that its client reconnects and sends it again; an error that
-// OnMessage itself returns is only logged.
-func (h *HostSocket) Receive(binary bool, data []byte) {
+// Receive implements wshost.Socket.
+func (h *hostSide) Receive(binary bool, data []byte) {
 	ws := h.ws
 	set := ws.set
 	r := set.reg
@@ -129,7 +127,7 @@ func (h *HostSocket) Receive(binary bool, data []byte) {
 		if a := set.auto.Load(); a != nil && a.req == string(data) {
 			ws.lastAuto.Store(now)
 			r.auto.Add(1)
-			ws.enqueue(&Frame{Data: []byte(a.resp)})
+			ws.enqueue(&wshost.Frame{Data: []byte(a.resp)})
 			return
 		}
 	}
@@ -184,52 +182,11 @@ func undeliverable(err error, handled bool) (code int, reason string, lost bool)
 	return 0, "", false
 }
 
-// Seen records that the peer is alive (a pong).
-func (h *HostSocket) Seen() { h.ws.lastSeen.Store(h.ws.set.reg.rt.cfg.Clock.Now().UnixNano()) }
+// Seen implements wshost.Socket.
+func (h *hostSide) Seen() { h.ws.lastSeen.Store(h.ws.set.reg.rt.cfg.Clock.Now().UnixNano()) }
 
-// keptQueueCap is the largest send queue array a socket keeps once drained.
-const keptQueueCap = 16
-
-// Take appends to dst the frames waiting for the transport, oldest first, and removes
-// them from the socket's queue: as many as fit in maxBytes of data, at least one.
-// When it finds none it returns dst unchanged, and the transport is idle until its
-// next Flush. Once the frames queued before a Close are all taken, it closes the
-// transport (Transport.Close, after these frames).
-func (h *HostSocket) Take(dst []*Frame, maxBytes int) []*Frame {
-	ws := h.ws
-	ws.mu.Lock()
-	defer ws.mu.Unlock()
-	n, size := 0, 0
-	for n < len(ws.q) && (n == 0 || size+len(ws.q[n].Data) <= maxBytes) {
-		size += len(ws.q[n].Data)
-		n++
-	}
-	if n == 0 {
-		ws.flushing = false
-		return dst
-	}
-	dst = append(dst, ws.q[:n]...)
-	// The rest moves to the front, so the queue's array serves the next frames
-	// instead of a new one per round; a burst's large array goes back.
-	rest := copy(ws.q, ws.q[n:])
-	clear(ws.q[rest:])
-	ws.q = ws.q[:rest]
-	if rest == 0 && cap(ws.q) > keptQueueCap {
-		ws.q = nil
-	}
-	ws.qBytes -= size
-	ws.set.reg.msgOut.Add(int64(n))
-	if len(ws.q) == 0 {
-		if ws.phase == phaseClosing && ws.closeCode != 0 {
-			ws.closeLocked(ws.closeCode, ws.closeMsg)
-		}
-	}
-	return dst
-}
-
-// Error reports a transport error (protocol violation, message too big); OnError
-// runs as a turn before OnClose.
-func (h *HostSocket) Error(err error) {
+// Error implements wshost.Socket.
+func (h *hostSide) Error(err error) {
 	ws := h.ws
 	set := ws.set
 	ev := &event{ctx: context.Background(),
@@ -242,10 +199,8 @@ func (h *HostSocket) Error(err error) {
 	set.reg.rt.dispatch(set.key.ns, set.id, ev)
 }
 
-// Closed reports that the connection is gone: the peer's close code and reason when it
-// sent a close frame (clean), else CloseAbnormal. OnClose runs as a turn. It is safe
-// to call more than once, and before Start (the reservation is released).
-func (h *HostSocket) Closed(code int, reason string, clean bool) {
+// Closed implements wshost.Socket.
+func (h *hostSide) Closed(code int, reason string, clean bool) {
 	ws := h.ws
 	set := ws.set
 	r := set.reg

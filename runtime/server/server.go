@@ -63,6 +63,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/warrenhq/warren/runtime/admin"
+	"github.com/warrenhq/warren/runtime/internal/wshost"
 	"github.com/warrenhq/warren/runtime/object"
 )
 
@@ -454,7 +455,7 @@ func (s *Server) serveSocket(w http.ResponseWriter, r *http.Request, ep object.E
 		return
 	}
 	s.sockets.Add(1)
-	c := &conn{s: s, hs: hs, code: object.CloseAbnormal, upgraded: make(chan struct{}), wdone: make(chan struct{})}
+	c := &conn{s: s, hs: wshost.Of(hs), code: object.CloseAbnormal, upgraded: make(chan struct{}), wdone: make(chan struct{})}
 	done := make(chan struct{})
 	// The connection lives in a goroutine of its own, and this handler returns once
 	// the upgrade is done: net/http's goroutine, its deep stack and its buffers for

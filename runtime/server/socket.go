@@ -11,6 +11,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/warrenhq/warren/runtime/internal/wshost"
 	"github.com/warrenhq/warren/runtime/object"
 )
 
@@ -19,19 +20,19 @@ import (
 // that does not read).
 const closeGrace = time.Second
 
-// conn is one WebSocket connection: the object.Transport of its object socket. Its
+// conn is one WebSocket connection: the wshost.Transport of its object socket. Its
 // read loop (readLoop) runs on the connection's goroutine; its writes run on the
 // server's flushers (sockwrite.go).
 type conn struct {
 	s   *Server
-	hs  *object.HostSocket
+	hs  wshost.Socket
 	ws  *websocket.Conn // reads; writes bypass it (sockwrite.go)
 	nc  net.Conn
 	raw *rawWriter // nil when the connection has no descriptor to write to without waiting
 
 	upgraded chan struct{} // closed once the connection is a WebSocket
 	wdone    chan struct{} // closed once the writer is done (writeDone)
-	frames   []*object.Frame
+	frames   []*wshost.Frame
 
 	mu     sync.Mutex
 	code   int // what hs.Closed is told: the peer's close, or CloseAbnormal

@@ -4,7 +4,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/warrenhq/warren/runtime/object"
+	"github.com/warrenhq/warren/runtime/internal/wshost"
 )
 
 // The write side of a socket. Frames wait in the object's queue (object.WebSocket);
@@ -45,14 +45,14 @@ func (c *conn) scheduleLocked() {
 	}
 }
 
-// Flush is object.Transport's: frames wait in the socket's queue.
+// Flush is wshost.Transport's: frames wait in the socket's queue.
 func (c *conn) Flush() {
 	c.mu.Lock()
 	c.scheduleLocked()
 	c.mu.Unlock()
 }
 
-// Close is object.Transport's: the close frame goes after the frames already taken,
+// Close is wshost.Transport's: the close frame goes after the frames already taken,
 // then the connection is half-closed; if the peer does not take it within
 // closeGrace, the connection is closed without it.
 func (c *conn) Close(code int, reason string) { c.closeWith(closeFrame(code, reason)) }
@@ -210,7 +210,7 @@ func (c *conn) write(b []byte, blocking bool) (int, error) {
 // assemble lays out one round's bytes: the rest of the previous write, the control
 // frames, the frames and the close frame. A lone frame is written from its shared
 // encoding, without a copy; otherwise the bytes go into a pooled buffer, returned.
-func assemble(rest []byte, ctl [][]byte, frames []*object.Frame, last []byte) (buf []byte, pooled *[]byte) {
+func assemble(rest []byte, ctl [][]byte, frames []*wshost.Frame, last []byte) (buf []byte, pooled *[]byte) {
 	if rest == nil && ctl == nil && last == nil {
 		switch len(frames) {
 		case 0:

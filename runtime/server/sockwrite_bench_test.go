@@ -12,7 +12,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"github.com/warrenhq/warren/runtime/object"
+	"github.com/warrenhq/warren/runtime/internal/wshost"
 )
 
 // BenchmarkSocketWrites compares, in one run, the two ways of writing a broadcast's
@@ -22,7 +22,7 @@ import (
 //     writes it with a system call of its own, after setting a write deadline
 //     (melody's write pump: SetWriteDeadline + gorilla WriteMessage per frame);
 //   - path=shared-coalesced (now): each frame is encoded once for every socket
-//     (object.Frame.Wire), and a socket's frames of the round go out in one write
+//     (wshost.Frame.Wire), and a socket's frames of the round go out in one write
 //     that never waits (sockwrite.go).
 //
 // frames is how many frames each socket gets per round (a batch's broadcasts). One
@@ -48,10 +48,10 @@ func BenchmarkSocketWrites(b *testing.B) {
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*k*socks), "ns/delivery")
 		})
 		b.Run(fmt.Sprintf("frames=%d/path=shared-coalesced", k), func(b *testing.B) {
-			frames := make([]*object.Frame, k)
+			frames := make([]*wshost.Frame, k)
 			for b.Loop() {
 				for i := range frames {
-					frames[i] = &object.Frame{Data: payload}
+					frames[i] = &wshost.Frame{Data: payload}
 				}
 				for _, c := range conns {
 					buf, pooled := assemble(nil, nil, frames, nil)

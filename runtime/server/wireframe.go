@@ -3,6 +3,7 @@ package server
 import (
 	"encoding/binary"
 
+	"github.com/warrenhq/warren/runtime/internal/wshost"
 	"github.com/warrenhq/warren/runtime/object"
 )
 
@@ -31,8 +32,8 @@ func appendFrame(dst []byte, op byte, p []byte) []byte {
 }
 
 // encodeFrame is the wire form of an object's frame, computed once per frame for
-// every socket it goes to (object.Frame.Wire).
-func encodeFrame(f *object.Frame) []byte {
+// every socket it goes to (wshost.Frame.Wire).
+func encodeFrame(f *wshost.Frame) []byte {
 	op := byte(opText)
 	if f.Binary {
 		op = opBinary
