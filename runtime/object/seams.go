@@ -37,3 +37,17 @@ type LocalCommitter struct{}
 func (LocalCommitter) Commit(_ context.Context, _ string, _ ID, _ int, commit func() error) error {
 	return commit()
 }
+
+// ElsewhereError means the object is owned, or should be owned, by another node of
+// a cluster: Node names it, Addr is its advertised HTTP address ("" if unknown).
+// Every entry point that activates an object (an HTTP request, a WebSocket, an RPC,
+// an operator's hold) returns it, possibly wrapped, so that the caller can route the
+// request there (errors.As with a **ElsewhereError). The request had no effect here.
+type ElsewhereError struct {
+	Node string
+	Addr string
+}
+
+func (e *ElsewhereError) Error() string {
+	return "object: owned by node " + e.Node + " (" + e.Addr + ")"
+}
