@@ -132,18 +132,29 @@ func (r *budgetedBody) Read(p []byte) (int, error) {
 // in-memory body. It answers the request itself and reports false when the body
 // cannot be had: 413 too large, 408 too slow, 429/503 over the budget, 400 cut off.
 func readPartyBody(w http.ResponseWriter, r *http.Request) bool {
+	body, ok := readPartyBytes(w, r)
+	if ok && body != nil {
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		r.ContentLength = int64(len(body))
+	}
+	return ok
+}
+
+// readPartyBytes is readPartyBody returning the body (nil for none), for a request
+// that may be sent more than once (routing).
+func readPartyBytes(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
 	if r.Body == nil || r.Body == http.NoBody {
-		return true
+		return nil, true
 	}
 	if r.ContentLength > object.MaxRequestBody {
 		http.Error(w, fmt.Sprintf("request body of %d bytes, at most %d", r.ContentLength, object.MaxRequestBody), http.StatusRequestEntityTooLarge)
-		return false
+		return nil, false
 	}
 	var buf bytes.Buffer
 	_, err := buf.ReadFrom(io.LimitReader(r.Body, object.MaxRequestBody+1))
 	if err == nil && buf.Len() > object.MaxRequestBody {
 		http.Error(w, fmt.Sprintf("request body over %d bytes", object.MaxRequestBody), http.StatusRequestEntityTooLarge)
-		return false
+		return nil, false
 	}
 	if err != nil {
 		code, msg := bodyErrorStatus(err)
@@ -152,11 +163,9 @@ func readPartyBody(w http.ResponseWriter, r *http.Request) bool {
 		}
 		w.Header().Set("Connection", "close")
 		http.Error(w, msg, code)
-		return false
+		return nil, false
 	}
-	r.Body = io.NopCloser(bytes.NewReader(buf.Bytes()))
-	r.ContentLength = int64(buf.Len())
-	return true
+	return buf.Bytes(), true
 }
 
 // bodyErrorStatus maps a failed body read to a status and a message.

@@ -83,8 +83,16 @@ func (l *connLimiter) Accept() (net.Conn, error) {
 	}
 }
 
-func (l *connLimiter) release(key string) {
+// release forgets a closed connection; counted says whether it still counted against
+// its address.
+func (l *connLimiter) release(key string, counted bool) {
 	l.total.Add(-1)
+	if counted {
+		l.uncount(key)
+	}
+}
+
+func (l *connLimiter) uncount(key string) {
 	l.mu.Lock()
 	if l.open[key]--; l.open[key] <= 0 {
 		delete(l.open, key)
@@ -132,18 +140,42 @@ func readRequestHead(c net.Conn, max int) {
 	}
 }
 
+// connKey keys the accepted net.Conn in a request's context (http.Server.ConnContext).
+type connKey struct{}
+
 // countedConn is an accepted connection; closing it gives its slot back.
 type countedConn struct {
 	net.Conn
-	l    *connLimiter
-	key  string
-	once sync.Once
+	l   *connLimiter
+	key string
+
+	mu       sync.Mutex
+	closed   bool
+	exempted bool // a peer node's: no longer counted against its address
 }
 
 func (c *countedConn) Close() error {
 	err := c.Conn.Close()
-	c.once.Do(func() { c.l.release(c.key) })
+	c.mu.Lock()
+	first, counted := !c.closed, !c.exempted
+	c.closed = true
+	c.mu.Unlock()
+	if first {
+		c.l.release(c.key, counted)
+	}
 	return err
+}
+
+// exempt stops counting the connection against its address's MaxConnsPerIP: it
+// carries requests a peer node routed (Routing), for many clients.
+func (c *countedConn) exempt() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed || c.exempted {
+		return
+	}
+	c.exempted = true
+	c.l.uncount(c.key)
 }
 
 // SyscallConn gives the WebSocket writer the socket's file descriptor (sockwrite.go)

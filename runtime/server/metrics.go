@@ -83,6 +83,13 @@ func (s *Server) metrics() []Metric {
 		g("warren_connections_open", "TCP connections open (HTTP and WebSocket).", func() float64 { return float64(s.connStats().open) }),
 		c("warren_connections_refused_total", "TCP connections refused by the per-address limit.", func() float64 { return float64(s.connStats().refused) }),
 	}
+	if s.route != nil {
+		out = append(out,
+			c("warren_routed_requests_total", "Requests and WebSocket upgrades proxied to the node that serves their object.", func() float64 { return float64(s.proxied.Load()) }),
+			c("warren_route_retries_total", "Requests located again after a 421 or an unreachable node.", func() float64 { return float64(s.routeRetries.Load()) }),
+			c("warren_misdirected_total", "Routed requests answered 421: this node did not serve their object.", func() float64 { return float64(s.misdirected.Load()) }),
+			g("warren_routed_sockets_open", "WebSockets proxied to another node, open.", func() float64 { return float64(s.tunnels.count()) }))
+	}
 	return append(out, s.extra...)
 }
 

@@ -83,6 +83,12 @@ func (p *hostPolicy) hostOK(hostport string) bool {
 	return false
 }
 
+// originOK is the WebSocket Origin check of s: a request routed from a peer node
+// passes (its entry node checked it), others as hostPolicy.originOK says.
+func (s *Server) originOK(r *http.Request) bool {
+	return routedFrom(r) != "" || s.hosts.originOK(r)
+}
+
 // originOK is the WebSocket Origin check: no Origin (not a browser), an origin of
 // Config.AllowedOrigins, or the server's own origin: the scheme of this connection
 // (http, or https over TLS) and exactly the Host the request was sent to.

@@ -9,6 +9,8 @@ import (
 
 // guard runs the checks every request passes before it is routed, in this order:
 //
+//   - Routing: a request a peer node proxied here is recognized (acceptRoute); it
+//     skips the Host and cross-site checks, which its entry node made.
 //   - Host: a name the server does not answer to gets 403 (DNS rebinding; see
 //     hostPolicy.hostOK). /healthz is exempt, for load balancers' own Host names.
 //   - Cross-site: a state-changing method from a browser page of another origin gets
@@ -19,12 +21,14 @@ import (
 //   - Response write: a response must be written within Config.WriteTimeout of its
 //     first byte, so that a client that does not read cannot hold it forever.
 func (s *Server) guard(w http.ResponseWriter, r *http.Request, next http.Handler) {
-	if r.URL.Path != "/healthz" && !s.hosts.hostOK(r.Host) {
+	r = s.acceptRoute(r)
+	routed := routedFrom(r) != "" // the entry node checked Host and origin
+	if !routed && r.URL.Path != "/healthz" && !s.hosts.hostOK(r.Host) {
 		s.refusedRequests.Add(1)
 		http.Error(w, "host "+r.Host+" not allowed: add its name with -allowed-hosts (WARREN_ALLOWED_HOSTS)", http.StatusForbidden)
 		return
 	}
-	if err := s.hosts.crossSiteError(r); err != nil {
+	if err := s.hosts.crossSiteError(r); err != nil && !routed {
 		s.refusedRequests.Add(1)
 		http.Error(w, err.Error(), http.StatusForbidden)
 		return

@@ -25,6 +25,10 @@
 // and connection IDs get 400, unknown namespaces 404, cross-origin upgrades 403, too
 // many connections from one address 429 and a full object 503.
 //
+// In cluster mode (Config.Routing) any node accepts any request under /parties/: one
+// for an object another node serves is proxied there, WebSocket upgrades included
+// (see Routing for what a client can and cannot make of the routing headers).
+//
 // Every request is checked before it is routed, so every app gets the same bounds:
 // a Host that is not an IP address, localhost or a name of Config.AllowedHosts gets
 // 403 (DNS rebinding); a state-changing request (POST, PUT, PATCH, DELETE) from a
@@ -132,6 +136,10 @@ type Config struct {
 	// -admin-token-file), -admin-remote (WARREN_ADMIN_REMOTE=1) and -backup-dir
 	// (WARREN_BACKUP_DIR) into it.
 	Admin admin.Config
+	// Routing makes the server one node of a cluster: requests for objects other
+	// nodes serve are proxied to them (see Routing). Nil (the default) serves every
+	// object here, as a single process. New panics on an incomplete Routing.
+	Routing *Routing
 }
 
 func (c Config) withDefaults(rt *object.Runtime) Config {
@@ -196,6 +204,14 @@ type Server struct {
 	writes          atomic.Int64 // write system calls to WebSockets (sockwrite.go)
 	refused         atomic.Int64 // upgrades refused by the origin check
 	refusedRequests atomic.Int64 // requests refused by the host, cross-site or body checks
+
+	// cluster routing (route.go, proxy.go); route is nil for a single process
+	route        *Routing
+	proxyHandler http.Handler
+	tunnels      tunnels
+	proxied      atomic.Int64 // requests sent to another node
+	misdirected  atomic.Int64 // routed requests answered 421
+	routeRetries atomic.Int64 // requests located again after a 421 or an unreachable owner
 }
 
 // New returns a Server for rt with no namespaces mounted.
@@ -204,6 +220,11 @@ func New(rt *object.Runtime, cfg Config) *Server {
 	s := &Server{rt: rt, cfg: cfg, log: cfg.Logger, parties: map[string]object.Endpoint{},
 		hosts: newHostPolicy(cfg, cfg.Logger), bodies: newBodyBudget(cfg.MaxBodyBytes, cfg.MaxBodyBytesPerIP)}
 	s.up, s.flush, s.pings = s.newUpgrader(), newFlushers(), newPinger(cfg.PingInterval)
+	if cfg.Routing != nil {
+		cfg.Routing.check()
+		s.route = cfg.Routing
+		s.proxyHandler = s.newProxy()
+	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.Any("/parties/*", s.handleParty)
@@ -255,7 +276,12 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		// the socket sets its own per read (PingInterval+PongTimeout).
 		ReadTimeout: s.cfg.ReadTimeout,
 		IdleTimeout: s.cfg.IdleTimeout,
-		ErrorLog:    slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)}
+		// acceptRoute finds a request's connection here (a peer node's is exempt
+		// from MaxConnsPerIP).
+		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+			return context.WithValue(ctx, connKey{}, c)
+		},
+		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)}
 	srv := s.http
 	s.mu.Unlock()
 	errc := make(chan error, 1)
@@ -297,6 +323,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		done <- nil
 	}
 	s.rt.CloseSockets(object.CloseServiceRestart, "service restart")
+	s.tunnels.closeAll()
 	waited := make(chan struct{})
 	go func() { s.sockets.Wait(); close(waited) }()
 	select {
@@ -414,7 +441,13 @@ func (s *Server) handleParty(c echo.Context) error {
 	if ep == nil {
 		return c.String(http.StatusNotFound, fmt.Sprintf("no namespace %q\n", nsName))
 	}
-	if !websocket.IsWebSocketUpgrade(r) {
+	if s.route != nil {
+		if body, ok := readPartyBytes(w, r); ok {
+			s.serveClustered(w, r, ep, nsName, name, body)
+		}
+		return nil
+	}
+	if !isUpgrade(r) {
 		below, err := belowParty(r)
 		if err != nil {
 			return c.String(http.StatusBadRequest, err.Error()+"\n")
@@ -424,35 +457,44 @@ func (s *Server) handleParty(c echo.Context) error {
 		}
 		return nil
 	}
-	s.serveSocket(w, r, ep, name)
+	s.serveSocket(w, r, ep, name, false)
 	return nil
 }
 
-func (s *Server) serveSocket(w http.ResponseWriter, r *http.Request, ep object.Endpoint, name string) {
+// isUpgrade reports whether r asks for a WebSocket.
+func isUpgrade(r *http.Request) bool { return websocket.IsWebSocketUpgrade(r) }
+
+// serveSocket connects a WebSocket to the object named name. It returns the error
+// that refused the socket, if any; with passElsewhere, an *object.ElsewhereError is
+// returned with nothing written, for the caller to route the request.
+func (s *Server) serveSocket(w http.ResponseWriter, r *http.Request, ep object.Endpoint, name string, passElsewhere bool) error {
 	if s.stopping.Load() {
 		http.Error(w, "shutting down", http.StatusServiceUnavailable)
-		return
+		return nil
 	}
-	if !s.hosts.originOK(r) {
+	if !s.originOK(r) {
 		s.refused.Add(1)
 		http.Error(w, "origin not allowed", http.StatusForbidden)
-		return
+		return nil
 	}
 	connID := r.URL.Query().Get("_pk")
 	if connID == "" {
 		connID = newConnID()
 	} else if err := ValidConnID(connID); err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
+		return nil
 	}
 	hs, err := ep.AcceptSocket(r, name, connID)
 	if err != nil {
+		if passElsewhere && errors.As(err, new(*object.ElsewhereError)) {
+			return err
+		}
 		code, msg := object.HTTPStatus(err)
 		if errors.Is(err, object.ErrTooManySockets) {
 			code = http.StatusServiceUnavailable
 		}
 		http.Error(w, msg, code)
-		return
+		return err
 	}
 	s.sockets.Add(1)
 	c := &conn{s: s, hs: wshost.Of(hs), code: object.CloseAbnormal, upgraded: make(chan struct{}), wdone: make(chan struct{})}
@@ -465,4 +507,5 @@ func (s *Server) serveSocket(w http.ResponseWriter, r *http.Request, ep object.E
 	case <-c.upgraded:
 	case <-done:
 	}
+	return nil
 }

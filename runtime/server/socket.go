@@ -61,7 +61,7 @@ func (c *conn) setResult(code int, reason string, clean bool) {
 
 func (s *Server) newUpgrader() *websocket.Upgrader {
 	return &websocket.Upgrader{
-		CheckOrigin: s.hosts.originOK,
+		CheckOrigin: s.originOK,
 		// A small read buffer of the socket's own (net/http's 4 KiB one is freed when
 		// the upgrading handler returns); larger messages are read in several calls.
 		// Gorilla writes only its own rare close frames (protocol errors), from a
