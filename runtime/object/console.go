@@ -113,7 +113,11 @@ func (rt *Runtime) writeQuery(ctx context.Context, c *nsCore, id ID, path, query
 		return QueryResult{}, err
 	}
 	defer conn.Close()
-	for _, q := range []string{"PRAGMA journal_mode=WAL", "PRAGMA synchronous=" + rt.cfg.Synchronous, "PRAGMA foreign_keys=ON", "PRAGMA trusted_schema=OFF"} {
+	pragmas := []string{"PRAGMA journal_mode=WAL", "PRAGMA synchronous=" + rt.cfg.Synchronous, "PRAGMA foreign_keys=ON", "PRAGMA trusted_schema=OFF"}
+	if rt.cfg.Cluster != nil {
+		pragmas = append(pragmas, "PRAGMA wal_autocheckpoint=0") // as the object's own connection (ensureOpen)
+	}
+	for _, q := range pragmas {
 		if _, err := conn.ExecContext(ctx, q); err != nil {
 			return QueryResult{}, err
 		}

@@ -38,6 +38,19 @@ func storageError(err error) error {
 	return ErrRetryable
 }
 
+// commitError is the sentinel for a failed commit: ErrIndeterminate when the
+// Committer could not tell whether it became durable, ErrRetryable when it says the
+// call had no effect, else as storageError.
+func commitError(err error) error {
+	switch {
+	case errors.Is(err, ErrIndeterminate):
+		return ErrIndeterminate
+	case errors.Is(err, ErrRetryable):
+		return ErrRetryable
+	}
+	return storageError(err)
+}
+
 // isCorrupt reports whether err carries SQLite's SQLITE_CORRUPT or SQLITE_NOTADB
 // result code (or an extended code of either: its low byte).
 func isCorrupt(err error) bool {
@@ -56,7 +69,7 @@ func (e *entity) ensureOpen() error {
 		return nil
 	}
 	ctx := context.Background()
-	release, err := e.rt.cfg.Placement.Acquire(ctx, e.ns.name, e.id)
+	release, err := e.rt.cfg.Placement.Acquire(e.ns.placementContext(ctx), e.ns.name, e.id)
 	if err != nil {
 		e.rt.releaseSlot(e)
 		return fmt.Errorf("object: placement: %w", err)
@@ -66,6 +79,17 @@ func (e *entity) ensureOpen() error {
 		release()
 		e.rt.releaseSlot(e)
 		return fmt.Errorf("%w: open %s/%s: %v", storageError(err), e.ns.name, e.id, err)
+	}
+	if e.rt.cfg.Cluster != nil {
+		// Only the cluster checkpoints (when it snapshots): a committed frame must not
+		// leave the log before it was shipped.
+		if _, err := conn.ExecContext(ctx, "PRAGMA wal_autocheckpoint=0"); err != nil {
+			conn.Close()
+			db.Close()
+			release()
+			e.rt.releaseSlot(e)
+			return fmt.Errorf("%w: open %s/%s: %v", storageError(err), e.ns.name, e.id, err)
+		}
 	}
 	e.db, e.conn, e.release = db, conn, release
 	if e.state == nil {

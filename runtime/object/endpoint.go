@@ -47,6 +47,9 @@ func ExistingOnlyHTTP() Option { return func(c *nsCore) { c.existingOnlyHTTP = t
 func (ns *Namespace[T]) Exists(name string) bool { return ns.core.exists(ns.IDFromName(name)) }
 
 func (c *nsCore) exists(id ID) bool {
+	if cl := c.rt.cfg.Cluster; cl != nil {
+		return cl.Exists(c.name, id) // this node's disk may not have it yet
+	}
 	_, err := os.Lstat(c.rt.dbPath(c.name, id))
 	return !errors.Is(err, fs.ErrNotExist)
 }

@@ -269,7 +269,7 @@ func (e *entity) runBatch(batch []*event) bool {
 	began := time.Now()
 	err := e.rt.cfg.Committer.Commit(ctx, e.ns.name, e.id, turns, e.commit)
 	if err != nil {
-		e.abort(batch, out, fmt.Errorf("%w: commit: %v", storageError(err), err))
+		e.abort(batch, out, fmt.Errorf("%w: commit: %v", commitError(err), err))
 		return true
 	}
 	e.rt.noteCommit(e, batch, out, turns, time.Since(began))
@@ -285,7 +285,13 @@ func (e *entity) runBatch(batch []*event) bool {
 		}
 	}
 	e.alarmsAfterCommit()
-	return e.deliver(batch, out)
+	if !e.deliver(batch, out) {
+		return false
+	}
+	if c := e.rt.cfg.Cluster; c != nil {
+		c.BatchDone(e.ns.name, e.id)
+	}
+	return true
 }
 
 // failLive fails the events of batch that were going to run with err.

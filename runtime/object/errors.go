@@ -10,6 +10,10 @@ var (
 	// ErrRetryable: a transient failure (a commit that did not become durable, a storage
 	// error); the call had no effect and may be retried if it is idempotent.
 	ErrRetryable = errors.New("object: retryable")
+	// ErrIndeterminate: the call's commit may or may not have become durable (in
+	// cluster mode, its append to the object's log went unanswered). Unlike
+	// ErrRetryable it does not mean "no effect": retry only an idempotent call.
+	ErrIndeterminate = errors.New("object: commit outcome unknown")
 	// ErrCorrupt: the object's database file is damaged (SQLite reports SQLITE_CORRUPT or
 	// SQLITE_NOTADB). Retrying cannot help: the object stays unusable until an operator
 	// restores its file from a backup. The runtime never modifies the damaged file.

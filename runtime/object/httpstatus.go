@@ -24,6 +24,8 @@ func HTTPStatus(err error) (int, string) {
 	case errors.As(err, new(*ElsewhereError)):
 		// Not routed to the owner (a host that routes resolves the owner first).
 		return http.StatusMisdirectedRequest, err.Error()
+	case errors.Is(err, ErrIndeterminate):
+		return http.StatusInternalServerError, ErrIndeterminate.Error()
 	case errors.Is(err, ErrNotFound):
 		return http.StatusNotFound, err.Error()
 	case errors.As(err, new(*ArgumentError)), errors.Is(err, ErrInvalidID), errors.Is(err, ErrInvalidName):

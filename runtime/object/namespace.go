@@ -3,6 +3,7 @@ package object
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -35,6 +36,8 @@ type nsCore struct {
 	// noAlarms, noSchedules: T has no Alarm, no OnSchedule handler, so SetAlarm and
 	// Schedule fail at once instead of storing what could never fire.
 	noAlarms, noSchedules bool
+	// region is the placement hint of InRegion ("" for none).
+	region string
 }
 
 // Register adds a namespace to rt. newT builds an object's instance; it runs inside
@@ -109,8 +112,20 @@ type Stub[T any] struct {
 func (s Stub[T]) ID() ID { return s.id }
 
 // invoke runs method name with a JSON argument and returns its JSON result. It is the
-// untyped form of Method.Call that a network transport uses.
+// untyped form of Method.Call that a network transport uses. In cluster mode a call
+// to an object another node owns is sent there.
 func (c *nsCore) invoke(ctx context.Context, id ID, name string, arg []byte) ([]byte, error) {
+	res, err := c.invokeHere(ctx, id, name, arg)
+	var elsewhere *ElsewhereError
+	if err != nil && c.rt.cfg.Cluster != nil && errors.As(err, &elsewhere) {
+		return c.rt.cfg.Cluster.Invoke(ctx, elsewhere, c.name, id, name, arg)
+	}
+	return res, err
+}
+
+// invokeHere is invoke in this process only: an object owned elsewhere fails with an
+// *ElsewhereError.
+func (c *nsCore) invokeHere(ctx context.Context, id ID, name string, arg []byte) ([]byte, error) {
 	m := c.methods[name]
 	if m == nil {
 		return nil, fmt.Errorf("%w: method %s.%s", ErrNotFound, c.name, name)

@@ -62,6 +62,9 @@ type Config struct {
 	Placement Placement
 	// Committer makes batches durable. Default LocalCommitter.
 	Committer Committer
+	// Cluster, when set, makes the runtime one node of a cluster (with Placement and
+	// Committer; package cluster sets all three). Default nil: a single process.
+	Cluster Cluster
 	// AlarmRetries is how many times a failing alarm or schedule handler is retried
 	// (backoff 2s × 2ⁿ, ±25 % jitter) before the occurrence is dropped. Default 6;
 	// negative: no retries.
@@ -198,6 +201,12 @@ func New(cfg Config) (*Runtime, error) {
 		unlockDir(lock)
 		return nil, err
 	}
+	if cfg.Cluster != nil {
+		if err := cfg.Cluster.Start(rt); err != nil {
+			rt.Close()
+			return nil, fmt.Errorf("object: cluster: %w", err)
+		}
+	}
 	rt.scheduleSweep()
 	return rt, nil
 }
@@ -234,6 +243,9 @@ func (rt *Runtime) Close() error {
 		e.waitIdle()
 		rt.evict(e, true)
 		e.endWork() // also for an instance kept without its database
+	}
+	if rt.cfg.Cluster != nil {
+		rt.cfg.Cluster.Stop()
 	}
 	rt.wake.close()
 	rt.stopOps()

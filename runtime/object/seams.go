@@ -1,6 +1,9 @@
 package object
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // The seams below are where scale-out plugs in (several processes sharing one
 // namespace). Each has a local implementation that a single process uses.
@@ -50,4 +53,32 @@ type ElsewhereError struct {
 
 func (e *ElsewhereError) Error() string {
 	return "object: owned by node " + e.Node + " (" + e.Addr + ")"
+}
+
+// Cluster is what a runtime that is one node of a cluster needs beyond Placement and
+// Committer; nil (the default) for a single process. Package cluster implements it
+// (Node.Attach sets it with the other seams).
+type Cluster interface {
+	// Start is called by New once the runtime is ready, before New returns; an
+	// error fails New. Stop is called by Close once every object is closed.
+	Start(rt *Runtime) error
+	Stop()
+	// Invoke runs an RPC method (JSON argument and result) on an object that the
+	// node named by to owns, with the semantics of a local call: the result arrives
+	// after the turn committed there, and its error keeps its meaning (an *Error,
+	// ErrRetryable, ErrOverloaded, ErrNotFound, ...).
+	Invoke(ctx context.Context, to *ElsewhereError, namespace string, id ID, method string, arg []byte) ([]byte, error)
+	// AlarmDue records where every node can see it the object's earliest due alarm
+	// (has false: none left), so that whichever node owns the object after a failover
+	// wakes it. Before a batch commits (committed false) it returns once the record
+	// is durable, at least when due moved earlier; after the commit (committed true)
+	// it may write lazily.
+	AlarmDue(ctx context.Context, namespace string, id ID, due time.Time, has, committed bool) error
+	// BatchDone is called by the object's runner after a batch committed and its
+	// outputs were released, with the database idle: the time for maintenance off
+	// the turn path (a snapshot).
+	BatchDone(namespace string, id ID)
+	// Exists reports whether the cluster holds a database for the object (it may not
+	// be on this node's disk yet).
+	Exists(namespace string, id ID) bool
 }

@@ -277,7 +277,7 @@ func (w *wakeIndex) registered(ns string) {
 // (deleted while its entry waited to be dropped): a wake never creates an object.
 func (w *wakeIndex) wake(k wakeKey) {
 	rt := w.rt
-	if _, err := os.Lstat(rt.dbPath(k.ns, ID{raw: k.id})); errors.Is(err, fs.ErrNotExist) {
+	if _, err := os.Lstat(rt.dbPath(k.ns, ID{raw: k.id})); errors.Is(err, fs.ErrNotExist) && rt.cfg.Cluster == nil {
 		w.settle(k, time.Time{}, false)
 		return
 	}

@@ -1,0 +1,80 @@
+package object
+
+import (
+	"context"
+	"fmt"
+)
+
+// What package cluster calls on the runtime of its node (see Cluster).
+
+// InvokeHere runs an RPC method that another node sent to this one, on the object of
+// namespace with the given 64-hex-digit ID (and name, when it was addressed by one),
+// and returns its JSON result once the turn committed. It never forwards the call:
+// an object this node does not own fails with an *ElsewhereError.
+func (rt *Runtime) InvokeHere(ctx context.Context, namespace, id, name string, named bool, method string, arg []byte) ([]byte, error) {
+	c, err := rt.lookupNamespace(namespace)
+	if err != nil {
+		return nil, err
+	}
+	oid, err := c.keys.parse(id)
+	if err != nil {
+		return nil, err
+	}
+	if named {
+		if c.keys.fromName(name).raw != oid.raw {
+			return nil, fmt.Errorf("%w: name %q is not the object's", ErrInvalidID, name)
+		}
+		oid.name, oid.has = name, true
+	}
+	return c.invokeHere(ctx, oid, method, arg)
+}
+
+// Wake runs the due alarms and schedules of an object of a registered namespace (64
+// hex digits) as a turn, whether or not its database is on this node's disk (the
+// Placement restores it), and makes this node's wake index follow its alarms from
+// then on. It is for a node that took over the objects of a dead one. A wake that
+// finds nothing due does nothing but that.
+func (rt *Runtime) Wake(namespace, id string) error {
+	c, err := rt.lookupNamespace(namespace)
+	if err != nil {
+		return err
+	}
+	oid, err := c.keys.parse(id)
+	if err != nil {
+		return err
+	}
+	rt.wake.wake(wakeKey{namespace, oid.raw})
+	return nil
+}
+
+// InRegion is a placement hint (Durable Objects' location hint): in cluster mode, an
+// object of the namespace is activated on a node of region when a live node of that
+// region exists, and anywhere otherwise. An object already owned stays where it is
+// until its owner dies. A single process ignores it.
+func InRegion(region string) Option { return func(c *nsCore) { c.region = region } }
+
+// NamespaceRegion returns the InRegion hint of a registered namespace ("" for none).
+func (rt *Runtime) NamespaceRegion(namespace string) string {
+	c, err := rt.lookupNamespace(namespace)
+	if err != nil {
+		return ""
+	}
+	return c.region
+}
+
+type regionKey struct{}
+
+// PreferredRegion returns the region the object's namespace asked for (InRegion), in
+// a Placement's Acquire; "" for none.
+func PreferredRegion(ctx context.Context) string {
+	r, _ := ctx.Value(regionKey{}).(string)
+	return r
+}
+
+// placementContext is the context a Placement's Acquire gets for an object of c.
+func (c *nsCore) placementContext(ctx context.Context) context.Context {
+	if c.region == "" {
+		return ctx
+	}
+	return context.WithValue(ctx, regionKey{}, c.region)
+}
