@@ -17,6 +17,7 @@ const (
 	clusterBucket = "warren_cluster" // KV: the settings every node must share
 	nodesBucket   = "warren_nodes"   // KV: node leases (TTL = lease TTL)
 	ownersBucket  = "warren_owners"  // KV: object key -> owner claim
+	alarmsBucket  = "warren_alarms"  // KV: object key -> its earliest due alarm (alarms.go)
 	snapBucket    = "warren_snap"    // object store: snapshots and big batches
 	logStreamPre  = "warren_log_"    // streams warren_log_<shard>
 	logSubjectPre = "warren.log."    // subjects warren.log.<shard>.<object key>
@@ -34,6 +35,7 @@ type settings struct {
 // assets are the handles a node works with.
 type assets struct {
 	nodes, owners *bucket
+	alarms        jetstream.KeyValue
 	snaps         jetstream.ObjectStore
 	logs          []jetstream.Stream // by shard
 }
@@ -69,9 +71,14 @@ func ensureAssets(ctx context.Context, js jetstream.JetStream, s settings) (*ass
 	if err != nil {
 		return nil, err
 	}
+	alarms, err := kv(kvCfg(alarmsBucket))
+	if err != nil {
+		return nil, err
+	}
 	a := &assets{
 		nodes:  &bucket{KeyValue: nodes, js: js, name: nodesBucket},
 		owners: &bucket{KeyValue: owners, js: js, name: ownersBucket},
+		alarms: alarms,
 	}
 	snapCfg := jetstream.ObjectStoreConfig{Bucket: snapBucket, Storage: jetstream.FileStorage, Replicas: s.Replicas}
 	a.snaps, err = openOrCreate(ctx, jetstream.ErrBucketNotFound,

@@ -89,6 +89,9 @@ func startCluster(dir string, n int) (*testCluster, error) {
 			StoreDir:    filepath.Join(dir, fmt.Sprintf("s%d", i+1)),
 			ClusterPort: p,
 			Routes:      routes,
+			// A shared CI machine under load (20 on 2 cores seen) took more than the
+			// default 10 s to open the listeners.
+			ReadyTimeout: time.Minute,
 		})
 		if err != nil {
 			c.shutdown()

@@ -101,3 +101,25 @@ func (l objectLog) replay(ctx context.Context, upto uint64, fn func(seq uint64, 
 	}
 	return nil
 }
+
+// hasDatabase reports whether the log holds a database: a record other than EPOCH
+// records (which an owner appends before its first commit).
+func (l objectLog) hasDatabase(ctx context.Context) (bool, error) {
+	last, _, err := l.tail(ctx)
+	if err != nil || last == 0 {
+		return false, err
+	}
+	found := false
+	errStop := errors.New("stop")
+	err = l.replay(ctx, last, func(_ uint64, data []byte) error {
+		if len(data) >= recordHeaderSize && data[1] != kindEpoch {
+			found = true
+			return errStop
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errStop) {
+		return false, err
+	}
+	return found, nil
+}

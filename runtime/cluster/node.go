@@ -113,6 +113,7 @@ type Node struct {
 
 	mu   sync.Mutex
 	open map[string]bool     // object keys with an open Object
+	host *host               // the runtime's seams, once Attach ran
 	warm map[string]objState // closed objects whose local file matches their log
 }
 

@@ -167,12 +167,15 @@ func (o *Object) Commit(ctx context.Context, commit func() error) error {
 		return err
 	}
 	o.needBase = false
-	if o.sinceSnap >= o.n.cfg.SnapshotBytes || o.recsSince >= o.n.cfg.SnapshotRecords {
-		if err := o.Snapshot(ctx); err != nil {
-			o.n.cfg.Logger.Warn("cluster: snapshot failed", "object", o.key, "err", err)
-		}
-	}
 	return nil
+}
+
+// SnapshotDue reports whether SnapshotBytes or SnapshotRecords were appended to the
+// log since its last snapshot: the caller should run Snapshot once its connection
+// is idle (after the batch's outputs were released, off the turn path).
+func (o *Object) SnapshotDue() bool {
+	return o.broken == nil && !o.needBase &&
+		(o.sinceSnap >= o.n.cfg.SnapshotBytes || o.recsSince >= o.n.cfg.SnapshotRecords)
 }
 
 // Close ends the activation. The node keeps what it knows of the log, so the next

@@ -330,9 +330,10 @@ func streamLeader(t testing.TB, l objectLog) string {
 	return info.Cluster.Leader
 }
 
-// Commit snapshots by itself once SnapshotRecords records were appended since the
-// last snapshot, so a restore never replays more than that.
-func TestCommitSnapshotsAfterSnapshotRecords(t *testing.T) {
+// SnapshotDue turns true once SnapshotRecords records were appended since the last
+// snapshot; snapshotting whenever it is (as the runtime does after each batch) keeps
+// a restore from replaying more than that.
+func TestSnapshotDueAfterSnapshotRecords(t *testing.T) {
 	cfg := testConfig("autosnap")
 	cfg.SnapshotRecords = 3
 	n := join(t, sharedCluster(t), 1, cfg)
@@ -340,6 +341,14 @@ func TestCommitSnapshotsAfterSnapshotRecords(t *testing.T) {
 	defer a.close(t)
 	for i := range 4 {
 		workload(t, a.db, i, a.commit)
+		if due := a.obj.SnapshotDue(); due != (i == 2) {
+			t.Fatalf("after commit %d SnapshotDue is %v", i, due)
+		}
+		if a.obj.SnapshotDue() {
+			if err := a.obj.Snapshot(testContext(t)); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 	kinds := logRecords(t, n, "autosnap", "obj")
 	if kinds[0] != kindSnap || len(kinds) > 3 {

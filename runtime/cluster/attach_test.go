@@ -1,0 +1,397 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/warrenhq/warren/runtime/object"
+)
+
+// The runtime in cluster mode: object.Runtimes on real SQLite files, each attached to
+// a node of the shared three-server cluster.
+
+// ledger is the objects' type in these tests: a table of numbers, an alarm that
+// records which node fired it, and a method calling another ledger.
+type ledger struct {
+	st   *object.State
+	node string
+	ns   **object.Namespace[ledger]
+}
+
+func (l *ledger) Alarm(ctx context.Context, info object.AlarmInfo) error {
+	_, err := l.st.SQL().Exec(`INSERT INTO fired (node, at, scheduled) VALUES (?, ?, ?)`,
+		l.node, time.Now().UnixNano(), info.ScheduledTime.UnixNano())
+	return err
+}
+
+var (
+	ledgerAdd = object.NewMethod("add", func(l *ledger, ctx context.Context, n int) (int, error) {
+		if _, err := l.st.SQL().Exec(`INSERT INTO entries (n) VALUES (?)`, n); err != nil {
+			return 0, err
+		}
+		var count int
+		err := l.st.SQL().QueryRow(`SELECT count(*) FROM entries`).Scan(&count)
+		return count, err
+	})
+	ledgerEntries = object.NewMethodNoArg("entries", func(l *ledger, ctx context.Context) ([]int, error) {
+		rows, err := l.st.SQL().Query(`SELECT n FROM entries ORDER BY n`)
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		out := []int{}
+		for rows.Next() {
+			var n int
+			if err := rows.Scan(&n); err != nil {
+				return nil, err
+			}
+			out = append(out, n)
+		}
+		return out, rows.Err()
+	})
+	ledgerRefuse = object.NewMethodNoArg("refuse", func(l *ledger, ctx context.Context) (int, error) {
+		return 0, object.NewError("refused", "not today").WithStatus(409)
+	})
+	ledgerForward = object.NewMethod("forward", func(l *ledger, ctx context.Context, arg forwardArg) (int, error) {
+		return ledgerAdd.Call(ctx, (*l.ns).GetByName(arg.To), arg.N)
+	})
+	ledgerSetAlarm = object.NewMethod("set_alarm", func(l *ledger, ctx context.Context, in time.Duration) (struct{}, error) {
+		return struct{}{}, l.st.SetAlarm(time.Now().Add(in))
+	})
+	ledgerFired = object.NewMethodNoArg("fired", func(l *ledger, ctx context.Context) ([]firing, error) {
+		rows, err := l.st.SQL().Query(`SELECT node, at, scheduled FROM fired ORDER BY at`)
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		var out []firing
+		for rows.Next() {
+			var f firing
+			if err := rows.Scan(&f.Node, &f.At, &f.Scheduled); err != nil {
+				return nil, err
+			}
+			out = append(out, f)
+		}
+		return out, rows.Err()
+	})
+)
+
+type forwardArg struct {
+	To string
+	N  int
+}
+
+type firing struct {
+	Node          string
+	At, Scheduled int64
+}
+
+// rtNode is a node with its runtime.
+type rtNode struct {
+	n  *Node
+	rt *object.Runtime
+	ns *object.Namespace[ledger]
+}
+
+// startRuntime joins a node through server i and starts a runtime attached to it,
+// with the namespace "ledger" (opts added), both closed when the test ends.
+func startRuntime(t testing.TB, c *testCluster, i int, cfg Config, opts ...object.Option) *rtNode {
+	t.Helper()
+	return attachRuntime(t, join(t, c, i, cfg), opts...)
+}
+
+func attachRuntime(t testing.TB, n *Node, opts ...object.Option) *rtNode {
+	t.Helper()
+	ocfg := object.Config{DataDir: t.TempDir(), Clock: object.SystemClock,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	n.Attach(&ocfg)
+	rt, err := object.New(ocfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rt.Close() })
+	r := &rtNode{n: n, rt: rt}
+	name := n.Name()
+	ns, err := object.Register(rt, "ledger", func(ctx context.Context, st *object.State) (*ledger, error) {
+		for _, q := range []string{
+			`CREATE TABLE IF NOT EXISTS entries (n INTEGER PRIMARY KEY)`,
+			`CREATE TABLE IF NOT EXISTS fired (node TEXT, at INTEGER, scheduled INTEGER)`,
+		} {
+			if _, err := st.SQL().Exec(q); err != nil {
+				return nil, err
+			}
+		}
+		return &ledger{st: st, node: name, ns: &r.ns}, nil
+	}, append([]object.Option{object.Methods(ledgerAdd, ledgerEntries, ledgerRefuse, ledgerForward, ledgerSetAlarm, ledgerFired)}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.ns = ns
+	return r
+}
+
+func (r *rtNode) add(ctx context.Context, obj string, n int) (int, error) {
+	return ledgerAdd.Call(ctx, r.ns.GetByName(obj), n)
+}
+
+func (r *rtNode) entries(t testing.TB, obj string) []int {
+	t.Helper()
+	got, err := ledgerEntries.Call(testContext(t), r.ns.GetByName(obj))
+	if err != nil {
+		t.Fatalf("entries of %s on %s: %v", obj, r.n.Name(), err)
+	}
+	return got
+}
+
+// An object served on node A, A stopped: the object is re-opened on B with every
+// acknowledged turn present (group-committed by 16 concurrent callers) and its file
+// passes integrity_check; A refuses calls from then on.
+func TestRuntimeFailoverKeepsAcknowledgedTurns(t *testing.T) {
+	c := sharedCluster(t)
+	a := startRuntime(t, c, 0, testConfig("rt-fail-a"))
+	b := startRuntime(t, c, 1, testConfig("rt-fail-b"))
+	ctx := testContext(t)
+	var mu sync.Mutex
+	var acked []int
+	var wg sync.WaitGroup
+	for g := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 10 {
+				n := g*100 + i
+				if _, err := a.add(ctx, "doc", n); err != nil {
+					t.Errorf("add %d on A: %v", n, err)
+					return
+				}
+				mu.Lock()
+				acked = append(acked, n)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if st := a.rt.Stats(); st.Commits >= st.CommittedTurns {
+		t.Logf("no batch had more than one turn (%d commits, %d turns)", st.Commits, st.CommittedTurns)
+	}
+	if err := a.n.Close(); err != nil { // A's node stops (its key deleted)
+		t.Fatal(err)
+	}
+	if _, err := a.add(ctx, "doc", 9999); !errors.Is(err, object.ErrRetryable) {
+		t.Fatalf("A served a call after its node stopped: %v", err)
+	}
+	if _, err := b.add(ctx, "doc", 5000); err != nil {
+		t.Fatalf("add on B after A stopped: %v", err)
+	}
+	got := b.entries(t, "doc")
+	want := append(slices.Clone(acked), 5000)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Fatalf("B has %d entries, want the %d acknowledged: got %v", len(got), len(want), got)
+	}
+	if err := integrityCheck(ctx, b.rt.DatabasePath("ledger", b.ns.IDFromName("doc"))); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A zombie owner (its lease stopped renewing, its clock frozen so it still believes
+// itself alive) keeps its instance open; once another node took the object over, the
+// zombie's next turn cannot commit: the call fails with ErrRetryable (no effect), the
+// new owner never sees it, and the zombie drops its instance (its next activation is
+// refused, naming the new owner, and its next call is sent there).
+func TestRuntimeZombieCommitRefused(t *testing.T) {
+	c := sharedCluster(t)
+	zn, _ := joinWithClock(t, c, 0, "rt-zombie")
+	zombie := attachRuntime(t, zn)
+	heir := startRuntime(t, c, 1, testConfig("rt-heir"))
+	ctx := testContext(t)
+	for i := range 3 {
+		if _, err := zombie.add(ctx, "z", i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pauseRenewals(zn)
+	waitFor(t, 4*testLeaseTTL, "the zombie's lease to expire", func() bool {
+		_, ok, err := lookupMember(context.Background(), heir.n.a.nodes, "rt-zombie")
+		return err == nil && !ok
+	})
+	if _, err := heir.add(ctx, "z", 10); err != nil {
+		t.Fatal(err)
+	}
+	if !zn.Serving() {
+		t.Fatal("the zombie knows it is dead: this test needs one that does not")
+	}
+	_, err := zombie.add(ctx, "z", 666)
+	if !errors.Is(err, object.ErrRetryable) {
+		t.Fatalf("the zombie's commit: %v, want ErrRetryable", err)
+	}
+	if got := heir.entries(t, "z"); !slices.Equal(got, []int{0, 1, 2, 10}) {
+		t.Fatalf("heir has %v", got)
+	}
+	id := zombie.ns.IDFromName("z")
+	_, err = zombie.rt.InvokeHere(ctx, "ledger", id.String(), "z", true, "add", []byte("667"))
+	var ee *object.ElsewhereError
+	if !errors.As(err, &ee) || ee.Node != "rt-heir" || ee.Addr != "rt-heir.test:80" {
+		t.Fatalf("the zombie's next activation: %v, want an ElsewhereError naming rt-heir", err)
+	}
+	if _, err := zombie.add(ctx, "z", 668); err != nil { // an RPC: sent to the heir
+		t.Fatal(err)
+	}
+	if got := heir.entries(t, "z"); !slices.Equal(got, []int{0, 1, 2, 10, 668}) {
+		t.Fatalf("heir has %v", got)
+	}
+}
+
+// A method of an object on A calls an object B owns: the call is run on B, its result
+// arrives after B's commit, and an application error keeps its code and status.
+func TestRuntimeRPCAcrossNodes(t *testing.T) {
+	c := sharedCluster(t)
+	a := startRuntime(t, c, 0, testConfig("rt-rpc-a"))
+	b := startRuntime(t, c, 2, testConfig("rt-rpc-b"))
+	ctx := testContext(t)
+	if _, err := b.add(ctx, "target", 1); err != nil {
+		t.Fatal(err)
+	}
+	target := a.ns.IDFromName("target")
+	var ee *object.ElsewhereError
+	if err := a.n.Locate(ctx, "ledger", target); !errors.As(err, &ee) || ee.Node != "rt-rpc-b" || ee.Addr != "rt-rpc-b.test:80" {
+		t.Fatalf("Locate on A: %v, want B", err)
+	}
+	if err := b.n.Locate(ctx, "ledger", target); err != nil {
+		t.Fatalf("Locate on the owner: %v", err)
+	}
+	n, err := ledgerForward.Call(ctx, a.ns.GetByName("caller"), forwardArg{To: "target", N: 2})
+	if err != nil || n != 2 {
+		t.Fatalf("forward from A: %d, %v; want 2", n, err)
+	}
+	if got := b.entries(t, "target"); !slices.Equal(got, []int{1, 2}) {
+		t.Fatalf("target on B has %v", got)
+	}
+	if got := a.entries(t, "target"); !slices.Equal(got, []int{1, 2}) { // sent to B as well
+		t.Fatalf("target read through A: %v", got)
+	}
+	_, err = ledgerRefuse.Call(ctx, a.ns.GetByName("target"))
+	ae, ok := object.AsError(err)
+	if !ok || ae.Code != "refused" || ae.Status != 409 || ae.Message != "not today" {
+		t.Fatalf("application error through A: %v", err)
+	}
+}
+
+// Errors keep their meaning across nodes.
+func TestRPCErrorRoundTrip(t *testing.T) {
+	for _, err := range []error{object.ErrOverloaded, object.ErrRetryable, object.ErrIndeterminate, object.ErrNotFound,
+		object.ErrTimeout, object.ErrDeadlock, context.DeadlineExceeded} {
+		wrapped := fmt.Errorf("somewhere: %w", err)
+		if got := encodeRPCError(wrapped).decode(); !errors.Is(got, err) {
+			t.Errorf("%v crossed as %v", err, got)
+		}
+	}
+	got := encodeRPCError(&object.ElsewhereError{Node: "n2", Addr: "h:1"}).decode()
+	if ee := (*object.ElsewhereError)(nil); !errors.As(got, &ee) || *ee != (object.ElsewhereError{Node: "n2", Addr: "h:1"}) {
+		t.Errorf("ElsewhereError crossed as %v", got)
+	}
+	if got := encodeRPCError(errors.New("boom")).decode(); errors.Is(got, object.ErrRetryable) {
+		t.Errorf("a plain error crossed as retryable: %v", got)
+	}
+}
+
+// An alarm set on A fires on B after A dies, not before its time, though no request
+// for the object ever reaches B.
+func TestRuntimeAlarmFiresOnNewOwnerAfterFailover(t *testing.T) {
+	c := sharedCluster(t)
+	a := startRuntime(t, c, 0, testConfig("rt-alarm-a"))
+	b := startRuntime(t, c, 1, testConfig("rt-alarm-b"))
+	ctx := testContext(t)
+	if _, err := ledgerSetAlarm.Call(ctx, a.ns.GetByName("alarmed"), 3*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	a.rt.Close() // A dies before the alarm is due
+	a.n.Close()
+	id := b.ns.IDFromName("alarmed")
+	key := objectKey("ledger", id.String())
+	waitFor(t, 20*time.Second, "B to take the object over for its alarm", func() bool {
+		cur, rev, err := readClaim(context.Background(), b.n.a.owners, key)
+		return err == nil && rev != 0 && cur.Node == "rt-alarm-b"
+	})
+	var fired []firing
+	waitFor(t, 10*time.Second, "the alarm to fire on B", func() bool {
+		var err error
+		fired, err = ledgerFired.Call(ctx, b.ns.Get(id))
+		return err == nil && len(fired) > 0
+	})
+	f := fired[0]
+	if f.Node != "rt-alarm-b" || f.At < f.Scheduled {
+		t.Fatalf("fired %+v: want on rt-alarm-b, not before its time", f)
+	}
+}
+
+// A node whose lease lapsed refuses every call until it is valid again, and then
+// serves again.
+func TestRuntimeSelfFencing(t *testing.T) {
+	c := sharedCluster(t)
+	n, clock := joinWithClock(t, c, 2, "rt-fence")
+	r := attachRuntime(t, n)
+	ctx := testContext(t)
+	if _, err := r.add(ctx, "f", 1); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(testLeaseTTL) // past the lease's end on the node's own clock
+	if n.Serving() {
+		t.Fatal("still serving past the lease")
+	}
+	if _, err := r.add(ctx, "f", 2); !errors.Is(err, object.ErrRetryable) {
+		t.Fatalf("a call while the lease lapsed: %v, want ErrRetryable", err)
+	}
+	waitFor(t, 2*testLeaseTTL, "the lease to be renewed", n.Serving)
+	if _, err := r.add(ctx, "f", 3); err != nil {
+		t.Fatalf("a call once the lease is valid again: %v", err)
+	}
+	if got := r.entries(t, "f"); !slices.Equal(got, []int{1, 3}) {
+		t.Fatalf("entries %v", got)
+	}
+}
+
+// A namespace that asks for a region is activated on a node of that region: a call
+// made on a node elsewhere fails with an ElsewhereError naming it (the server routes
+// there), an RPC is sent there.
+func TestRuntimeRegionHint(t *testing.T) {
+	c := sharedCluster(t)
+	cfgUS, cfgEU := testConfig("rt-us"), testConfig("rt-eu")
+	cfgUS.Region, cfgEU.Region = "us-test", "eu-test"
+	us := startRuntime(t, c, 0, cfgUS, object.InRegion("eu-test"))
+	eu := startRuntime(t, c, 1, cfgEU, object.InRegion("eu-test"))
+	waitFor(t, 10*time.Second, "us to see eu alive", func() bool {
+		_, ok := us.n.members.get("rt-eu")
+		return ok
+	})
+	ctx := testContext(t)
+	id := us.ns.IDFromName("hinted")
+	if err := eu.n.Locate(ctx, "ledger", id); err != nil {
+		t.Fatalf("Locate on eu: %v", err)
+	}
+	if err := us.n.Locate(ctx, "ledger", id); !errors.As(err, new(*object.ElsewhereError)) {
+		t.Fatalf("Locate on us: %v, want eu", err)
+	}
+	_, err := us.rt.InvokeHere(ctx, "ledger", id.String(), "hinted", true, "add", []byte("7"))
+	var ee *object.ElsewhereError
+	if !errors.As(err, &ee) || ee.Node != "rt-eu" || ee.Addr != "rt-eu.test:80" {
+		t.Fatalf("an object of the hinted namespace activated on us: %v", err)
+	}
+	if n, err := us.add(ctx, "hinted", 8); err != nil || n != 1 { // sent to eu
+		t.Fatalf("add through us: %d, %v", n, err)
+	}
+	if got := eu.entries(t, "hinted"); !slices.Equal(got, []int{8}) {
+		t.Fatalf("entries on eu: %v", got)
+	}
+	cur, _, err := readClaim(ctx, eu.n.a.owners, objectKey("ledger", eu.ns.IDFromName("hinted").String()))
+	if err != nil || cur.Node != "rt-eu" {
+		t.Fatalf("owner %+v, %v", cur, err)
+	}
+}

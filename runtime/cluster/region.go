@@ -1,0 +1,117 @@
+package cluster
+
+import (
+	"context"
+	"slices"
+
+	"github.com/warrenhq/warren/runtime/object"
+)
+
+// placeByRegion returns where an object whose namespace asks for region should be
+// activated instead of here: nil when here is right (region is "" or this node's, no
+// live node of region is known, or this node already owns the object), the owner
+// when another live node owns it (ownership is sticky), else the node of region a
+// rendezvous hash prefers. The claim itself is made by Open on that node.
+func (n *Node) placeByRegion(ctx context.Context, namespace, id, region string) (*object.ElsewhereError, error) {
+	if region == "" || region == n.cfg.Region {
+		return nil, nil
+	}
+	inRegion := n.liveIn(region)
+	if len(inRegion) == 0 {
+		return nil, nil
+	}
+	key := objectKey(namespace, id)
+	cur, rev, err := readClaim(ctx, n.a.owners, key)
+	if err != nil {
+		return nil, err
+	}
+	if rev != 0 {
+		if cur.Node == n.cfg.Name {
+			return nil, nil
+		}
+		if m, ok := n.members.get(cur.Node); ok && m.Incarnation == cur.Incarnation {
+			return n.elsewhere(cur.Node, m.Addr), nil
+		}
+	}
+	return n.elsewhere(preferredNode(key, inRegion), ""), nil
+}
+
+// liveIn returns the nodes of region the member cache lists alive.
+func (n *Node) liveIn(region string) []string {
+	var in []string
+	for _, name := range n.members.live() {
+		if m, ok := n.members.get(name); ok && m.Region == region {
+			in = append(in, name)
+		}
+	}
+	return in
+}
+
+// Locate tells an entry node where to serve an object: nil to serve it here (this
+// node owns it, or no live node does and this is the node placement prefers: by the
+// namespace's region hint, then by rendezvous hash), an *object.ElsewhereError naming
+// the node to route to, or another error when it cannot tell (the cluster is
+// unreachable, this node's lease lapsed: ErrLeaseExpired). It reads the claim and the
+// owner's lease from the buckets' leaders on every call (no cache), so a retry after
+// a 421 sees the newest owner. Activating the object (Acquire) decides for certain:
+// it claims, or refuses with an ElsewhereError.
+func (n *Node) Locate(ctx context.Context, namespace string, id object.ID) error {
+	if !n.Serving() {
+		return ErrLeaseExpired
+	}
+	key := objectKey(namespace, id.String())
+	cur, rev, err := readClaim(ctx, n.a.owners, key)
+	if err != nil {
+		return err
+	}
+	self, _ := n.lease.current()
+	if rev != 0 {
+		if cur.Node == n.cfg.Name && cur.Incarnation == self.Incarnation {
+			return nil
+		}
+		if cur.Node != n.cfg.Name {
+			m, ok, err := lookupMember(ctx, n.a.nodes, cur.Node)
+			if err != nil {
+				return err
+			}
+			if ok && m.alive() {
+				return n.elsewhere(cur.Node, m.Addr)
+			}
+		}
+	}
+	// Unowned, or its owner is dead: where placement prefers.
+	if to, err := n.placeByRegion(ctx, namespace, id.String(), n.namespaceRegion(namespace)); err != nil || to != nil {
+		if to != nil {
+			return to
+		}
+		return err
+	}
+	live := n.members.live()
+	if region := n.namespaceRegion(namespace); region != "" && region == n.cfg.Region {
+		live = n.liveIn(region)
+	}
+	if !slices.Contains(live, n.cfg.Name) {
+		live = append(live, n.cfg.Name)
+	}
+	if p := preferredNode(key, live); p != n.cfg.Name {
+		return n.elsewhere(p, "")
+	}
+	return nil
+}
+
+// namespaceRegion is the region hint of a namespace of the attached runtime.
+func (n *Node) namespaceRegion(namespace string) string {
+	n.mu.Lock()
+	h := n.host
+	n.mu.Unlock()
+	if h == nil {
+		return ""
+	}
+	h.mu.Lock()
+	rt := h.rt
+	h.mu.Unlock()
+	if rt == nil {
+		return ""
+	}
+	return rt.NamespaceRegion(namespace)
+}
