@@ -41,6 +41,34 @@ func (f *flushers) push(c *conn) {
 	}
 }
 
+// pushHeld queues the held sockets of a tick (holder) for their write rounds.
+func (f *flushers) pushHeld(cs []*conn) {
+	n := 0
+	for _, c := range cs {
+		c.mu.Lock()
+		if c.wstate == writeHeld {
+			c.wstate = writeQueued
+			cs[n] = c
+			n++
+		}
+		c.mu.Unlock()
+	}
+	if n == 0 {
+		return
+	}
+	f.mu.Lock()
+	f.queue = append(f.queue, cs[:n]...)
+	start := 0
+	for f.running+start < f.max && (f.running+start == 0 || len(f.queue)-f.head > flushChunk*(f.running+start)) {
+		start++
+	}
+	f.running += start
+	f.mu.Unlock()
+	for range start {
+		go f.work()
+	}
+}
+
 func (f *flushers) work() {
 	var batch []*conn
 	for {

@@ -124,6 +124,13 @@ type Config struct {
 	// WriteTimeout bounds one frame write to a socket, and the writing of an HTTP
 	// response from its first byte. Default 10s.
 	WriteTimeout time.Duration
+	// WriteHold paces a busy socket's writes: a socket just written waits up to
+	// WriteHold before its next write, which carries every frame queued meanwhile
+	// (one system call instead of one per frame, for the server and for its peer).
+	// A socket not written within the last WriteHold writes its next frame at once,
+	// so this only delays frames that follow another within WriteHold, by at most
+	// WriteHold. Default 2ms; negative writes every frame as soon as it can.
+	WriteHold time.Duration
 	// ShutdownTimeout bounds Shutdown when Serve's context ends. Default 10s.
 	ShutdownTimeout time.Duration
 	// MetricsToken, when set, protects /metrics: a request must carry
@@ -164,6 +171,9 @@ func (c Config) withDefaults(rt *object.Runtime) Config {
 	defd(&c.PongTimeout, 10*time.Second)
 	defd(&c.WriteTimeout, 10*time.Second)
 	defd(&c.ShutdownTimeout, 10*time.Second)
+	if c.WriteHold == 0 {
+		c.WriteHold = 2 * time.Millisecond
+	}
 	if c.MaxBodyBytes <= 0 {
 		c.MaxBodyBytes = 64 << 20
 	}
@@ -187,6 +197,7 @@ type Server struct {
 	e     *echo.Echo
 	up    *websocket.Upgrader
 	flush *flushers
+	hold  *holder // nil when Config.WriteHold is negative
 	pings *pinger
 	http  *http.Server
 
@@ -224,6 +235,9 @@ func New(rt *object.Runtime, cfg Config) *Server {
 		cfg.Routing.check()
 		s.route = cfg.Routing
 		s.proxyHandler = s.newProxy()
+	}
+	if cfg.WriteHold > 0 {
+		s.hold = newHolder(cfg.WriteHold, s.flush)
 	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true

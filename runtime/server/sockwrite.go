@@ -22,6 +22,7 @@ const (
 	writeQueued               // in the flushers' queue
 	writeRunning              // a flusher runs its rounds
 	writeSlow                 // the socket's own goroutine writes, waiting for the peer
+	writeHeld                 // just written: waits for the holder's next tick (hold.go)
 	writeDone                 // the close frame is written or the connection failed: nothing more
 )
 
@@ -176,6 +177,20 @@ func (c *conn) writeRounds(blocking bool) {
 		}
 		if closeInRound {
 			c.closeWritten()
+			return
+		}
+		if !blocking && c.s.hold != nil {
+			// The next round waits for the holder's tick; what comes meanwhile
+			// goes out with it in one write.
+			c.mu.Lock()
+			held := c.wstate != writeDone
+			if held {
+				c.wstate = writeHeld
+			}
+			c.mu.Unlock()
+			if held {
+				c.s.hold.add(c)
+			}
 			return
 		}
 	}
