@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"sync"
 	"time"
 
@@ -211,8 +212,22 @@ func (h *host) BatchDone(namespace string, id object.ID) {
 	}
 }
 
-// Exists reports whether the object's log holds a database.
+// Exists reports whether the object's log holds a database: at once when the
+// object is open here or its file is on this node's disk (objects are never
+// deleted in cluster mode), else by reading its log.
 func (h *host) Exists(namespace string, id object.ID) bool {
+	h.mu.Lock()
+	_, open := h.open[hostKey(namespace, id)]
+	rt := h.rt
+	h.mu.Unlock()
+	if open {
+		return true
+	}
+	if rt != nil {
+		if _, err := os.Lstat(rt.DatabasePath(namespace, id)); err == nil {
+			return true
+		}
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), h.n.cfg.RequestTimeout)
 	defer cancel()
 	ok, err := h.n.objectLog(objectKey(namespace, id.String())).hasDatabase(ctx)

@@ -40,6 +40,11 @@ var (
 		err := l.st.SQL().QueryRow(`SELECT count(*) FROM entries`).Scan(&count)
 		return count, err
 	})
+	// ledgerPut is add without the count: a turn of constant cost, for benchmarks.
+	ledgerPut = object.NewMethod("put", func(l *ledger, ctx context.Context, n int) (struct{}, error) {
+		_, err := l.st.SQL().Exec(`INSERT OR REPLACE INTO entries (n) VALUES (?)`, n%1000)
+		return struct{}{}, err
+	})
 	ledgerEntries = object.NewMethodNoArg("entries", func(l *ledger, ctx context.Context) ([]int, error) {
 		rows, err := l.st.SQL().Query(`SELECT n FROM entries ORDER BY n`)
 		if err != nil {
@@ -129,7 +134,7 @@ func attachRuntime(t testing.TB, n *Node, opts ...object.Option) *rtNode {
 			}
 		}
 		return &ledger{st: st, node: name, ns: &r.ns}, nil
-	}, append([]object.Option{object.Methods(ledgerAdd, ledgerEntries, ledgerRefuse, ledgerForward, ledgerSetAlarm, ledgerFired)}, opts...)...)
+	}, append([]object.Option{object.Methods(ledgerAdd, ledgerPut, ledgerEntries, ledgerRefuse, ledgerForward, ledgerSetAlarm, ledgerFired)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -393,5 +398,34 @@ func TestRuntimeRegionHint(t *testing.T) {
 	cur, _, err := readClaim(ctx, eu.n.a.owners, objectKey("ledger", eu.ns.IDFromName("hinted").String()))
 	if err != nil || cur.Node != "rt-eu" {
 		t.Fatalf("owner %+v, %v", cur, err)
+	}
+}
+
+// The runtime snapshots an object after a batch once SnapshotRecords records were
+// appended (off the turn path: after the batch's results), so its log starts with a
+// SNAP; the object's existence is known on a node that never had it; operations that
+// would change a file behind the log's back are refused.
+func TestRuntimeSnapshotsAndExists(t *testing.T) {
+	c := sharedCluster(t)
+	cfg := testConfig("rt-snap")
+	cfg.SnapshotRecords = 5
+	r := startRuntime(t, c, 2, cfg)
+	other := startRuntime(t, c, 0, testConfig("rt-snap-other"), object.ExistingOnly())
+	ctx := testContext(t)
+	for i := range 12 {
+		if _, err := r.add(ctx, "s", i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	id := r.ns.IDFromName("s")
+	kinds := logRecords(t, r.n, "ledger", id.String())
+	if kinds[0] != kindSnap || len(kinds) > 5 {
+		t.Fatalf("log %q after 12 commits with SnapshotRecords 5: want a SNAP first, at most 4 records after it", kinds)
+	}
+	if !other.ns.Exists("s") || other.ns.Exists("never-made") {
+		t.Fatal("Exists on a node that never had the object")
+	}
+	if err := r.rt.DeleteObject(ctx, "ledger", id); !errors.Is(err, object.ErrInvalidArgument) {
+		t.Fatalf("DeleteObject in cluster mode: %v", err)
 	}
 }

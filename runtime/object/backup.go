@@ -261,6 +261,9 @@ func short(sum string) string { return truncate(sum, 12) }
 // that a stored name hashes to id in ns) and copied; the copy is checked again
 // before it replaces the object's database.
 func (rt *Runtime) RestoreFile(ctx context.Context, ns string, id ID, path string) error {
+	if err := rt.notInCluster("RestoreFile"); err != nil {
+		return err
+	}
 	c, err := rt.core(ns)
 	if err != nil {
 		return err

@@ -47,6 +47,16 @@ func (rt *Runtime) Wake(namespace, id string) error {
 	return nil
 }
 
+// notInCluster refuses an operation that replaces or removes an object's file, in
+// cluster mode: the file is a copy of the object's log there, and a change made
+// behind the log's back would be lost on the next restore, or break it.
+func (rt *Runtime) notInCluster(op string) error {
+	if rt.cfg.Cluster != nil {
+		return fmt.Errorf("%w: %s is not supported in cluster mode", ErrInvalidArgument, op)
+	}
+	return nil
+}
+
 // InRegion is a placement hint (Durable Objects' location hint): in cluster mode, an
 // object of the namespace is activated on a node of region when a live node of that
 // region exists, and anywhere otherwise. An object already owned stays where it is

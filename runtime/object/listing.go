@@ -284,6 +284,9 @@ func (rt *Runtime) Object(ctx context.Context, ns string, id ID) (ObjectInfo, er
 // arrives later starts a new, empty object. Deleting an object that has no database
 // fails with ErrNotFound.
 func (rt *Runtime) DeleteObject(ctx context.Context, ns string, id ID) error {
+	if err := rt.notInCluster("DeleteObject"); err != nil {
+		return err
+	}
 	c, err := rt.core(ns)
 	if err != nil {
 		return err
