@@ -23,7 +23,7 @@
 //     in an OnCommit callback or in State.Go work is recovered and logged too, and
 //     drops the instance; the process and the other objects go on ([Stats].Panics).
 //   - Turn time limit: each handler, constructor, alarm or schedule handler, and the
-//     OnCommit callbacks of a batch run under [Config.TurnTimeout] (30 s) of wall time.
+//     OnCommit callbacks of a batch run under [Config.TurnTimeout] ([DefaultTurnTimeout], 30 s) of wall time.
 //     At the limit the turn's context is cancelled (user SQL is interrupted, calls to
 //     other objects end) and the turn fails with [ErrTimeout], rolled back, its
 //     instance dropped, even if it returns nil afterwards. A turn still running a
@@ -50,10 +50,10 @@
 //   - Group commit: turns that queue up while a commit is in progress are run in one
 //     transaction, a savepoint each, with one fsync for the batch (SQLite
 //     synchronous=FULL by default).
-//   - An object with no events for [Config.IdleTimeout] (10 s) is evicted: its
+//   - An object with no events for [Config.IdleTimeout] ([DefaultIdleTimeout], 10 s) is evicted: its
 //     instance is dropped and its database closed. The next event re-runs the
 //     constructor. An evicted object has no goroutine and costs only its file.
-//   - At most [Config.MaxOpen] (256) databases are open at any moment, after a restart
+//   - At most [Config.MaxOpen] ([DefaultMaxOpen], 256) databases are open at any moment, after a restart
 //     with many overdue alarms too. An activation that finds them all open evicts the
 //     least recently used idle object (one with pending State.Go work closes its
 //     database but keeps its instance for the continuation); if every open object is
@@ -61,8 +61,8 @@
 //     (at most the turn time limit). An object's database is closed and its
 //     [Placement] released before it can be activated again.
 //   - Back-pressure: at most [Config.MaxQueue] events wait per object, and at most
-//     [Config.MaxQueueBytes] (16 MiB) of request bodies per object and
-//     [Config.MaxQueueBytesTotal] (128 MiB) in all, counted until their turn is done
+//     [Config.MaxQueueBytes] ([DefaultMaxQueueBytes], 16 MiB) of request bodies per object and
+//     [Config.MaxQueueBytesTotal] ([DefaultMaxQueueBytesTotal], 128 MiB) in all, counted until their turn is done
 //     even if the client left; beyond them, and for events that waited longer than
 //     [Config.MaxQueueDelay], calls fail with [ErrOverloaded], which must not be
 //     retried. [ErrRetryable] means the call had no
@@ -85,7 +85,7 @@
 // in the turn's transaction. Delivery is at least once and never early: the handler
 // runs as a turn of the object (activating it if evicted, after a restart too) at or
 // after the due time. A handler that fails or panics is rolled back and retried after
-// 2 s × 2ⁿ (±25 % jitter), [Config.AlarmRetries] (6) times; the occurrence is
+// 2 s × 2ⁿ (±25 % jitter), [Config.AlarmRetries] ([DefaultAlarmRetries], 6) times; the occurrence is
 // retired (deleted, or moved to the next repeat) only in the transaction of a
 // successful run. A failing Alarm handler that set a new alarm is not retried: the
 // new alarm replaces the retry, as in Durable Objects. Each due occurrence is read

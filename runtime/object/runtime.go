@@ -17,38 +17,41 @@ type Config struct {
 	// DataDir holds one SQLite file per object, in sharded folders. Required.
 	DataDir string
 	// IdleTimeout is how long an object with no events stays in memory before it is
-	// evicted. Default 10s; negative disables idle eviction.
+	// evicted. Default DefaultIdleTimeout; negative disables idle eviction.
 	IdleTimeout time.Duration
 	// MaxOpen bounds the databases open at any moment. An activation that finds them
 	// all open evicts the least recently used idle object; if every open object is
-	// running a turn, the activation waits in line for one to finish. Default 256.
+	// running a turn, the activation waits in line for one to finish. Default
+	// DefaultMaxOpen.
 	MaxOpen int
 	// MaxQueue bounds the events waiting for one object; beyond it calls fail with
-	// ErrOverloaded. Default 4096.
+	// ErrOverloaded. Default DefaultMaxQueue.
 	MaxQueue int
 	// MaxQueuePerAddress bounds what one client address (its IP, an IPv6 address by
 	// its /64) has waiting in one object's queue, so that one client cannot fill it for
 	// every other: its WebSocket messages beyond it wait (the transport stops reading
 	// its sockets: TCP back-pressure), its HTTP requests fail with ErrOverloaded (503).
-	// Default MaxQueue/16 (256).
+	// Default MaxQueue/16 (256 with DefaultMaxQueue).
 	MaxQueuePerAddress int
 	// MaxQueueBytes bounds the bytes of request bodies held by one object's events,
 	// queued or running; beyond it requests fail with ErrOverloaded (503), before their
-	// body is read when its length is announced. Default 16 MiB.
+	// body is read when its length is announced. Default DefaultMaxQueueBytes.
 	MaxQueueBytes int64
-	// MaxQueueBytesTotal bounds the same across all objects. Default 128 MiB.
+	// MaxQueueBytesTotal bounds the same across all objects. Default
+	// DefaultMaxQueueBytesTotal.
 	MaxQueueBytesTotal int64
 	// MaxQueueDelay fails an event with ErrOverloaded when it waited longer than this
-	// before its turn. Default 30s.
+	// before its turn. Default DefaultMaxQueueDelay.
 	MaxQueueDelay time.Duration
 	// TurnTimeout bounds the wall time of each piece of user code a turn runs: a
 	// handler, the constructor, one alarm or schedule handler, the OnCommit callbacks
 	// of a batch (as Durable Objects bound each event). At the limit the turn's context
 	// is cancelled and the turn fails with ErrTimeout, rolled back, its instance reset.
 	// A turn still running a second later (it ignores its context) is abandoned: the
-	// object is restarted from storage for its next events. Default 30s.
+	// object is restarted from storage for its next events. Default DefaultTurnTimeout.
 	TurnTimeout time.Duration
-	// MaxBatch bounds the turns group-committed in one transaction. Default 256.
+	// MaxBatch bounds the turns group-committed in one transaction. Default
+	// DefaultMaxBatch.
 	MaxBatch int
 	// Synchronous is SQLite's synchronous setting: "FULL" (default: a commit survives
 	// power loss) or "NORMAL" (WAL: survives a process crash, may lose the last
@@ -66,8 +69,8 @@ type Config struct {
 	// Committer; package cluster sets all three). Default nil: a single process.
 	Cluster Cluster
 	// AlarmRetries is how many times a failing alarm or schedule handler is retried
-	// (backoff 2s × 2ⁿ, ±25 % jitter) before the occurrence is dropped. Default 6;
-	// negative: no retries.
+	// (backoff 2s × 2ⁿ, ±25 % jitter) before the occurrence is dropped. Default
+	// DefaultAlarmRetries; negative: no retries.
 	AlarmRetries int
 	// AlarmJitter returns uniform numbers in [0, 1) for the retry jitter. Default
 	// math/rand/v2.Float64.
@@ -75,6 +78,23 @@ type Config struct {
 	// Sockets bounds WebSockets; see SocketConfig.
 	Sockets SocketConfig
 }
+
+// The defaults of Config's fields (a zero field gets its default).
+const (
+	DefaultIdleTimeout        = 10 * time.Second
+	DefaultMaxOpen            = 256
+	DefaultMaxQueue           = 4096
+	DefaultMaxQueueBytes      = 16 << 20  // 16 MiB
+	DefaultMaxQueueBytesTotal = 128 << 20 // 128 MiB
+	DefaultMaxQueueDelay      = 30 * time.Second
+	DefaultTurnTimeout        = 30 * time.Second
+	DefaultMaxBatch           = 256
+	DefaultAlarmRetries       = 6
+)
+
+// queueShares is how many client addresses may fill an object's queue at the default
+// Config.MaxQueuePerAddress (MaxQueue/queueShares).
+const queueShares = 16
 
 // Runtime hosts namespaces of objects in one process. It is safe for concurrent use.
 type Runtime struct {
@@ -116,31 +136,31 @@ func New(cfg Config) (*Runtime, error) {
 		return nil, fmt.Errorf("object: Config.DataDir is required")
 	}
 	if cfg.IdleTimeout == 0 {
-		cfg.IdleTimeout = 10 * time.Second
+		cfg.IdleTimeout = DefaultIdleTimeout
 	}
 	if cfg.MaxOpen <= 0 {
-		cfg.MaxOpen = 256
+		cfg.MaxOpen = DefaultMaxOpen
 	}
 	if cfg.MaxQueue <= 0 {
-		cfg.MaxQueue = 4096
+		cfg.MaxQueue = DefaultMaxQueue
 	}
 	if cfg.MaxQueuePerAddress <= 0 {
-		cfg.MaxQueuePerAddress = max(cfg.MaxQueue/16, 1)
+		cfg.MaxQueuePerAddress = max(cfg.MaxQueue/queueShares, 1)
 	}
 	if cfg.MaxQueueBytes <= 0 {
-		cfg.MaxQueueBytes = 16 << 20
+		cfg.MaxQueueBytes = DefaultMaxQueueBytes
 	}
 	if cfg.MaxQueueBytesTotal <= 0 {
-		cfg.MaxQueueBytesTotal = 128 << 20
+		cfg.MaxQueueBytesTotal = DefaultMaxQueueBytesTotal
 	}
 	if cfg.MaxQueueDelay <= 0 {
-		cfg.MaxQueueDelay = 30 * time.Second
+		cfg.MaxQueueDelay = DefaultMaxQueueDelay
 	}
 	if cfg.MaxBatch <= 0 {
-		cfg.MaxBatch = 256
+		cfg.MaxBatch = DefaultMaxBatch
 	}
 	if cfg.TurnTimeout <= 0 {
-		cfg.TurnTimeout = 30 * time.Second
+		cfg.TurnTimeout = DefaultTurnTimeout
 	}
 	switch cfg.Synchronous {
 	case "":

@@ -7,42 +7,55 @@ import (
 
 // SocketConfig bounds WebSockets. The zero value of every field is usable.
 type SocketConfig struct {
-	// MaxPerObject bounds the sockets connected to one object. Default 32768.
+	// MaxPerObject bounds the sockets connected to one object. Default
+	// DefaultSocketsPerObject.
 	MaxPerObject int
 	// SendQueue bounds the messages waiting to be written to one socket; when a send
 	// would exceed it the socket is closed with CloseTryAgainLater (1013, reason
-	// "send queue overflow") and counted as a slow consumer. Default 1024.
+	// "send queue overflow") and counted as a slow consumer. Default DefaultSendQueue.
 	SendQueue int
 	// SendQueueBytes bounds the bytes waiting to be written to one socket, likewise.
-	// Default 8 MiB.
+	// Default DefaultSendQueueBytes.
 	SendQueueBytes int
-	// MaxAttachment bounds a socket's attachment. Default 16 KiB.
+	// MaxAttachment bounds a socket's attachment. Default DefaultMaxAttachment.
 	MaxAttachment int
-	// MaxTags bounds the tags of one socket (default 10); each tag is at most 256 bytes.
+	// MaxTags bounds the tags of one socket (default DefaultMaxTags); each tag is at
+	// most 256 bytes.
 	MaxTags int
 	// InboundQueue bounds the received messages of one socket waiting for their turn;
-	// beyond it the transport stops reading from that socket (TCP back-pressure). Default 64.
+	// beyond it the transport stops reading from that socket (TCP back-pressure).
+	// Default DefaultInboundQueue.
 	InboundQueue int
 }
 
+// The defaults of SocketConfig's fields (a zero field gets its default).
+const (
+	DefaultSocketsPerObject = 32768
+	DefaultSendQueue        = 1024
+	DefaultSendQueueBytes   = 8 << 20  // 8 MiB
+	DefaultMaxAttachment    = 16 << 10 // 16 KiB
+	DefaultMaxTags          = 10
+	DefaultInboundQueue     = 64
+)
+
 func (c SocketConfig) withDefaults() SocketConfig {
 	if c.MaxPerObject <= 0 {
-		c.MaxPerObject = 32768
+		c.MaxPerObject = DefaultSocketsPerObject
 	}
 	if c.SendQueue <= 0 {
-		c.SendQueue = 1024
+		c.SendQueue = DefaultSendQueue
 	}
 	if c.SendQueueBytes <= 0 {
-		c.SendQueueBytes = 8 << 20
+		c.SendQueueBytes = DefaultSendQueueBytes
 	}
 	if c.MaxAttachment <= 0 {
-		c.MaxAttachment = 16 << 10
+		c.MaxAttachment = DefaultMaxAttachment
 	}
 	if c.MaxTags <= 0 {
-		c.MaxTags = 10
+		c.MaxTags = DefaultMaxTags
 	}
 	if c.InboundQueue <= 0 {
-		c.InboundQueue = 64
+		c.InboundQueue = DefaultInboundQueue
 	}
 	return c
 }

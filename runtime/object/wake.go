@@ -65,7 +65,7 @@ type wakeIndex struct {
 // arms its timer.
 func (rt *Runtime) startAlarms() error {
 	if rt.cfg.AlarmRetries == 0 {
-		rt.cfg.AlarmRetries = 6
+		rt.cfg.AlarmRetries = DefaultAlarmRetries
 	}
 	if rt.cfg.AlarmJitter == nil {
 		rt.cfg.AlarmJitter = rand.Float64

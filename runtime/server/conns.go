@@ -15,15 +15,15 @@ import (
 	"github.com/warrenhq/warren/runtime/internal/clientaddr"
 )
 
-// defaultMaxConnsPerIP is Config.MaxConnsPerIP's default: 1024, or a quarter of the
+// defaultMaxConnsPerIP is Config.MaxConnsPerIP's default: DefaultMaxConnsPerIP, or a quarter of the
 // process's open-file limit when that is lower, so that one address can never take
 // the descriptors every other client needs.
 func defaultMaxConnsPerIP() int {
 	var l syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l); err == nil && l.Cur/4 < 1024 {
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l); err == nil && l.Cur/4 < DefaultMaxConnsPerIP {
 		return max(int(l.Cur/4), 1)
 	}
-	return 1024
+	return DefaultMaxConnsPerIP
 }
 
 // ClientAddr is the client address of a request as the per-address limits count it:

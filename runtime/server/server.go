@@ -93,45 +93,50 @@ type Config struct {
 	// Run reads WARREN_ALLOWED_ORIGINS (-allowed-origins).
 	AllowedOrigins []string
 	// MaxMessageSize bounds a received WebSocket message; a larger one closes the socket
-	// with 1009. Default 1 MiB.
+	// with 1009. Default DefaultMaxMessageSize.
 	MaxMessageSize int64
 	// MaxConnsPerIP bounds the TCP connections open from one client address (the TCP
 	// peer, proxies are not trusted; an IPv6 client counts by its /64): HTTP
 	// connections, kept alive or not, and WebSockets alike. One more is answered 429
-	// and closed. Default 1024, or a quarter of the process's open-file limit if that
-	// is lower. Enforced by Serve (a Server used as a plain handler counts nothing).
+	// and closed. Default DefaultMaxConnsPerIP, or a quarter of the process's
+	// open-file limit if that is lower. Enforced by Serve (a Server used as a plain handler counts nothing).
 	MaxConnsPerIP int
-	// ReadHeaderTimeout bounds the arrival of a request's headers. Default 10s.
+	// ReadHeaderTimeout bounds the arrival of a request's headers. Default
+	// DefaultReadHeaderTimeout.
 	ReadHeaderTimeout time.Duration
 	// ReadTimeout bounds the arrival of a whole request, headers and body; a body
 	// still incomplete then is answered 408. WebSockets are not affected once
-	// upgraded. Default 30s.
+	// upgraded. Default DefaultReadTimeout.
 	ReadTimeout time.Duration
 	// IdleTimeout is how long a kept-alive connection may wait for its next request
-	// before it is closed. Default 60s.
+	// before it is closed. Default DefaultIdleTimeout.
 	IdleTimeout time.Duration
 	// MaxBodyBytes bounds the request body bytes held at once by the whole process
 	// (being received, or reserved by a Content-Length, until the request is
-	// answered); a request beyond it gets 503 with Retry-After. Default 64 MiB.
+	// answered); a request beyond it gets 503 with Retry-After. Default
+	// DefaultMaxBodyBytes.
 	MaxBodyBytes int64
-	// MaxBodyBytesPerIP bounds the same per client address; beyond it 429. Default 8 MiB.
+	// MaxBodyBytesPerIP bounds the same per client address; beyond it 429. Default
+	// DefaultMaxBodyBytesPerIP.
 	MaxBodyBytesPerIP int64
-	// PingInterval is how often a protocol ping goes to each socket. Default 20s.
+	// PingInterval is how often a protocol ping goes to each socket. Default
+	// DefaultPingInterval.
 	PingInterval time.Duration
 	// PongTimeout is how long a pong may take. A peer that vanished is closed (1006)
-	// within PingInterval+PongTimeout of its last pong. Default 10s.
+	// within PingInterval+PongTimeout of its last pong. Default DefaultPongTimeout.
 	PongTimeout time.Duration
 	// WriteTimeout bounds one frame write to a socket, and the writing of an HTTP
-	// response from its first byte. Default 10s.
+	// response from its first byte. Default DefaultWriteTimeout.
 	WriteTimeout time.Duration
 	// WriteHold paces a busy socket's writes: a socket just written waits up to
 	// WriteHold before its next write, which carries every frame queued meanwhile
 	// (one system call instead of one per frame, for the server and for its peer).
 	// A socket not written within the last WriteHold writes its next frame at once,
 	// so this only delays frames that follow another within WriteHold, by at most
-	// WriteHold. Default 2ms; negative writes every frame as soon as it can.
+	// WriteHold. Default DefaultWriteHold; negative writes every frame as soon as it can.
 	WriteHold time.Duration
-	// ShutdownTimeout bounds Shutdown when Serve's context ends. Default 10s.
+	// ShutdownTimeout bounds Shutdown when Serve's context ends. Default
+	// DefaultShutdownTimeout.
 	ShutdownTimeout time.Duration
 	// MetricsToken, when set, protects /metrics: a request must carry
 	// "Authorization: Bearer <MetricsToken>" (compared in constant time) or it gets 401.
@@ -149,12 +154,28 @@ type Config struct {
 	Routing *Routing
 }
 
+// The defaults of Config's fields (a zero field gets its default).
+const (
+	DefaultMaxMessageSize    = 1 << 20 // 1 MiB
+	DefaultMaxConnsPerIP     = 1024
+	DefaultReadHeaderTimeout = 10 * time.Second
+	DefaultReadTimeout       = 30 * time.Second
+	DefaultIdleTimeout       = 60 * time.Second
+	DefaultMaxBodyBytes      = 64 << 20 // 64 MiB
+	DefaultMaxBodyBytesPerIP = 8 << 20  // 8 MiB
+	DefaultPingInterval      = 20 * time.Second
+	DefaultPongTimeout       = 10 * time.Second
+	DefaultWriteTimeout      = 10 * time.Second
+	DefaultShutdownTimeout   = 10 * time.Second
+	DefaultWriteHold         = 2 * time.Millisecond
+)
+
 func (c Config) withDefaults(rt *object.Runtime) Config {
 	if c.Logger == nil {
 		c.Logger = rt.Logger()
 	}
 	if c.MaxMessageSize <= 0 {
-		c.MaxMessageSize = 1 << 20
+		c.MaxMessageSize = DefaultMaxMessageSize
 	}
 	if c.MaxConnsPerIP <= 0 {
 		c.MaxConnsPerIP = defaultMaxConnsPerIP()
@@ -164,21 +185,21 @@ func (c Config) withDefaults(rt *object.Runtime) Config {
 			*p = v
 		}
 	}
-	defd(&c.ReadHeaderTimeout, 10*time.Second)
-	defd(&c.ReadTimeout, 30*time.Second)
-	defd(&c.IdleTimeout, 60*time.Second)
-	defd(&c.PingInterval, 20*time.Second)
-	defd(&c.PongTimeout, 10*time.Second)
-	defd(&c.WriteTimeout, 10*time.Second)
-	defd(&c.ShutdownTimeout, 10*time.Second)
+	defd(&c.ReadHeaderTimeout, DefaultReadHeaderTimeout)
+	defd(&c.ReadTimeout, DefaultReadTimeout)
+	defd(&c.IdleTimeout, DefaultIdleTimeout)
+	defd(&c.PingInterval, DefaultPingInterval)
+	defd(&c.PongTimeout, DefaultPongTimeout)
+	defd(&c.WriteTimeout, DefaultWriteTimeout)
+	defd(&c.ShutdownTimeout, DefaultShutdownTimeout)
 	if c.WriteHold == 0 {
-		c.WriteHold = 2 * time.Millisecond
+		c.WriteHold = DefaultWriteHold
 	}
 	if c.MaxBodyBytes <= 0 {
-		c.MaxBodyBytes = 64 << 20
+		c.MaxBodyBytes = DefaultMaxBodyBytes
 	}
 	if c.MaxBodyBytesPerIP <= 0 {
-		c.MaxBodyBytesPerIP = 8 << 20
+		c.MaxBodyBytesPerIP = DefaultMaxBodyBytesPerIP
 	}
 	return c
 }
