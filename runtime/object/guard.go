@@ -34,6 +34,13 @@ type sqlGuard struct {
 	// DELETE, a write of the runtime's own) ran since the object's rows written were
 	// last counted (takeRowUsage).
 	wrote bool
+	// rows: the user SQL being prepared inserts, updates or deletes rows of a table
+	// (not of SQLite's schema, which a CREATE or DROP writes), so SQLite's changes()
+	// is its count (Exec's RowsWritten).
+	rows bool
+	// dropping: the table a DROP TABLE being prepared drops (SQLite authorizes it as
+	// a DELETE of that table too, which writes no rows of changes()).
+	dropping string
 }
 
 // errTxLost marks a turn or batch whose transaction is gone: the batch must be aborted.
@@ -124,8 +131,13 @@ func (g *sqlGuard) authorize(action sqlite.AuthorizerActionCode, arg1, arg2, dbN
 		if strings.EqualFold(arg2, "load_extension") {
 			return deny("load_extension is not allowed")
 		}
+	case sqlite.AuthDropTable, sqlite.AuthDropTempTable:
+		g.dropping = arg1
 	case sqlite.AuthInsert, sqlite.AuthUpdate, sqlite.AuthDelete:
 		g.wrote = true
+		if !isSchemaTable(arg1) && !(action == sqlite.AuthDelete && strings.EqualFold(arg1, g.dropping)) {
+			g.rows = true
+		}
 	}
 	if isReserved(arg1) || isReserved(arg2) {
 		return deny("tables named " + reservedPrefix + "* are reserved for the runtime")
@@ -135,4 +147,10 @@ func (g *sqlGuard) authorize(action sqlite.AuthorizerActionCode, arg1, arg2, dbN
 
 func isReserved(name string) bool {
 	return len(name) >= len(reservedPrefix) && strings.EqualFold(name[:len(reservedPrefix)], reservedPrefix)
+}
+
+// isSchemaTable reports whether name is one of SQLite's own tables (sqlite_master,
+// sqlite_temp_master, sqlite_sequence, ...).
+func isSchemaTable(name string) bool {
+	return len(name) >= len("sqlite_") && strings.EqualFold(name[:len("sqlite_")], "sqlite_")
 }

@@ -16,7 +16,7 @@ type SQL State
 
 // Result describes what Exec did.
 type Result struct {
-	RowsWritten  int64 // rows inserted, updated or deleted by the last statement
+	RowsWritten  int64 // rows inserted, updated or deleted by the query's last INSERT, UPDATE or DELETE (0 when it has none)
 	LastInsertID int64
 }
 
@@ -31,7 +31,7 @@ func (st *State) guarded(query string, f func() error) error {
 	if rollbackKeyword(query) {
 		return fmt.Errorf("%w: %s", ErrSQLNotAllowed, errRollbackKeyword)
 	}
-	st.guard.user, st.guard.reason = true, ""
+	st.guard.user, st.guard.reason, st.guard.rows, st.guard.dropping = true, "", false, ""
 	err := f()
 	st.guard.user = false
 	if err != nil && st.guard.reason != "" {
@@ -55,7 +55,9 @@ func (q *SQL) Exec(query string, args ...any) (Result, error) {
 		return Result{}, fmt.Errorf("object: sql: %w", err)
 	}
 	var res Result
-	res.RowsWritten, _ = r.RowsAffected()
+	if st.guard.rows { // else changes() is still the count of an earlier statement
+		res.RowsWritten, _ = r.RowsAffected()
+	}
 	res.LastInsertID, _ = r.LastInsertId()
 	return res, nil
 }
