@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"net/http"
 	"os"
+	"strings"
 )
 
 // Endpoint is a namespace as a host mounts it, without its type parameter.
@@ -14,13 +15,15 @@ import (
 type Endpoint interface {
 	// Name is the namespace's name.
 	Name() string
-	// ServeObject delivers an HTTP request to the object named name (see ServeHTTP).
-	// A host passes r with its URL path cut to what follows /parties/<ns>/<name>
-	// ("/" when nothing does), so an object routes on its own paths (http.ServeMux
-	// patterns such as "GET /state" work inside it).
+	// ServeObject delivers an HTTP request to the object named name, or addressed by
+	// ID (see AddressableByID), as ServeHTTP does. A host passes r with its URL path
+	// cut to what follows /parties/<ns>/<name> ("/" when nothing does), so an object
+	// routes on its own paths (http.ServeMux patterns such as "GET /state" work
+	// inside it).
 	ServeObject(w http.ResponseWriter, r *http.Request, name string)
-	// AcceptSocket reserves a socket on the object named name, for connection ID
-	// connID. It fails with ErrNoWebSockets or ErrTooManySockets before any upgrade.
+	// AcceptSocket reserves a socket on the object named (or addressed) name, for
+	// connection ID connID. It fails with ErrNoWebSockets or ErrTooManySockets before
+	// any upgrade.
 	AcceptSocket(r *http.Request, name, connID string) (*HostSocket, error)
 }
 
@@ -41,6 +44,32 @@ func ExistingOnly() Option { return func(c *nsCore) { c.existingOnly = true } }
 // object answers 404 and creates nothing. It suits objects that anyone opens by name
 // with a socket, such as a shared document or a game room, whose HTTP API reads them.
 func ExistingOnlyHTTP() Option { return func(c *nsCore) { c.existingOnlyHTTP = true } }
+
+// IDPrefix starts an object's address by ID in a network endpoint's name (see
+// AddressableByID): /parties/<namespace>/id:<the ID's 64 hex digits>.
+const IDPrefix = "id:"
+
+// AddressableByID makes the namespace's network endpoints (ServeObject, AcceptSocket:
+// what runtime/server routes /parties/<namespace>/<name> to) reach an object by its
+// ID as well as by its name: the name IDPrefix + id.String() addresses the object id
+// (one made with NewUniqueID, say, whose ID the app hands to its clients). An
+// address that is not a valid ID of this namespace (not 64 lowercase hex digits, or
+// minted by another namespace) fails with ErrInvalidID (400); ExistingOnly applies
+// as to names. Without it, a name starting with IDPrefix is a name like any other.
+func AddressableByID() Option { return func(c *nsCore) { c.byID = true } }
+
+// IDFromAddress returns the ID that name, as a network endpoint receives it,
+// addresses: IDFromString of what follows IDPrefix when the namespace is
+// AddressableByID and name starts with it (ErrInvalidID when that is not an ID of
+// this namespace), else IDFromName(name).
+func (ns *Namespace[T]) IDFromAddress(name string) (ID, error) { return ns.core.address(name) }
+
+func (c *nsCore) address(name string) (ID, error) {
+	if hexID, ok := strings.CutPrefix(name, IDPrefix); ok && c.byID {
+		return c.keys.parse(hexID)
+	}
+	return c.keys.fromName(name), nil
+}
 
 // Exists reports whether the object named name exists: its database was created (by
 // any request, call or socket) and not deleted.
@@ -66,16 +95,19 @@ func (c *nsCore) reachable(id ID, httpRequest bool) error {
 	return nil
 }
 
-// ServeObject is ServeHTTP(w, r, GetByName(name)), after the ExistingOnly and
-// ExistingOnlyHTTP checks.
+// ServeObject is ServeHTTP(w, r, GetByName(name)) (or Get of the ID name addresses,
+// see AddressableByID), after the ExistingOnly and ExistingOnlyHTTP checks.
 func (ns *Namespace[T]) ServeObject(w http.ResponseWriter, r *http.Request, name string) {
-	stub := ns.GetByName(name)
-	if err := ns.core.reachable(stub.id, true); err != nil {
+	id, err := ns.core.address(name)
+	if err == nil {
+		err = ns.core.reachable(id, true)
+	}
+	if err != nil {
 		code, msg := HTTPStatus(err)
 		http.Error(w, msg, code)
 		return
 	}
-	ns.ServeHTTP(w, r, stub)
+	ns.ServeHTTP(w, r, ns.Get(id))
 }
 
 // AcceptSocket implements Endpoint. It fails with ErrNotFound (and ErrNoWebSockets)
@@ -85,7 +117,10 @@ func (ns *Namespace[T]) AcceptSocket(r *http.Request, name, connID string) (*Hos
 	if _, ok := any((*T)(nil)).(MessageHandler); !ok {
 		return nil, fmt.Errorf("%w: %w: %s", ErrNoWebSockets, ErrNotFound, ns.core.name)
 	}
-	id := ns.IDFromName(name)
+	id, err := ns.core.address(name)
+	if err != nil {
+		return nil, err
+	}
 	if err := ns.core.reachable(id, false); err != nil {
 		return nil, err
 	}

@@ -28,6 +28,8 @@ type nsCore struct {
 	// existingOnly: the network endpoints reach only objects that exist (ExistingOnly);
 	// existingOnlyHTTP: HTTP requests do (ExistingOnlyHTTP).
 	existingOnly, existingOnlyHTTP bool
+	// byID: the network endpoints also address objects by ID (AddressableByID).
+	byID bool
 
 	// methods are the RPC methods listed with Methods, fixed at Register.
 	methods map[string]rawMethod
