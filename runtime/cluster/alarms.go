@@ -52,10 +52,39 @@ func (h *host) AlarmDue(ctx context.Context, namespace string, id object.ID, due
 		a.pending, a.pendingHas, a.pendingDue = true, has, due
 		return nil
 	}
-	if !has || a.alarmKnown && a.alarmHas && !due.Before(a.alarmDue) {
-		return nil // the entry is early enough: written after the commit if it moved
+	if !has {
+		return nil // deleted after the commit: until then the entry may only be early
 	}
-	return h.writeAlarm(ctx, a, has, due)
+	if !a.alarmKnown {
+		if err := h.readAlarm(ctx, a); err != nil {
+			return err
+		}
+	}
+	if a.alarmHas && !due.Before(a.alarmDue) {
+		return nil // the entry is early enough: moved after the commit if it must
+	}
+	// Only ever earlier before the commit: if the batch fails, the entry is still at
+	// or before the object's earliest alarm.
+	return h.writeAlarm(ctx, a, true, due)
+}
+
+// readAlarm loads the object's entry from the bucket.
+func (h *host) readAlarm(ctx context.Context, a *active) error {
+	e, err := h.n.a.alarms.Get(ctx, objectKey(a.namespace, a.id))
+	switch {
+	case errors.Is(err, jetstream.ErrKeyNotFound):
+		a.alarmKnown, a.alarmHas = true, false
+		return nil
+	case err != nil:
+		return err
+	}
+	var ae alarmEntry
+	if err := json.Unmarshal(e.Value(), &ae); err != nil {
+		a.alarmKnown, a.alarmHas = true, false // unreadable: overwrite it
+		return nil
+	}
+	a.alarmKnown, a.alarmHas, a.alarmDue = true, true, time.Unix(0, ae.Due)
+	return nil
 }
 
 // flushAlarm writes the entry the last commit left, if it differs from the bucket's.
