@@ -7,11 +7,12 @@ import (
 	"os"
 	"strconv"
 
+	"github.com/warrenhq/warren/runtime/clustermode"
 	"github.com/warrenhq/warren/runtime/server"
 )
 
 func main() {
-	server.Main(chatApp(limitsFromEnv()))
+	server.Main(clustermode.With(chatApp(limitsFromEnv())))
 }
 
 // limitsFromEnv reads the rate limits (see Limits) from the environment:

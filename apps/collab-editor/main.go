@@ -3,6 +3,9 @@
 // compaction. See README.md.
 package main
 
-import "github.com/warrenhq/warren/runtime/server"
+import (
+	"github.com/warrenhq/warren/runtime/clustermode"
+	"github.com/warrenhq/warren/runtime/server"
+)
 
-func main() { server.Main(app(Policy{})) }
+func main() { server.Main(clustermode.With(app(Policy{}))) }

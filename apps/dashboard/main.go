@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/warrenhq/warren/runtime/clustermode"
 	"github.com/warrenhq/warren/runtime/server"
 )
 
@@ -18,5 +19,5 @@ func main() {
 		fmt.Fprintln(os.Stderr, "dashboard:", err)
 		os.Exit(2)
 	}
-	server.Main(dashboardApp(cfg))
+	server.Main(clustermode.With(dashboardApp(cfg)))
 }

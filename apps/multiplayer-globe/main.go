@@ -9,6 +9,7 @@ import (
 	"runtime/debug"
 	"strconv"
 
+	"github.com/warrenhq/warren/runtime/clustermode"
 	"github.com/warrenhq/warren/runtime/server"
 )
 
@@ -23,7 +24,7 @@ func main() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(gcPercent)
 	}
-	server.Main(globeApp(optionsFromEnv()))
+	server.Main(clustermode.With(globeApp(optionsFromEnv())))
 }
 
 // optionsFromEnv reads the tick budget (see admission.go) from

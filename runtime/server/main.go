@@ -37,6 +37,9 @@ type App struct {
 	Server  Config
 	// Ready, if set, is called with the listening address once the app serves (tests).
 	Ready func(addr net.Addr)
+	// Cluster, if set, enables the cluster flags (package clustermode's With sets
+	// it); without it the binary refuses them.
+	Cluster Cluster
 }
 
 // Main runs app with the process's arguments until SIGINT or SIGTERM, then shuts down
@@ -55,6 +58,16 @@ type App struct {
 // admin API and inspector at /_warren/ (Config.Admin; loopback clients only unless
 // -admin-remote, WARREN_ADMIN_REMOTE=1), -backup-dir (WARREN_BACKUP_DIR) holds its
 // backups. -pprof ADDR (WARREN_PPROF) serves Go's profiler on a loopback address.
+//
+// Cluster mode (App.Cluster set, package clustermode): -cluster-peers host:port,...
+// with -cluster-listen host:port (a NATS server embedded in each node, routed to the
+// others; it always fsyncs, sync_interval: always) or -nats-url URL (an external NATS
+// cluster, which must run JetStream with sync_interval: always and three or more
+// servers for R3); -node NAME, -region LABEL, -advertise HOST:PORT (where the other
+// nodes reach this one's HTTP; default -addr), -cluster-dir DIR (the embedded
+// server's store; default the data directory's path with -nats appended). Each has
+// an environment equivalent (WARREN_CLUSTER_PEERS, ...). Without any of them the
+// process serves alone, as it always did.
 //
 // Unless GOMEMLIMIT is set, Main sets the Go runtime's soft memory limit to 3/4 of
 // the memory available to the process (its cgroup's memory.max, else the machine's
@@ -106,6 +119,7 @@ func Run(ctx context.Context, app App, args []string, stderr io.Writer) error {
 	adminRemote := fl.Bool("admin-remote", os.Getenv("WARREN_ADMIN_REMOTE") == "1", "serve the admin API to clients that are not on loopback (env WARREN_ADMIN_REMOTE=1)")
 	pprofAddr := fl.String("pprof", os.Getenv("WARREN_PPROF"), "serve Go's profiler (/debug/pprof/) on this loopback `address`, e.g. 127.0.0.1:6060 (env WARREN_PPROF; off by default)")
 	backupDir := fl.String("backup-dir", os.Getenv("WARREN_BACKUP_DIR"), "`directory` of the backups the admin API writes and restores (env WARREN_BACKUP_DIR;\ndefault: the data directory's path with -backups appended)")
+	clusterFlags := clusterFlagSet(fl)
 	fl.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: %s [flags]\n\nServes the %s app: objects at /parties/<namespace>/<name> (HTTP and WebSocket),\n/healthz, /metrics and the web front end.\n\nFlags:\n", app.Name, app.Name)
 		fl.PrintDefaults()
@@ -151,18 +165,30 @@ func Run(ctx context.Context, app App, args []string, stderr io.Writer) error {
 		}
 		defer stop()
 	}
+	var ln net.Listener
+	if cf := clusterFlags(); cf.Enabled() {
+		// A cluster node listens first: the others must learn the address it serves at.
+		var err error
+		if ln, err = listen(*addr); err != nil {
+			return err
+		}
+		defer ln.Close()
+		leave, err := joinCluster(ctx, &app, cf, ln.Addr(), log)
+		if err != nil {
+			return err
+		}
+		defer leave() // after the runtime closed (defers run last first)
+	}
 	h, err := Open(app, app.Runtime.DataDir)
 	if err != nil {
 		return err
 	}
 	defer h.Runtime.Close()
 	rt, s := h.Runtime, h.Server
-	ln, err := net.Listen("tcp", *addr)
-	if err != nil {
-		if errors.Is(err, syscall.EADDRINUSE) {
-			return fmt.Errorf("%w: another program listens on %s; choose another address with -addr (or WARREN_ADDR), e.g. -addr 127.0.0.1:0 for any free port", err, *addr)
+	if ln == nil {
+		if ln, err = listen(*addr); err != nil {
+			return err
 		}
-		return err
 	}
 	log.Info("serving", "app", app.Name, "url", OpenURL(ln.Addr()), "addr", ln.Addr().String(), "data", rt.Config().DataDir, "memlimit", memLimitString())
 	if app.Ready != nil {
@@ -171,6 +197,15 @@ func Run(ctx context.Context, app App, args []string, stderr io.Writer) error {
 	err = s.Serve(ctx, ln)
 	log.Info("stopped", "app", app.Name, "err", err)
 	return err
+}
+
+// listen listens on addr, saying what to do when another program has it.
+func listen(addr string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return nil, fmt.Errorf("%w: another program listens on %s; choose another address with -addr (or WARREN_ADDR), e.g. -addr 127.0.0.1:0 for any free port", err, addr)
+	}
+	return ln, err
 }
 
 // splitList splits a comma-separated flag value, dropping blanks.

@@ -1,0 +1,107 @@
+// Package clustermode gives an app binary cluster mode: the -cluster-peers / -nats-url
+// flags of server.Run (server.ClusterFlags) start an embedded NATS server or connect to
+// an external cluster, join it (runtime/cluster) and route requests between the nodes
+// (server.Routing). It is the only package of an app that links NATS; an app without
+// it (server.App.Cluster nil) refuses the cluster flags.
+//
+//	server.Main(clustermode.With(app))
+package clustermode
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/warrenhq/warren/runtime/cluster"
+	"github.com/warrenhq/warren/runtime/object"
+	"github.com/warrenhq/warren/runtime/server"
+)
+
+// With returns app with cluster mode enabled (server.App.Cluster).
+func With(app server.App) server.App {
+	app.Cluster = Cluster{}
+	return app
+}
+
+// Cluster implements server.Cluster with runtime/cluster.
+type Cluster struct {
+	// JoinTimeout bounds the wait for the cluster at start: the other nodes' NATS
+	// servers, a JetStream meta leader, the cluster's buckets. Default 2 minutes.
+	JoinTimeout time.Duration
+}
+
+// Join implements server.Cluster: it starts the embedded NATS server (-cluster-peers)
+// or connects to -nats-url, joins the cluster as f.Node, attaches the node to cfg
+// and returns the server's Routing (Locate is the node's, the token the cluster's).
+func (c Cluster) Join(ctx context.Context, f server.ClusterFlags, cfg *object.Config, log *slog.Logger) (*server.Routing, func(), error) {
+	timeout := c.JoinTimeout
+	if timeout <= 0 {
+		timeout = 2 * time.Minute
+	}
+	jctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	nc, stopNATS, err := connect(f, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	node, err := cluster.Join(jctx, nc, cluster.Config{Name: f.Node, Addr: f.Advertise, Region: f.Region, Logger: log})
+	if err != nil {
+		stopNATS()
+		return nil, nil, err
+	}
+	token, err := routeToken(jctx, nc)
+	if err != nil {
+		node.Close()
+		stopNATS()
+		return nil, nil, err
+	}
+	node.Attach(cfg)
+	leave := func() {
+		if err := node.Close(); err != nil {
+			log.Warn("cluster: leaving", "node", f.Node, "err", err)
+		}
+		stopNATS()
+	}
+	return &server.Routing{Node: f.Node, Token: token, Locate: node.Locate}, leave, nil
+}
+
+// connect starts the embedded server and connects to it in process, or connects to
+// the external cluster. stop closes the connection and stops the embedded server.
+func connect(f server.ClusterFlags, log *slog.Logger) (nc *nats.Conn, stop func(), err error) {
+	opts := []nats.Option{nats.Name("warren " + f.Node), nats.MaxReconnects(-1),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			if err != nil {
+				log.Warn("cluster: NATS disconnected", "err", err)
+			}
+		})}
+	if f.NATSURL != "" {
+		nc, err := nats.Connect(f.NATSURL, opts...)
+		if err != nil {
+			return nil, nil, fmt.Errorf("-nats-url %s: %w", f.NATSURL, err)
+		}
+		return nc, nc.Close, nil
+	}
+	host, port, err := net.SplitHostPort(f.Listen)
+	if err != nil {
+		return nil, nil, err
+	}
+	p, err := strconv.Atoi(port)
+	if err != nil || p <= 0 {
+		return nil, nil, fmt.Errorf("-cluster-listen %s: want a port number", f.Listen)
+	}
+	srv, err := cluster.StartServer(cluster.ServerConfig{Name: f.Node, StoreDir: f.Dir, Host: host, ClusterPort: p, Routes: f.Peers})
+	if err != nil {
+		return nil, nil, err
+	}
+	log.Info("cluster: NATS server", "node", f.Node, "client", srv.ClientURL(), "routes", srv.ClusterAddr(), "store", f.Dir)
+	if nc, err = srv.Connect(opts...); err != nil {
+		srv.Shutdown()
+		return nil, nil, err
+	}
+	return nc, func() { nc.Close(); srv.Shutdown() }, nil
+}
