@@ -221,6 +221,23 @@ func (s *Server) startInProcess(ln net.Listener) error {
 }
 
 func (s *Server) startProcess() error {
+	if err := s.spawn(); err != nil {
+		return err
+	}
+	return s.waitHealthy(30 * time.Second)
+}
+
+// waitHealthy waits for the subprocess's /healthz; it kills it if it fails.
+func (s *Server) waitHealthy(timeout time.Duration) error {
+	if err := waitHealthy(s.URL+"/healthz", s.exited, timeout); err != nil {
+		s.stop(true)
+		return fmt.Errorf("%w; output:\n%s", err, s.out.String())
+	}
+	return nil
+}
+
+// spawn starts the subprocess.
+func (s *Server) spawn() error {
 	args := append(append([]string{}, s.args...), "-addr", s.Addr, "-data", s.DataDir)
 	cmd := exec.Command(s.bin, args...)
 	cmd.Stdout = s.out
@@ -236,10 +253,6 @@ func (s *Server) startProcess() error {
 		close(exited)
 	}(cmd, s.exited)
 	s.running = true
-	if err := waitHealthy(s.URL+"/healthz", s.exited, 30*time.Second); err != nil {
-		s.stop(true)
-		return fmt.Errorf("%w; output:\n%s", err, s.out.String())
-	}
 	return nil
 }
 

@@ -1,0 +1,55 @@
+package objecttest
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// ClusterStartTimeout bounds the wait for every node of [StartCluster] to be
+// healthy: their NATS servers must find each other and elect a JetStream leader.
+var ClusterStartTimeout = 2 * time.Minute
+
+// StartCluster runs n processes of the app binary bin as one cluster on 127.0.0.1
+// (cluster mode with embedded NATS servers: -cluster-peers, -cluster-listen, -node
+// n1..nN, -cluster-dir), args first, and waits until every node answers /healthz.
+// It closes the nodes when the test ends. Each is a [Server] of its own: Kill one
+// with SIGKILL, Start it again (it rejoins).
+func StartCluster(t testing.TB, bin string, n int, args ...string) []*Server {
+	t.Helper()
+	routes := make([]string, n)
+	for i := range routes {
+		p, err := freePort()
+		if err != nil {
+			t.Fatalf("objecttest: %v", err)
+		}
+		routes[i] = fmt.Sprintf("127.0.0.1:%d", p)
+	}
+	nodes := make([]*Server, n)
+	for i := range nodes {
+		port, err := freePort()
+		if err != nil {
+			t.Fatalf("objecttest: %v", err)
+		}
+		s := &Server{t: t, bin: bin, DataDir: t.TempDir(), out: &syncBuffer{}, Addr: fmt.Sprintf("127.0.0.1:%d", port)}
+		s.URL = "http://" + s.Addr
+		s.args = append(append([]string{}, args...), "-node", fmt.Sprintf("n%d", i+1),
+			"-cluster-peers", strings.Join(routes, ","), "-cluster-listen", routes[i],
+			"-cluster-dir", filepath.Join(t.TempDir(), "nats"))
+		nodes[i] = s
+		t.Cleanup(s.Close)
+	}
+	for _, s := range nodes {
+		if err := s.spawn(); err != nil {
+			t.Fatalf("objecttest: start %s: %v", filepath.Base(bin), err)
+		}
+	}
+	for i, s := range nodes {
+		if err := s.waitHealthy(ClusterStartTimeout); err != nil {
+			t.Fatalf("objecttest: cluster node n%d: %v", i+1, err)
+		}
+	}
+	return nodes
+}
