@@ -94,6 +94,12 @@ compare: node_modules/.package-lock.json ## Ramp Warren's chat and, with WORKERD
 	@mkdir -p bin && (cd apps/chat && go build -o ../../bin/chat .) && (cd loadtest && go build -o ../bin/loadtest . && go build -o ../bin/compare ./compare)
 	./bin/compare -chat bin/chat -loadtest bin/loadtest $(if $(WORKERD_DIR),-workerd-dir $(WORKERD_DIR)) $(ARGS)
 
+.PHONY: cluster
+cluster: node_modules/.package-lock.json ## Run three nodes of an app as one cluster on loopback (ports, data dirs printed): make cluster APP=chat.
+	@npm run --silent build -w apps/$(APP)/web
+	@mkdir -p bin && cd apps/$(APP) && go build -o ../../bin/$(APP) .
+	scripts/cluster.sh ./bin/$(APP) $(ARGS)
+
 .PHONY: new
 new: ## Fork a template into a standalone module: make new TEMPLATE=chat NAME=example.com/me/mychat DIR=../mychat
 	@[ -n "$(TEMPLATE)" ] && [ -n "$(NAME)" ] || { echo "usage: make new TEMPLATE=<$(subst $(eval) ,|,$(APPS))> NAME=<module path> [DIR=<folder>]"; exit 2; }
