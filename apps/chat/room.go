@@ -71,7 +71,13 @@ type typingState struct {
 // expire it after a few seconds); changes are relayed at once.
 const typingEvery = 2 * time.Second
 
-const schema = `
+// roomMigrations are the room's schema versions (object.Migrate): 1 creates the
+// messages, their full-text index and the reserved names, IF NOT EXISTS because
+// rooms made before Migrate have them at version 0. Append new steps; never edit a
+// shipped one.
+var roomMigrations = []object.Migration{object.Statements(roomV1 + namesSchema)}
+
+const roomV1 = `
 CREATE TABLE IF NOT EXISTS messages(
   seq     INTEGER PRIMARY KEY,
   id      TEXT NOT NULL UNIQUE,
@@ -88,11 +94,11 @@ CREATE INDEX IF NOT EXISTS messages_rev ON messages(rev);
 CREATE VIRTUAL TABLE IF NOT EXISTS messages_fts USING fts5(content, tokenize='unicode61 remove_diacritics 2');
 `
 
-// newRoom is the constructor: it creates the schema and loads the counters.
+// newRoom is the constructor: it migrates the schema and loads the counters.
 func newRoom(ctx context.Context, st *object.State, limits Limits) (*Room, error) {
 	limits = limits.withDefaults()
 	r := &Room{st: st, limits: limits, lim: newLimiter(limits), typing: map[string]typingState{}}
-	if _, err := st.SQL().Exec(schema + namesSchema); err != nil {
+	if err := object.Migrate(st, roomMigrations...); err != nil {
 		return nil, fmt.Errorf("chat: schema: %w", err)
 	}
 	err := st.SQL().QueryRow(`SELECT coalesce(max(seq),0), coalesce(max(rev),0), (SELECT count(*) FROM names) FROM messages`).Scan(&r.seq, &r.rev, &r.names)
@@ -191,8 +197,8 @@ func (r *Room) sendResume(ws *object.WebSocket, since int64) error {
 // OnMessage handles one client frame. Invalid or refused frames are answered (see
 // refuse): a chat:error frame, or what a stock template client understands.
 func (r *Room) OnMessage(ctx context.Context, ws *object.WebSocket, m object.Message) error {
-	var p peer
-	if _, err := ws.AttachmentJSON(&p); err != nil {
+	p, err := object.AttachmentOf[peer](ws)
+	if err != nil {
 		return err
 	}
 	f, err := DecodeFrame(m.Data)
@@ -358,8 +364,7 @@ func (r *Room) delete(p peer, id string) error {
 // OnClose announces that the peer left when it was their last socket.
 func (r *Room) OnClose(ctx context.Context, ws *object.WebSocket, code int, reason string, clean bool) error {
 	r.lim.forget(ws)
-	var p peer
-	if ok, _ := ws.AttachmentJSON(&p); ok && (p.Ext || p.Name != "") && r.lim.announce(r.st.Now(), p) {
+	if p, _ := object.AttachmentOf[peer](ws); (p.Ext || p.Name != "") && r.lim.announce(r.st.Now(), p) {
 		r.announce(ws, p, TypeLeave)
 	}
 	return nil
@@ -371,9 +376,8 @@ func (r *Room) announce(ws *object.WebSocket, p peer, typ string) {
 	users := r.presence()
 	alone := true
 	for _, s := range r.st.WebSockets("") {
-		var q peer
 		if s != ws {
-			if ok, _ := s.AttachmentJSON(&q); ok && q.UID == p.UID {
+			if q, _ := object.AttachmentOf[peer](s); q.UID == p.UID {
 				alone = false
 			}
 		}
@@ -397,8 +401,8 @@ func (r *Room) presence() []presenceUser {
 	seen := map[string]bool{}
 	users := []presenceUser{}
 	for _, s := range r.st.WebSockets("") {
-		var p peer
-		if ok, _ := s.AttachmentJSON(&p); !ok || seen[p.UID] || p.Name == "" {
+		p, _ := object.AttachmentOf[peer](s)
+		if seen[p.UID] || p.Name == "" {
 			continue
 		}
 		seen[p.UID] = true

@@ -37,8 +37,7 @@ func (d *Document) awareness(except *object.WebSocket) []awarenessEntry {
 		if ws == except {
 			continue
 		}
-		var info socketInfo
-		if ok, _ := ws.AttachmentJSON(&info); ok && info.Awareness != nil {
+		if info, _ := object.AttachmentOf[socketInfo](ws); info.Awareness != nil {
 			out = append(out, *info.Awareness)
 		}
 	}
@@ -48,9 +47,8 @@ func (d *Document) awareness(except *object.WebSocket) []awarenessEntry {
 // owned reports whether an open socket other than ws owns client.
 func (d *Document) owned(client uint64, ws *object.WebSocket) bool {
 	for _, o := range d.st.WebSockets("") {
-		var info socketInfo
 		if o != ws {
-			if ok, _ := o.AttachmentJSON(&info); ok && info.Claimed && info.Client == client {
+			if info, _ := object.AttachmentOf[socketInfo](o); info.Claimed && info.Client == client {
 				return true
 			}
 		}
@@ -97,8 +95,7 @@ func ownAwareness(update []byte, info socketInfo, taken func(client uint64) bool
 // onAwareness keeps the sender's own entry of an awareness update in its
 // attachment and relays it, within the sender's rate.
 func (d *Document) onAwareness(ws *object.WebSocket, update []byte) error {
-	var info socketInfo
-	ws.AttachmentJSON(&info)
+	info, _ := object.AttachmentOf[socketInfo](ws)
 	if info.ReadOnly {
 		return nil // viewers have no presence
 	}
@@ -156,8 +153,8 @@ func (d *Document) OnSchedule(ctx context.Context, f object.Firing) error {
 	var gone []awarenessEntry
 	var next time.Time
 	for _, ws := range d.st.WebSockets("") {
-		var info socketInfo
-		if ok, _ := ws.AttachmentJSON(&info); !ok || info.Awareness == nil {
+		info, _ := object.AttachmentOf[socketInfo](ws)
+		if info.Awareness == nil {
 			continue
 		}
 		e := info.Awareness
@@ -186,8 +183,8 @@ func (d *Document) OnSchedule(ctx context.Context, f object.Firing) error {
 // OnClose removes the socket's awareness state and tells the others.
 func (d *Document) OnClose(ctx context.Context, ws *object.WebSocket, code int, reason string, clean bool) error {
 	d.limits.forget(ws)
-	var info socketInfo
-	if ok, _ := ws.AttachmentJSON(&info); !ok || info.Awareness == nil {
+	info, _ := object.AttachmentOf[socketInfo](ws)
+	if info.Awareness == nil {
 		return nil
 	}
 	d.st.Broadcast(object.BinaryMessage(awarenessFrame(encodeAwareness([]awarenessEntry{removal(*info.Awareness)}))), ws)

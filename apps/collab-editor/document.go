@@ -237,8 +237,7 @@ func (d *Document) OnMessage(ctx context.Context, ws *object.WebSocket, m object
 		case syncStep1:
 			return d.sendState(ws, f.Payload)
 		default: // step 2 and update carry an update
-			var info socketInfo
-			ws.AttachmentJSON(&info)
+			info, _ := object.AttachmentOf[socketInfo](ws)
 			if info.ReadOnly {
 				return nil // viewers' edits are ignored
 			}
@@ -278,8 +277,7 @@ func (d *Document) sendState(ws *object.WebSocket, svBytes []byte) error {
 const maxCatchUpAddresses = 10000
 
 func (d *Document) catchUpBudget(ws *object.WebSocket) *bucket {
-	var info socketInfo
-	ws.AttachmentJSON(&info)
+	info, _ := object.AttachmentOf[socketInfo](ws)
 	b := d.catchUps[info.Addr]
 	if b == nil {
 		if len(d.catchUps) >= maxCatchUpAddresses {

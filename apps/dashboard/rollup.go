@@ -30,7 +30,12 @@ const (
 // Quantiles reported with every point.
 var quantiles = []float64{0.5, 0.9, 0.99}
 
-const schema = `
+// streamMigrations are a stream's schema versions (object.Migrate): 1 creates the
+// series, their rollups and the dirty buckets, IF NOT EXISTS because streams made
+// before Migrate have them at version 0. Append new steps; never edit a shipped one.
+var streamMigrations = []object.Migration{object.Statements(streamV1)}
+
+const streamV1 = `
 CREATE TABLE IF NOT EXISTS series (
 	id INTEGER PRIMARY KEY,
 	key TEXT NOT NULL UNIQUE,

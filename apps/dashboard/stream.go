@@ -44,11 +44,10 @@ func newStream(ctx context.Context, st *object.State, cfg *Config, rt *object.Ru
 	name, _ := st.ID().Name()
 	s := &Stream{st: st, cfg: cfg, rt: rt, name: name, ids: map[string]int64{},
 		pending: map[string]map[int64]Point{}, counters: map[string]counterSample{}}
-	q := st.SQL()
-	if _, err := q.Exec(schema); err != nil {
+	if err := object.Migrate(st, streamMigrations...); err != nil {
 		return nil, err
 	}
-	rows, err := q.Query(`SELECT id, key FROM series`)
+	rows, err := st.SQL().Query(`SELECT id, key FROM series`)
 	if err != nil {
 		return nil, err
 	}

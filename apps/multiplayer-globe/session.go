@@ -135,10 +135,7 @@ func newSession(ctx context.Context, st *object.State, d *deps) (*Session, error
 	// Rebuild from the sockets that stayed connected (hibernation or reset), at
 	// their saved positions when there are any.
 	for _, ws := range st.WebSockets("") {
-		var a attachment
-		if ok, _ := ws.AttachmentJSON(&a); !ok {
-			continue
-		}
+		a, _ := object.AttachmentOf[attachment](ws) // none: no role
 		switch a.Role {
 		case "player":
 			if old := s.owner[ws.ID()]; old != nil { // replaced, closing: the later socket plays
@@ -239,8 +236,8 @@ func (s *Session) connectGame(ws *object.WebSocket, j Join) error {
 // takeOver moves the player of old (a socket with the same connection id) to ws,
 // with its attachment, and closes old; a socket of another player (uid) is refused.
 func (s *Session) takeOver(old, ws *object.WebSocket, uid string) error {
-	var a attachment
-	if _, err := old.AttachmentJSON(&a); err != nil {
+	a, err := object.AttachmentOf[attachment](old)
+	if err != nil {
 		return err
 	}
 	if a.UID != uid {
@@ -377,8 +374,7 @@ func (s *Session) OnClose(ctx context.Context, ws *object.WebSocket, code int, r
 		}
 		return nil
 	}
-	var a attachment
-	if ok, _ := ws.AttachmentJSON(&a); ok && a.Role == "spectator" && s.specs > 0 {
+	if a, _ := object.AttachmentOf[attachment](ws); a.Role == "spectator" && s.specs > 0 {
 		s.specs--
 		s.specsDirty = true
 	}
@@ -456,8 +452,7 @@ func (s *Session) tick(ctx context.Context) error {
 		// Scores only grow; the change since the last delta is what was collected.
 		e.Best = max(e.Best, p.Score)
 		if ws := s.owner[p.ID]; ws != nil {
-			var a attachment
-			ws.AttachmentJSON(&a)
+			a, _ := object.AttachmentOf[attachment](ws)
 			e.Total += p.Score - a.Score
 			a.Score = p.Score
 			ws.SetAttachmentJSON(a)
@@ -611,8 +606,8 @@ func (s *Session) connectVisitor(ws *object.WebSocket, q url.Values) error {
 	markers := map[string]*position{}
 	var order []*position
 	for _, o := range s.st.WebSockets("") {
-		var a attachment
-		if ok, _ := o.AttachmentJSON(&a); o == ws || !ok || a.Position == nil || markers[a.Position.ID] != nil {
+		a, _ := object.AttachmentOf[attachment](o)
+		if o == ws || a.Position == nil || markers[a.Position.ID] != nil {
 			continue
 		}
 		markers[a.Position.ID] = a.Position
