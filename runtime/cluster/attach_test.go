@@ -337,8 +337,8 @@ func TestRuntimeAlarmFiresOnNewOwnerAfterFailover(t *testing.T) {
 	}
 }
 
-// A node whose lease lapsed refuses every call until it is valid again, and then
-// serves again.
+// A node whose lease lapsed closes its open objects and refuses every call until the
+// lease is valid again, and then serves again.
 func TestRuntimeSelfFencing(t *testing.T) {
 	c := sharedCluster(t)
 	n, clock := joinWithClock(t, c, 2, "rt-fence")
@@ -347,13 +347,16 @@ func TestRuntimeSelfFencing(t *testing.T) {
 	if _, err := r.add(ctx, "f", 1); err != nil {
 		t.Fatal(err)
 	}
+	n.skipRenew.Store(true)
 	clock.Advance(testLeaseTTL) // past the lease's end on the node's own clock
 	if n.Serving() {
 		t.Fatal("still serving past the lease")
 	}
+	waitFor(t, 5*time.Second, "the open object to be closed", func() bool { return r.rt.Stats().OpenDatabases == 0 })
 	if _, err := r.add(ctx, "f", 2); !errors.Is(err, object.ErrRetryable) {
 		t.Fatalf("a call while the lease lapsed: %v, want ErrRetryable", err)
 	}
+	n.skipRenew.Store(false)
 	waitFor(t, 2*testLeaseTTL, "the lease to be renewed", n.Serving)
 	if _, err := r.add(ctx, "f", 3); err != nil {
 		t.Fatalf("a call once the lease is valid again: %v", err)
@@ -427,5 +430,30 @@ func TestRuntimeSnapshotsAndExists(t *testing.T) {
 	}
 	if err := r.rt.DeleteObject(ctx, "ledger", id); !errors.Is(err, object.ErrInvalidArgument) {
 		t.Fatalf("DeleteObject in cluster mode: %v", err)
+	}
+}
+
+// An operator's SQL write (the console) is shipped like a batch: after a failover the
+// new owner has it.
+func TestRuntimeConsoleWriteShipped(t *testing.T) {
+	c := sharedCluster(t)
+	a := startRuntime(t, c, 1, testConfig("rt-sql-a"))
+	b := startRuntime(t, c, 2, testConfig("rt-sql-b"))
+	ctx := testContext(t)
+	if _, err := a.add(ctx, "q", 1); err != nil {
+		t.Fatal(err)
+	}
+	id := a.ns.IDFromName("q")
+	res, err := a.rt.Query(ctx, "ledger", id, `INSERT INTO entries (n) VALUES (42)`, object.QueryOptions{Write: true})
+	if err != nil || res.RowsWritten != 1 {
+		t.Fatalf("console write: %+v, %v", res, err)
+	}
+	if _, err := a.add(ctx, "q", 2); err != nil {
+		t.Fatal(err)
+	}
+	a.rt.Close()
+	a.n.Close()
+	if got := b.entries(t, "q"); !slices.Equal(got, []int{1, 2, 42}) {
+		t.Fatalf("entries on the new owner: %v", got)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"regexp"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -108,6 +109,7 @@ type Node struct {
 
 	stop      context.CancelFunc
 	done      chan struct{}
+	skipRenew atomic.Bool // tests: renewals are skipped while set
 	closeOnce sync.Once
 	closeErr  error
 
@@ -168,6 +170,9 @@ func (n *Node) keepLease(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		}
+		if n.skipRenew.Load() {
+			continue
 		}
 		// A slow renewal still counts from when it was sent: give it until the lease
 		// would end anyway.
