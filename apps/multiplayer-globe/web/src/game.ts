@@ -3,7 +3,7 @@
 // interpolation of the 20 Hz ticks for smooth motion, and what steering sends.
 import ReconnectingWebSocket from "partysocket/ws";
 import { ConnectionStatus, partyURL, toast } from "@warren/shared";
-import { adviceFor, type Score, type WireItem, type WirePlayer } from "./protocol.ts";
+import { adviceFor, type ClientFrame, type Score, type ServerFrame, type WireItem, type WirePlayer } from "./protocol.ts";
 
 export interface PlayerView extends WirePlayer {
   fromLat: number; fromLng: number; toLat: number; toLng: number; t0: number; t1: number;
@@ -91,7 +91,7 @@ export function joinSession(session: string, q: Record<string, string>, status: 
       hooks.latency(state.latency);
       return;
     }
-    let m: any;
+    let m: ServerFrame;
     try {
       m = JSON.parse(data);
     } catch {
@@ -111,7 +111,8 @@ export function joinSession(session: string, q: Record<string, string>, status: 
     if (!state.connected || state.spectator) return;
     sent = { ...want };
     lastSend = performance.now();
-    socket.send(JSON.stringify({ type: "input", h: Math.round(want.h * 10) / 10, m: want.m ? 1 : 0 }));
+    const input: ClientFrame = { type: "input", h: Math.round(want.h * 10) / 10, m: want.m ? 1 : 0 };
+    socket.send(JSON.stringify(input));
   };
   state.steer = (h: number, moving: boolean) => {
     want = { h: ((h % 360) + 360) % 360, m: moving };
@@ -154,7 +155,7 @@ function reset(): void {
 }
 
 /** handle applies a server frame to state and reports whether the HUD changed. */
-function handle(m: any): boolean {
+function handle(m: ServerFrame): boolean {
   const now = performance.now();
   switch (m.type) {
     case "welcome":
@@ -163,26 +164,26 @@ function handle(m: any): boolean {
     case "snapshot":
       state.players.clear();
       state.items.clear();
-      for (const p of m.players as WirePlayer[]) upsert(p, now);
-      for (const it of m.items as WireItem[]) state.items.set(it.n, it);
+      for (const p of m.players) upsert(p, now);
+      for (const it of m.items) state.items.set(it.n, it);
       state.spectators = m.spectators;
       return true;
     case "tick": {
       let changed = false;
-      for (const p of (m.j ?? []) as WirePlayer[]) { upsert(p, now); changed = true; }
-      for (const n of (m.l ?? []) as number[]) { state.players.delete(n); changed = true; }
-      for (const [n, lat, lng, h] of (m.p ?? []) as [number, number, number, number][]) {
+      for (const p of m.j ?? []) { upsert(p, now); changed = true; }
+      for (const n of m.l ?? []) { state.players.delete(n); changed = true; }
+      for (const [n, lat, lng, h] of m.p ?? []) {
         const p = state.players.get(n);
         if (!p) continue;
         p.fromLat = p.curLat; p.fromLng = p.curLng; p.toLat = lat; p.toLng = lng; p.h = h;
         p.lat = lat; p.lng = lng; p.t0 = now; p.t1 = now + state.tickMs;
       }
-      for (const [n, score] of (m.s ?? []) as [number, number][]) {
+      for (const [n, score] of m.s ?? []) {
         const p = state.players.get(n);
         if (p) { p.score = score; changed = true; }
       }
-      for (const it of (m.i ?? []) as WireItem[]) state.items.set(it.n, it);
-      for (const n of (m.t ?? []) as number[]) state.items.delete(n);
+      for (const it of m.i ?? []) state.items.set(it.n, it);
+      for (const n of m.t ?? []) state.items.delete(n);
       if (typeof m.sp === "number" && m.sp !== state.spectators) { state.spectators = m.sp; changed = true; }
       return changed;
     }

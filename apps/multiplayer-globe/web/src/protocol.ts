@@ -6,6 +6,35 @@ export interface WireItem { n: number; lat: number; lng: number; v: number }
 /** One row of the all-time leaderboard; id is the player's public id. */
 export interface Score { id: string; name: string; best: number; total: number }
 
+/** The first frame of a game socket (protocol.go's Welcome); a snapshot and the leaderboard follow. */
+export interface Welcome {
+  type: "welcome"; session: string; id: string; uid?: string; you: number; spectator: boolean;
+  tickRate: number; capacity: number; speed: number; pickup: number;
+}
+/** The whole world, sent when a socket connects. */
+export interface Snapshot { type: "snapshot"; tick: number; ts: number; players: WirePlayer[]; items: WireItem[]; spectators: number }
+/** What changed since the previous tick (Delta); an empty list is left out. */
+export interface Tick {
+  type: "tick"; tick: number; ts: number; at: number;
+  /** [n, lat, lng, heading] of players that moved. */
+  p?: [number, number, number, number][];
+  j?: WirePlayer[]; l?: number[];
+  /** [n, score] of players who scored. */
+  s?: [number, number][];
+  i?: WireItem[]; t?: number[]; a?: string[]; sp?: number;
+}
+export interface Leaderboard { type: "leaderboard"; top: Score[] }
+export interface ErrorFrame { type: "error"; code: string; message: string }
+/** The template room's frames (/parties/globe/default): one dot per visitor. */
+export interface AddMarker { type: "add-marker"; position: { id: string; lat: number; lng: number } }
+export interface RemoveMarker { type: "remove-marker"; id: string }
+/** Every JSON frame the server sends (besides "pong", the answer to "ping"); testdata/frames.json holds one of each. */
+export type ServerFrame = Welcome | Snapshot | Tick | Leaderboard | ErrorFrame | AddMarker | RemoveMarker;
+/** A steering frame: heading in degrees, moving 0 or 1, an optional probe echoed in the next tick's a. */
+export interface Input { type: "input"; h: number; m: 0 | 1; p?: string }
+/** Every JSON frame a client sends (besides "ping"). */
+export type ClientFrame = Input;
+
 /** Close codes of a game socket (protocol.go), and the runtime's 1012 and 1013. */
 export const Close = {
   Restart: 1012,

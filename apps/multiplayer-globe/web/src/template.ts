@@ -3,6 +3,7 @@
 import ReconnectingWebSocket from "partysocket/ws";
 import { ConnectionStatus, partyURL, plural } from "@warren/shared";
 import { state } from "./game.ts";
+import type { ServerFrame } from "./protocol.ts";
 
 /**
  * joinTemplateRoom connects to /parties/globe/default as a visitor (with the
@@ -21,7 +22,7 @@ export function joinTemplateRoom(status: ConnectionStatus, shown: (text: string)
   status.set("connecting", "connecting…");
   socket.addEventListener("open", () => status.set("online", "online"));
   socket.addEventListener("message", (ev: MessageEvent) => {
-    let m: any;
+    let m: ServerFrame;
     try {
       m = JSON.parse(String(ev.data));
     } catch {
