@@ -102,6 +102,7 @@ func parseFlags(sc *scenario.Scenario, args []string, stderr io.Writer) (*option
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.Mode, "mode", engine.Fixed, "fixed, ramp, idle or connect")
 	fs.StringVar(&c.URL, "url", sc.URL, "ws:// URL template; {room} and {conn} are replaced")
+	fs.StringVar(&c.SenderURL, "sender-url", "", "ws:// URL template of the senders' sockets (default -url): e.g. another node of a cluster")
 	pl := fs.String("payload", sc.Payload, "payload codec: relay or chat")
 	fs.IntVar(&c.Conns, "conns", 100, "sockets (connect mode: cap on connects, default none)")
 	fs.IntVar(&c.Rooms, "rooms", 1, "rooms the sockets are spread over")

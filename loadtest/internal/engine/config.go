@@ -32,7 +32,10 @@ type Config struct {
 
 	// URL is a ws:// template; {room} and {conn} are replaced by the room
 	// and connection names.
-	URL        string
+	URL string
+	// SenderURL, when set, is the template the senders' sockets dial instead of URL
+	// (another node of a cluster than the receivers', say).
+	SenderURL  string
 	RoomPrefix string // room names are RoomPrefix + index (default "lt-<run id>-")
 	Codec      payload.Codec
 	Header     http.Header
@@ -140,6 +143,12 @@ func (c *Config) fill() error {
 	}
 	if u.Scheme != "ws" {
 		return fmt.Errorf("engine: URL %q: only ws:// is supported", c.URL)
+	}
+	if c.SenderURL != "" {
+		su, err := url.Parse(c.SenderURL)
+		if err != nil || su.Scheme != "ws" {
+			return fmt.Errorf("engine: sender URL %q: want a ws:// URL", c.SenderURL)
+		}
 	}
 	if c.Timeout <= 0 {
 		c.Timeout = c.bound()

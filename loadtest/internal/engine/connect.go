@@ -12,12 +12,12 @@ import (
 // connect opens socket id of room rm within the connect timeout, and counts it:
 // attempted, then failed or established (with its connect latency). It returns
 // nil when the dial failed.
-func (r *run) connect(ctx context.Context, rm *room, id int) *wsclient.Conn {
+func (r *run) connect(ctx context.Context, rm *room, id int, tmpl string) *wsclient.Conn {
 	r.attempted.Add(1)
 	dctx, cancel := context.WithTimeout(ctx, r.cfg.ConnectTimeout)
 	defer cancel()
 	t0 := time.Now()
-	ws, err := wsclient.Dial(dctx, r.expand(rm, id), wsclient.Options{
+	ws, err := wsclient.Dial(dctx, r.expand(tmpl, rm, id), wsclient.Options{
 		NetDialer:      r.pool.Dialer(r.cfg.AllowNonLoopback),
 		ReadBufferSize: r.cfg.ReadBuffer,
 		Header:         r.cfg.Header,
@@ -37,7 +37,11 @@ func (r *run) connect(ctx context.Context, rm *room, id int) *wsclient.Conn {
 // dial opens one socket of room rm and starts its reader. It returns nil
 // when the dial failed (the failure is counted).
 func (r *run) dial(ctx context.Context, rm *room, id int, selfSlot int) *conn {
-	ws := r.connect(ctx, rm, id)
+	tmpl := r.cfg.URL
+	if selfSlot >= 0 && r.cfg.SenderURL != "" {
+		tmpl = r.cfg.SenderURL
+	}
+	ws := r.connect(ctx, rm, id, tmpl)
 	if ws == nil {
 		return nil
 	}

@@ -131,7 +131,7 @@ func (r *run) churn(ctx context.Context, started time.Time, stop func()) *report
 }
 
 func (r *run) churnOne(ctx context.Context, id int) {
-	ws := r.connect(ctx, r.rooms[id%len(r.rooms)], id)
+	ws := r.connect(ctx, r.rooms[id%len(r.rooms)], id, r.cfg.URL)
 	if ws == nil {
 		return
 	}

@@ -117,6 +117,11 @@ func newRun(ctx context.Context, cfg Config) (*run, error) {
 	if err := netx.CheckHost(u.Hostname(), cfg.AllowNonLoopback); err != nil {
 		return nil, err
 	}
+	if su, _ := url.Parse(cfg.SenderURL); cfg.SenderURL != "" {
+		if err := netx.CheckHost(su.Hostname(), cfg.AllowNonLoopback); err != nil {
+			return nil, err
+		}
+	}
 	srcs, err := netx.ParseSources(cfg.Sources, cfg.AllowNonLoopback)
 	if err != nil {
 		return nil, err
@@ -168,11 +173,11 @@ func autoSources(host string, cfg Config) []netip.Addr {
 
 func (r *run) nowNS() int64 { return int64(time.Since(r.epoch)) }
 
-func (r *run) expand(rm *room, connID int) string {
+func (r *run) expand(tmpl string, rm *room, connID int) string {
 	return strings.NewReplacer(
 		"{room}", url.PathEscape(rm.name),
 		"{conn}", url.QueryEscape(r.cfg.RoomPrefix+"c"+strconv.Itoa(connID)),
-	).Replace(r.cfg.URL)
+	).Replace(tmpl)
 }
 
 // layout creates rooms and the first n sockets' places; the first Senders
