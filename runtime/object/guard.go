@@ -30,6 +30,7 @@ type sqlGuard struct {
 	committing bool // the runtime is committing the batch
 	txLost     bool // SQLite rolled back the transaction since the batch began
 	deferFK    bool // user SQL set PRAGMA defer_foreign_keys during the current turn
+	pragma     bool // user SQL prepared a pragma (sqlcache.go does not cache it)
 	// wrote: a statement that may change rows (user SQL with INSERT, UPDATE or
 	// DELETE, a write of the runtime's own) ran since the object's rows written were
 	// last counted (takeRowUsage).
@@ -119,6 +120,7 @@ func (g *sqlGuard) authorize(action sqlite.AuthorizerActionCode, arg1, arg2, dbN
 	case sqlite.AuthAttach, sqlite.AuthDetach:
 		return deny("ATTACH and DETACH are not allowed")
 	case sqlite.AuthPragma:
+		g.pragma = true
 		name := strings.ToLower(arg1)
 		takesArg, ok := allowedPragmas[name]
 		if !ok || (arg2 != "" && !takesArg) {

@@ -48,6 +48,10 @@ func (q *SQL) Exec(query string, args ...any) (Result, error) {
 	}
 	var r sql.Result
 	err = st.guarded(query, func() (err error) {
+		if u := st.userStmt(query); u != nil {
+			r, err = u.s.ExecContext(st.ctx, args...)
+			return err
+		}
 		r, err = st.conn.ExecContext(st.ctx, query, args...)
 		return err
 	})
@@ -69,14 +73,21 @@ func (q *SQL) Query(query string, args ...any) (*Rows, error) {
 		return nil, err
 	}
 	var r *sql.Rows
+	var owner *userStmt
 	err = st.guarded(query, func() (err error) {
+		if u := st.userStmt(query); u != nil && !u.busy {
+			if r, err = u.s.QueryContext(st.ctx, args...); err == nil {
+				owner, u.busy = u, true
+			}
+			return err
+		}
 		r, err = st.conn.QueryContext(st.ctx, query, args...)
 		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("object: sql: %w", err)
 	}
-	rows := &Rows{rows: r}
+	rows := &Rows{rows: r, owner: owner}
 	st.rows = append(st.rows, rows)
 	return rows, nil
 }
@@ -100,8 +111,9 @@ func (q *SQL) DatabaseSize() (int64, error) {
 
 // Rows is the result of Query. It is like database/sql.Rows and also counts the rows read.
 type Rows struct {
-	rows *sql.Rows
-	read int64
+	rows  *sql.Rows
+	read  int64
+	owner *userStmt // the cached statement it runs, free again once closed
 }
 
 // Next advances to the next row; it returns false at the end or on error (see Err).
@@ -123,7 +135,13 @@ func (r *Rows) Columns() ([]string, error) { return r.rows.Columns() }
 func (r *Rows) Err() error { return r.rows.Err() }
 
 // Close releases the rows; it is safe to call more than once.
-func (r *Rows) Close() error { return r.rows.Close() }
+func (r *Rows) Close() error {
+	err := r.rows.Close()
+	if r.owner != nil {
+		r.owner.busy, r.owner = false, nil
+	}
+	return err
+}
 
 // RowsRead returns how many rows have been read so far.
 func (r *Rows) RowsRead() int64 { return r.read }

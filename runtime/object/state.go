@@ -31,6 +31,7 @@ type State struct {
 	txDepth int
 	stmtMu  sync.Mutex
 	stmts   map[string]*sql.Stmt
+	ustmts  map[string]*userStmt // user SQL's prepared statements (sqlcache.go)
 	// usage counts the rows the object's code read and wrote since its last batch
 	// ended, for its per-object metrics (objmetrics.go).
 	usage rowUsage
@@ -197,5 +198,8 @@ func (st *State) closeStmts() {
 	for _, s := range st.stmts {
 		s.Close()
 	}
-	st.stmts = nil
+	for _, u := range st.ustmts {
+		u.s.Close()
+	}
+	st.stmts, st.ustmts = nil, nil
 }
