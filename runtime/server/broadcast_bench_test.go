@@ -26,8 +26,9 @@ import (
 // one object, 1,000 subscribers, each op one turn that broadcasts `frames`
 // 200-byte frames (frames=8 is a batch whose frames a socket can take in one
 // write). It reports ns/delivery (wall) and cpu-ns/delivery (this process's user
-// + system CPU ÷ deliveries) and allocs/delivery (this process's), with 8 turns
-// in flight.
+// + system CPU ÷ deliveries), allocs/delivery (this process's) and frames/write
+// (the frames each write system call carried, from /metrics), with 8 turns in
+// flight.
 //
 // It uses only the server's public API and the test room, so the same file runs
 // on a tree from before issue 16's write path (a write per frame per socket from
@@ -67,6 +68,7 @@ func benchBroadcastWritePath(b *testing.B, n, frames int) {
 	waitFor(b, "sockets", func() bool { return h.rt.SocketStats().Open == n+1 })
 	perTurn := int64(frames * n)
 	cmd := fmt.Sprintf("flood:%d:200", frames)
+	writes0, out0 := h.metric("warren_socket_writes_total"), h.metric("warren_socket_messages_out_total")
 	b.ResetTimer()
 	var mem runtime.MemStats
 	runtime.ReadMemStats(&mem)
@@ -99,6 +101,9 @@ func benchBroadcastWritePath(b *testing.B, n, frames int) {
 	b.ReportMetric(float64(wall.Nanoseconds())/deliveries, "ns/delivery")
 	b.ReportMetric(float64(cpu.Nanoseconds())/deliveries, "cpu-ns/delivery")
 	b.ReportMetric(float64(mem.Mallocs-mallocs0)/deliveries, "allocs/delivery")
+	if w := h.metric("warren_socket_writes_total") - writes0; w > 0 {
+		b.ReportMetric((h.metric("warren_socket_messages_out_total")-out0)/w, "frames/write")
+	}
 	b.ReportMetric(0, "ns/op")
 	child.stop()
 }
