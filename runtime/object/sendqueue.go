@@ -128,7 +128,7 @@ func (ws *WebSocket) closeLocked(code int, reason string) {
 }
 
 // keptQueueCap is the largest send queue array a socket keeps once drained.
-const keptQueueCap = 16
+const keptQueueCap = 64
 
 // Take implements wshost.Socket.
 func (h *hostSide) Take(dst []*wshost.Frame, maxBytes int) []*wshost.Frame {
