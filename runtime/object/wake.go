@@ -303,6 +303,12 @@ func (w *wakeIndex) wake(k wakeKey) {
 			return callingEntity(ctx).wakeTurn(ctx, inst)
 		},
 		done: func(err error) {
+			if errors.As(err, new(*ElsewhereError)) {
+				// Another node owns the object now (cluster mode): its alarms are that
+				// node's to fire, and it wakes the object itself.
+				w.settle(k, time.Time{}, false)
+				return
+			}
 			if err != nil && !errors.Is(err, ErrClosed) {
 				rt.cfg.Logger.Warn("object: wake turn failed; retrying", "namespace", k.ns, "id", ID{raw: k.id}.String(), "err", err)
 				w.retry(k)
