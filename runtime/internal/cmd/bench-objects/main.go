@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -29,6 +30,7 @@ func main() {
 	workers := flag.Int("workers", 64, "concurrent callers")
 	dir := flag.String("data", "", "data directory (default: a temporary one, removed at the end)")
 	syncMode := flag.String("sync", "FULL", "SQLite synchronous setting: FULL or NORMAL")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the writing phase to this file")
 	flag.Parse()
 	if *dir == "" {
 		d, err := os.MkdirTemp("", "bench-objects")
@@ -65,6 +67,16 @@ func main() {
 			}
 		}
 	}()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			log.Fatal(err)
+		}
+		defer f.Close()
+	}
 	start := time.Now()
 	var wg sync.WaitGroup
 	for range *workers {
@@ -87,6 +99,9 @@ func main() {
 	}
 	wg.Wait()
 	el := time.Since(start)
+	if *cpuProfile != "" {
+		pprof.StopCPUProfile()
+	}
 	close(stop)
 	if r := rss(); r > peak.Load() {
 		peak.Store(r)
