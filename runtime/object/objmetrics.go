@@ -1,6 +1,7 @@
 package object
 
 import (
+	"container/heap"
 	"encoding/hex"
 	"sort"
 	"sync"
@@ -21,9 +22,14 @@ type objectMetrics struct {
 	mu  sync.Mutex
 	max int
 	m   map[wakeKey]*objectStat
+	// byTurns orders the entries of m by turns, fewest first (a heap), so that a new
+	// object replaces the least busy one in O(log max) rather than a scan of m.
+	byTurns statHeap
 }
 
 type objectStat struct {
+	key                    wakeKey
+	at                     int // index in objectMetrics.byTurns
 	name                   string
 	turns, failed, commits int64
 	received, sent         int64
@@ -94,13 +100,15 @@ func (om *objectMetrics) record(key wakeKey, name string, now time.Time, b batch
 		if len(om.m) >= om.max {
 			om.dropLeastBusy()
 		}
-		s = &objectStat{}
+		s = &objectStat{key: key}
 		om.m[key] = s
+		heap.Push(&om.byTurns, s)
 	}
 	if name != "" {
 		s.name = name
 	}
 	s.turns += int64(b.turns)
+	heap.Fix(&om.byTurns, s.at)
 	s.failed += int64(b.failed)
 	s.received += int64(b.received)
 	s.sent += int64(b.sent)
@@ -122,20 +130,39 @@ func (om *objectMetrics) record(key wakeKey, name string, now time.Time, b batch
 
 // dropLeastBusy removes the entry with the fewest turns; om.mu is held.
 func (om *objectMetrics) dropLeastBusy() {
-	var victim wakeKey
-	least := int64(-1)
-	for k, s := range om.m {
-		if least < 0 || s.turns < least {
-			victim, least = k, s.turns
-		}
-	}
-	delete(om.m, victim)
+	s := heap.Pop(&om.byTurns).(*objectStat)
+	delete(om.m, s.key)
 }
 
 func (om *objectMetrics) forget(key wakeKey) {
 	om.mu.Lock()
-	delete(om.m, key)
+	if s := om.m[key]; s != nil {
+		heap.Remove(&om.byTurns, s.at)
+		delete(om.m, key)
+	}
 	om.mu.Unlock()
+}
+
+// statHeap is a min-heap of objectStats by turns (container/heap).
+type statHeap []*objectStat
+
+func (h statHeap) Len() int           { return len(h) }
+func (h statHeap) Less(i, j int) bool { return h[i].turns < h[j].turns }
+func (h statHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].at, h[j].at = i, j
+}
+func (h *statHeap) Push(x any) {
+	s := x.(*objectStat)
+	s.at = len(*h)
+	*h = append(*h, s)
+}
+func (h *statHeap) Pop() any {
+	old := *h
+	s := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
+	return s
 }
 
 func (s *objectStat) snapshot(key wakeKey) ObjectMetrics {
