@@ -39,6 +39,8 @@ type Document struct {
 	logRows     int64 // rows in the log table
 	logBytes    int64
 	firstDirty  time.Time // first update since the last compaction (zero: none)
+	lastUpdate  time.Time // the last update this instance appended (zero: none)
+	alarmAt     time.Time // when the alarm this instance set fires (zero: none set)
 	lastFold    time.Time // when a full document last made an update fold the tail
 	compacted   int64     // compactions by this instance
 
@@ -341,6 +343,12 @@ func (d *Document) admit(u *yupdate.Update) error {
 	return errDocumentFull
 }
 
+// scheduleCompaction compacts at once past the size bounds, else makes sure the
+// alarm fires by the time the log is due (CompactQuiet after the last update, at
+// most CompactMax after the first). An alarm already set earlier is left as it is:
+// when it fires, Alarm sets it again for the time now due if that is later. So a
+// typed update does not write the alarm (it did on every update: a row and an index
+// entry in every commit); a few re-arms per compaction do.
 func (d *Document) scheduleCompaction() error {
 	now := d.st.Now()
 	if d.logBytes >= d.policy.CompactBytes || d.logRows >= d.policy.CompactRows {
@@ -349,21 +357,48 @@ func (d *Document) scheduleCompaction() error {
 	if d.firstDirty.IsZero() {
 		d.firstDirty = now
 	}
-	at := now.Add(d.policy.CompactQuiet)
+	d.lastUpdate = now
+	at := d.compactionDue()
+	if !d.alarmAt.IsZero() && !d.alarmAt.After(at) {
+		return nil
+	}
+	return d.setAlarm(at)
+}
+
+// compactionDue is when the log must be compacted, given the updates so far.
+func (d *Document) compactionDue() time.Time {
+	at := d.lastUpdate.Add(d.policy.CompactQuiet)
 	if max := d.firstDirty.Add(d.policy.CompactMax); max.Before(at) {
 		at = max
 	}
-	return d.st.SetAlarm(at)
+	return at
 }
 
-// Alarm compacts the log (debounced by scheduleCompaction).
-func (d *Document) Alarm(ctx context.Context, info object.AlarmInfo) error { return d.compact() }
+func (d *Document) setAlarm(at time.Time) error {
+	if err := d.st.SetAlarm(at); err != nil {
+		return err
+	}
+	d.alarmAt = at
+	return nil
+}
+
+// Alarm compacts the log once it is due (scheduleCompaction), else sets the alarm
+// again for when it will be. An instance that appended nothing (a restart) compacts.
+func (d *Document) Alarm(ctx context.Context, info object.AlarmInfo) error {
+	d.alarmAt = time.Time{}
+	if !d.lastUpdate.IsZero() && d.logRows > 0 {
+		if at := d.compactionDue(); d.st.Now().Before(at) {
+			return d.setAlarm(at)
+		}
+	}
+	return d.compact()
+}
 
 // compact writes the merged state as the snapshot and deletes the log rows it
 // holds: all of them. Structs that cannot be integrated yet (their dependencies
 // missing) are part of the state like any other and cost only their bytes.
 func (d *Document) compact() error {
-	d.firstDirty = time.Time{}
+	d.firstDirty, d.lastUpdate = time.Time{}, time.Time{}
 	if d.logRows == 0 {
 		return nil
 	}
