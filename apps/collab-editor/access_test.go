@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/warrenhq/warren/runtime/objecttest"
 )
 
 // TestViewTokenGivesNoEditAccess pins issue 14 finding 4: GET /api/docs listed
@@ -23,10 +25,10 @@ func TestViewTokenGivesNoEditAccess(t *testing.T) {
 	if len(d.Name) < 2*secretBytes || d.Name == d.ViewToken {
 		t.Fatalf("created %+v: the name must be a secret of its own", d)
 	}
-	alice := ts.dialSynced("/parties/document/" + d.Name)
+	alice := ts.dialSynced(objecttest.PartyPath("document", d.Name))
 	alice.edit(insert(0, "secret plan"))
 
-	for _, path := range []string{"/api/docs", "/parties/view/" + d.ViewToken + "/info"} {
+	for _, path := range []string{"/api/docs", objecttest.PartyPath("view", d.ViewToken) + "/info"} {
 		code, body := ts.get(path)
 		if code != 200 || !bytes.Contains(body, []byte("Plans")) {
 			t.Fatalf("GET %s: %d %s", path, code, body)
@@ -35,7 +37,7 @@ func TestViewTokenGivesNoEditAccess(t *testing.T) {
 			t.Errorf("GET %s reveals the document's name: %s", path, body)
 		}
 	}
-	viewer := ts.dialSynced("/parties/view/" + d.ViewToken)
+	viewer := ts.dialSynced(objecttest.PartyPath("view", d.ViewToken))
 	viewer.waitText("secret plan")
 	viewer.sendAwareness(awarenessEntry{Client: 9, Clock: 1, State: state("viewer")})
 	viewer.roundTrip()
@@ -47,7 +49,7 @@ func TestViewTokenGivesNoEditAccess(t *testing.T) {
 	}
 	viewer.mu.Unlock()
 	// the view token is not a name: connecting with it opens another, empty document
-	guess := ts.dialSynced("/parties/document/" + d.ViewToken)
+	guess := ts.dialSynced(objecttest.PartyPath("document", d.ViewToken))
 	guess.edit(insert(0, "EVIL "))
 	guess.roundTrip()
 	alice.roundTrip()
@@ -80,7 +82,7 @@ func (ts *testServer) request(method, path, contentType, body string) (int, http
 func TestHTTPOnlyDocumentedMethods(t *testing.T) {
 	ts := newTestServer(t, Policy{})
 	d := ts.createDoc("Mine")
-	doc := "/parties/document/" + d.Name
+	doc := objecttest.PartyPath("document", d.Name)
 	for _, c := range []struct {
 		method, path, ctype string
 		want                int
@@ -97,7 +99,7 @@ func TestHTTPOnlyDocumentedMethods(t *testing.T) {
 		{"POST", doc + "/text", "application/json", http.StatusMethodNotAllowed},
 		{"PUT", doc + "/state", "application/json", http.StatusMethodNotAllowed},
 		{"POST", doc + "/versions/1", "application/json", http.StatusMethodNotAllowed},
-		{"POST", "/parties/view/" + d.ViewToken + "/info", "application/json", http.StatusMethodNotAllowed},
+		{"POST", objecttest.PartyPath("view", d.ViewToken) + "/info", "application/json", http.StatusMethodNotAllowed},
 	} {
 		code, h := ts.request(c.method, c.path, c.ctype, `{"title":"csrf","name":"v"}`)
 		if code != c.want {
@@ -146,7 +148,7 @@ func TestCrossSiteStateChangesRefused(t *testing.T) {
 	for _, c := range []struct{ method, path, body string }{
 		{"POST", "/api/docs", `{"title":"csrf"}`},
 		{"PATCH", "/api/docs/" + d.Name, `{"title":"csrf"}`},
-		{"POST", "/parties/document/" + d.Name + "/versions", `{"name":"csrf"}`},
+		{"POST", objecttest.PartyPath("document", d.Name) + "/versions", `{"name":"csrf"}`},
 	} {
 		if code := send(c.method, c.path, "https://evil.example", "", c.body); code != http.StatusForbidden {
 			t.Errorf("%s %s from another origin: %d, want 403", c.method, c.path, code)
@@ -158,7 +160,7 @@ func TestCrossSiteStateChangesRefused(t *testing.T) {
 	if _, body := ts.get("/api/docs"); strings.Contains(string(body), "csrf") {
 		t.Fatalf("a cross-site request changed the list: %s", body)
 	}
-	if _, body := ts.get("/parties/document/" + d.Name + "/versions"); strings.Contains(string(body), "csrf") {
+	if _, body := ts.get(objecttest.PartyPath("document", d.Name) + "/versions"); strings.Contains(string(body), "csrf") {
 		t.Fatalf("a cross-site request saved a version: %s", body)
 	}
 	if code := send("PATCH", "/api/docs/"+d.Name, ts.srv.URL, "same-origin", `{"title":"Renamed"}`); code != 200 {
@@ -190,7 +192,7 @@ func TestUnknownDocumentGETsCreateNothing(t *testing.T) {
 		t.Fatalf("%d document files created by requests for guessed names, want 0", n)
 	}
 	d := ts.createDoc("Fresh")
-	if code, body := ts.get("/parties/document/" + d.Name + "/versions"); code != http.StatusOK {
+	if code, body := ts.get(objecttest.PartyPath("document", d.Name) + "/versions"); code != http.StatusOK {
 		t.Errorf("GET versions of a created document nobody joined: %d %s", code, body)
 	}
 	c := ts.dialSynced("/parties/document/any-name-at-all")

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/warrenhq/warren/runtime/objecttest"
 )
 
 // sendAwareness sends an awareness update with the given entries.
@@ -106,8 +108,8 @@ func TestAwarenessOnlyOwnClient(t *testing.T) {
 func TestAwarenessViewerIgnored(t *testing.T) {
 	ts := newTestServer(t, Policy{})
 	d := ts.createDoc("Notes")
-	alice := ts.dialSynced("/parties/document/" + d.Name)
-	viewer := ts.dialSynced("/parties/view/" + d.ViewToken)
+	alice := ts.dialSynced(objecttest.PartyPath("document", d.Name))
+	viewer := ts.dialSynced(objecttest.PartyPath("view", d.ViewToken))
 	alice.sendAwareness(awarenessEntry{Client: 42, Clock: 1, State: state("alice")})
 	viewer.waitFor("alice's state", awarenessSeen(viewer, 42, 1, string(state("alice"))))
 	viewer.sendAwareness(awarenessEntry{Client: 42, Clock: 2, State: json.RawMessage("null")})
@@ -117,7 +119,7 @@ func TestAwarenessViewerIgnored(t *testing.T) {
 	if got, _ := awarenessEntries(alice); len(got) != 0 {
 		t.Fatalf("alice got awareness from the viewer: %+v", got)
 	}
-	carol := ts.dial("/parties/document/" + d.Name)
+	carol := ts.dial(objecttest.PartyPath("document", d.Name))
 	carol.roundTrip()
 	if got, _ := awarenessEntries(carol); len(got) != 1 || got[0].Client != 42 || got[0].Clock != 1 {
 		t.Fatalf("late joiner got %+v, want alice's state only", got)

@@ -255,7 +255,7 @@ func waitSynced(t *testing.T, h *browsertest.Harness, pages ...playwright.Page) 
 
 func serverText(t *testing.T, srvURL, doc string) string {
 	t.Helper()
-	resp, err := http.Get(srvURL + "/parties/document/" + doc + "/text")
+	resp, err := http.Get(srvURL + objecttest.PartyPath("document", doc) + "/text")
 	if err != nil {
 		t.Fatal(err)
 	}

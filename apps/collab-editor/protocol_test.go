@@ -85,7 +85,7 @@ func (ts *testServer) createDoc(title string) DocInfo {
 
 func (ts *testServer) stats(doc string) Stats {
 	ts.t.Helper()
-	code, b := ts.get("/parties/document/" + doc + "/stats")
+	code, b := ts.get(objecttest.PartyPath("document", doc) + "/stats")
 	var s Stats
 	if code != 200 || json.Unmarshal(b, &s) != nil {
 		ts.t.Fatalf("stats: %d %s", code, b)
@@ -98,7 +98,7 @@ func (ts *testServer) stats(doc string) Stats {
 func (ts *testServer) statsWithin(doc string, d time.Duration) Stats {
 	ts.t.Helper()
 	var s Stats
-	resp, err := (&http.Client{Timeout: d}).Get(ts.srv.URL + "/parties/document/" + doc + "/stats")
+	resp, err := (&http.Client{Timeout: d}).Get(ts.srv.URL + objecttest.PartyPath("document", doc) + "/stats")
 	if err != nil {
 		return s
 	}
@@ -464,10 +464,10 @@ func TestReadOnlyLink(t *testing.T) {
 	if code != 200 || json.Unmarshal(body, &d) != nil || d.ViewToken == "" {
 		t.Fatalf("create: %d %s", code, body)
 	}
-	a := ts.dial("/parties/document/" + d.Name)
+	a := ts.dial(objecttest.PartyPath("document", d.Name))
 	a.waitFor("sync", func() bool { return a.synced })
 	a.edit(insert(0, "secret plan"))
-	v := ts.dial("/parties/view/" + d.ViewToken)
+	v := ts.dial(objecttest.PartyPath("view", d.ViewToken))
 	v.waitText("secret plan")
 	v.edit(insert(0, "EVIL "))
 	a.edit(insert(11, "!"))
@@ -488,7 +488,7 @@ func TestReadOnlyLink(t *testing.T) {
 	if code, _ := ts.request(http.MethodPatch, "/api/docs/"+d.Name, "application/json", `{"title":"Plans"}`); code != 200 {
 		t.Fatalf("rename: %d", code)
 	}
-	if code, body := ts.get("/parties/view/" + d.ViewToken + "/info"); code != 200 || !strings.Contains(string(body), "Plans") {
+	if code, body := ts.get(objecttest.PartyPath("view", d.ViewToken) + "/info"); code != 200 || !strings.Contains(string(body), "Plans") {
 		t.Fatalf("info: %d %s", code, body)
 	}
 }

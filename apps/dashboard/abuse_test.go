@@ -29,7 +29,7 @@ import (
 func TestAbuseOverflowingSums(t *testing.T) {
 	base := startApp(t, Config{SelfEvery: 200 * time.Millisecond, DownsampleAfter: 100 * time.Millisecond})
 	for _, stream := range []string{"huge", "warren"} {
-		u := base + "/parties/stream/" + stream
+		u := base + objecttest.PartyPath("stream", stream)
 		for _, v := range []string{"1.7e308", "-1.7e308"} {
 			name := "big"
 			if v[0] == '-' {
@@ -58,7 +58,7 @@ func TestAbuseOverflowingSums(t *testing.T) {
 				time.Sleep(50 * time.Millisecond)
 			}
 		}
-		v := dial(t, base, "/parties/stream/"+stream+"?window=60")
+		v := dial(t, base, objecttest.PartyPath("stream", stream)+"?window=60")
 		if f := read(t, v); f.Type != "snapshot" || f.Series["big"] == nil {
 			t.Fatalf("%s: viewer got %+v, want a snapshot", stream, f)
 		}

@@ -34,7 +34,7 @@ func serve(h *browsertest.Harness) *objecttest.Server {
 
 func postEvents(t *testing.T, h *browsertest.Harness, stream, body string) int {
 	t.Helper()
-	resp, err := http.Post(h.URL("/parties/stream/"+stream+"/events"), "application/json", strings.NewReader(body))
+	resp, err := http.Post(h.URL(objecttest.PartyPath("stream", stream)+"/events"), "application/json", strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -377,7 +377,7 @@ func TestSessionGETCreatesNothing(t *testing.T) {
 	dir := t.TempDir()
 	addr, _ := start(t, dir, Options{})
 	get := func(name string) int {
-		resp, err := http.Get("http://" + addr + "/parties/globe/" + name)
+		resp, err := http.Get("http://" + addr + objecttest.PartyPath("globe", name))
 		if err != nil {
 			t.Fatal(err)
 		}

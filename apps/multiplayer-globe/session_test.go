@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/warrenhq/warren/runtime/objecttest"
 	"github.com/warrenhq/warren/runtime/server"
 )
 
@@ -172,7 +174,7 @@ func TestGameOverLoopback(t *testing.T) {
 		return j
 	}
 	s1 := join().Session
-	alice := dial(t, addr, "/parties/globe/"+s1+"?_pk=a1&name=%3Cb%3Ealice&lat=0&lng=0")
+	alice := dial(t, addr, objecttest.PartyPath("globe", s1)+"?_pk=a1&name=%3Cb%3Ealice&lat=0&lng=0")
 	w := alice.next("welcome", ofType("welcome"))
 	if w["you"].(float64) != 1 || w["session"] != s1 || w["spectator"] != false {
 		t.Fatalf("welcome %v", w)
@@ -184,7 +186,7 @@ func TestGameOverLoopback(t *testing.T) {
 	if s2 := join().Session; s2 != s1 {
 		t.Fatalf("second player sent to %s, want %s", s2, s1)
 	}
-	bob := dial(t, addr, "/parties/globe/"+s1+"?_pk=b1&name=bob&lat=10&lng=10")
+	bob := dial(t, addr, objecttest.PartyPath("globe", s1)+"?_pk=b1&name=bob&lat=10&lng=10")
 	bob.next("welcome", ofType("welcome"))
 	// The session is full (capacity 2 with the reservation of a third join): a new one.
 	if s3 := join().Session; s3 == s1 {
@@ -214,7 +216,7 @@ func TestGameOverLoopback(t *testing.T) {
 	bob.send(`{"type":"input","h":"north"}`)
 	bob.next("error", ofType("error"))
 	// A spectator gets the snapshot and ticks but cannot steer.
-	spec := dial(t, addr, "/parties/globe/"+s1+"?_pk=s1&spectate=1")
+	spec := dial(t, addr, objecttest.PartyPath("globe", s1)+"?_pk=s1&spectate=1")
 	if w := spec.next("welcome", ofType("welcome")); w["spectator"] != true {
 		t.Fatalf("spectator welcome %v", w)
 	}

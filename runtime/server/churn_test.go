@@ -8,6 +8,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/warrenhq/warren/runtime/object"
+	"github.com/warrenhq/warren/runtime/objecttest"
 )
 
 // TestOnCloseDeliveredUnderChurn pins issue 14 finding 16: across many rooms with few
@@ -24,7 +25,7 @@ func TestOnCloseDeliveredUnderChurn(t *testing.T) {
 		wg.Go(func() {
 			for i := range rounds {
 				room := fmt.Sprint("r", (c*rounds+i)%rooms)
-				conn, _, err := websocket.DefaultDialer.Dial("ws://"+h.addr+"/parties/lobby/"+room, nil)
+				conn, _, err := websocket.DefaultDialer.Dial(objecttest.PartyURL("ws://"+h.addr, "lobby", room, ""), nil)
 				if err != nil {
 					t.Errorf("dial %s: %v", room, err)
 					return
