@@ -100,8 +100,10 @@ func TestUsageErrors(t *testing.T) {
 
 func TestProcsMergesWorkers(t *testing.T) {
 	js := filepath.Join(t.TempDir(), "r.json")
+	// A long drain ends as soon as all arrived; the default 2 s once counted one
+	// delivery as lost in CI under load.
 	code, out, errs := cli(t, "relay", "-url", relayURL(t, relayserver.Options{}), "-procs", "2",
-		"-conns", "40", "-rooms", "4", "-rate", "200", "-messages", "10", "-json", js, "-progress", "off", "-pid", strconvPid())
+		"-conns", "40", "-rooms", "4", "-rate", "200", "-messages", "10", "-drain", "15s", "-json", js, "-progress", "off", "-pid", strconvPid())
 	if code != 0 {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
 	}

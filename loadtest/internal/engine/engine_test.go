@@ -40,6 +40,27 @@ func small(url string) Config {
 	}
 }
 
+// runRampOK runs a ramp that every step should pass, again (at most 3 times) only
+// when a step failed for the tester's own reason: its senders fell behind the offered
+// rate, which on a loaded machine (CI saw 67/s of 80/s in a 300 ms step) says nothing
+// of the ramp's logic. Any other verdict is returned at once.
+func runRampOK(t *testing.T, cfg Config) *report.Result {
+	t.Helper()
+	var res *report.Result
+	for attempt := 1; attempt <= 3; attempt++ {
+		res = runOK(t, cfg)
+		behind := false
+		for _, st := range res.Steps {
+			behind = behind || strings.HasPrefix(st.Why, "senders fell behind")
+		}
+		if !behind {
+			return res
+		}
+		t.Logf("attempt %d: the senders fell behind (a loaded machine): %+v", attempt, res.Steps)
+	}
+	return res
+}
+
 func runOK(t *testing.T, cfg Config) *report.Result {
 	t.Helper()
 	start := time.Now()
@@ -267,7 +288,7 @@ func TestConnectChurn(t *testing.T) {
 func TestRampFindsKnee(t *testing.T) {
 	cfg := Config{Mode: Ramp, URL: relay(t, relayserver.Options{}), Conns: 20, Rooms: 2, Rate: 20,
 		RampSteps: 3, StepDuration: 300 * time.Millisecond, Drain: time.Second, SLOP99: time.Second, Self: true}
-	res := runOK(t, cfg)
+	res := runRampOK(t, cfg)
 	if len(res.Steps) != 3 || res.Knee == nil || res.Knee.Index != 2 {
 		t.Fatalf("steps %+v knee %+v", res.Steps, res.Knee)
 	}
@@ -312,7 +333,7 @@ func TestRampWarmupAndStepCPU(t *testing.T) {
 func TestRampByConns(t *testing.T) {
 	cfg := Config{Mode: Ramp, RampBy: "conns", URL: relay(t, relayserver.Options{}), Conns: 10, Rooms: 2, Rate: 50,
 		RampSteps: 3, StepDuration: 200 * time.Millisecond, Drain: time.Second, SLOP99: time.Second, Self: true}
-	res := runOK(t, cfg)
+	res := runRampOK(t, cfg)
 	if len(res.Steps) != 3 || res.Steps[2].Conns != 30 || res.Messages.Lost != 0 || res.Knee == nil {
 		t.Errorf("steps %+v messages %+v", res.Steps, res.Messages)
 	}
