@@ -67,6 +67,18 @@ var (
 	ledgerForward = object.NewMethod("forward", func(l *ledger, ctx context.Context, arg forwardArg) (int, error) {
 		return ledgerAdd.Call(ctx, (*l.ns).GetByName(arg.To), arg.N)
 	})
+	// ledgerRelay calls relay on the first object of the path with the rest, and adds
+	// n to the last one.
+	ledgerRelay = object.NewMethod("relay", func(l *ledger, ctx context.Context, arg relayArg) (int, error) {
+		if len(arg.Path) == 0 {
+			return 0, nil
+		}
+		next := (*l.ns).GetByName(arg.Path[0])
+		if len(arg.Path) == 1 {
+			return ledgerAdd.Call(ctx, next, arg.N)
+		}
+		return ledgerRelayCall(ctx, next, relayArg{Path: arg.Path[1:], N: arg.N})
+	})
 	ledgerSetAlarm = object.NewMethod("set_alarm", func(l *ledger, ctx context.Context, in time.Duration) (struct{}, error) {
 		return struct{}{}, l.st.SetAlarm(time.Now().Add(in))
 	})
@@ -87,6 +99,20 @@ var (
 		return out, rows.Err()
 	})
 )
+
+type relayArg struct {
+	Path []string
+	N    int
+}
+
+// ledgerRelayCall breaks the initialization cycle of ledgerRelay calling itself.
+var ledgerRelayCall func(context.Context, object.Stub[ledger], relayArg) (int, error)
+
+func init() {
+	ledgerRelayCall = func(ctx context.Context, s object.Stub[ledger], a relayArg) (int, error) {
+		return ledgerRelay.Call(ctx, s, a)
+	}
+}
 
 type forwardArg struct {
 	To string
@@ -134,7 +160,7 @@ func attachRuntime(t testing.TB, n *Node, opts ...object.Option) *rtNode {
 			}
 		}
 		return &ledger{st: st, node: name, ns: &r.ns}, nil
-	}, append([]object.Option{object.Methods(ledgerAdd, ledgerPut, ledgerEntries, ledgerRefuse, ledgerForward, ledgerSetAlarm, ledgerFired)}, opts...)...)
+	}, append([]object.Option{object.Methods(ledgerAdd, ledgerPut, ledgerEntries, ledgerRefuse, ledgerForward, ledgerRelay, ledgerSetAlarm, ledgerFired)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -286,6 +312,30 @@ func TestRuntimeRPCAcrossNodes(t *testing.T) {
 	ae, ok := object.AsError(err)
 	if !ok || ae.Code != "refused" || ae.Status != 409 || ae.Message != "not today" {
 		t.Fatalf("application error through A: %v", err)
+	}
+}
+
+// A cycle of calls across nodes (x on A calls y on B, which calls x) fails at once
+// with ErrDeadlock, as in one process, instead of waiting for the turn time limit;
+// a chain without a cycle (x on A, y on B, z on A) works.
+func TestRuntimeRPCDeadlockAcrossNodes(t *testing.T) {
+	c := sharedCluster(t)
+	a := startRuntime(t, c, 0, testConfig("rt-cyc-a"))
+	b := startRuntime(t, c, 1, testConfig("rt-cyc-b"))
+	ctx := testContext(t)
+	if _, err := b.add(ctx, "cyc-y", 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.add(ctx, "cyc-x", 0); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	_, err := ledgerRelay.Call(ctx, a.ns.GetByName("cyc-x"), relayArg{Path: []string{"cyc-y", "cyc-x"}, N: 1})
+	if !errors.Is(err, object.ErrDeadlock) || time.Since(start) > 10*time.Second {
+		t.Fatalf("x -> y -> x: %v after %v, want ErrDeadlock at once", err, time.Since(start))
+	}
+	if n, err := ledgerRelay.Call(ctx, a.ns.GetByName("cyc-x"), relayArg{Path: []string{"cyc-y", "cyc-z"}, N: 5}); err != nil || n != 1 {
+		t.Fatalf("x -> y -> z: %d, %v", n, err)
 	}
 }
 

@@ -23,6 +23,9 @@ import (
 //   - The receiving node re-checks ownership (activating the object claims it, or
 //     fails with an *object.ElsewhereError naming the owner); the caller follows a
 //     moved owner at most rpcHops times, then fails with ErrRetryable.
+//   - A call that would close a cycle of calls across nodes (A's object calls B's,
+//     which calls A's) fails with ErrDeadlock, as in one process: each call carries
+//     the chain of objects waiting for it (object.CallChain).
 //   - A call whose request went unanswered (the owner died, the network failed
 //     after the request was sent) fails with ErrIndeterminate: it may have run.
 
@@ -45,6 +48,8 @@ type rpcRequest struct {
 	Arg       []byte `json:"arg"`
 	// TimeoutMS is what was left of the caller's deadline when it sent the call.
 	TimeoutMS int64 `json:"timeout_ms"`
+	// Chain is object.CallChain of the caller: the objects waiting for this call.
+	Chain []string `json:"chain,omitempty"`
 }
 
 type rpcReply struct {
@@ -157,7 +162,7 @@ func (h *host) serveRPC(m *nats.Msg) {
 	if timeout <= 0 || timeout > rpcDefaultTimeout {
 		timeout = rpcDefaultTimeout
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	ctx, cancel := context.WithTimeout(object.WithCallChain(context.Background(), req.Chain), timeout)
 	defer cancel()
 	res, err := h.rt.InvokeHere(ctx, req.Namespace, req.ID, req.Name, req.Named, req.Method, req.Arg)
 	h.reply(m, res, err)
@@ -185,7 +190,8 @@ func (h *host) Invoke(ctx context.Context, to *object.ElsewhereError, namespace 
 		defer cancel()
 	}
 	name, named := id.Name()
-	req := rpcRequest{Namespace: namespace, ID: id.String(), Name: name, Named: named, Method: method, Arg: arg}
+	req := rpcRequest{Namespace: namespace, ID: id.String(), Name: name, Named: named, Method: method, Arg: arg,
+		Chain: object.CallChain(ctx)}
 	for range rpcHops {
 		if to.Node == h.n.cfg.Name { // the owner moved here
 			res, err := h.rt.InvokeHere(ctx, namespace, req.ID, name, named, method, arg)

@@ -3,6 +3,7 @@ package object
 import (
 	"context"
 	"fmt"
+	"slices"
 )
 
 // What package cluster calls on the runtime of its node (see Cluster).
@@ -87,4 +88,35 @@ func (c *nsCore) placementContext(ctx context.Context) context.Context {
 		return ctx
 	}
 	return context.WithValue(ctx, regionKey{}, c.region)
+}
+
+type chainKey struct{}
+
+// CallChain returns the objects ("namespace/ID") whose turns wait, possibly on other
+// nodes, for the call being made with ctx: the chain a remote call arrived with
+// (WithCallChain) and the calling object. A node sends it with an RPC, and the
+// receiving node refuses with ErrDeadlock a call to an object in it, as one process
+// refuses a call that would close a cycle.
+func CallChain(ctx context.Context) []string {
+	chain, _ := ctx.Value(chainKey{}).([]string)
+	if e := callingEntity(ctx); e != nil {
+		chain = append(slices.Clip(chain), e.ns.name+"/"+e.hexID())
+	}
+	return chain
+}
+
+// WithCallChain returns ctx carrying chain (CallChain on the calling node), for
+// InvokeHere.
+func WithCallChain(ctx context.Context, chain []string) context.Context {
+	if len(chain) == 0 {
+		return ctx
+	}
+	return context.WithValue(ctx, chainKey{}, chain)
+}
+
+// inCallChain reports whether the object is waiting, on another node, for the call
+// ctx belongs to.
+func inCallChain(ctx context.Context, ns string, id ID) bool {
+	chain, _ := ctx.Value(chainKey{}).([]string)
+	return len(chain) > 0 && slices.Contains(chain, ns+"/"+id.String())
 }

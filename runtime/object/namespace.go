@@ -160,6 +160,9 @@ func (c *nsCore) doHolding(ctx context.Context, id ID, bytes int64, addr string,
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	if inCallChain(ctx, c.name, id) {
+		return fmt.Errorf("%w: %s/%s waits on another node for this call", ErrDeadlock, c.name, id)
+	}
 	if caller := callingEntity(ctx); caller != nil {
 		target := objectKey{c, id.raw}
 		if !c.rt.waits.add(caller.key, target) {
