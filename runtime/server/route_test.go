@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/warrenhq/warren/runtime/nodetest"
 	"github.com/warrenhq/warren/runtime/object"
 	"github.com/warrenhq/warren/runtime/objecttest"
 	"github.com/warrenhq/warren/runtime/server"
@@ -143,6 +145,12 @@ func startCluster(t *testing.T, o *owners, cfgs map[string]server.Config, names 
 		if err != nil {
 			t.Fatal(err)
 		}
+		rooms, err := object.Register(rt.Runtime, "room", func(ctx context.Context, st *object.State) (*room, error) {
+			return &room{st: st, closes: make(chan closeEvent, 16)}, nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
 		c := cfgs[n]
 		c.Routing = &server.Routing{Node: n, Token: testToken, Locate: func(ctx context.Context, _ string, id object.ID) error {
 			name, _ := id.Name()
@@ -150,6 +158,9 @@ func startCluster(t *testing.T, o *owners, cfgs map[string]server.Config, names 
 		}}
 		s := server.New(rt.Runtime, c)
 		if err := s.Mount(ns); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Mount(rooms); err != nil {
 			t.Fatal(err)
 		}
 		ctx, cancel := context.WithCancel(context.Background())
@@ -401,5 +412,20 @@ func TestRoutingSocketAfterMove(t *testing.T) {
 	_, resp, err := websocket.DefaultDialer.Dial("ws://"+nodes["b"].addr+"/parties/echo/moved", hdr)
 	if err == nil || resp == nil || resp.StatusCode != http.StatusMisdirectedRequest {
 		t.Fatalf("routed upgrade to b for a's object: %v %v, want 421", err, resp)
+	}
+}
+
+// The stock partysocket client works through a node that does not serve its room.
+func TestPartysocketThroughAnotherNode(t *testing.T) {
+	node := nodetest.Require(t, "partysocket", "ws")
+	o := newOwners()
+	o.set("npm", "b")
+	nodes := startCluster(t, o, nil, "a", "b")
+	out, err := node.Run(t, 30*time.Second, filepath.Join("testdata", "partysocket.cjs"), nodes["a"].addr)
+	if err != nil {
+		t.Fatalf("partysocket client via a: %v\n%s", err, out)
+	}
+	if got := nodes["b"].rt.SocketStats().Accepted; got != 1 {
+		t.Fatalf("b accepted %d sockets, want the client's 1", got)
 	}
 }
