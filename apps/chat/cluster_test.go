@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -39,7 +37,7 @@ func TestClusterFailover(t *testing.T) {
 	chatRound(t, clients, "before", acked)
 	owner := -1
 	for i, n := range nodes {
-		if metricValue(t, n.URL, "warren_sockets_open") == 3 {
+		if v, _ := n.Metric("warren_sockets_open"); v == 3 {
 			owner = i
 		}
 	}
@@ -237,23 +235,4 @@ func (c *chatClient) waitClosed(t *testing.T) {
 		t.Fatalf("%s's socket still open a minute after its room's owner was killed", c.user)
 	}
 	c.conn.Close()
-}
-
-// metricValue reads one metric of a node's /metrics.
-func metricValue(t *testing.T, base, name string) float64 {
-	t.Helper()
-	resp, err := http.Get(base + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, name+" "); ok {
-			f, _ := strconv.ParseFloat(v, 64)
-			return f
-		}
-	}
-	t.Fatalf("no metric %s at %s", name, base)
-	return 0
 }
