@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -43,6 +44,36 @@ type Cluster interface {
 	Join(ctx context.Context, f ClusterFlags, cfg *object.Config, log *slog.Logger) (r *Routing, leave func(), err error)
 }
 
+// ClusterImporter is a Cluster that can move a single-node data directory into the
+// cluster: `<app> [cluster flags] cluster import DATA_DIR` (clustermode's does).
+type ClusterImporter interface {
+	// Import imports every object of dataDir, reporting each on out. It can be run
+	// again after an interruption: what was imported already is checked, not
+	// written again.
+	Import(ctx context.Context, f ClusterFlags, dataDir string, out io.Writer, log *slog.Logger) error
+}
+
+// clusterCommand runs `cluster import DATA_DIR`.
+// dataDir is the node's own (-data), for the default -cluster-dir.
+func clusterCommand(ctx context.Context, app App, f ClusterFlags, args []string, out io.Writer, level, dataDir string) error {
+	if len(args) != 2 || args[0] != "import" {
+		return fmt.Errorf("%w: want %s [cluster flags] cluster import DATA_DIR", errUsage, app.Name)
+	}
+	imp, ok := app.Cluster.(ClusterImporter)
+	if !ok {
+		return fmt.Errorf("%w: this %s binary was built without cluster mode (App.Cluster)", errUsage, app.Name)
+	}
+	if err := f.check(nil, dataDir); err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if st, err := os.Stat(args[1]); err != nil || !st.IsDir() {
+		return fmt.Errorf("%w: cluster import: %s is not a data directory", errUsage, args[1])
+	}
+	var lv slog.Level
+	lv.UnmarshalText([]byte(level)) //nolint:errcheck // checked by Run
+	return imp.Import(ctx, f, args[1], out, slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: lv})))
+}
+
 // clusterFlagSet defines the cluster flags on fl.
 func clusterFlagSet(fl *flag.FlagSet) func() ClusterFlags {
 	peers := fl.String("cluster-peers", os.Getenv("WARREN_CLUSTER_PEERS"), "cluster mode with embedded NATS servers: comma-separated route `addresses` (host:port) of\nevery node's server, the same list on each node; needs -cluster-listen, -node (env WARREN_CLUSTER_PEERS)")
@@ -63,8 +94,9 @@ func (f ClusterFlags) Enabled() bool {
 	return len(f.Peers) > 0 || f.Listen != "" || f.NATSURL != "" || f.Node != "" || f.Region != "" || f.Advertise != "" || f.Dir != ""
 }
 
-// check validates f for a node listening on ln with data directory dataDir, and fills
-// in the defaults. Every error names the flags to fix.
+// check validates f for a node listening on ln (nil: one that serves no HTTP, an
+// import) with data directory dataDir, and fills in the defaults. Every error names
+// the flags to fix.
 func (f *ClusterFlags) check(ln net.Addr, dataDir string) error {
 	switch {
 	case len(f.Peers) > 0 && f.NATSURL != "":
@@ -88,13 +120,13 @@ func (f *ClusterFlags) check(ln net.Addr, dataDir string) error {
 			return fmt.Errorf("-cluster-peers: %q: %v", p, err)
 		}
 	}
-	if f.Advertise == "" {
+	if f.Advertise == "" && ln != nil {
 		host, _, _ := net.SplitHostPort(ln.String())
 		if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
 			return fmt.Errorf("-addr %s listens on every interface: say with -advertise which host:port other nodes reach this one at", ln)
 		}
 		f.Advertise = ln.String()
-	} else if _, _, err := net.SplitHostPort(f.Advertise); err != nil {
+	} else if _, _, err := net.SplitHostPort(f.Advertise); f.Advertise != "" && err != nil {
 		return fmt.Errorf("-advertise %q: %v", f.Advertise, err)
 	}
 	if f.Dir == "" && len(f.Peers) > 0 {

@@ -121,7 +121,7 @@ func Run(ctx context.Context, app App, args []string, stderr io.Writer) error {
 	backupDir := fl.String("backup-dir", os.Getenv("WARREN_BACKUP_DIR"), "`directory` of the backups the admin API writes and restores (env WARREN_BACKUP_DIR;\ndefault: the data directory's path with -backups appended)")
 	clusterFlags := clusterFlagSet(fl)
 	fl.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: %s [flags]\n\nServes the %s app: objects at /parties/<namespace>/<name> (HTTP and WebSocket),\n/healthz, /metrics and the web front end.\n\nFlags:\n", app.Name, app.Name)
+		fmt.Fprintf(stderr, "Usage: %s [flags]\n       %[1]s [cluster flags] cluster import DATA_DIR\n\nServes the %s app: objects at /parties/<namespace>/<name> (HTTP and WebSocket),\n/healthz, /metrics and the web front end.\n\nFlags:\n", app.Name, app.Name)
 		fl.PrintDefaults()
 	}
 	if err := fl.Parse(args); err != nil {
@@ -129,6 +129,9 @@ func Run(ctx context.Context, app App, args []string, stderr io.Writer) error {
 			return err
 		}
 		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if fl.NArg() > 0 && fl.Arg(0) == "cluster" {
+		return clusterCommand(ctx, app, clusterFlags(), fl.Args()[1:], stderr, *level, *data)
 	}
 	if fl.NArg() > 0 {
 		fmt.Fprintf(stderr, "%s: unexpected arguments %q\n", app.Name, fl.Args())
