@@ -217,10 +217,13 @@ func writeSchema(t *testing.T, path, schema string) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	db, err := sql.Open("sqlite", path)
+	// One connection that waits for a lock instead of failing with SQLITE_BUSY: under
+	// -race on a loaded machine this helper saw SQLITE_BUSY from its own pool.
+	db, err := sql.Open("sqlite", path+"?_pragma=busy_timeout(10000)")
 	if err != nil {
 		t.Fatal(err)
 	}
+	db.SetMaxOpenConns(1)
 	defer db.Close()
 	if _, err := db.Exec(schema); err != nil {
 		t.Fatal(err)
