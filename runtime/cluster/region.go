@@ -93,8 +93,34 @@ func (n *Node) Locate(ctx context.Context, namespace string, id object.ID) error
 	if !slices.Contains(live, n.cfg.Name) {
 		live = append(live, n.cfg.Name)
 	}
-	if p := preferredNode(key, live); p != n.cfg.Name {
-		return n.elsewhere(p, "")
+	return n.preferLive(ctx, key, live)
+}
+
+// preferLive returns where placement prefers key among live (nil: this node), after
+// checking that node's lease on the bucket's leader. The member cache is a hint:
+// a lease that ran out (a node killed without leaving) expires its key without an
+// event to the watch, so a dead node can stay in the cache, and every node would
+// route the object to it for good. A node found expired is tombstoned (which
+// every cache sees) and placement chooses again without it.
+func (n *Node) preferLive(ctx context.Context, key string, live []string) error {
+	for range len(live) {
+		p := preferredNode(key, live)
+		if p == n.cfg.Name {
+			return nil
+		}
+		m, ok, err := lookupMember(ctx, n.a.nodes, p)
+		if err != nil {
+			return err
+		}
+		if ok && m.alive() {
+			return n.elsewhere(p, m.Addr)
+		}
+		if !ok {
+			if _, err := tombstone(ctx, n.a.nodes, p, n.cfg.Name); err != nil {
+				return err
+			}
+		}
+		live = slices.DeleteFunc(live, func(s string) bool { return s == p })
 	}
 	return nil
 }
