@@ -7,6 +7,7 @@ APPS    := $(patsubst apps/%/go.mod,%,$(wildcard apps/*/go.mod))
 MODULES := runtime browsertest loadtest $(addprefix apps/,$(APPS))
 FUZZTIME ?= 10s
 CHAOS_KILLS ?= 20
+CLUSTER_FAULTS ?= 2
 N ?= 1000000
 APP ?= chat
 
@@ -75,6 +76,10 @@ chaos: web ## SIGKILL every app CHAOS_KILLS times (default 20) under load; check
 	      go test -tags chaos -run '^TestChaos' -count=1 -timeout 30m $$pkgs) || fail=1; fi; \
 	done; echo; echo "| app | runs | kills | acknowledged | indeterminate | lost | duplicated | databases ok | time |"; \
 	echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"; cat $$report; exit $$fail
+
+.PHONY: cluster-chaos
+cluster-chaos: ## Three cluster nodes under SIGKILL/SIGSTOP faults (CLUSTER_FAULTS of each, default 2); set, linearizability and integrity checks; figures table.
+	cd runtime && WARREN_CHAOS_KILLS=$(CLUSTER_FAULTS) GOWORK=off go test -tags chaos -run '^TestChaosCluster' -count=1 -timeout 30m -v ./clusterchaos
 
 .PHONY: bench
 bench: ## Runtime benchmarks (figures for the README's performance table).

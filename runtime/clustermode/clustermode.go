@@ -33,6 +33,9 @@ type Cluster struct {
 	// JoinTimeout bounds the wait for the cluster at start: the other nodes' NATS
 	// servers, a JetStream meta leader, the cluster's buckets. Default 2 minutes.
 	JoinTimeout time.Duration
+	// LeaseTTL is the node's lease (cluster.Config.LeaseTTL): it must be the same on
+	// every node. Default: cluster's (10 s). Tests shorten it to fail over faster.
+	LeaseTTL time.Duration
 }
 
 // Join implements server.Cluster: it starts the embedded NATS server (-cluster-peers)
@@ -49,7 +52,7 @@ func (c Cluster) Join(ctx context.Context, f server.ClusterFlags, cfg *object.Co
 	if err != nil {
 		return nil, nil, err
 	}
-	node, err := cluster.Join(jctx, nc, cluster.Config{Name: f.Node, Addr: f.Advertise, Region: f.Region, Logger: log})
+	node, err := cluster.Join(jctx, nc, cluster.Config{Name: f.Node, Addr: f.Advertise, Region: f.Region, LeaseTTL: c.LeaseTTL, Logger: log})
 	if err != nil {
 		stopNATS()
 		return nil, nil, err

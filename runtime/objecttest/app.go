@@ -179,6 +179,33 @@ func (s *Server) Kill() {
 	}
 }
 
+// PID is the subprocess's process id (its process group's too), or 0 when it is
+// not running or the server runs in process.
+func (s *Server) PID() int {
+	if !s.running || s.cmd == nil {
+		return 0
+	}
+	return s.cmd.Process.Pid
+}
+
+// Pause stops the subprocess with SIGSTOP (its process group), as a machine that
+// freezes would: it keeps its connections and state but runs nothing until
+// [Server.Resume]. Stop and Kill still work on a paused server.
+func (s *Server) Pause() { s.signal(syscall.SIGSTOP) }
+
+// Resume continues a subprocess paused by [Server.Pause] with SIGCONT.
+func (s *Server) Resume() { s.signal(syscall.SIGCONT) }
+
+func (s *Server) signal(sig syscall.Signal) {
+	s.t.Helper()
+	if !s.running || s.cmd == nil {
+		s.t.Fatalf("objecttest: %v: no subprocess running", sig)
+	}
+	if err := syscall.Kill(-s.cmd.Process.Pid, sig); err != nil {
+		s.t.Fatalf("objecttest: %v: %v", sig, err)
+	}
+}
+
 // Restart is Stop followed by Start.
 func (s *Server) Restart() {
 	s.t.Helper()
@@ -293,6 +320,9 @@ func (s *Server) stopProcess(kill bool) error {
 	}
 	// Signal the process group, so helpers the app started go too.
 	syscall.Kill(-s.cmd.Process.Pid, sig)
+	if !kill { // a paused process handles SIGTERM only once it runs again
+		syscall.Kill(-s.cmd.Process.Pid, syscall.SIGCONT)
+	}
 	select {
 	case <-s.exited:
 	case <-time.After(10 * time.Second):

@@ -1,0 +1,227 @@
+package clusterchaos
+
+import (
+	"fmt"
+	"math"
+	"os"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/anishathalye/porcupine"
+)
+
+// SetResult is what [CheckSet] found. Lost, FailedPresent and Unknown must be 0.
+type SetResult struct {
+	Acked         int // adds acknowledged
+	Failed        int // adds answered "no effect"
+	Indeterminate int // adds of unknown outcome
+	IndetPresent  int // of those, present in the final state
+	Lost          int // acknowledged adds missing from the final state
+	FailedPresent int // adds answered "no effect" that are present anyway
+	Unknown       int // elements present that no client ever sent
+	Examples      []string
+}
+
+// CheckSet is Jepsen's set checker: final holds each object's elements as read after
+// healing; every acknowledged add must be in it, every failed add must not (an add
+// that was also sent again with an indeterminate outcome may be), and nothing else.
+func CheckSet(ops []Op, final map[string][]string) SetResult {
+	var r SetResult
+	present := map[string]map[string]bool{}
+	for obj, elems := range final {
+		m := map[string]bool{}
+		for _, e := range elems {
+			m[e] = true
+		}
+		present[obj] = m
+	}
+	sent := map[string]bool{}
+	example := func(format string, a ...any) {
+		if len(r.Examples) < 5 {
+			r.Examples = append(r.Examples, fmt.Sprintf(format, a...))
+		}
+	}
+	for _, op := range ops {
+		if op.Kind != Add {
+			continue
+		}
+		sent[op.Object+"\x00"+op.Elem] = true
+		in := present[op.Object][op.Elem]
+		switch op.Outcome {
+		case OK:
+			r.Acked++
+			if !in {
+				r.Lost++
+				example("acknowledged add %s of %s (via %s, served by %s, %s) lost", op.Elem, op.Object, op.Entry, op.Served, op.Return.Format(time.StampMicro))
+			}
+		case Failed:
+			r.Failed++
+			if in {
+				r.FailedPresent++
+				example("add %s of %s answered %q but present", op.Elem, op.Object, op.Err)
+			}
+		case Indeterminate:
+			r.Indeterminate++
+			if in {
+				r.IndetPresent++
+			}
+		}
+	}
+	for obj, m := range present {
+		for e := range m {
+			if !sent[obj+"\x00"+e] {
+				r.Unknown++
+				example("element %s of %s never sent", e, obj)
+			}
+		}
+	}
+	return r
+}
+
+// setModel is porcupine's model of one object: a grow-only set of strings. An add's
+// input is its element; a read's output is the sorted elements. States are sorted
+// slices, never modified in place.
+var setModel = porcupine.Model{
+	Init: func() any { return []string(nil) },
+	Step: func(state, input, output any) (bool, any) {
+		s := state.([]string)
+		in := input.(setInput)
+		if in.read {
+			return slices.Equal(s, output.([]string)), s
+		}
+		i, found := slices.BinarySearch(s, in.elem)
+		if found {
+			return true, s
+		}
+		return true, slices.Insert(slices.Clone(s), i, in.elem)
+	},
+	Equal: func(a, b any) bool { return slices.Equal(a.([]string), b.([]string)) },
+	DescribeOperation: func(input, output any) string {
+		in := input.(setInput)
+		if in.read {
+			return fmt.Sprintf("read() -> %d elements", len(output.([]string)))
+		}
+		return "add(" + in.elem + ")"
+	},
+}
+
+type setInput struct {
+	read bool
+	elem string
+}
+
+// Linearizable checks each object's history with porcupine: acknowledged adds and
+// reads at their call and return times, adds of unknown outcome with a return time
+// of +∞ (they may take effect at any moment after their call, or never); failed
+// operations had no effect and are left out ([CheckSet] checks failed adds). It
+// returns the objects whose history is not linearizable, and those whose check did
+// not finish within timeout each (unknown, not a violation).
+func Linearizable(ops []Op, timeout time.Duration) (violations, unknown []string) {
+	per := map[string][]porcupine.Operation{}
+	for _, op := range ops {
+		if op.Outcome == Failed || (op.Kind == Read && op.Outcome != OK) {
+			continue
+		}
+		p := porcupine.Operation{ClientId: op.Client, Call: op.Call.UnixNano(), Return: op.Return.UnixNano()}
+		if op.Kind == Read {
+			p.Input, p.Output = setInput{read: true}, op.Set
+		} else {
+			p.Input = setInput{elem: op.Elem}
+			if op.Outcome == Indeterminate {
+				p.Return = math.MaxInt64
+			}
+		}
+		per[op.Object] = append(per[op.Object], p)
+	}
+	objs := make([]string, 0, len(per))
+	for o := range per {
+		objs = append(objs, o)
+	}
+	sort.Strings(objs)
+	for _, o := range objs {
+		switch porcupine.CheckOperationsTimeout(setModel, per[o], timeout) {
+		case porcupine.Illegal:
+			violations = append(violations, o)
+		case porcupine.Unknown:
+			unknown = append(unknown, o)
+		}
+	}
+	return violations, unknown
+}
+
+// Failovers returns, for each fault, the time from the fault's signal to the first
+// acknowledged operation invoked after it on each object the faulted node served
+// last before it (its owner then): the client-visible failover time. An object with
+// no acknowledged operation after the fault is left out.
+func Failovers(ops []Op, faults []Fault) []time.Duration {
+	sorted := slices.Clone(ops)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Call.Before(sorted[j].Call) })
+	var out []time.Duration
+	for _, f := range faults {
+		owner := map[string]string{} // object -> node that last served it before f
+		last := map[string]time.Time{}
+		for _, op := range sorted {
+			if op.Outcome == OK && op.Return.Before(f.Start) && op.Return.After(last[op.Object]) {
+				owner[op.Object], last[op.Object] = op.Served, op.Return
+			}
+		}
+		done := map[string]bool{}
+		for _, op := range sorted {
+			if op.Outcome != OK || op.Call.Before(f.Start) || owner[op.Object] != f.Node || done[op.Object] {
+				continue
+			}
+			done[op.Object] = true
+			out = append(out, op.Return.Sub(f.Start))
+		}
+	}
+	return out
+}
+
+// Percentile returns the p-th percentile (0..100) of ds, 0 when ds is empty.
+func Percentile(ds []time.Duration, p float64) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	i := int(math.Ceil(p/100*float64(len(s)))) - 1
+	return s[max(0, min(i, len(s)-1))]
+}
+
+// Report is one run's figures.
+type Report struct {
+	Objects, Kills, Pauses int
+	Ops                    int // operations recorded (adds and reads)
+	Set                    SetResult
+	Violations, Unchecked  []string // objects: not linearizable, check timed out
+	FailoverP50, P99       time.Duration
+	Failovers              int
+	Databases, BadDBs      int
+	Leftover               int // processes of the harness still alive at the end
+	Elapsed                time.Duration
+	Load                   string // /proc/loadavg at the end
+}
+
+// Table formats r as a Markdown table.
+func (r Report) Table() string {
+	var b strings.Builder
+	b.WriteString("| objects | kills | pauses | ops | acknowledged adds | failed | indeterminate (present) | lost | failed present | unknown | linearizability violations | unchecked | failover p50 | p99 (n) | databases ok | left behind | time | load |\n")
+	b.WriteString("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
+	fmt.Fprintf(&b, "| %d | %d | %d | %d | %d | %d | %d (%d) | %d | %d | %d | %d | %d | %v | %v (%d) | %d/%d | %d | %v | %s |\n",
+		r.Objects, r.Kills, r.Pauses, r.Ops, r.Set.Acked, r.Set.Failed, r.Set.Indeterminate, r.Set.IndetPresent,
+		r.Set.Lost, r.Set.FailedPresent, r.Set.Unknown, len(r.Violations), len(r.Unchecked),
+		r.FailoverP50.Round(10*time.Millisecond), r.P99.Round(10*time.Millisecond), r.Failovers,
+		r.Databases-r.BadDBs, r.Databases, r.Leftover, r.Elapsed.Round(time.Second), r.Load)
+	return b.String()
+}
+
+// LoadAverage returns the 1, 5 and 15 minute load averages of /proc/loadavg, or "?".
+func LoadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(b)); err == nil && len(f) >= 3 {
+		return strings.Join(f[:3], " ")
+	}
+	return "?"
+}
