@@ -48,7 +48,7 @@ func (q *SQL) Exec(query string, args ...any) (Result, error) {
 	}
 	var r sql.Result
 	err = st.guarded(query, func() (err error) {
-		if u := st.userStmt(query); u != nil {
+		if u := st.userStmt(query); u != nil && !u.busy {
 			r, err = u.s.ExecContext(st.ctx, args...)
 			return err
 		}

@@ -71,6 +71,30 @@ func TestCachedUserSQLKeepsItsGuarantees(t *testing.T) {
 		}
 		return outer.Err()
 	})
+	// An Exec of the same text while its Rows are open must not reset them: it runs
+	// a statement of its own, as a second Query does.
+	run(func(st *object.State) error {
+		outer, err := st.SQL().Query(byKey, 1)
+		if err != nil {
+			return err
+		}
+		defer outer.Close()
+		want := 1
+		for ; outer.Next(); want++ {
+			var k int
+			var v string
+			if err := outer.Scan(&k, &v); err != nil || k != want {
+				t.Fatalf("outer row %d after an Exec of its text: k %d, %v", want, k, err)
+			}
+			if _, err := st.SQL().Exec(byKey, 1); err != nil {
+				t.Fatalf("exec during outer row %d: %v", want, err)
+			}
+		}
+		if want != 4 {
+			t.Fatalf("outer query read %d rows, want 3", want-1)
+		}
+		return outer.Err()
+	})
 	run(func(st *object.State) error {
 		if _, err := st.SQL().Exec(`ALTER TABLE t ADD COLUMN w TEXT DEFAULT 'w'`); err != nil {
 			return err
