@@ -57,7 +57,7 @@ func ensureAssets(ctx context.Context, js jetstream.JetStream, s settings) (*ass
 	if err != nil {
 		return nil, err
 	}
-	if err := agreeSettings(ctx, shared, s); err != nil {
+	if err := agreeSettings(ctx, &bucket{KeyValue: shared, js: js, name: clusterBucket}, s); err != nil {
 		return nil, err
 	}
 	nodesCfg := kvCfg(nodesBucket)
@@ -123,21 +123,30 @@ func openOrCreate[T any](ctx context.Context, notFound error, open, create func(
 }
 
 // agreeSettings records s as the cluster's settings, or checks it against those
-// recorded.
-func agreeSettings(ctx context.Context, kv jetstream.KeyValue, s settings) error {
+// recorded. The record is read from the bucket's leader: a node that lost the race to
+// create it could otherwise read a follower that has not applied the winner's write
+// (a direct get answered "key not found", and Join failed, when three nodes started
+// at once). Both steps are retried while JetStream does not answer.
+func agreeSettings(ctx context.Context, b *bucket, s settings) error {
 	want, err := json.Marshal(s)
 	if err != nil {
 		return err
 	}
-	if _, err := kv.Create(ctx, settingsKey, want); err == nil || !errors.Is(err, jetstream.ErrKeyExists) {
-		return err
-	}
-	e, err := kv.Get(ctx, settingsKey)
+	recorded, err := retry(ctx, func(ctx context.Context) ([]byte, error) {
+		if _, err := b.create(ctx, settingsKey, want); err == nil || !errors.Is(err, jetstream.ErrKeyExists) {
+			return want, err
+		}
+		v, _, found, err := b.get(ctx, settingsKey)
+		if err == nil && !found {
+			err = fmt.Errorf("cluster: the settings record vanished after it was created")
+		}
+		return v, err
+	})
 	if err != nil {
 		return err
 	}
 	var have settings
-	if err := json.Unmarshal(e.Value(), &have); err != nil {
+	if err := json.Unmarshal(recorded, &have); err != nil {
 		return fmt.Errorf("cluster: bad recorded settings: %w", err)
 	}
 	if have != s {

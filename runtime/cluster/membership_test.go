@@ -1,8 +1,10 @@
 package cluster
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -150,5 +152,41 @@ func TestRenewAfterALateRenewalLanded(t *testing.T) {
 	}
 	if err := other.lease.renew(ctx); !errors.Is(err, ErrLeaseExpired) {
 		t.Fatalf("renewal over another incarnation: %v, want ErrLeaseExpired", err)
+	}
+}
+
+// TestConcurrentJoinsOnAFreshCluster: nodes joining a new cluster at the same moment,
+// through every server, all join. One of three chat processes started at once used to
+// exit with "nats: key not found": it lost the race to record the cluster's settings,
+// then read the record from a follower that had not applied it yet.
+func TestConcurrentJoinsOnAFreshCluster(t *testing.T) {
+	c, err := startCluster(t.TempDir(), 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.shutdown)
+	const nodes = 9
+	errs := make(chan error, nodes)
+	for i := range nodes {
+		go func() {
+			nc, err := c.servers[i%len(c.servers)].Connect()
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer nc.Close()
+			ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+			defer cancel()
+			n, err := Join(ctx, nc, testConfig(fmt.Sprintf("fresh%d", i)))
+			if err == nil {
+				n.Close()
+			}
+			errs <- err
+		}()
+	}
+	for range nodes {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
 	}
 }
