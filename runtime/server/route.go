@@ -107,7 +107,7 @@ func (s *Server) acceptRoute(r *http.Request) *http.Request {
 // Locate says so, else proxied to the owner; retried (bounded) after a 421 or an
 // owner that cannot be reached. body is the request's body, read already.
 func (s *Server) serveClustered(w http.ResponseWriter, r *http.Request, ep object.Endpoint, nsName, name string, body []byte) {
-	id, err := s.rt.ParseObject(nsName, name)
+	id, err := s.rt.IDFromAddress(nsName, name)
 	if err != nil {
 		code, msg := object.HTTPStatus(err)
 		http.Error(w, msg, code)

@@ -74,8 +74,18 @@ type placement struct {
 	node string
 }
 
+// ownerKey is an object's key in the owners table: its name, or "(id)" and its ID's
+// hex form for an object addressed by ID (a parsed ID carries no name); no test
+// object is named so.
+func ownerKey(id object.ID) string {
+	if name, ok := id.Name(); ok {
+		return name
+	}
+	return "(id)" + id.String()
+}
+
 func (p placement) Acquire(ctx context.Context, ns string, id object.ID) (func(), error) {
-	name, _ := id.Name()
+	name := ownerKey(id)
 	p.o.mu.Lock()
 	w := p.o.owner[name]
 	p.o.mu.Unlock()
@@ -152,12 +162,20 @@ func startCluster(t *testing.T, o *owners, cfgs map[string]server.Config, names 
 			t.Fatal(err)
 		}
 		c := cfgs[n]
+		byID, err := object.Register(rt.Runtime, "byid", func(ctx context.Context, st *object.State) (*echoer, error) {
+			return &echoer{node: n, st: st}, nil
+		}, object.AddressableByID())
+		if err != nil {
+			t.Fatal(err)
+		}
 		c.Routing = &server.Routing{Node: n, Token: testToken, Locate: func(ctx context.Context, _ string, id object.ID) error {
-			name, _ := id.Name()
-			return o.elsewhere(n, o.ownerOf(n, name))
+			return o.elsewhere(n, o.ownerOf(n, ownerKey(id)))
 		}}
 		s := server.New(rt.Runtime, c)
 		if err := s.Mount(ns); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Mount(byID); err != nil {
 			t.Fatal(err)
 		}
 		if err := s.Mount(rooms); err != nil {
@@ -247,6 +265,35 @@ func TestRoutingProxiesHTTPToTheOwner(t *testing.T) {
 	if a.rt.Stats().Activations != 1 || b.rt.Stats().Activations != 1 {
 		t.Fatalf("activations a %d b %d, want 1 each (no object activated where it is not owned)",
 			a.rt.Stats().Activations, b.rt.Stats().Activations)
+	}
+}
+
+// The entry node locates the object its endpoint will serve: for a namespace
+// addressable by ID, /parties/<ns>/id:<hex> is that ID, not a name "id:<hex>" (the
+// entry node located the wrong object and served it itself, where the runtime then
+// refused it as owned elsewhere); a bare 64-hex name is a name, not an ID.
+func TestRoutingLocatesObjectsAddressedByID(t *testing.T) {
+	o := newOwners()
+	nodes := startCluster(t, o, nil, "a", "b")
+	a := nodes["a"]
+	// An ID minted by the namespace (on any runtime: IDs are checked by namespace).
+	mint, err := object.Register(objecttest.New(t, object.Config{}).Runtime, "byid",
+		func(ctx context.Context, st *object.State) (*echoer, error) { return &echoer{st: st}, nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := mint.NewUniqueID()
+	o.set("(id)"+id.String(), "b")
+	for i := 1; i <= 2; i++ {
+		code, s, raw := do(t, "POST", "http://"+a.addr+"/parties/byid/"+object.IDPrefix+id.String(), "hi", nil)
+		if code != 200 || s.Node != "b" || s.Hits != i {
+			t.Fatalf("POST by ID via a: %d %s", code, raw)
+		}
+	}
+	// The same hex digits without the prefix name another object, which a owns.
+	code, s, raw := do(t, "POST", "http://"+a.addr+"/parties/byid/"+id.String(), "hi", nil)
+	if code != 200 || s.Node != "a" || s.Hits != 1 {
+		t.Fatalf("POST of the name %s via a: %d %s", id, code, raw)
 	}
 }
 
