@@ -111,7 +111,8 @@ func flagValue(args []string, name string) string {
 // TestChaosCluster runs three node processes of the set app, 6 clients doing adds
 // and reads on 24 objects through random nodes, and a nemesis that alternately
 // SIGKILLs a node (restarted on the same data dirs) and SIGSTOPs one for twice the
-// lease (then SIGCONT: a zombie), WARREN_CHAOS_KILLS times each (default 2). After
+// lease (then SIGCONT: a zombie), WARREN_CHAOS_KILLS times each (default 2;
+// WARREN_CHAOS_SEED replays a run's choice of nodes and timings). After
 // healing it checks the history: no acknowledged add lost, no failed add present,
 // each object linearizable, every database intact, no process left behind.
 func TestChaosCluster(t *testing.T) {
@@ -128,6 +129,9 @@ func TestChaosCluster(t *testing.T) {
 	}
 	if rep.BadDBs > 0 || rep.Databases == 0 {
 		t.Errorf("%d of %d databases failed integrity_check", rep.BadDBs, rep.Databases)
+	}
+	if rep.Unavailable > 0 {
+		t.Errorf("%d objects answered no read through any node after healing", rep.Unavailable)
 	}
 	if rep.Leftover > 0 {
 		t.Errorf("%d node processes still alive after the run", rep.Leftover)
@@ -158,7 +162,10 @@ const (
 func runCluster(t *testing.T, run clusterRun) (Report, []Op) {
 	start := time.Now()
 	t.Setenv(nodeEnv, "1")
-	seed := uint64(time.Now().UnixNano())
+	seed, _ := strconv.ParseUint(os.Getenv("WARREN_CHAOS_SEED"), 10, 64) // to replay a run's faults
+	if seed == 0 {
+		seed = uint64(time.Now().UnixNano())
+	}
 	t.Logf("clusterchaos: %d kills + %d pauses, lease %v, seed %d, lossy %v, load %s", run.faults, run.faults, leaseTTL, seed, run.lossy, LoadAverage())
 	nodes := objecttest.StartCluster(t, os.Args[0], 3, "-log-level", "warn")
 	names := []string{"n1", "n2", "n3"}
@@ -215,12 +222,17 @@ func runCluster(t *testing.T, run clusterRun) (Report, []Op) {
 	time.Sleep(2 * leaseTTL)
 	final := map[string][]string{}
 	hc := &http.Client{Timeout: 10 * time.Second}
+	unavailable := 0
 	for _, o := range objs {
 		var first []string
+		deadline := time.Now().Add(30 * time.Second) // for the object's reads through every node
 		for i, n := range nodes {
-			op, ok := finalRead(hc, n.URL, names[i], o)
+			op, ok := finalRead(hc, n.URL, names[i], o, deadline)
 			if !ok {
-				t.Errorf("final read of %s through %s: no answer within 60 s (%s)", o, names[i], op.Err)
+				t.Errorf("final read of %s through %s: no answer within 30 s of healing (%s)", o, names[i], op.Err)
+				if first == nil && i == len(nodes)-1 {
+					unavailable++
+				}
 				continue
 			}
 			h.Record(op)
@@ -232,7 +244,7 @@ func runCluster(t *testing.T, run clusterRun) (Report, []Op) {
 		}
 	}
 	ops := h.Ops()
-	rep := Report{Objects: objects, Ops: len(ops), Set: CheckSet(ops, final)}
+	rep := Report{Objects: objects, Ops: len(ops), Set: CheckSet(ops, final), Unavailable: unavailable}
 	for _, f := range h.Faults() {
 		if f.Kind == "kill" {
 			rep.Kills++
@@ -241,8 +253,10 @@ func runCluster(t *testing.T, run clusterRun) (Report, []Op) {
 		}
 	}
 	rep.Violations, rep.Unchecked = Linearizable(ops, 20*time.Second)
-	fo := Failovers(ops, h.Faults())
-	rep.Failovers, rep.FailoverP50, rep.P99 = len(fo), Percentile(fo, 50), Percentile(fo, 99)
+	rep.Failover = map[string][]time.Duration{}
+	for _, f := range h.Faults() {
+		rep.Failover[f.Kind] = append(rep.Failover[f.Kind], Failovers(ops, []Fault{f})...)
+	}
 
 	for _, n := range nodes {
 		n.Stop()
@@ -329,9 +343,8 @@ func do(hc *http.Client, base string, op *Op) {
 	}
 }
 
-// finalRead reads o through base until it answers 200 (at most 60 s).
-func finalRead(hc *http.Client, base, name, o string) (Op, bool) {
-	deadline := time.Now().Add(60 * time.Second)
+// finalRead reads o through base until it answers 200, at least once, until deadline.
+func finalRead(hc *http.Client, base, name, o string, deadline time.Time) (Op, bool) {
 	for {
 		op := Op{Client: clients, Object: o, Kind: Read, Entry: name}
 		do(hc, base, &op)

@@ -195,10 +195,10 @@ type Report struct {
 	Objects, Kills, Pauses int
 	Ops                    int // operations recorded (adds and reads)
 	Set                    SetResult
-	Violations, Unchecked  []string // objects: not linearizable, check timed out
-	FailoverP50, P99       time.Duration
-	Failovers              int
+	Violations, Unchecked  []string                   // objects: not linearizable, check timed out
+	Failover               map[string][]time.Duration // fault kind -> failover times (see Failovers)
 	Databases, BadDBs      int
+	Unavailable            int // objects no node could read after healing
 	Leftover               int // processes of the harness still alive at the end
 	Elapsed                time.Duration
 	Load                   string // /proc/loadavg at the end
@@ -207,13 +207,16 @@ type Report struct {
 // Table formats r as a Markdown table.
 func (r Report) Table() string {
 	var b strings.Builder
-	b.WriteString("| objects | kills | pauses | ops | acknowledged adds | failed | indeterminate (present) | lost | failed present | unknown | linearizability violations | unchecked | failover p50 | p99 (n) | databases ok | left behind | time | load |\n")
-	b.WriteString("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
-	fmt.Fprintf(&b, "| %d | %d | %d | %d | %d | %d | %d (%d) | %d | %d | %d | %d | %d | %v | %v (%d) | %d/%d | %d | %v | %s |\n",
+	b.WriteString("| objects | kills | pauses | ops | acknowledged adds | failed | indeterminate (present) | lost | failed present | unknown | linearizability violations | unchecked | failover after kill p50 / p99 (n) | after pause p50 / p99 (n) | unavailable after healing | databases ok | left behind | time | load |\n")
+	b.WriteString("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
+	fo := func(kind string) string {
+		ds := r.Failover[kind]
+		return fmt.Sprintf("%v / %v (%d)", Percentile(ds, 50).Round(10*time.Millisecond), Percentile(ds, 99).Round(10*time.Millisecond), len(ds))
+	}
+	fmt.Fprintf(&b, "| %d | %d | %d | %d | %d | %d | %d (%d) | %d | %d | %d | %d | %d | %s | %s | %d | %d/%d | %d | %v | %s |\n",
 		r.Objects, r.Kills, r.Pauses, r.Ops, r.Set.Acked, r.Set.Failed, r.Set.Indeterminate, r.Set.IndetPresent,
 		r.Set.Lost, r.Set.FailedPresent, r.Set.Unknown, len(r.Violations), len(r.Unchecked),
-		r.FailoverP50.Round(10*time.Millisecond), r.P99.Round(10*time.Millisecond), r.Failovers,
-		r.Databases-r.BadDBs, r.Databases, r.Leftover, r.Elapsed.Round(time.Second), r.Load)
+		fo("kill"), fo("pause"), r.Unavailable, r.Databases-r.BadDBs, r.Databases, r.Leftover, r.Elapsed.Round(time.Second), r.Load)
 	return b.String()
 }
 
