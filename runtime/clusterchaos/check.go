@@ -19,14 +19,16 @@ type SetResult struct {
 	Indeterminate int // adds of unknown outcome
 	IndetPresent  int // of those, present in the final state
 	Lost          int // acknowledged adds missing from the final state
+	Unverified    int // acknowledged adds of objects with no final state (unreadable after healing)
 	FailedPresent int // adds answered "no effect" that are present anyway
 	Unknown       int // elements present that no client ever sent
 	Examples      []string
 }
 
 // CheckSet is Jepsen's set checker: final holds each object's elements as read after
-// healing; every acknowledged add must be in it, every failed add must not (an add
-// that was also sent again with an indeterminate outcome may be), and nothing else.
+// healing; every acknowledged add must be in it, every failed add must not, and
+// nothing else. Adds of an object missing from final (no node could read it) are
+// counted Unverified, not lost.
 func CheckSet(ops []Op, final map[string][]string) SetResult {
 	var r SetResult
 	present := map[string]map[string]bool{}
@@ -48,6 +50,12 @@ func CheckSet(ops []Op, final map[string][]string) SetResult {
 			continue
 		}
 		sent[op.Object+"\x00"+op.Elem] = true
+		if _, ok := final[op.Object]; !ok {
+			if op.Outcome == OK {
+				r.Unverified++
+			}
+			continue
+		}
 		in := present[op.Object][op.Elem]
 		switch op.Outcome {
 		case OK:
@@ -207,15 +215,15 @@ type Report struct {
 // Table formats r as a Markdown table.
 func (r Report) Table() string {
 	var b strings.Builder
-	b.WriteString("| objects | kills | pauses | ops | acknowledged adds | failed | indeterminate (present) | lost | failed present | unknown | linearizability violations | unchecked | failover after kill p50 / p99 (n) | after pause p50 / p99 (n) | unavailable after healing | databases ok | left behind | time | load |\n")
-	b.WriteString("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
+	b.WriteString("| objects | kills | pauses | ops | acknowledged adds | failed | indeterminate (present) | lost | unverified | failed present | unknown | linearizability violations | unchecked | failover after kill p50 / p99 (n) | after pause p50 / p99 (n) | unavailable after healing | databases ok | left behind | time | load |\n")
+	b.WriteString("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
 	fo := func(kind string) string {
 		ds := r.Failover[kind]
 		return fmt.Sprintf("%v / %v (%d)", Percentile(ds, 50).Round(10*time.Millisecond), Percentile(ds, 99).Round(10*time.Millisecond), len(ds))
 	}
-	fmt.Fprintf(&b, "| %d | %d | %d | %d | %d | %d | %d (%d) | %d | %d | %d | %d | %d | %s | %s | %d | %d/%d | %d | %v | %s |\n",
+	fmt.Fprintf(&b, "| %d | %d | %d | %d | %d | %d | %d (%d) | %d | %d | %d | %d | %d | %d | %s | %s | %d | %d/%d | %d | %v | %s |\n",
 		r.Objects, r.Kills, r.Pauses, r.Ops, r.Set.Acked, r.Set.Failed, r.Set.Indeterminate, r.Set.IndetPresent,
-		r.Set.Lost, r.Set.FailedPresent, r.Set.Unknown, len(r.Violations), len(r.Unchecked),
+		r.Set.Lost, r.Set.Unverified, r.Set.FailedPresent, r.Set.Unknown, len(r.Violations), len(r.Unchecked),
 		fo("kill"), fo("pause"), r.Unavailable, r.Databases-r.BadDBs, r.Databases, r.Leftover, r.Elapsed.Round(time.Second), r.Load)
 	return b.String()
 }

@@ -29,6 +29,9 @@ func TestCheckSetFindsLossAndFailedPresent(t *testing.T) {
 	if r.Acked != 2 || r.Lost != 1 || r.FailedPresent != 1 || r.Indeterminate != 2 || r.IndetPresent != 1 || r.Unknown != 1 {
 		t.Fatalf("%+v", r)
 	}
+	if r := CheckSet(ops, nil); r.Lost != 0 || r.Unverified != 2 {
+		t.Fatalf("an object with no final state: %+v", r)
+	}
 	if r := CheckSet(ops[:1], map[string][]string{"a": {"x"}}); r.Lost+r.FailedPresent+r.Unknown != 0 {
 		t.Fatalf("a clean history: %+v", r)
 	}
