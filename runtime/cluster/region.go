@@ -48,7 +48,7 @@ func (n *Node) liveIn(region string) []string {
 }
 
 // Locate tells an entry node where to serve an object: nil to serve it here (this
-// node owns it, or no live node does and this is the node placement prefers: by the
+// node, or an earlier incarnation of it, owns it, or no live node does and this is the node placement prefers: by the
 // namespace's region hint, then by rendezvous hash), an *object.ElsewhereError naming
 // the node to route to, or another error when it cannot tell (the cluster is
 // unreachable, this node's lease lapsed: ErrLeaseExpired). It reads the claim and the
@@ -64,19 +64,21 @@ func (n *Node) Locate(ctx context.Context, namespace string, id object.ID) error
 	if err != nil {
 		return err
 	}
-	self, _ := n.lease.current()
 	if rev != 0 {
-		if cur.Node == n.cfg.Name && cur.Incarnation == self.Incarnation {
+		if cur.Node == n.cfg.Name {
+			// This node's claim, or one of an earlier incarnation of it (dead for
+			// certain: a node registers again only after its lease ran out, after a
+			// kill or a pause): serve here, where Open claims it anew. Every other
+			// node routes the object here by the claim's name, so routing it on by
+			// placement would loop (421 after 421) until a restart of the claim.
 			return nil
 		}
-		if cur.Node != n.cfg.Name {
-			m, ok, err := lookupMember(ctx, n.a.nodes, cur.Node)
-			if err != nil {
-				return err
-			}
-			if ok && m.alive() {
-				return n.elsewhere(cur.Node, m.Addr)
-			}
+		m, ok, err := lookupMember(ctx, n.a.nodes, cur.Node)
+		if err != nil {
+			return err
+		}
+		if ok && m.alive() {
+			return n.elsewhere(cur.Node, m.Addr)
 		}
 	}
 	// Unowned, or its owner is dead: where placement prefers.
