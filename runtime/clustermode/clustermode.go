@@ -31,7 +31,8 @@ func With(app server.App) server.App {
 // Cluster implements server.Cluster with runtime/cluster.
 type Cluster struct {
 	// JoinTimeout bounds the wait for the cluster at start: the other nodes' NATS
-	// servers, a JetStream meta leader, the cluster's buckets. Default 2 minutes.
+	// servers, a JetStream meta leader, the cluster's buckets. Default
+	// DefaultJoinTimeout.
 	JoinTimeout time.Duration
 	// LeaseTTL is the node's lease (cluster.Config.LeaseTTL): it must be the same on
 	// every node. Default: cluster's (10 s). Tests shorten it to fail over faster.
@@ -42,22 +43,13 @@ type Cluster struct {
 // or connects to -nats-url, joins the cluster as f.Node, attaches the node to cfg
 // and returns the server's Routing (Locate is the node's, the token the cluster's).
 func (c Cluster) Join(ctx context.Context, f server.ClusterFlags, cfg *object.Config, log *slog.Logger) (*server.Routing, func(), error) {
-	timeout := c.JoinTimeout
-	if timeout <= 0 {
-		timeout = 2 * time.Minute
+	node, nc, stopNATS, err := c.joinNode(ctx, f, log)
+	if err != nil {
+		return nil, nil, err
 	}
-	jctx, cancel := context.WithTimeout(ctx, timeout)
+	tctx, cancel := context.WithTimeout(ctx, c.joinTimeout())
 	defer cancel()
-	nc, stopNATS, err := connect(f, log)
-	if err != nil {
-		return nil, nil, err
-	}
-	node, err := cluster.Join(jctx, nc, cluster.Config{Name: f.Node, Addr: f.Advertise, Region: f.Region, LeaseTTL: c.LeaseTTL, Logger: log})
-	if err != nil {
-		stopNATS()
-		return nil, nil, err
-	}
-	token, err := routeToken(jctx, nc)
+	token, err := routeToken(tctx, nc)
 	if err != nil {
 		node.Close()
 		stopNATS()
@@ -71,6 +63,33 @@ func (c Cluster) Join(ctx context.Context, f server.ClusterFlags, cfg *object.Co
 		stopNATS()
 	}
 	return &server.Routing{Node: f.Node, Token: token, Locate: node.Locate}, leave, nil
+}
+
+// DefaultJoinTimeout is Cluster.JoinTimeout's default.
+const DefaultJoinTimeout = 2 * time.Minute
+
+func (c Cluster) joinTimeout() time.Duration {
+	if c.JoinTimeout <= 0 {
+		return DefaultJoinTimeout
+	}
+	return c.JoinTimeout
+}
+
+// joinNode connects (connect) and joins the cluster as f.Node within JoinTimeout,
+// with the settings every node of it shares (LeaseTTL). stopNATS closes the
+// connection and the embedded server; close the node first.
+func (c Cluster) joinNode(ctx context.Context, f server.ClusterFlags, log *slog.Logger) (node *cluster.Node, nc *nats.Conn, stopNATS func(), err error) {
+	jctx, cancel := context.WithTimeout(ctx, c.joinTimeout())
+	defer cancel()
+	if nc, stopNATS, err = connect(f, log); err != nil {
+		return nil, nil, nil, err
+	}
+	node, err = cluster.Join(jctx, nc, cluster.Config{Name: f.Node, Addr: f.Advertise, Region: f.Region, LeaseTTL: c.LeaseTTL, Logger: log})
+	if err != nil {
+		stopNATS()
+		return nil, nil, nil, err
+	}
+	return node, nc, stopNATS, nil
 }
 
 // connect starts the embedded server and connects to it in process, or connects to

@@ -10,9 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"time"
 
-	"github.com/warrenhq/warren/runtime/cluster"
 	"github.com/warrenhq/warren/runtime/server"
 )
 
@@ -30,21 +28,11 @@ func (c Cluster) Import(ctx context.Context, f server.ClusterFlags, dataDir stri
 	if err != nil {
 		return err
 	}
-	timeout := c.JoinTimeout
-	if timeout <= 0 {
-		timeout = 2 * time.Minute
-	}
-	jctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	nc, stopNATS, err := connect(f, log)
+	node, _, stopNATS, err := c.joinNode(ctx, f, log) // the same shared settings as Join's
 	if err != nil {
 		return err
 	}
 	defer stopNATS()
-	node, err := cluster.Join(jctx, nc, cluster.Config{Name: f.Node, Addr: f.Advertise, Region: f.Region, Logger: log})
-	if err != nil {
-		return err
-	}
 	defer node.Close()
 	work, err := os.MkdirTemp("", "warren-import-")
 	if err != nil {

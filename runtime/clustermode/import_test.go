@@ -77,7 +77,11 @@ func TestClusterImport(t *testing.T) {
 	rt.Close()
 
 	servers := startServers(t)
-	app := clustermode.With(server.App{Name: "t"})
+	// A lease other than the default, shared by every node: the import joins with the
+	// same settings as a node of the app (it joined with the default and so recorded
+	// settings the reader's Join below refused).
+	const lease = 3 * time.Second
+	app := server.App{Name: "t", Cluster: clustermode.Cluster{LeaseTTL: lease}}
 	run := func() string {
 		var out bytes.Buffer
 		err := server.Run(ctx, app, []string{"-log-level", "error", "-data", t.TempDir(), "-nats-url", servers[0].ClientURL(), "-node", "importer", "cluster", "import", dir}, &out)
@@ -100,7 +104,7 @@ func TestClusterImport(t *testing.T) {
 	defer nc.Close()
 	jctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	node, err := cluster.Join(jctx, nc, cluster.Config{Name: "reader", Addr: "reader.test:80"})
+	node, err := cluster.Join(jctx, nc, cluster.Config{Name: "reader", Addr: "reader.test:80", LeaseTTL: lease})
 	if err != nil {
 		t.Fatal(err)
 	}
