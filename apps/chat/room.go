@@ -52,13 +52,14 @@ type peer struct {
 // exactly the changes it missed; only the author (same secret token, or for
 // token-less clients the same connection id) can edit or delete a message.
 type Room struct {
-	st     *object.State
-	limits Limits
-	lim    *limiter
-	seq    int64 // highest message seq
-	rev    int64 // highest rev
-	names  int   // reserved names
-	typing map[string]typingState
+	st      *object.State
+	limits  Limits
+	lim     *limiter
+	seq     int64 // highest message seq
+	indexed int64 // messages up to this seq are in the full-text index (searchindex.go)
+	rev     int64 // highest rev
+	names   int   // reserved names
+	typing  map[string]typingState
 }
 
 // typingState is the last typing state relayed for a user.
@@ -102,7 +103,10 @@ func newRoom(ctx context.Context, st *object.State, limits Limits) (*Room, error
 		return nil, fmt.Errorf("chat: schema: %w", err)
 	}
 	err := st.SQL().QueryRow(`SELECT coalesce(max(seq),0), coalesce(max(rev),0), (SELECT count(*) FROM names) FROM messages`).Scan(&r.seq, &r.rev, &r.names)
-	return r, err
+	if err != nil {
+		return nil, err
+	}
+	return r, r.loadIndexed()
 }
 
 // OnConnect identifies the peer, sends the history (or the changes since ?since=)
@@ -316,10 +320,12 @@ func (r *Room) add(p peer, f ClientFrame) error {
 		m.Seq, m.ID, m.UID, m.User, m.Role, m.Content, m.CreatedAt, m.Rev); err != nil {
 		return err
 	}
-	if _, err := r.st.SQL().Exec(`INSERT INTO messages_fts(rowid, content) VALUES(?,?)`, m.Seq, m.Content); err != nil {
-		return err
-	}
 	r.seq, r.rev = m.Seq, m.Rev
+	if r.seq-r.indexed >= indexBatch {
+		if err := r.indexWaiting(); err != nil {
+			return err
+		}
+	}
 	r.toAll(messageFrame{Type: TypeAdd, Message: m})
 	return nil
 }
@@ -448,6 +454,9 @@ func (r *Room) search(q string) ([]Message, error) {
 	fq := ftsQuery(q)
 	if fq == "" {
 		return []Message{}, nil
+	}
+	if err := r.indexWaiting(); err != nil {
+		return nil, err
 	}
 	return r.query(`SELECT m.id, m.content, m.user, m.role, m.seq, m.rev, m.created, m.edited, m.deleted, m.uid
 		FROM messages_fts f JOIN messages m ON m.seq = f.rowid

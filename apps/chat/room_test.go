@@ -21,12 +21,12 @@ import (
 // testServer runs the chat app on loopback with a fake clock (so rate-limit buckets
 // refill only when the test says).
 type testServer struct {
-	t   *testing.T
+	t   testing.TB
 	rt  *objecttest.Runtime
 	srv *httptest.Server
 }
 
-func newTestServer(t *testing.T, limits Limits) *testServer {
+func newTestServer(t testing.TB, limits Limits) *testServer {
 	t.Helper()
 	rt := objecttest.New(t, object.Config{})
 	ts := &testServer{t: t, rt: rt}
@@ -52,7 +52,7 @@ func (ts *testServer) restart(limits Limits) {
 }
 
 type client struct {
-	t    *testing.T
+	t    testing.TB
 	conn *websocket.Conn
 }
 
