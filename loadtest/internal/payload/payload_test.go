@@ -124,6 +124,17 @@ func BenchmarkDecode(b *testing.B) {
 			}
 		})
 	}
+	// A frame as the chat app broadcasts it: the tester's add with the room's fields.
+	f := Chat{}.Append(nil, sample, 128)
+	f = append(f[:len(f)-1], `,"seq":123456,"rev":123456,"createdAt":1764662400123,"uid":"4f1c2a9be07d3e55a1c08f6b2d94e7a3"}`...)
+	b.Run("chat-server", func(b *testing.B) {
+		b.SetBytes(int64(len(f)))
+		for b.Loop() {
+			if _, _, ok := (Chat{}).Decode(f); !ok {
+				b.Fatal("not decoded")
+			}
+		}
+	})
 }
 
 func TestBinaryCodecs(t *testing.T) {
