@@ -165,17 +165,29 @@ func (c *catalog) flush() error {
 		return err
 	}
 	defer tx.Rollback()
+	// Prepared once per flush: parsing the upsert for every object cost more than
+	// running it.
+	var upsert, remove *sql.Stmt
 	for key, t := range batch {
 		size, ok := objectFileSize(c.rt.dbPath(key.ns, ID{raw: key.id}))
 		if !ok {
-			if _, err := tx.Exec(`DELETE FROM objects WHERE ns = ? AND id = ?`, key.ns, key.id[:]); err != nil {
+			if remove == nil {
+				if remove, err = tx.Prepare(`DELETE FROM objects WHERE ns = ? AND id = ?`); err != nil {
+					return err
+				}
+			}
+			if _, err := remove.Exec(key.ns, key.id[:]); err != nil {
 				return err
 			}
 			continue
 		}
-		if _, err := tx.Exec(`INSERT INTO objects (ns, id, name, size, active) VALUES (?, ?, ?, ?, ?)
-			ON CONFLICT (ns, id) DO UPDATE SET name = CASE WHEN excluded.name = '' THEN name ELSE excluded.name END, size = excluded.size, active = excluded.active`,
-			key.ns, key.id[:], t.name, size, t.active); err != nil {
+		if upsert == nil {
+			if upsert, err = tx.Prepare(`INSERT INTO objects (ns, id, name, size, active) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (ns, id) DO UPDATE SET name = CASE WHEN excluded.name = '' THEN name ELSE excluded.name END, size = excluded.size, active = excluded.active`); err != nil {
+				return err
+			}
+		}
+		if _, err := upsert.Exec(key.ns, key.id[:], t.name, size, t.active); err != nil {
 			return err
 		}
 	}
