@@ -66,6 +66,9 @@ func isCorrupt(err error) bool {
 // The entity holds a database slot (takeSlot); if opening fails, the slot is given back.
 func (e *entity) ensureOpen() error {
 	if e.db != nil {
+		if e.memory == memPersisted {
+			e.moveToFile()
+		}
 		return nil
 	}
 	ctx := context.Background()
@@ -74,7 +77,19 @@ func (e *entity) ensureOpen() error {
 		e.rt.releaseSlot(e)
 		return fmt.Errorf("object: placement: %w", err)
 	}
-	db, conn, g, err := openDB(ctx, e.rt.dbPath(e.ns.name, e.id), e.rt.cfg.Synchronous, e.rt.template)
+	path := e.rt.dbPath(e.ns.name, e.id)
+	var (
+		db   *sql.DB
+		conn *sql.Conn
+		g    *sqlGuard
+	)
+	e.memory = onFile
+	if e.startsInMemory(path) {
+		db, conn, g, err = openInMemory(ctx, e.rt.template)
+		e.memory = memNew
+	} else {
+		db, conn, g, err = openDB(ctx, path, e.rt.cfg.Synchronous, e.rt.template)
+	}
 	if err != nil {
 		release()
 		e.rt.releaseSlot(e)
@@ -95,14 +110,19 @@ func (e *entity) ensureOpen() error {
 	if e.state == nil {
 		e.state = &State{e: e}
 	} // else an instance kept while its database was closed (closeDB) keeps its State
-	e.state.conn, e.state.guard = conn, g
-	e.state.alarm.exact = false   // read the alarms again: a restore, or a batch rolled back (abort closes the database)
-	e.state.usage.changesSeen = 0 // a new connection counts its changes from 0
+	e.attachState(conn, g)
 	if err := e.loadName(ctx); err != nil {
 		e.closeDB(false)
 		return fmt.Errorf("%w: open %s/%s: %v", storageError(err), e.ns.name, e.id, err)
 	}
 	return nil
+}
+
+// attachState points the object's State at a newly opened connection.
+func (e *entity) attachState(conn *sql.Conn, g *sqlGuard) {
+	e.state.conn, e.state.guard = conn, g
+	e.state.alarm.exact = false   // read the alarms again: a restore, or a batch rolled back (abort closes the database)
+	e.state.usage.changesSeen = 0 // a new connection counts its changes from 0
 }
 
 // loadName records the object's name on first use by name, and recalls it when the
@@ -296,15 +316,18 @@ func createFromTemplate(path string, template []byte) (bool, error) {
 	if _, err := os.Lstat(path); err == nil || !errors.Is(err, fs.ErrNotExist) {
 		return false, err
 	}
-	return true, writeNewFile(path, template)
+	_, err := writeNewFile(path, template)
+	return true, err
 }
 
-// writeNewFile writes data to path through a synced temporary file and a rename.
-func writeNewFile(path string, data []byte) error {
+// writeNewFile writes data to path through a synced temporary file and a rename,
+// and reports whether the rename was done (an error after it is the directory's
+// fsync's).
+func writeNewFile(path string, data []byte) (renamed bool, err error) {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, newFilePattern)
 	if err != nil {
-		return err
+		return false, err
 	}
 	_, err = f.Write(data)
 	if err == nil {
@@ -318,7 +341,7 @@ func writeNewFile(path string, data []byte) error {
 	}
 	if err != nil {
 		os.Remove(f.Name())
-		return err
+		return false, err
 	}
-	return durable.SyncDir(dir)
+	return true, durable.SyncDir(dir)
 }

@@ -48,7 +48,13 @@ type entity struct {
 	gen     uint64 // the instance's generation: unique in the runtime, new on every reset
 	// unstoredName: the object was addressed by a name its database does not hold yet.
 	unstoredName bool
-	state        *State
+	memory       memoryPhase // where the open database lives (newobject.go)
+	// persistedCounter: SQLite's file change counter of the in-memory database when
+	// it was last written as the file (memPersisted)
+	persistedCounter uint32
+	noMemory         bool // a first batch outgrew memory: the next activation starts on a file
+
+	state *State
 	// the batch being run, for the watchdog to fail or deliver if it abandons the runner
 	batch   []*event
 	out     []outcome
@@ -369,12 +375,18 @@ func (e *entity) turn(ctx context.Context, i int, ev *event, o *outcome) error {
 }
 
 // commit runs the runtime's COMMIT of the open batch, the only commit sqlGuard lets
-// through.
+// through, and writes the object's file when the batch ran in memory (persist).
 func (e *entity) commit() error {
 	g := e.state.guard
 	g.committing = true
 	defer func() { g.committing = false }()
-	return e.exec(context.Background(), "COMMIT")
+	if err := e.exec(context.Background(), "COMMIT"); err != nil {
+		return err
+	}
+	if e.memory != onFile {
+		return e.persist()
+	}
+	return nil
 }
 
 // checkSQL runs when user code in a savepoint (a turn, a constructor, an alarm
@@ -385,6 +397,9 @@ func (e *entity) commit() error {
 // reach the later turns of the batch.
 func (e *entity) checkSQL(ctx context.Context, err *error) error {
 	g := e.state.guard
+	if e.outgrewMemory(ctx, *err) {
+		return e.startOnFile()
+	}
 	if lerr := g.lost(); lerr != nil {
 		return fmt.Errorf("%w: %v", errTxLost, lerr)
 	}

@@ -1,0 +1,82 @@
+package object
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"testing"
+)
+
+// TestInMemoryChangeCounter: persist relies on SQLite's file change counter of an
+// in-memory database moving with every commit that writes, and only then.
+func TestInMemoryChangeCounter(t *testing.T) {
+	tpl, err := newTemplate(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	db, conn, g, err := openInMemory(ctx, tpl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.committing = true // the runtime's commits only (sqlGuard)
+	defer db.Close()
+	defer conn.Close()
+	counter := func() uint32 {
+		var img []byte
+		if err := conn.Raw(func(dc any) error { img, err = dc.(serializer).Serialize(); return err }); err != nil {
+			t.Fatal(err)
+		}
+		return binary.BigEndian.Uint32(img[24:28])
+	}
+	run := func(qs ...string) {
+		for _, q := range qs {
+			if _, err := conn.ExecContext(ctx, q); err != nil {
+				t.Fatal(q, err)
+			}
+		}
+	}
+	c0 := counter()
+	run("BEGIN", "SELECT count(*) FROM _warren_kv", "COMMIT")
+	if c := counter(); c != c0 {
+		t.Fatalf("a read-only commit moved the counter %d -> %d", c0, c)
+	}
+	run("BEGIN", "INSERT INTO _warren_kv VALUES ('k', x'01')", "COMMIT")
+	c1 := counter()
+	if c1 == c0 {
+		t.Fatalf("a commit that wrote left the counter at %d", c0)
+	}
+	run("BEGIN", "CREATE TABLE t (x)", "COMMIT")
+	if c := counter(); c == c1 {
+		t.Fatalf("a commit that created a table left the counter at %d", c1)
+	}
+}
+
+// TestNewObjectOutgrowsMemory: a new object whose first batch writes more than its
+// in-memory bound fails with ErrRetryable, and its next call runs on its file, where
+// the same write succeeds.
+func TestNewObjectOutgrowsMemory(t *testing.T) {
+	old := maxMemoryPages
+	maxMemoryPages = 20
+	t.Cleanup(func() { maxMemoryPages = old })
+	rt, err := New(Config{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Close()
+	type big struct{ st *State }
+	put := NewMethod("put", func(b *big, ctx context.Context, n int) (int, error) {
+		return n, b.st.Storage().Put("v", make([]byte, n))
+	})
+	ns, err := Register(rt, "big", func(ctx context.Context, st *State) (*big, error) { return &big{st}, nil }, Methods(put))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stub := ns.GetByName("b")
+	if _, err := put.Call(context.Background(), stub, 200<<10); !errors.Is(err, ErrRetryable) {
+		t.Fatalf("a first batch of 200 KiB with a bound of 20 pages: err = %v, want ErrRetryable", err)
+	}
+	if _, err := put.Call(context.Background(), stub, 200<<10); err != nil {
+		t.Fatalf("the retry on the file: %v", err)
+	}
+}
