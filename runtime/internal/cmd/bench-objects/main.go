@@ -1,7 +1,13 @@
-// Command bench-objects writes N distinct objects once each and reports throughput
-// and the process's peak RSS: the cost of many objects on one machine.
+// Command bench-objects writes N distinct objects once each and reports throughput,
+// the process's CPU per object and its peak RSS: the cost of many objects on one
+// machine. Then, with every object evicted, it activates a random sample of all the
+// objects in the data directory one at a time (a read each) and reports the cold
+// activation's p50 and p99.
 //
 //	go run ./internal/cmd/bench-objects -n 100000
+//
+// With -data and -from, a data directory grows over several runs (objects
+// object-FROM to object-FROM+N-1 are written; the sample is drawn from object-0 on).
 package main
 
 import (
@@ -11,12 +17,15 @@ import (
 	"io"
 	"log"
 	"log/slog"
+	"math/rand/v2"
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/warrenhq/warren/runtime/internal/procrss"
@@ -31,6 +40,8 @@ func main() {
 	dir := flag.String("data", "", "data directory (default: a temporary one, removed at the end)")
 	syncMode := flag.String("sync", "FULL", "SQLite synchronous setting: FULL or NORMAL")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the writing phase to this file")
+	from := flag.Int("from", 0, "index of the first object to write (the data directory holds object-0 to object-FROM-1 already)")
+	cold := flag.Int("cold", 1000, "cold activations to time after the writing phase (0: none)")
 	flag.Parse()
 	if *dir == "" {
 		d, err := os.MkdirTemp("", "bench-objects")
@@ -48,7 +59,14 @@ func main() {
 	put := object.NewMethod("put", func(c *counter, ctx context.Context, v int) (bool, error) {
 		return true, c.st.Storage().Put("v", []byte(strconv.Itoa(v)))
 	})
-	ns, err := object.Register(rt, "counter", func(ctx context.Context, st *object.State) (*counter, error) { return &counter{st}, nil }, object.Methods(put))
+	get := object.NewMethod("get", func(c *counter, ctx context.Context, _ struct{}) (int, error) {
+		b, ok, err := c.st.Storage().Get("v")
+		if err != nil || !ok {
+			return 0, fmt.Errorf("no value stored (%v)", err)
+		}
+		return strconv.Atoi(string(b))
+	})
+	ns, err := object.Register(rt, "counter", func(ctx context.Context, st *object.State) (*counter, error) { return &counter{st}, nil }, object.Methods(put, get))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -78,6 +96,7 @@ func main() {
 		defer f.Close()
 	}
 	start := time.Now()
+	cpu0 := procCPU()
 	var wg sync.WaitGroup
 	for range *workers {
 		wg.Add(1)
@@ -88,7 +107,7 @@ func main() {
 				if i >= int64(*n) {
 					return
 				}
-				if _, err := put.Call(context.Background(), ns.GetByName(fmt.Sprint("object-", i)), int(i)); err != nil {
+				if _, err := put.Call(context.Background(), ns.GetByName(fmt.Sprint("object-", int64(*from)+i)), int(int64(*from)+i)); err != nil {
 					log.Fatal(err)
 				}
 				if i > 0 && i%50000 == 0 {
@@ -99,6 +118,7 @@ func main() {
 	}
 	wg.Wait()
 	el := time.Since(start)
+	cpu := procCPU() - cpu0
 	if *cpuProfile != "" {
 		pprof.StopCPUProfile()
 	}
@@ -107,8 +127,41 @@ func main() {
 		peak.Store(r)
 	}
 	st := rt.Stats()
-	fmt.Printf("objects %d  workers %d  synchronous %s  time %.1fs  objects/s %.0f  peak RSS %d MB  open databases %d  evictions %d  GOMAXPROCS %d\n",
-		*n, *workers, *syncMode, el.Seconds(), float64(*n)/el.Seconds(), peak.Load()>>20, st.OpenDatabases, st.Evictions, runtime.GOMAXPROCS(0))
+	fmt.Printf("objects %d  workers %d  synchronous %s  time %.1fs  objects/s %.0f  CPU per object %v  peak RSS %d MB  open databases %d  evictions %d  GOMAXPROCS %d\n",
+		*n, *workers, *syncMode, el.Seconds(), float64(*n)/el.Seconds(), cpu/time.Duration(max(*n, 1)), peak.Load()>>20, st.OpenDatabases, st.Evictions, runtime.GOMAXPROCS(0))
+	if *cold > 0 {
+		coldActivations(rt, ns, get, *from+*n, *cold)
+	}
+}
+
+// coldActivations evicts every object, then activates samples objects drawn at random
+// from object-0 to object-total-1, one at a time, each with one read, and prints the
+// latencies' p50, p99 and maximum.
+func coldActivations(rt *object.Runtime, ns *object.Namespace[counter], get *object.Method[counter, struct{}, int], total, samples int) {
+	rt.EvictIdle(0)
+	lat := make([]time.Duration, 0, samples)
+	for range samples {
+		i := rand.IntN(total)
+		start := time.Now()
+		v, err := get.Call(context.Background(), ns.GetByName(fmt.Sprint("object-", i)), struct{}{})
+		if err != nil || v != i {
+			log.Fatalf("object-%d: read %d, %v", i, v, err)
+		}
+		lat = append(lat, time.Since(start))
+		rt.EvictIdle(0)
+	}
+	slices.Sort(lat)
+	fmt.Printf("cold activations %d of %d objects on disk  p50 %v  p99 %v  max %v\n", samples, total,
+		lat[len(lat)/2].Round(time.Microsecond), lat[len(lat)*99/100].Round(time.Microsecond), lat[len(lat)-1].Round(time.Microsecond))
+}
+
+// procCPU is the user and system CPU the process used so far.
+func procCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // rss returns the process's resident set size in bytes (Linux), or 0.
