@@ -189,6 +189,10 @@ func (n *Node) keepLease(ctx context.Context) {
 	}
 }
 
+// leaveTimeout bounds Close's goodbye write (the lease delete): a quorum answers it
+// in milliseconds; without one, waiting longer gains nothing.
+const leaveTimeout = 2 * time.Second
+
 // Serving reports whether the node's lease is valid now by its monotonic clock.
 func (n *Node) Serving() bool { return n.lease.valid("") }
 
@@ -196,13 +200,16 @@ func (n *Node) Serving() bool { return n.lease.valid("") }
 func (n *Node) Name() string { return n.cfg.Name }
 
 // Close stops renewing the lease and deletes the node's key, so other nodes may
-// claim its objects at once. Objects still open are refused from then on. Closing
-// again does nothing.
+// claim its objects at once. Objects still open are refused from then on. It
+// returns within leaveTimeout of the renewals' end, whether or not the cluster
+// answers: the last node of a cluster to stop has no JetStream quorum left to
+// acknowledge the delete (and no one to take its objects over); when the delete
+// fails, the lease simply runs out. Closing again does nothing.
 func (n *Node) Close() error {
 	n.closeOnce.Do(func() {
 		n.stop()
 		<-n.done
-		ctx, cancel := context.WithTimeout(context.Background(), n.cfg.RequestTimeout)
+		ctx, cancel := context.WithTimeout(context.Background(), min(n.cfg.RequestTimeout, leaveTimeout))
 		defer cancel()
 		n.closeErr = n.lease.leave(ctx)
 	})

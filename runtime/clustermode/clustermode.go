@@ -9,6 +9,7 @@ package clustermode
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -76,21 +77,42 @@ func (c Cluster) joinTimeout() time.Duration {
 }
 
 // joinNode connects (connect) and joins the cluster as f.Node within JoinTimeout,
-// with the settings every node of it shares (LeaseTTL). stopNATS closes the
-// connection and the embedded server; close the node first.
+// with the settings every node of it shares (LeaseTTL). While another live lease
+// holds f.Node (the node's own previous process, killed less than a lease ago) it
+// waits for that lease to end, within JoinTimeout. stopNATS closes the connection
+// and the embedded server; close the node first.
 func (c Cluster) joinNode(ctx context.Context, f server.ClusterFlags, log *slog.Logger) (node *cluster.Node, nc *nats.Conn, stopNATS func(), err error) {
 	jctx, cancel := context.WithTimeout(ctx, c.joinTimeout())
 	defer cancel()
 	if nc, stopNATS, err = connect(f, log); err != nil {
 		return nil, nil, nil, err
 	}
-	node, err = cluster.Join(jctx, nc, cluster.Config{Name: f.Node, Addr: f.Advertise, Region: f.Region, LeaseTTL: c.LeaseTTL, Logger: log})
+	cfg := cluster.Config{Name: f.Node, Addr: f.Advertise, Region: f.Region, LeaseTTL: c.LeaseTTL, Logger: log}
+	for {
+		node, err = cluster.Join(jctx, nc, cfg)
+		if !errors.Is(err, cluster.ErrNameInUse) {
+			break
+		}
+		// Most likely this node's previous process, killed: its lease ends within
+		// the lease's TTL. A node restarted at once waits for that, not exits.
+		log.Warn("cluster: node name in use by a live node: waiting for its lease to end", "node", f.Node, "err", err)
+		select {
+		case <-jctx.Done():
+		case <-time.After(nameInUseRetry):
+			continue
+		}
+		break
+	}
 	if err != nil {
 		stopNATS()
 		return nil, nil, nil, err
 	}
 	return node, nc, stopNATS, nil
 }
+
+// nameInUseRetry is how often joinNode tries again while the node's name is held
+// by a live lease.
+const nameInUseRetry = 500 * time.Millisecond
 
 // connect starts the embedded server and connects to it in process, or connects to
 // the external cluster. stop closes the connection and stops the embedded server.
