@@ -64,12 +64,13 @@ func AddressableByID() Option { return func(c *nsCore) { c.byID = true } }
 // this namespace), else IDFromName(name).
 func (ns *Namespace[T]) IDFromAddress(name string) (ID, error) { return ns.core.address(name) }
 
-// IDFromAddress is [Namespace.IDFromAddress] for the namespace called ns: the ID of
-// the object that ServeObject and AcceptSocket serve for name. A server that must
-// know the object before it serves (a cluster node locating its owner) resolves with
-// it, never with ParseObject, whose operator syntax reads names differently.
+// IDFromAddress is [Namespace.IDFromAddress] for the namespace registered as ns: the
+// ID of the object that ServeObject and AcceptSocket serve for name. A server that
+// must know the object before it serves (a cluster node locating its owner) resolves
+// with it, never with ParseObject, whose operator syntax reads names differently. It
+// fails with ErrNotFound when no namespace is registered as ns.
 func (rt *Runtime) IDFromAddress(ns, name string) (ID, error) {
-	c, err := rt.core(ns)
+	c, err := rt.lookupNamespace(ns)
 	if err != nil {
 		return ID{}, err
 	}

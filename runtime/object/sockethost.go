@@ -19,6 +19,12 @@ type HostSocket struct {
 	req *http.Request
 }
 
+// Object returns the namespace and ID of the object the socket is reserved for
+// (an Endpoint that wraps a namespace may have chosen it from the request).
+func (h *HostSocket) Object() (namespace string, id ID) {
+	return h.ws.set.key.ns.name, h.ws.set.id
+}
+
 // hostSide is a HostSocket's methods for the host: it implements wshost.Socket,
 // whose documentation is theirs.
 type hostSide HostSocket

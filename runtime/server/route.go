@@ -108,6 +108,10 @@ func (s *Server) acceptRoute(r *http.Request) *http.Request {
 // owner that cannot be reached. body is the request's body, read already.
 func (s *Server) serveClustered(w http.ResponseWriter, r *http.Request, ep object.Endpoint, nsName, name string, body []byte) {
 	id, err := s.rt.IDFromAddress(nsName, name)
+	if errors.Is(err, object.ErrNotFound) { // no namespace of that name
+		s.serveEndpoint(w, withBody(r, body), ep, name)
+		return
+	}
 	if err != nil {
 		code, msg := object.HTTPStatus(err)
 		http.Error(w, msg, code)
@@ -147,13 +151,51 @@ func (s *Server) serveClustered(w http.ResponseWriter, r *http.Request, ep objec
 	}
 }
 
+// serveEndpoint serves a request for an endpoint mounted under a name that is no
+// namespace's (one that finds its object itself, e.g. from a token): the entry node
+// cannot locate that object before the endpoint ran, so the endpoint runs here. Its
+// RPC calls reach objects wherever they are served; a socket for an object that
+// another node serves (located once the endpoint reserved it, or refused by the
+// object as owned elsewhere) is proxied there, where the endpoint runs again (and
+// answers 421 if the object moved once more: the entry node retries, as for a
+// namespace). An HTTP request is served here, whatever it answers.
+func (s *Server) serveEndpoint(w http.ResponseWriter, r *http.Request, ep object.Endpoint, name string) {
+	if !isUpgrade(r) {
+		below, err := belowParty(r)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		ep.ServeObject(w, below, name)
+		return
+	}
+	routed := routedFrom(r) != ""
+	wait := routeBackoff
+	for attempt := 1; ; attempt++ {
+		var el *object.ElsewhereError
+		if err := s.serveSocket(w, r, ep, name, !routed, true); !errors.As(err, &el) || routed {
+			return
+		}
+		if !s.proxy(w, r, el, attempt == routeAttempts) {
+			return
+		}
+		s.routeRetries.Add(1)
+		select {
+		case <-r.Context().Done():
+			return
+		case <-time.After(wait):
+		}
+		wait *= 2
+	}
+}
+
 // serveHere serves the request on this node. It reports true, having written
 // nothing, when the runtime found the object owned elsewhere after all and last is
 // false (the caller locates it again).
 func (s *Server) serveHere(w http.ResponseWriter, r *http.Request, ep object.Endpoint, name string, last bool) bool {
 	if isUpgrade(r) {
 		var el *object.ElsewhereError
-		err := s.serveSocket(w, r, ep, name, !last && routedFrom(r) == "")
+		err := s.serveSocket(w, r, ep, name, !last && routedFrom(r) == "", false)
 		return errors.As(err, &el)
 	}
 	below, err := belowParty(r)

@@ -181,6 +181,9 @@ func startCluster(t *testing.T, o *owners, cfgs map[string]server.Config, names 
 		if err := s.Mount(rooms); err != nil {
 			t.Fatal(err)
 		}
+		if err := s.Mount(alias{ns}); err != nil {
+			t.Fatal(err)
+		}
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
 		go func() { done <- s.Serve(ctx, lns[n]) }()
@@ -190,6 +193,21 @@ func startCluster(t *testing.T, o *owners, cfgs map[string]server.Config, names 
 		nodes[n] = &node{name: n, rt: rt, s: s, addr: lns[n].Addr().String(), stop: stop}
 	}
 	return nodes
+}
+
+// alias is an endpoint under a name that is no namespace's ("alias"): it finds its
+// object itself, as an app's endpoint that resolves a token to a document does:
+// /parties/alias/<name> is the echo object "aliased-<name>".
+type alias struct{ echo *object.Namespace[echoer] }
+
+func (alias) Name() string { return "alias" }
+
+func (a alias) ServeObject(w http.ResponseWriter, r *http.Request, name string) {
+	a.echo.ServeObject(w, r, "aliased-"+name)
+}
+
+func (a alias) AcceptSocket(r *http.Request, name, connID string) (*object.HostSocket, error) {
+	return a.echo.AcceptSocket(r, "aliased-"+name, connID)
 }
 
 // wrongOnce is an owners script: node's first Locate of name answers owner, the
@@ -459,6 +477,32 @@ func TestRoutingSocketAfterMove(t *testing.T) {
 	_, resp, err := websocket.DefaultDialer.Dial("ws://"+nodes["b"].addr+"/parties/echo/moved", hdr)
 	if err == nil || resp == nil || resp.StatusCode != http.StatusMisdirectedRequest {
 		t.Fatalf("routed upgrade to b for a's object: %v %v, want 421", err, resp)
+	}
+}
+
+// An endpoint mounted under a name that is no namespace's cannot be located before
+// it runs: the entry node runs it, and proxies the socket to the node that owns the
+// object the endpoint chose. Before, the entry node located the endpoint's name as
+// if it were an object's, served it where that hash fell, and the object's owner
+// refused it there: 421 after 421, then the client got 421 (seen as 503s of the
+// collab editor's read-only /parties/view/<token> through two nodes of three).
+func TestRoutingSocketOfAnEndpointThatFindsItsObject(t *testing.T) {
+	o := newOwners()
+	o.set("aliased-x", "b")
+	nodes := startCluster(t, o, nil, "a", "b")
+	for _, entry := range []string{"a", "b"} {
+		c, resp, err := websocket.DefaultDialer.Dial("ws://"+nodes[entry].addr+"/parties/alias/x", nil)
+		if err != nil {
+			code := 0
+			if resp != nil {
+				code = resp.StatusCode
+			}
+			t.Fatalf("socket to /parties/alias/x via %s: %v (HTTP %d)", entry, err, code)
+		}
+		if got := roundTrip(t, c, "y"); got != "b:y" {
+			t.Fatalf("via %s: got %q, want b's echo", entry, got)
+		}
+		c.Close()
 	}
 }
 

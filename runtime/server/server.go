@@ -492,7 +492,7 @@ func (s *Server) handleParty(c echo.Context) error {
 		}
 		return nil
 	}
-	s.serveSocket(w, r, ep, name, false)
+	s.serveSocket(w, r, ep, name, false, false)
 	return nil
 }
 
@@ -501,8 +501,12 @@ func isUpgrade(r *http.Request) bool { return websocket.IsWebSocketUpgrade(r) }
 
 // serveSocket connects a WebSocket to the object named name. It returns the error
 // that refused the socket, if any; with passElsewhere, an *object.ElsewhereError is
-// returned with nothing written, for the caller to route the request.
-func (s *Server) serveSocket(w http.ResponseWriter, r *http.Request, ep object.Endpoint, name string, passElsewhere bool) error {
+// returned with nothing written, for the caller to route the request. With
+// relocate (a cluster node serving an endpoint that chooses its object itself), the
+// object the endpoint reserved the socket for is located before the upgrade: when
+// another node serves it, the reservation is released and the socket refused as
+// elsewhere.
+func (s *Server) serveSocket(w http.ResponseWriter, r *http.Request, ep object.Endpoint, name string, passElsewhere, relocate bool) error {
 	if s.stopping.Load() {
 		http.Error(w, "shutting down", http.StatusServiceUnavailable)
 		return nil
@@ -520,6 +524,12 @@ func (s *Server) serveSocket(w http.ResponseWriter, r *http.Request, ep object.E
 		return nil
 	}
 	hs, err := ep.AcceptSocket(r, name, connID)
+	if err == nil && relocate {
+		ns, id := hs.Object()
+		if err = s.route.Locate(r.Context(), ns, id); err != nil {
+			wshost.Of(hs).Closed(object.CloseAbnormal, "", false) // releases the reservation
+		}
+	}
 	if err != nil {
 		if passElsewhere && errors.As(err, new(*object.ElsewhereError)) {
 			return err
