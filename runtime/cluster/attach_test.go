@@ -507,3 +507,53 @@ func TestRuntimeConsoleWriteShipped(t *testing.T) {
 		t.Fatalf("entries on the new owner: %v", got)
 	}
 }
+
+// A call through a stub made with LocationHint activates its object on a node of that
+// region when one is alive (an RPC made elsewhere is sent there), and where the call
+// is made when none is; a stub without the hint activates it where it is called.
+func TestRuntimeLocationHintOnGet(t *testing.T) {
+	c := sharedCluster(t)
+	cfgUS, cfgEU := testConfig("get-us"), testConfig("get-eu")
+	cfgUS.Region, cfgEU.Region = "us-get", "eu-get"
+	us := startRuntime(t, c, 0, cfgUS)
+	eu := startRuntime(t, c, 1, cfgEU)
+	waitFor(t, 10*time.Second, "us to see eu alive", func() bool {
+		_, ok := us.n.members.get("get-eu")
+		return ok
+	})
+	ctx := testContext(t)
+	owner := func(obj string) string {
+		t.Helper()
+		cur, _, err := readClaim(ctx, us.n.a.owners, objectKey("ledger", us.ns.IDFromName(obj).String()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cur.Node
+	}
+	add := func(obj string, n int, opts ...object.GetOption) {
+		t.Helper()
+		if _, err := ledgerAdd.Call(ctx, us.ns.GetByName(obj, opts...), n); err != nil {
+			t.Fatalf("add to %s through us: %v", obj, err)
+		}
+	}
+	add("to-eu", 1, object.LocationHint("eu-get"))
+	if got := owner("to-eu"); got != "get-eu" {
+		t.Fatalf("hinted eu-get, activated on %q", got)
+	}
+	if got := eu.entries(t, "to-eu"); !slices.Equal(got, []int{1}) {
+		t.Fatalf("entries on eu: %v", got)
+	}
+	add("unhinted", 2)
+	if got := owner("unhinted"); got != "get-us" {
+		t.Fatalf("no hint, called on us: activated on %q", got)
+	}
+	add("nowhere", 3, object.LocationHint("ap-get")) // no live node of that region
+	if got := owner("nowhere"); got != "get-us" {
+		t.Fatalf("hinted a region with no node: activated on %q, want where called", got)
+	}
+	// The hint decides only where an unowned object goes: the us-owned object stays.
+	add("unhinted", 4, object.LocationHint("eu-get"))
+	if got := owner("unhinted"); got != "get-us" {
+		t.Fatalf("an owned object moved to %q", got)
+	}
+}

@@ -73,21 +73,56 @@ func (rt *Runtime) NamespaceRegion(namespace string) string {
 	return c.region
 }
 
+// GetOption is an option of a stub (Namespace.Get, GetByName).
+type GetOption func(*callHint)
+
+// LocationHint is a placement hint for one object (Durable Objects' locationHint on
+// get): in cluster mode, when a call through the stub activates the object and no
+// live node owns it, it is activated on a node of region if a live one exists, and
+// anywhere otherwise. A namespace's InRegion wins over it. An object already owned
+// stays where it is until its owner dies, and a call through a stub without the
+// hint activates it where placement prefers. A single process ignores it.
+func LocationHint(region string) GetOption { return func(h *callHint) { h.region = region } }
+
+// callHint is what a stub's options ask of the calls made through it.
+type callHint struct{ region string }
+
+type callRegionKey struct{}
+
+// context returns ctx carrying the hint to the turn's event (see placementHint).
+func (h callHint) context(ctx context.Context) context.Context {
+	if h.region == "" {
+		return ctx
+	}
+	return context.WithValue(ctx, callRegionKey{}, h.region)
+}
+
+// placementHint is the LocationHint a call's context carries, "" for none.
+func placementHint(ctx context.Context) string {
+	r, _ := ctx.Value(callRegionKey{}).(string)
+	return r
+}
+
 type regionKey struct{}
 
-// PreferredRegion returns the region the object's namespace asked for (InRegion), in
-// a Placement's Acquire; "" for none.
+// PreferredRegion returns the region asked for the object in a Placement's Acquire:
+// its namespace's InRegion, else the LocationHint of the call that activates it; ""
+// for none.
 func PreferredRegion(ctx context.Context) string {
 	r, _ := ctx.Value(regionKey{}).(string)
 	return r
 }
 
-// placementContext is the context a Placement's Acquire gets for an object of c.
-func (c *nsCore) placementContext(ctx context.Context) context.Context {
-	if c.region == "" {
+// placementContext is the context a Placement's Acquire gets for an object of c
+// activated for a call hinting region ("" for none).
+func (c *nsCore) placementContext(ctx context.Context, hint string) context.Context {
+	if c.region != "" {
+		hint = c.region
+	}
+	if hint == "" {
 		return ctx
 	}
-	return context.WithValue(ctx, regionKey{}, c.region)
+	return context.WithValue(ctx, regionKey{}, hint)
 }
 
 type chainKey struct{}

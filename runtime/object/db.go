@@ -62,9 +62,10 @@ func isCorrupt(err error) bool {
 	return c == sqlite3.SQLITE_CORRUPT || c == sqlite3.SQLITE_NOTADB
 }
 
-// ensureOpen opens the object's database and prepares its State, once per activation.
-// The entity holds a database slot (takeSlot); if opening fails, the slot is given back.
-func (e *entity) ensureOpen() error {
+// ensureOpen opens the object's database and prepares its State, once per activation,
+// for a batch whose calls hint region (LocationHint; "" for none). The entity holds a
+// database slot (takeSlot); if opening fails, the slot is given back.
+func (e *entity) ensureOpen(hint string) error {
 	if e.db != nil {
 		if e.memory == memPersisted {
 			e.moveToFile()
@@ -72,7 +73,7 @@ func (e *entity) ensureOpen() error {
 		return nil
 	}
 	ctx := context.Background()
-	release, err := e.rt.cfg.Placement.Acquire(e.ns.placementContext(ctx), e.ns.name, e.id)
+	release, err := e.rt.cfg.Placement.Acquire(e.ns.placementContext(ctx, hint), e.ns.name, e.id)
 	if err != nil {
 		e.rt.releaseSlot(e)
 		return fmt.Errorf("object: placement: %w", err)

@@ -217,7 +217,15 @@ func (e *entity) runBatch(batch []*event) bool {
 			return true
 		}
 	}
-	if err := e.ensureOpen(); err != nil {
+	hint := ""
+	for i, ev := range batch {
+		if !skip[i] {
+			if hint = placementHint(ev.ctx); hint != "" {
+				break
+			}
+		}
+	}
+	if err := e.ensureOpen(hint); err != nil {
 		e.failLive(batch, out, skip, err)
 		return true
 	}

@@ -53,7 +53,7 @@ func (e *entity) runHoldLocked() {
 	e.rt.stats.queued.Add(-1)
 	h := ev.hold
 	e.closeDB(false)
-	releasePlacement, err := e.rt.cfg.Placement.Acquire(e.ns.placementContext(ev.ctx), e.ns.name, e.id)
+	releasePlacement, err := e.rt.cfg.Placement.Acquire(e.ns.placementContext(ev.ctx, ""), e.ns.name, e.id)
 	if err != nil {
 		h.err = fmt.Errorf("object: placement of %s/%s for an operator: %w", e.ns.name, e.id, err)
 		close(h.held)

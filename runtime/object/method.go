@@ -49,7 +49,7 @@ func (m *Method[T, A, R]) Call(ctx context.Context, stub Stub[T], arg A) (R, err
 	if err != nil {
 		return res, fmt.Errorf("object: encode argument of %s: %w", m.name, err)
 	}
-	out, err := stub.ns.core.invoke(ctx, stub.id, m.name, raw)
+	out, err := stub.ns.core.invoke(stub.hint.context(ctx), stub.id, m.name, raw)
 	if err != nil {
 		return res, err
 	}

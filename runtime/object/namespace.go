@@ -99,15 +99,24 @@ func (ns *Namespace[T]) NewUniqueID() ID { return ns.core.keys.unique() }
 func (ns *Namespace[T]) IDFromString(s string) (ID, error) { return ns.core.keys.parse(s) }
 
 // Get returns a stub for id. It does nothing until a call is made through it.
-func (ns *Namespace[T]) Get(id ID) Stub[T] { return Stub[T]{ns: ns, id: id} }
+func (ns *Namespace[T]) Get(id ID, opts ...GetOption) Stub[T] {
+	s := Stub[T]{ns: ns, id: id}
+	for _, o := range opts {
+		o(&s.hint)
+	}
+	return s
+}
 
-// GetByName is Get(IDFromName(name)).
-func (ns *Namespace[T]) GetByName(name string) Stub[T] { return ns.Get(ns.IDFromName(name)) }
+// GetByName is Get(IDFromName(name), opts...).
+func (ns *Namespace[T]) GetByName(name string, opts ...GetOption) Stub[T] {
+	return ns.Get(ns.IDFromName(name), opts...)
+}
 
 // Stub is a cheap handle to one object.
 type Stub[T any] struct {
-	ns *Namespace[T]
-	id ID
+	ns   *Namespace[T]
+	id   ID
+	hint callHint
 }
 
 // ID returns the object's ID.
@@ -188,7 +197,7 @@ func (c *nsCore) doHolding(ctx context.Context, id ID, bytes int64, addr string,
 // tests, tools and in-process glue: unlike Method.Call it shares memory with the caller
 // and cannot cross machines. fn's error rolls the turn back.
 func (ns *Namespace[T]) RunLocal(ctx context.Context, stub Stub[T], fn func(ctx context.Context, obj *T) error) error {
-	return ns.core.do(ctx, stub.id, func(ctx context.Context, inst any) error { return fn(ctx, inst.(*T)) })
+	return ns.core.do(stub.hint.context(ctx), stub.id, func(ctx context.Context, inst any) error { return fn(ctx, inst.(*T)) })
 }
 
 // MaxRequestBody bounds the body of an HTTP request delivered to an object.
@@ -222,7 +231,7 @@ func (ns *Namespace[T]) ServeHTTP(w http.ResponseWriter, r *http.Request, stub S
 	// client went away, or it was abandoned after its time limit), so rec itself is
 	// never read out here.
 	var snap atomic.Pointer[response]
-	err = ns.core.doHolding(r.Context(), stub.id, int64(len(body)), addr, func(ctx context.Context, inst any) error {
+	err = ns.core.doHolding(stub.hint.context(r.Context()), stub.id, int64(len(body)), addr, func(ctx context.Context, inst any) error {
 		rec := &bufferedResponse{header: http.Header{}}
 		req := r.Clone(ctx)
 		req.Body = io.NopCloser(bytes.NewReader(body))
