@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"embed"
+	"errors"
 	"net/http"
 	"os"
 	"strconv"
@@ -54,7 +55,7 @@ func setup(cfg Config) func(rt *object.Runtime, s *server.Server) error {
 			return err
 		}
 		for name := range cfg.Polls {
-			if err := ns.RunLocal(context.Background(), ns.GetByName(name), func(context.Context, *Stream) error { return nil }); err != nil {
+			if err := activate(ns, name); err != nil {
 				return err
 			}
 		}
@@ -62,7 +63,7 @@ func setup(cfg Config) func(rt *object.Runtime, s *server.Server) error {
 		if cfg.SelfStream != "-" {
 			// Activating the self stream creates its sampling schedule (durable: it
 			// fires again after every restart).
-			if err := ns.RunLocal(context.Background(), ns.GetByName(cfg.SelfStream), func(context.Context, *Stream) error { return nil }); err != nil {
+			if err := activate(ns, cfg.SelfStream); err != nil {
 				return err
 			}
 		} else {
@@ -73,6 +74,16 @@ func setup(cfg Config) func(rt *object.Runtime, s *server.Server) error {
 		}))
 		return nil
 	}
+}
+
+// activate activates the stream name (its constructor sets up its schedules). In
+// cluster mode another node may own it: it is active there, which is as good.
+func activate(ns *object.Namespace[Stream], name string) error {
+	err := ns.RunLocal(context.Background(), ns.GetByName(name), func(context.Context, *Stream) error { return nil })
+	if errors.As(err, new(*object.ElsewhereError)) {
+		return nil
+	}
+	return err
 }
 
 // newApp is the dashboard in-process (browser tests): a server whose Close also
