@@ -30,6 +30,13 @@
 // When no browser can be started the test fails in CI (CI=true) or when those
 // variables are set, and is skipped otherwise.
 //
+// With WARREN_E2E_CLUSTER=3 ([ClusterEnv]; `make e2e-cluster`), the same tests
+// run against a 3-node cluster: Serve starts three in-process nodes of the app
+// (its AppFunc must open it with server.Open) on three embedded NATS servers,
+// ServeBinary three processes, and each user's browser enters the cluster by a
+// node of its own (n1, n2, n3, n1, ...), through a proxy that keeps the URL the
+// test gave it.
+//
 // Chromium and the driver start once per test binary and are shared; each
 // user gets its own context. When a test fails, the harness saves a
 // screenshot, the HTML and the console log of every user's page (and the

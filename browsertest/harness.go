@@ -14,6 +14,7 @@ import (
 	"github.com/mxschmitt/playwright-go"
 
 	"github.com/warrenhq/warren/runtime/objecttest"
+	"github.com/warrenhq/warren/runtime/objecttest/clustertest"
 )
 
 // Config tunes a [Harness]. The zero value is ready to use.
@@ -43,18 +44,24 @@ type Harness struct {
 	// Browser is the shared Chromium. Do not close it.
 	Browser playwright.Browser
 
-	t       testing.TB
-	cfg     Config
-	mu      sync.Mutex
-	users   []*user
-	servers []*objecttest.Server
+	t        testing.TB
+	cfg      Config
+	nodes    int // ClusterEnv's node count, 0 for one server
+	mu       sync.Mutex
+	users    []*user
+	servers  []*objecttest.Server // the servers the tests see (a cluster's n1)
+	logged   []*objecttest.Server // every server and node, for the artifacts
+	closers  []func()             // in start order; cleanup runs them last first
+	entries  []string             // the latest cluster's node addresses (users' entry nodes)
+	nodeList []*objecttest.Server // the latest cluster's nodes
 }
 
 type user struct {
-	name string
-	ctx  playwright.BrowserContext
-	page playwright.Page
-	log  *consoleLog
+	name  string
+	ctx   playwright.BrowserContext
+	page  playwright.Page
+	log   *consoleLog
+	proxy *entryProxy // its entry node, in cluster mode
 }
 
 // New starts (or reuses) Chromium and returns a harness for t. Without a
@@ -65,12 +72,21 @@ func New(t testing.TB, cfg Config) *Harness {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 10 * time.Second
 	}
+	nodes, err := clusterSize()
+	if err != nil {
+		t.Fatalf("browsertest: %v", err)
+	}
 	b := browserFor(t)
+	// The test's temporary directories (the servers' data, a cluster's NATS
+	// stores) are removed by a cleanup registered at the first TempDir: make it
+	// run after the harness's own, which stops what writes there.
+	t.TempDir()
 	h := &Harness{
 		Expect:  playwright.NewPlaywrightAssertions(ms(cfg.Timeout)),
 		Browser: b,
 		t:       t,
 		cfg:     cfg,
+		nodes:   nodes,
 	}
 	t.Cleanup(h.cleanup)
 	return h
@@ -78,18 +94,35 @@ func New(t testing.TB, cfg Config) *Harness {
 
 // Serve starts app in process (see [objecttest.ServeApp]); the harness stops it
 // at the end, after saving artifacts. Users created afterwards resolve relative URLs
-// against the most recently started server.
+// against the most recently started server. With [ClusterEnv] set, it starts the
+// nodes of a cluster of app instead (see there) and returns n1.
 func (h *Harness) Serve(app objecttest.AppFunc) *objecttest.Server {
 	h.t.Helper()
+	if h.nodes > 0 {
+		c := clustertest.Start(h.t, app, h.nodes)
+		h.addCluster(c.Nodes, c.Close)
+		return c.Nodes[0]
+	}
 	s := objecttest.StartApp(h.t, app)
 	h.addServer(s)
 	return s
 }
 
 // ServeBinary starts an app binary (see [objecttest.ServeBinary]); the harness stops it
-// at the end and, on failure, saves its output as server-<n>.log.
+// at the end and, on failure, saves its output as server-<n>.log. With
+// [ClusterEnv] set, it starts that many processes of it as one cluster
+// ([objecttest.StartCluster]) and returns n1.
 func (h *Harness) ServeBinary(bin string, args ...string) *objecttest.Server {
 	h.t.Helper()
+	if h.nodes > 0 {
+		nodes := objecttest.StartClusterUnmanaged(h.t, bin, h.nodes, args...)
+		h.addCluster(nodes, func() {
+			for i := len(nodes) - 1; i >= 0; i-- {
+				nodes[i].Close()
+			}
+		})
+		return nodes[0]
+	}
 	s := objecttest.StartBinary(h.t, bin, args...)
 	h.addServer(s)
 	return s
@@ -98,7 +131,29 @@ func (h *Harness) ServeBinary(bin string, args ...string) *objecttest.Server {
 func (h *Harness) addServer(s *objecttest.Server) {
 	h.mu.Lock()
 	h.servers = append(h.servers, s)
+	h.logged = append(h.logged, s)
+	h.closers = append(h.closers, s.Close)
 	h.mu.Unlock()
+}
+
+func (h *Harness) addCluster(nodes []*objecttest.Server, close func()) {
+	h.mu.Lock()
+	h.servers = append(h.servers, nodes[0])
+	h.logged = append(h.logged, nodes...)
+	h.closers = append(h.closers, close)
+	h.entries, h.nodeList = h.entries[:0], nodes
+	for _, n := range nodes {
+		h.entries = append(h.entries, n.Addr)
+	}
+	h.mu.Unlock()
+}
+
+// Nodes returns the nodes of the latest cluster the harness started ([ClusterEnv]),
+// n1 first; nil when it serves one server.
+func (h *Harness) Nodes() []*objecttest.Server {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]*objecttest.Server(nil), h.nodeList...)
 }
 
 // URL returns the latest server's URL joined with path (which starts with "/").
@@ -160,10 +215,23 @@ func (h *Harness) NewUserWith(name string, o UserOptions) playwright.Page {
 	if n := len(h.servers); n > 0 {
 		opts.BaseURL = playwright.String(h.servers[n-1].URL)
 	}
+	var proxy *entryProxy
+	if len(h.entries) > 0 {
+		entry := h.entries[len(h.users)%len(h.entries)]
+		var err error
+		if proxy, err = startEntryProxy(entry, h.entries); err != nil {
+			h.mu.Unlock()
+			h.t.Fatalf("browsertest: NewUser(%q): entry proxy: %v", name, err)
+		}
+		opts.Proxy = proxy.proxy()
+	}
 	h.mu.Unlock()
 
 	ctx, err := h.Browser.NewContext(opts)
 	if err != nil {
+		if proxy != nil {
+			proxy.close()
+		}
 		h.t.Fatalf("browsertest: NewUser(%q): new context: %v", name, err)
 	}
 	ctx.SetDefaultTimeout(ms(h.cfg.Timeout))
@@ -171,9 +239,15 @@ func (h *Harness) NewUserWith(name string, o UserOptions) playwright.Page {
 	page, err := ctx.NewPage()
 	if err != nil {
 		ctx.Close()
+		if proxy != nil {
+			proxy.close()
+		}
 		h.t.Fatalf("browsertest: NewUser(%q): new page: %v", name, err)
 	}
-	u := &user{name: name, ctx: ctx, page: page, log: &consoleLog{}}
+	u := &user{name: name, ctx: ctx, page: page, log: &consoleLog{}, proxy: proxy}
+	if proxy != nil {
+		u.log.add("[browsertest] entry node %s", proxy.entry)
+	}
 	u.log.attach(page)
 	h.mu.Lock()
 	h.users = append(h.users, u)
@@ -212,7 +286,7 @@ func (h *Harness) saveArtifacts(dir string) error {
 	}
 	h.mu.Lock()
 	users := append([]*user(nil), h.users...)
-	servers := append([]*objecttest.Server(nil), h.servers...)
+	servers := append([]*objecttest.Server(nil), h.logged...)
 	h.mu.Unlock()
 	var errs []error
 	for _, u := range users {
@@ -247,14 +321,17 @@ func (h *Harness) cleanup() {
 		h.t.Logf("browsertest: screenshots and console logs of the failed test in %s", dir)
 	}
 	h.mu.Lock()
-	users, servers := h.users, h.servers
-	h.users, h.servers = nil, nil
+	users, closers := h.users, h.closers
+	h.users, h.servers, h.logged, h.closers = nil, nil, nil, nil
 	h.mu.Unlock()
 	for _, u := range users {
 		u.ctx.Close()
+		if u.proxy != nil {
+			u.proxy.close()
+		}
 	}
-	for i := len(servers) - 1; i >= 0; i-- {
-		servers[i].Close()
+	for i := len(closers) - 1; i >= 0; i-- {
+		closers[i]()
 	}
 }
 

@@ -19,33 +19,13 @@ import (
 	"github.com/mxschmitt/playwright-go"
 	"github.com/warrenhq/warren/browsertest"
 	"github.com/warrenhq/warren/runtime/nodetest"
-	"github.com/warrenhq/warren/runtime/object"
 	"github.com/warrenhq/warren/runtime/objecttest"
 	"github.com/warrenhq/warren/runtime/server"
 )
 
-func serveApp(dataDir string) (http.Handler, error) {
-	rt, err := object.New(object.Config{DataDir: dataDir})
-	if err != nil {
-		return nil, err
-	}
-	s := server.New(rt, server.Config{Assets: server.Dist(dist, "web/dist")})
-	if err := setup(Policy{})(rt, s); err != nil {
-		return nil, err
-	}
-	return closer{s, rt}, nil
-}
-
-// closer releases the runtime (and its data directory lock) when the harness stops the server.
-type closer struct {
-	*server.Server
-	rt *object.Runtime
-}
-
-func (c closer) Close() error {
-	c.rt.CloseSockets(object.CloseServiceRestart, "service restart")
-	return c.rt.Close()
-}
+// serveApp is the app as its binary runs it (server.Open: Close shuts the server
+// down, sockets closed with 1012, then the runtime), on one data directory.
+func serveApp(dataDir string) (http.Handler, error) { return server.Open(app(Policy{}), dataDir) }
 
 func checkBundle(t *testing.T) {
 	if _, err := os.Stat(filepath.Join("web", "dist", "app.js")); err != nil {

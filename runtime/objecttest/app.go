@@ -42,6 +42,7 @@ type Server struct {
 	running bool
 
 	// in-process
+	ln      net.Listener // bound by NewApp, used by the first Start
 	srv     *http.Server
 	handler http.Handler
 	conns   *connSet
@@ -67,16 +68,28 @@ func ServeApp(t testing.TB, app AppFunc) *Server {
 // must call [Server.Close].
 func StartApp(t testing.TB, app AppFunc) *Server {
 	t.Helper()
+	s := NewApp(t, app)
+	ln := s.ln
+	s.ln = nil
+	if err := s.startInProcess(ln); err != nil {
+		t.Fatalf("objecttest: start app: %v", err)
+	}
+	return s
+}
+
+// NewApp is [StartApp] without the start: the Server's Addr (its listener is
+// bound already) and DataDir are fixed, and [Server.Start] runs app on them. It
+// lets a harness prepare what app will find on its data directory, or tell others
+// the address, before the app starts. The caller must call [Server.Close].
+func NewApp(t testing.TB, app AppFunc) *Server {
+	t.Helper()
 	s := &Server{t: t, app: app, DataDir: t.TempDir()}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("objecttest: listen: %v", err)
 	}
-	s.Addr = ln.Addr().String()
+	s.ln, s.Addr = ln, ln.Addr().String()
 	s.URL = "http://" + s.Addr
-	if err := s.startInProcess(ln); err != nil {
-		t.Fatalf("objecttest: start app: %v", err)
-	}
 	return s
 }
 
@@ -143,8 +156,10 @@ func (s *Server) Start() {
 	if s.bin != "" {
 		err = s.startProcess()
 	} else {
-		var ln net.Listener
-		ln, err = listenRetry(s.Addr, 5*time.Second)
+		ln := s.ln
+		if s.ln = nil; ln == nil {
+			ln, err = listenRetry(s.Addr, 5*time.Second)
+		}
 		if err == nil {
 			err = s.startInProcess(ln)
 		}
@@ -285,6 +300,10 @@ func (s *Server) spawn() error {
 
 func (s *Server) stop(kill bool) error {
 	if !s.running {
+		if s.ln != nil { // NewApp's, never started
+			s.ln.Close()
+			s.ln = nil
+		}
 		return nil
 	}
 	s.running = false

@@ -19,6 +19,18 @@ var ClusterStartTimeout = 2 * time.Minute
 // with SIGKILL, Start it again (it rejoins).
 func StartCluster(t testing.TB, bin string, n int, args ...string) []*Server {
 	t.Helper()
+	return startCluster(t, bin, n, true, args)
+}
+
+// StartClusterUnmanaged is [StartCluster] for a harness that orders its own
+// cleanup: the caller must Close every node.
+func StartClusterUnmanaged(t testing.TB, bin string, n int, args ...string) []*Server {
+	t.Helper()
+	return startCluster(t, bin, n, false, args)
+}
+
+func startCluster(t testing.TB, bin string, n int, cleanup bool, args []string) []*Server {
+	t.Helper()
 	routes := make([]string, n)
 	for i := range routes {
 		p, err := freePort()
@@ -39,8 +51,19 @@ func StartCluster(t testing.TB, bin string, n int, args ...string) []*Server {
 			"-cluster-peers", strings.Join(routes, ","), "-cluster-listen", routes[i],
 			"-cluster-dir", filepath.Join(t.TempDir(), "nats"))
 		nodes[i] = s
-		t.Cleanup(s.Close)
 	}
+	ok := false
+	defer func() {
+		if cleanup || !ok {
+			for _, s := range nodes {
+				if ok {
+					t.Cleanup(s.Close)
+				} else {
+					s.Close()
+				}
+			}
+		}
+	}()
 	for _, s := range nodes {
 		if err := s.spawn(); err != nil {
 			t.Fatalf("objecttest: start %s: %v", filepath.Base(bin), err)
@@ -51,5 +74,6 @@ func StartCluster(t testing.TB, bin string, n int, args ...string) []*Server {
 			t.Fatalf("objecttest: cluster node n%d: %v", i+1, err)
 		}
 	}
+	ok = true
 	return nodes
 }
