@@ -65,14 +65,14 @@ E2E_CLUSTER_SHORT := chat=TestChatTwoUsers collab-editor=TestReadOnlyShare dashb
 
 .PHONY: e2e-cluster
 e2e-cluster: web ## Every app's browser tests against a 3-node cluster (E2E_CLUSTER_RUN="app=regexp ..." picks some).
-	@eval "$$(scripts/e2e-setup.sh)" && for a in $(APPS); do \
+	@eval "$$(scripts/e2e-setup.sh)" && fail=0 && for a in $(APPS); do \
 	  run=$$(cd apps/$$a && grep -l '^//go:build e2e' *_test.go | xargs -r grep -ho '^func Test[A-Za-z0-9_]*' | sed 's/^func //' | paste -sd'|'); \
 	  pick=$$(for p in $(E2E_CLUSTER_RUN); do [ "$${p%%=*}" = "$$a" ] && echo "$${p#*=}"; done); \
 	  [ -n "$(E2E_CLUSTER_RUN)" ] && [ -z "$$pick" ] && continue; \
 	  [ -n "$$run" ] || continue; echo "e2e-cluster apps/$$a $${pick:-all}"; \
 	  (cd apps/$$a && WARREN_E2E_CLUSTER=3 GOWORK=off go test -tags e2e -count=1 -timeout 30m \
-	    -run "$${pick:-^($$run)$$}" -skip '^($(E2E_CLUSTER_SKIP))$$' .) || exit 1; \
-	done
+	    -run "$${pick:-^($$run)$$}" -skip '^($(E2E_CLUSTER_SKIP))$$' .) || fail=1; \
+	done; exit $$fail
 
 .PHONY: test
 test: vet unit e2e ## Every test: vet, unit (+race), browser tests, one browser test per app against a 3-node cluster (make e2e-cluster runs all), a short fuzz pass (3s a target).
