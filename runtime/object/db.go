@@ -3,6 +3,7 @@ package object
 import (
 	"context"
 	"database/sql"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -84,10 +85,13 @@ func (e *entity) ensureOpen(hint string) error {
 		conn *sql.Conn
 		g    *sqlGuard
 	)
-	e.memory = onFile
-	if e.startsInMemory(path) {
-		db, conn, g, err = openInMemory(ctx, e.rt.template)
-		e.memory = memNew
+	img, phase := e.inMemoryStart(path)
+	e.memory = phase
+	if phase != onFile {
+		db, conn, g, err = openInMemory(ctx, img)
+		if phase == memCopy {
+			e.persistedCounter = binary.BigEndian.Uint32(img[24:28])
+		}
 	} else {
 		db, conn, g, err = openDB(ctx, path, e.rt.cfg.Synchronous, e.rt.template)
 	}

@@ -48,9 +48,9 @@ type entity struct {
 	gen     uint64 // the instance's generation: unique in the runtime, new on every reset
 	// unstoredName: the object was addressed by a name its database does not hold yet.
 	unstoredName bool
-	memory       memoryPhase // where the open database lives (newobject.go)
+	memory       memoryPhase // where the open database lives (inmemory.go)
 	// persistedCounter: SQLite's file change counter of the in-memory database when
-	// it was last written as the file (memPersisted)
+	// it last equalled the file (memCopy, memPersisted)
 	persistedCounter uint32
 	noMemory         bool // a first batch outgrew memory: the next activation starts on a file
 

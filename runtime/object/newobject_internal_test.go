@@ -79,4 +79,12 @@ func TestNewObjectOutgrowsMemory(t *testing.T) {
 	if _, err := put.Call(context.Background(), stub, 200<<10); err != nil {
 		t.Fatalf("the retry on the file: %v", err)
 	}
+	// The same for an object activated from a copy of its (small) file.
+	rt.EvictIdle(0)
+	if _, err := put.Call(context.Background(), stub, 220<<10); !errors.Is(err, ErrRetryable) {
+		t.Fatalf("a batch of 220 KiB on a copy of the file with a bound of 20 pages: err = %v, want ErrRetryable", err)
+	}
+	if _, err := put.Call(context.Background(), stub, 220<<10); err != nil {
+		t.Fatalf("the retry on the file: %v", err)
+	}
 }

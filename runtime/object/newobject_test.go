@@ -217,3 +217,99 @@ func crashNewChild(dir string) {
 	}
 	wg.Wait()
 }
+
+// TestColdActivationInMemory: an evicted object with a small file activates from a
+// copy of it in memory: a read or a write creates no -wal or -shm; a write is copied
+// into the file in one transaction, which a reader holding the file open sees whole;
+// the next batch runs on the file in WAL mode.
+func TestColdActivationInMemory(t *testing.T) {
+	dir := t.TempDir()
+	rt := objecttest.New(t, object.Config{DataDir: dir})
+	var path string
+	var walDuring []bool
+	probe := object.NewMethod("probe", func(l *Ledger, ctx context.Context, key string) (int, error) {
+		_, werr := os.Lstat(path + "-wal")
+		_, serr := os.Lstat(path + "-shm")
+		walDuring = append(walDuring, werr == nil || serr == nil)
+		if key == "" {
+			return 0, nil
+		}
+		return 0, l.st.Storage().Put(key, []byte("v"))
+	})
+	ns, err := object.Register(rt.Runtime, "ledger", newLedger, object.Methods(probe))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stub := ns.GetByName("cold")
+	path = rt.DatabasePath("ledger", stub.ID())
+	ctx := context.Background()
+	for _, k := range []string{"k1", "k2"} { // the second write runs on the file
+		if _, err := probe.Call(ctx, stub, k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rt.EvictAll()
+	noLog := func(when string) {
+		t.Helper()
+		for _, suffix := range []string{"-wal", "-shm"} {
+			if _, err := os.Lstat(path + suffix); !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("%s: %s: %v, want no such file", when, suffix, err)
+			}
+		}
+	}
+	noLog("after eviction")
+	walDuring = nil
+	if _, err := probe.Call(ctx, stub, ""); err != nil { // a read
+		t.Fatal(err)
+	}
+	noLog("after a read activation")
+	if _, err := probe.Call(ctx, stub, "k3"); err != nil { // a write, copied into the file
+		t.Fatal(err)
+	}
+	if want := []bool{false, false}; fmt.Sprint(walDuring) != fmt.Sprint(want) {
+		t.Fatalf("-wal or -shm present during the read, the write: %v; want %v (in memory)", walDuring, want)
+	}
+	rt.EvictAll()
+	// A reader beside the object, its connection open across the object's write.
+	side, err := sql.Open("sqlite", "file:"+path+"?mode=ro&_pragma=busy_timeout(5000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer side.Close()
+	side.SetMaxOpenConns(1)
+	count := func() int {
+		t.Helper()
+		var n int
+		if err := side.QueryRow(`SELECT count(*) FROM _warren_kv`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := count(); n != 3 {
+		t.Fatalf("side reader sees %d keys before the write, want 3", n)
+	}
+	if _, err := probe.Call(ctx, stub, "k4"); err != nil { // in memory, copied into the file
+		t.Fatal(err)
+	}
+	if n := count(); n != 4 {
+		t.Fatalf("side reader sees %d keys after the write, want 4", n)
+	}
+	var check, mode string
+	if err := side.QueryRow(`PRAGMA integrity_check`).Scan(&check); err != nil || check != "ok" {
+		t.Fatalf("integrity_check = %q, %v", check, err)
+	}
+	if err := side.QueryRow(`PRAGMA journal_mode`).Scan(&mode); err != nil || mode != "wal" {
+		t.Fatalf("journal_mode = %q, %v; want wal", mode, err)
+	}
+	if _, err := probe.Call(ctx, stub, "k5"); err != nil { // on the file
+		t.Fatal(err)
+	}
+	if n := count(); n != 5 {
+		t.Fatalf("side reader sees %d keys after the write on the file, want 5", n)
+	}
+	side.Close()
+	rt.EvictAll()
+	if kv := rt.KV(t, "ledger", stub.ID()); len(kv) != 5 {
+		t.Fatalf("stored %v, want k1-k5", kv)
+	}
+}
