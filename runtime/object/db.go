@@ -180,21 +180,8 @@ func openDB(ctx context.Context, path, synchronous string, template []byte) (*sq
 			return nil, nil, nil, err
 		}
 	}
-	db, err := sql.Open("sqlite", path)
+	db, conn, err := openConn(ctx, path)
 	if err != nil {
-		return nil, nil, nil, err
-	}
-	db.SetMaxOpenConns(1)
-	db.SetMaxIdleConns(1)
-	conn, err := db.Conn(ctx)
-	if err != nil {
-		db.Close()
-		return nil, nil, nil, err
-	}
-	g := &sqlGuard{}
-	fail := func(err error) (*sql.DB, *sql.Conn, *sqlGuard, error) {
-		conn.Close()
-		db.Close()
 		return nil, nil, nil, err
 	}
 	pragmas := []string{
@@ -213,15 +200,48 @@ func openDB(ctx context.Context, path, synchronous string, template []byte) (*sq
 	if !created {
 		stmts = append(append(append(pragmas, "BEGIN"), schema...), "COMMIT")
 	}
-	for _, q := range stmts {
-		if _, err := conn.ExecContext(ctx, q); err != nil {
-			return fail(fmt.Errorf("%s: %w", q, err))
-		}
-	}
-	if err := conn.Raw(g.install); err != nil {
-		return fail(err)
+	g, err := prepareConn(ctx, db, conn, stmts)
+	if err != nil {
+		return nil, nil, nil, err
 	}
 	return db, conn, g, nil
+}
+
+// openConn opens dsn as a database/sql handle of exactly one connection, and that
+// connection: an object's statements all run on it, in its runner's order.
+func openConn(ctx context.Context, dsn string) (*sql.DB, *sql.Conn, error) {
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, nil, err
+	}
+	db.SetMaxOpenConns(1)
+	db.SetMaxIdleConns(1)
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	return db, conn, nil
+}
+
+// prepareConn runs stmts (pragmas, the schema) on a connection openConn opened and
+// installs the sqlGuard; on an error it closes the connection and its handle.
+func prepareConn(ctx context.Context, db *sql.DB, conn *sql.Conn, stmts []string) (*sqlGuard, error) {
+	g := &sqlGuard{}
+	err := func() error {
+		for _, q := range stmts {
+			if _, err := conn.ExecContext(ctx, q); err != nil {
+				return fmt.Errorf("%s: %w", q, err)
+			}
+		}
+		return conn.Raw(g.install)
+	}()
+	if err != nil {
+		conn.Close()
+		db.Close()
+		return nil, err
+	}
+	return g, nil
 }
 
 // closeDB closes the object's database, releases its placement and then its slot. It

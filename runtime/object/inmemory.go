@@ -101,20 +101,8 @@ func wholeWALDatabase(img []byte) bool {
 // openInMemory opens an in-memory database holding a copy of image (a database in
 // WAL mode), with the pragmas of openDB that apply in memory (synchronous does not).
 func openInMemory(ctx context.Context, image []byte) (*sql.DB, *sql.Conn, *sqlGuard, error) {
-	db, err := sql.Open("sqlite", ":memory:")
+	db, conn, err := openConn(ctx, ":memory:")
 	if err != nil {
-		return nil, nil, nil, err
-	}
-	db.SetMaxOpenConns(1)
-	db.SetMaxIdleConns(1)
-	conn, err := db.Conn(ctx)
-	if err != nil {
-		db.Close()
-		return nil, nil, nil, err
-	}
-	fail := func(err error) (*sql.DB, *sql.Conn, *sqlGuard, error) {
-		conn.Close()
-		db.Close()
 		return nil, nil, nil, err
 	}
 	img := append([]byte(nil), image...)
@@ -128,20 +116,17 @@ func openInMemory(ctx context.Context, image []byte) (*sql.DB, *sql.Conn, *sqlGu
 		}
 		return s.Deserialize(img)
 	}); err != nil {
-		return fail(err)
+		conn.Close()
+		db.Close()
+		return nil, nil, nil, err
 	}
-	for _, q := range []string{
+	g, err := prepareConn(ctx, db, conn, []string{
 		"PRAGMA foreign_keys=ON",
 		"PRAGMA trusted_schema=OFF",
 		fmt.Sprintf("PRAGMA max_page_count=%d", maxMemoryPages),
-	} {
-		if _, err := conn.ExecContext(ctx, q); err != nil {
-			return fail(fmt.Errorf("%s: %w", q, err))
-		}
-	}
-	g := &sqlGuard{}
-	if err := conn.Raw(g.install); err != nil {
-		return fail(err)
+	})
+	if err != nil {
+		return nil, nil, nil, err
 	}
 	return db, conn, g, nil
 }

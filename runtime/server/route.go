@@ -141,13 +141,9 @@ func (s *Server) serveClustered(w http.ResponseWriter, r *http.Request, ep objec
 		if !retry {
 			return
 		}
-		s.routeRetries.Add(1)
-		select {
-		case <-r.Context().Done():
+		if !s.backOff(r.Context(), &wait) {
 			return
-		case <-time.After(wait):
 		}
-		wait *= 2
 	}
 }
 
@@ -179,13 +175,9 @@ func (s *Server) serveEndpoint(w http.ResponseWriter, r *http.Request, ep object
 		if !s.proxy(w, r, el, attempt == routeAttempts) {
 			return
 		}
-		s.routeRetries.Add(1)
-		select {
-		case <-r.Context().Done():
+		if !s.backOff(r.Context(), &wait) {
 			return
-		case <-time.After(wait):
 		}
-		wait *= 2
 	}
 }
 
@@ -257,4 +249,19 @@ func clientIP(remote string) string {
 		return h
 	}
 	return remote
+}
+
+// backOff counts a routing retry and waits *wait before it, doubling *wait for the
+// next one; it reports false, at once, when ctx ends first (the client went away).
+func (s *Server) backOff(ctx context.Context, wait *time.Duration) bool {
+	s.routeRetries.Add(1)
+	t := time.NewTimer(*wait)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+	}
+	*wait *= 2
+	return true
 }
