@@ -242,27 +242,7 @@ func TestLeaderboardPersists(t *testing.T) {
 	c := dial(t, addr, "/parties/globe/lb-test?_pk=p1&name=carol")
 	you := c.next("welcome", ofType("welcome"))["you"].(float64)
 	snap := c.next("snapshot", ofType("snapshot"))
-	lat, lng := playerAt(t, snap, you)
-	target := nearestItem(snap, lat, lng)
-	deadline := time.Now().Add(60 * time.Second) // ends when collected; ticks slow down on a loaded machine
-	for time.Now().Before(deadline) {
-		h := bearing(lat, lng, target[0], target[1])
-		c.send(fmt.Sprintf(`{"type":"input","h":%.1f,"m":1}`, h))
-		m := c.next("tick", ofType("tick"))
-		for _, p := range asSlice(m["p"]) {
-			p := p.([]any)
-			if p[0].(float64) == you {
-				lat, lng = p[1].(float64), p[2].(float64)
-			}
-		}
-		if len(asSlice(m["s"])) > 0 {
-			break
-		}
-		for _, t := range asSlice(m["t"]) { // someone else's item? retarget on any change
-			_ = t
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	collect(t, c, you, snap)
 	lb := c.next("leaderboard", func(m map[string]any) bool {
 		return m["type"] == "leaderboard" && len(asSlice(m["top"])) > 0
 	})
@@ -280,6 +260,39 @@ func TestLeaderboardPersists(t *testing.T) {
 	json.NewDecoder(resp.Body).Decode(&top)
 	if len(top) == 0 || top[0].Name != "carol" || top[0].Best < 1 {
 		t.Fatalf("after restart: %+v", top)
+	}
+}
+
+// collect steers player you of c toward the item of snap nearest to it until a
+// tick reports a score, and returns the score and where the player was then. It
+// reads every tick as it comes and steers from the newest position: a reader
+// that falls behind steers from stale positions, overshoots and circles the item.
+func collect(t *testing.T, c *client, you float64, snap map[string]any) (score, lat, lng float64) {
+	t.Helper()
+	lat, lng = playerAt(t, snap, you)
+	target := nearestItem(snap, lat, lng)
+	sent := -1.0
+	deadline := time.Now().Add(60 * time.Second) // ticks slow down on a loaded machine
+	for {
+		if time.Now().After(deadline) {
+			t.Fatalf("player %v collected nothing in 60 s (at %.1f,%.1f, item at %.1f,%.1f)", you, lat, lng, target[0], target[1])
+		}
+		// Steer when the heading changes (the input rate is bounded; ticks are not).
+		if h := bearing(lat, lng, target[0], target[1]); sent < 0 || math.Abs(math.Remainder(h-sent, 360)) > 2 {
+			c.send(fmt.Sprintf(`{"type":"input","h":%.1f,"m":1}`, h))
+			sent = h
+		}
+		m := c.next("tick", ofType("tick"))
+		for _, p := range asSlice(m["p"]) {
+			if p := p.([]any); p[0].(float64) == you {
+				lat, lng = p[1].(float64), p[2].(float64)
+			}
+		}
+		for _, s := range asSlice(m["s"]) {
+			if s := s.([]any); s[0].(float64) == you && s[1].(float64) > 0 {
+				return s[1].(float64), lat, lng
+			}
+		}
 	}
 }
 
@@ -337,25 +350,7 @@ func TestResumeAfterRestart(t *testing.T) {
 	c := dial(t, addr, "/parties/globe/resume?_pk=dora-1&name=dora")
 	you := c.next("welcome", ofType("welcome"))["you"].(float64)
 	snap := c.next("snapshot", ofType("snapshot"))
-	lat, lng := playerAt(t, snap, you)
-	target := nearestItem(snap, lat, lng)
-	score := 0.0
-	deadline := time.Now().Add(60 * time.Second) // ends when collected; ticks slow down on a loaded machine
-	for score == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("dora collected nothing")
-		}
-		c.send(fmt.Sprintf(`{"type":"input","h":%.1f,"m":1}`, bearing(lat, lng, target[0], target[1])))
-		m := c.next("tick", ofType("tick"))
-		for _, p := range asSlice(m["p"]) {
-			if p := p.([]any); p[0].(float64) == you {
-				lat, lng = p[1].(float64), p[2].(float64)
-			}
-		}
-		for _, s := range asSlice(m["s"]) {
-			score = s.([]any)[1].(float64)
-		}
-	}
+	score, lat, lng := collect(t, c, you, snap)
 	c.send(`{"type":"input","h":0,"m":0}`) // stop, so the position is stable
 	c.next("stopped", func(m map[string]any) bool {
 		for _, p := range asSlice(m["p"]) {
