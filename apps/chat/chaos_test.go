@@ -99,7 +99,7 @@ func (cc chatChaos) Check(ctx context.Context, in *chaostest.CheckInput) (chaost
 			mu.Lock()
 			count[m.ID]++
 			mu.Unlock()
-		})
+		}, func(d time.Duration) { time.Sleep(d) })
 		stop()
 		conn.Close()
 		if err != nil {
@@ -123,48 +123,4 @@ func (cc chatChaos) Check(ctx context.Context, in *chaostest.CheckInput) (chaost
 		res.Examples = res.Examples[:10]
 	}
 	return res, nil
-}
-
-// readHistory reads the "all" frame and then every older page, calling f for each
-// message.
-func readHistory(conn *websocket.Conn, f func(Message)) error {
-	type page struct {
-		Type     string
-		Messages []Message
-		HasMore  bool
-	}
-	next := func(typ string) (page, error) {
-		for range 100 {
-			conn.SetReadDeadline(time.Now().Add(10 * time.Second))
-			var p page
-			if err := conn.ReadJSON(&p); err != nil {
-				return p, err
-			}
-			if p.Type == typ {
-				return p, nil
-			}
-		}
-		return page{}, fmt.Errorf("no %s frame", typ)
-	}
-	p, err := next(TypeAll)
-	for pages := 0; err == nil; pages++ {
-		if pages > 10_000 {
-			return fmt.Errorf("more than 10000 history pages")
-		}
-		before := int64(0)
-		for _, m := range p.Messages {
-			f(m)
-			if before == 0 || m.Seq < before {
-				before = m.Seq
-			}
-		}
-		if !p.HasMore || before <= 1 {
-			return nil
-		}
-		if err := conn.WriteJSON(map[string]any{"type": TypeHistory, "before": before, "limit": MaxPage}); err != nil {
-			return err
-		}
-		p, err = next(TypeHistory)
-	}
-	return err
 }
