@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"sort"
+
+	"github.com/warrenhq/warren/runtime/internal/walfile"
 )
 
 // This file reads the frames that SQLite's COMMIT appended to a database's write-ahead
@@ -14,11 +16,8 @@ import (
 // commit the object's committer reads the new committed frames and ships them.
 
 const (
-	walHeaderSize      = 32
-	walFrameHeaderSize = 24
-	walMagicLE         = 0x377f0682 // checksums of little-endian 32-bit words
-	walMagicBE         = 0x377f0683 // checksums of big-endian 32-bit words
-	walVersion         = 3007000
+	walHeaderSize      = walfile.HeaderSize
+	walFrameHeaderSize = walfile.FrameHeaderSize
 )
 
 // errWALRestarted means the log was reset (a checkpoint restarted it) by someone
@@ -147,38 +146,19 @@ func (c *walCursor) decodeTail(header, tail []byte, size int64) (*pageSet, error
 // parseWALHeader validates a log header as SQLite's recovery does (magic, version,
 // page size, checksum) and returns a cursor positioned at the first frame.
 func parseWALHeader(b []byte) (walCursor, bool) {
-	magic := binary.BigEndian.Uint32(b[0:])
-	if magic != walMagicLE && magic != walMagicBE {
+	h, ok := walfile.ParseHeader(b)
+	if !ok {
 		return walCursor{}, false
 	}
-	pageSize := int(binary.BigEndian.Uint32(b[8:]))
-	if binary.BigEndian.Uint32(b[4:]) != walVersion || !validPageSize(pageSize) {
-		return walCursor{}, false
-	}
-	c := walCursor{valid: true, bigEndian: magic&1 == 1, pageSize: pageSize,
-		salt1: binary.BigEndian.Uint32(b[16:]), salt2: binary.BigEndian.Uint32(b[20:]),
-		offset: walHeaderSize}
-	c.s1, c.s2 = walChecksum(c.bigEndian, b[:24], 0, 0)
-	if c.s1 != binary.BigEndian.Uint32(b[24:]) || c.s2 != binary.BigEndian.Uint32(b[28:]) {
-		return walCursor{}, false
-	}
-	return c, true
+	return walCursor{valid: true, bigEndian: h.BigEndian, pageSize: h.PageSize, salt1: h.Salt1, salt2: h.Salt2,
+		offset: walHeaderSize, s1: h.S1, s2: h.S2}, true
 }
 
-func validPageSize(n int) bool { return n >= 512 && n <= 65536 && n&(n-1) == 0 }
+func validPageSize(n int) bool { return walfile.ValidPageSize(n) }
 
-// walChecksum is SQLite's log checksum (walChecksumBytes) over b, whose length is a
-// multiple of 8, continuing from s1, s2.
+// walChecksum is SQLite's log checksum over b (walfile.Checksum).
 func walChecksum(bigEndian bool, b []byte, s1, s2 uint32) (uint32, uint32) {
-	order := binary.ByteOrder(binary.LittleEndian)
-	if bigEndian {
-		order = binary.BigEndian
-	}
-	for i := 0; i+8 <= len(b); i += 8 {
-		s1 += order.Uint32(b[i:]) + s2
-		s2 += order.Uint32(b[i+4:]) + s1
-	}
-	return s1, s2
+	return walfile.Checksum(bigEndian, b, s1, s2)
 }
 
 // readCommitted reads the frames committed to the log of the database at dbPath

@@ -289,6 +289,22 @@ func (rt *Runtime) RestoreFile(ctx context.Context, ns string, id ID, path strin
 	}
 	defer release()
 	rt.closeObjectSockets(ctx, c, id, CloseServiceRestart, "object restored")
+	if err := rt.replaceObjectFile(ns, id, tmp); err != nil {
+		return err
+	}
+	if h := rt.cfg.History; h != nil {
+		if err := h.Replaced(ns, id, dst); err != nil {
+			return fmt.Errorf("object: restore %s/%s: history: %w", ns, id, err)
+		}
+	}
+	return nil
+}
+
+// replaceObjectFile makes the checked file tmp object id's database, while the
+// object is held: its log and shared memory are removed, tmp renamed over it, its
+// wake entry rebuilt from its alarms, its metrics and catalogue entry renewed.
+func (rt *Runtime) replaceObjectFile(ns string, id ID, tmp string) error {
+	dst := rt.dbPath(ns, id)
 	for _, suffix := range []string{"-wal", "-shm", "-journal"} {
 		if err := os.Remove(dst + suffix); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("object: restore %s/%s: %w", ns, id, err)
@@ -317,8 +333,36 @@ func (rt *Runtime) RestoreFile(ctx context.Context, ns string, id ID, path strin
 	return nil
 }
 
-// checkObjectFile refuses a file that is not a whole, sound object database of id.
+// checkObjectFile refuses a file that is not a whole, sound object database of id,
+// stamped as a backup or export of it.
 func checkObjectFile(c *nsCore, id ID, path string) error {
+	if err := checkDatabaseFile(c, id, path); err != nil {
+		return err
+	}
+	fail := func(format string, args ...any) error {
+		return fmt.Errorf("%w: restore %s/%s: %s: "+format, append([]any{ErrCorrupt, c.name, id, path}, args...)...)
+	}
+	db, err := openReadOnly(path)
+	if err != nil {
+		return fail("%v", err)
+	}
+	defer db.Close()
+	var origin []byte
+	err = db.QueryRow(`SELECT value FROM _warren_meta WHERE key = 'origin'`).Scan(&origin)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return fmt.Errorf("%w: restore %s/%s: %s is not a Warren backup or export (it does not say which object it is of)", ErrInvalidArgument, c.name, id, path)
+	case err != nil:
+		return fail("not an object database: %v", err)
+	case string(origin) != c.name+"/"+id.String():
+		return fmt.Errorf("%w: restore %s/%s: %s is a backup of %s (another namespace or object)", ErrInvalidArgument, c.name, id, path, truncate(string(origin), 140))
+	}
+	return nil
+}
+
+// checkDatabaseFile refuses a file that is not a whole, sound object database
+// (SQLite's header, integrity_check) or whose stored name is not id's.
+func checkDatabaseFile(c *nsCore, id ID, path string) error {
 	fail := func(format string, args ...any) error {
 		return fmt.Errorf("%w: restore %s/%s: %s: "+format, append([]any{ErrCorrupt, c.name, id, path}, args...)...)
 	}
@@ -352,16 +396,6 @@ func checkObjectFile(c *nsCore, id ID, path string) error {
 	}
 	if res != "ok" {
 		return fail("integrity_check: %s", res)
-	}
-	var origin []byte
-	err = db.QueryRow(`SELECT value FROM _warren_meta WHERE key = 'origin'`).Scan(&origin)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return fmt.Errorf("%w: restore %s/%s: %s is not a Warren backup or export (it does not say which object it is of)", ErrInvalidArgument, c.name, id, path)
-	case err != nil:
-		return fail("not an object database: %v", err)
-	case string(origin) != c.name+"/"+id.String():
-		return fmt.Errorf("%w: restore %s/%s: %s is a backup of %s (another namespace or object)", ErrInvalidArgument, c.name, id, path, truncate(string(origin), 140))
 	}
 	var name []byte
 	err = db.QueryRow(`SELECT value FROM _warren_meta WHERE key = 'name'`).Scan(&name)

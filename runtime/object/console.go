@@ -122,6 +122,10 @@ func (rt *Runtime) writeQuery(ctx context.Context, c *nsCore, id ID, path, query
 			return QueryResult{}, err
 		}
 	}
+	oh := rt.openHistory(ctx, c.name, id, path, conn)
+	if oh != nil {
+		defer oh.Close() // archives the write before conn.Close would checkpoint it
+	}
 	g := &sqlGuard{}
 	if err := registerAuthorizer(conn, g.authorize); err != nil {
 		return QueryResult{}, err
@@ -145,6 +149,9 @@ func (rt *Runtime) writeQuery(ctx context.Context, c *nsCore, id ID, path, query
 	if err := rt.cfg.Committer.Commit(ctx, c.name, id, 1, commit); err != nil {
 		conn.ExecContext(context.Background(), "ROLLBACK")
 		return QueryResult{}, fmt.Errorf("object: sql: commit: %w", err)
+	}
+	if oh != nil {
+		oh.Committed(rt.cfg.Clock.Now())
 	}
 	n, _ := res.RowsAffected()
 	name, _ := id.Name()

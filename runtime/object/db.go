@@ -111,6 +111,7 @@ func (e *entity) ensureOpen(hint string) error {
 			return fmt.Errorf("%w: open %s/%s: %v", storageError(err), e.ns.name, e.id, err)
 		}
 	}
+	e.hist = e.rt.openHistory(ctx, e.ns.name, e.id, path, conn)
 	e.db, e.conn, e.release = db, conn, release
 	if e.state == nil {
 		e.state = &State{e: e}
@@ -256,6 +257,10 @@ func (e *entity) closeDB(keepInstance bool) {
 	}
 	if e.state != nil {
 		e.state.closeStmts()
+	}
+	if e.hist != nil {
+		e.hist.Close() // archives what the log holds: closing would checkpoint it
+		e.hist = nil
 	}
 	e.conn.Close()
 	e.db.Close()

@@ -55,6 +55,7 @@ type entity struct {
 	noMemory         bool // a first batch outgrew memory: the next activation starts on a file
 
 	state *State
+	hist  ObjectHistory // the activation's history (nil without one)
 	// the batch being run, for the watchdog to fail or deliver if it abandons the runner
 	batch   []*event
 	out     []outcome
@@ -286,6 +287,9 @@ func (e *entity) runBatch(batch []*event) bool {
 		e.abort(batch, out, fmt.Errorf("%w: commit: %v", commitError(err), err))
 		return true
 	}
+	if e.hist != nil {
+		e.hist.Committed(e.rt.cfg.Clock.Now())
+	}
 	e.rt.noteCommit(e, batch, out, turns, time.Since(began))
 	e.unstoredName = false
 	clear(e.state.undo) // committed: nothing left to undo
@@ -304,6 +308,9 @@ func (e *entity) runBatch(batch []*event) bool {
 	}
 	if c := e.rt.cfg.Cluster; c != nil {
 		c.BatchDone(e.ns.name, e.id)
+	}
+	if e.hist != nil {
+		e.hist.Idle()
 	}
 	return true
 }

@@ -36,7 +36,8 @@ import (
 // After a commit that wrote the file, the next batch runs on the file (moveToFile),
 // in WAL mode, as every object did before: a busy object commits a few pages per
 // batch, not the whole database. Cluster mode (or any Committer but LocalCommitter)
-// never runs in memory: its Committer ships the WAL frames of every commit.
+// never runs in memory: its Committer ships the WAL frames of every commit. Nor does
+// a runtime with a History, which archives every commit from the object's log.
 
 // memoryPhase says where an open database lives (entity.memory).
 type memoryPhase uint8
@@ -58,9 +59,11 @@ const maxLoadBytes = 256 << 10
 
 // inMemoryStart returns what the object's next activation may start from in memory:
 // the template (phase memNew) when the object has no file, the file's bytes (memCopy)
-// when it is small, whole (no -wal) and in WAL mode; else phase onFile.
+// when it is small, whole (no -wal) and in WAL mode; else phase onFile. With a
+// History it is always onFile: a commit in memory reaches the file whole or through
+// the backup API, not as frames of the log the history archives.
 func (e *entity) inMemoryStart(path string) ([]byte, memoryPhase) {
-	if e.rt.template == nil || e.rt.cfg.Cluster != nil {
+	if e.rt.template == nil || e.rt.cfg.Cluster != nil || e.rt.cfg.History != nil {
 		return nil, onFile
 	}
 	if _, ok := e.rt.cfg.Committer.(LocalCommitter); !ok {

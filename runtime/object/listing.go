@@ -306,6 +306,11 @@ func (rt *Runtime) DeleteObject(ctx context.Context, ns string, id ID) error {
 	if err := removeObjectFiles(path); err != nil {
 		return fmt.Errorf("object: delete %s/%s: %w", ns, id, err)
 	}
+	if h := rt.cfg.History; h != nil {
+		if err := h.Replaced(ns, id, path); err != nil {
+			return fmt.Errorf("object: delete %s/%s: history: %w", ns, id, err)
+		}
+	}
 	rt.wake.settle(key, time.Time{}, false)
 	rt.ops.metrics.forget(key)
 	if err := rt.ops.catalog.forget(key); err != nil {

@@ -77,6 +77,10 @@ type Config struct {
 	AlarmJitter func() float64
 	// Sockets bounds WebSockets; see SocketConfig.
 	Sockets SocketConfig
+	// History, when set, keeps every object's committed states for point-in-time
+	// recovery (BookmarkForTime, RestoreBookmark); package history implements it.
+	// Default nil: none is kept. Ignored in cluster mode.
+	History History
 }
 
 // The defaults of Config's fields (a zero field gets its default).
