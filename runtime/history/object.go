@@ -58,6 +58,8 @@ type objHist struct {
 	cur        *os.File // the segment archives append to; nil: the next starts one
 	curSize    int64
 	pend       *os.File     // the pending file, open for appending
+	wal        *os.File     // the log, open for reading (once it exists)
+	readBuf    []byte       // reused by readCommitLocked
 	pending    []pendingRec // commits in the log not archived yet
 	cursor     walfile.Cursor
 }
@@ -282,52 +284,69 @@ func (o *objHist) committedLocked(at time.Time) error {
 	if !o.open {
 		return nil
 	}
-	f, err := os.Open(o.db + "-wal")
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	size := fi.Size()
-	var commits []walfile.Commit
-	for attempt := 0; attempt < 2 && len(commits) == 0; attempt++ {
-		if !o.cursor.Valid || attempt == 1 {
-			if attempt == 1 && size <= o.cursor.Offset {
-				break
-			}
-			hdr := make([]byte, walfile.HeaderSize)
-			if _, err := f.ReadAt(hdr, 0); err != nil {
-				return nil // no header: nothing committed
-			}
-			h, ok := walfile.ParseHeader(hdr)
-			if !ok {
-				return nil
-			}
-			if o.cursor.Valid && h.Salt1 == o.cursor.Salt1 && h.Salt2 == o.cursor.Salt2 {
-				break // the same log: this batch wrote nothing
-			}
-			o.cursor.Start(h) // a new log (restarted by someone else if attempt 1)
-		}
-		if size <= o.cursor.Offset {
-			continue
-		}
-		tail := make([]byte, size-o.cursor.Offset)
-		if _, err := f.ReadAt(tail, o.cursor.Offset); err != nil {
+	if o.wal == nil {
+		f, err := os.Open(o.db + "-wal")
+		if err != nil {
 			return err
 		}
-		commits = o.cursor.Next(tail)
+		o.wal = f
 	}
-	if len(commits) == 0 {
-		return nil
+	end, err := o.readCommitLocked()
+	if err != nil || end == 0 {
+		return err
 	}
-	p := pendingRec{salt1: o.cursor.Salt1, salt2: o.cursor.Salt2, walEnd: o.cursor.Offset,
+	p := pendingRec{salt1: o.cursor.Salt1, salt2: o.cursor.Salt2, walEnd: end,
 		seq: o.headSeqLocked() + 1, time: max(at.UnixNano(), o.headTimeLocked())}
 	o.pending = append(o.pending, p)
 	_, err = o.pend.Write(p.encode())
 	return err
+}
+
+// readCommitLocked advances the cursor over the commits appended to the log since
+// the last call and returns where the last ends (0: none, a batch that wrote
+// nothing). It reads a header when the log may have started a new generation (after
+// a checkpoint restarted it), and only as much after the cursor as the new frames
+// take. Commits the history holds already (the old generation of a log a checkpoint
+// restarted but no writer reset yet) are not new.
+func (o *objHist) readCommitLocked() (int64, error) {
+	for attempt := 0; attempt < 2; attempt++ {
+		if !o.cursor.Valid || attempt == 1 {
+			hdr := make([]byte, walfile.HeaderSize)
+			if _, err := o.wal.ReadAt(hdr, 0); err != nil {
+				return 0, nil // no header: nothing committed
+			}
+			h, ok := walfile.ParseHeader(hdr)
+			if !ok || o.cursor.Valid && h.Salt1 == o.cursor.Salt1 && h.Salt2 == o.cursor.Salt2 {
+				return 0, nil // the same log: nothing new
+			}
+			if h.Salt1 == o.last.salt1 && h.Salt2 == o.last.salt2 {
+				// The generation archived and checkpointed last: its next writer
+				// starts a new one, so nothing new is in it.
+				return 0, nil
+			}
+			o.cursor.Start(h)
+		}
+		var commits []walfile.Commit
+		for chunk := 16 << 10; ; chunk *= 4 {
+			if cap(o.readBuf) < chunk {
+				o.readBuf = make([]byte, chunk)
+			}
+			buf := o.readBuf[:chunk]
+			n, err := o.wal.ReadAt(buf, o.cursor.Offset)
+			if err != nil && err != io.EOF {
+				return 0, err
+			}
+			var more bool
+			commits, more = o.cursor.Scan(buf[:n])
+			if len(commits) > 0 || !more || n < chunk {
+				break
+			}
+		}
+		if len(commits) > 0 {
+			return o.cursor.Offset, nil
+		}
+	}
+	return 0, nil
 }
 
 // headLocked is the object's last commit: the last pending one, else the last archived.
@@ -368,6 +387,10 @@ func (o *objHist) closeFilesLocked() {
 	if o.pend != nil {
 		o.pend.Close()
 		o.pend = nil
+	}
+	if o.wal != nil {
+		o.wal.Close()
+		o.wal = nil
 	}
 	o.open, o.checkpoint, o.pending, o.cursor = false, nil, nil, walfile.Cursor{}
 }
@@ -467,7 +490,11 @@ func (o *objHist) appendLocked(recs []*record, pageSize int) error {
 			return err
 		}
 	}
-	var buf []byte
+	size := 0
+	for _, r := range recs {
+		size += recHeaderSize + recFixedSize + len(r.pages)*(4+pageSize)
+	}
+	buf := make([]byte, 0, size)
 	for _, r := range recs {
 		buf = encodeRecord(buf, r, pageSize)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"slices"
 	"sort"
 
 	"github.com/warrenhq/warren/runtime/internal/walfile"
@@ -89,7 +90,7 @@ func encodeRecord(b []byte, r *record, pageSize int) []byte {
 	sort.Slice(nums, func(i, j int) bool { return nums[i] < nums[j] })
 	bodyLen := recFixedSize + len(nums)*(4+pageSize)
 	start := len(b)
-	b = append(b, make([]byte, recHeaderSize+bodyLen)...)
+	b = slices.Grow(b, recHeaderSize+bodyLen)[:start+recHeaderSize+bodyLen]
 	body := b[start+recHeaderSize:]
 	binary.BigEndian.PutUint64(body[0:], r.seq)
 	binary.BigEndian.PutUint64(body[8:], uint64(r.time))

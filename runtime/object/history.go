@@ -19,7 +19,7 @@ import (
 // where the object's fenced log is its history.
 type History interface {
 	// Open is called once an object's database opened, before its first turn, with
-	// the connection idle; checkpoint checkpoints its log (TRUNCATE) on that
+	// the connection idle; checkpoint checkpoints its log (RESTART) on that
 	// connection and reports whether it completed. An error leaves the activation
 	// without history (it is logged; SQLite checkpoints as usual).
 	Open(namespace string, id ID, path string, checkpoint func() (bool, error)) (ObjectHistory, error)
@@ -64,7 +64,7 @@ func (rt *Runtime) openHistory(ctx context.Context, ns string, id ID, path strin
 	}
 	checkpoint := func() (bool, error) {
 		var busy, logFrames, done int
-		err := conn.QueryRowContext(context.Background(), "PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &logFrames, &done)
+		err := conn.QueryRowContext(context.Background(), "PRAGMA wal_checkpoint(RESTART)").Scan(&busy, &logFrames, &done)
 		return err == nil && busy == 0, err
 	}
 	oh, err := h.Open(ns, id, path, checkpoint)

@@ -91,7 +91,15 @@ func (c *Cursor) Start(h Header) { *c = Cursor{Header: h, Valid: true, Offset: H
 // and advances the cursor past the last of them. Frames after the last commit frame
 // are left for a later call. The pages alias tail.
 func (c *Cursor) Next(tail []byte) []Commit {
-	var commits []Commit
+	commits, _ := c.Scan(tail)
+	return commits
+}
+
+// Scan is Next that also reports whether the valid frames run to the end of tail
+// (more: a longer read may hold more of them) rather than stop at a frame that is
+// not the log's (another generation's, or torn).
+func (c *Cursor) Scan(tail []byte) (commits []Commit, more bool) {
+	more = true
 	s1, s2 := c.S1, c.S2
 	frameSize := FrameHeaderSize + c.PageSize
 	pending := map[uint32][]byte{}
@@ -100,11 +108,13 @@ func (c *Cursor) Next(tail []byte) []Commit {
 		page := tail[at+FrameHeaderSize : at+frameSize]
 		pgno := binary.BigEndian.Uint32(fh[0:])
 		if pgno == 0 || binary.BigEndian.Uint32(fh[8:]) != c.Salt1 || binary.BigEndian.Uint32(fh[12:]) != c.Salt2 {
+			more = false
 			break
 		}
 		s1, s2 = Checksum(c.BigEndian, fh[:8], s1, s2)
 		s1, s2 = Checksum(c.BigEndian, page, s1, s2)
 		if s1 != binary.BigEndian.Uint32(fh[16:]) || s2 != binary.BigEndian.Uint32(fh[20:]) {
+			more = false
 			break
 		}
 		pending[pgno] = page
@@ -118,7 +128,7 @@ func (c *Cursor) Next(tail []byte) []Commit {
 	if n := len(commits); n > 0 {
 		c.Offset = commits[n-1].End
 	}
-	return commits
+	return commits, more
 }
 
 // Commits returns the header and the committed transactions of a whole log file's
