@@ -56,9 +56,11 @@ func (l objectLog) append(ctx context.Context, rec []byte, after uint64, rollup 
 	if rollup {
 		msg.Header = nats.Header{jetstream.MsgRollup: []string{jetstream.MsgRollupSubject}}
 	}
-	ack, err := l.js.PublishMsg(ctx, msg,
-		jetstream.WithExpectLastSequencePerSubject(after),
-		jetstream.WithExpectStream(l.stream.CachedInfo().Config.Name))
+	opts := []jetstream.PublishOpt{jetstream.WithExpectStream(l.stream.CachedInfo().Config.Name)}
+	if !unfenced {
+		opts = append(opts, jetstream.WithExpectLastSequencePerSubject(after))
+	}
+	ack, err := l.js.PublishMsg(ctx, msg, opts...)
 	var apiErr *jetstream.APIError
 	switch {
 	case err == nil:

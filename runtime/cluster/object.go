@@ -142,7 +142,7 @@ func (o *Object) Commit(ctx context.Context, commit func() error) error {
 	if o.broken != nil {
 		return o.broken
 	}
-	if !o.n.lease.valid(o.inc) {
+	if !o.n.lease.valid(o.inc) && !unfenced {
 		return ErrLeaseExpired
 	}
 	if err := commit(); err != nil {
