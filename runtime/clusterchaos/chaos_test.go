@@ -11,9 +11,14 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -29,11 +34,24 @@ import (
 // (the helper-process pattern: objecttest.StartCluster starts os.Args[0]).
 const nodeEnv = "WARREN_CLUSTERCHAOS_NODE"
 
-// leaseTTL is the nodes' lease: short, so a run fails over many times in minutes.
-const leaseTTL = 3 * time.Second
+// leaseTTL is the nodes' lease: short by default, so a run fails over many times in
+// minutes; WARREN_CHAOS_LEASE (a duration, e.g. 10s: the cluster's default) sets
+// another, for the harness and its nodes alike.
+var leaseTTL = func() time.Duration {
+	if d, err := time.ParseDuration(os.Getenv("WARREN_CHAOS_LEASE")); err == nil && d > 0 {
+		return d
+	}
+	return 3 * time.Second
+}()
 
 func TestMain(m *testing.M) {
 	if os.Getenv(nodeEnv) == "1" {
+		// Before any socket is opened: the partitioner matches the node's packets by
+		// its cgroup.
+		if err := JoinCgroup(os.Getenv(CgroupEnv), flagValue(os.Args[1:], "node")); err != nil {
+			fmt.Fprintln(os.Stderr, "clusterchaos node: join cgroup:", err)
+			os.Exit(1)
+		}
 		server.Main(setApp())
 		return
 	}
@@ -41,17 +59,24 @@ func TestMain(m *testing.M) {
 }
 
 // setApp is the app under test: a namespace "set" whose objects are grow-only sets
-// over HTTP. POST ?e=<elem> adds elem (answered once durable); GET lists the
-// elements, one a line. Every answer carries the serving node's name in Chaos-Node.
+// over HTTP. POST ?e=<elem> adds elem (answered once durable; with &hold the turn
+// waits before the write until the harness releases it: the nemesis freezes a node
+// in the middle of it); GET lists the elements, one a line. Every answer carries the
+// serving node's name in Chaos-Node and the object's cluster key in Chaos-Key. The
+// node is instrumented (clusterchaos.Instrument): it writes its NATS URL and every
+// batch it served into its data directory.
 func setApp() server.App {
 	node := flagValue(os.Args[1:], "node")
 	return server.App{
 		Name:    "clusterchaos",
 		Addr:    "127.0.0.1:0",
-		Cluster: clustermode.Cluster{LeaseTTL: leaseTTL},
+		Cluster: Instrument(clustermode.Cluster{LeaseTTL: leaseTTL}, flagValue(os.Args[1:], "data")),
+		// A held write outlives a pause of up to a minute and more (the default 30 s
+		// would time it out, and the zombie would never try to commit).
+		Runtime: object.Config{TurnTimeout: 3 * time.Minute},
 		Setup: func(rt *object.Runtime, s *server.Server) error {
 			ns, err := object.Register(rt, "set", func(ctx context.Context, st *object.State) (*setObject, error) {
-				return &setObject{st: st, node: node}, nil
+				return &setObject{st: st, node: node, key: ObjectKey(st.Namespace(), st.ID().String())}, nil
 			})
 			if err != nil {
 				return err
@@ -64,16 +89,21 @@ func setApp() server.App {
 type setObject struct {
 	st   *object.State
 	node string
+	key  string
 }
 
 func (o *setObject) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Chaos-Node", o.node)
+	w.Header().Set("Chaos-Key", o.key)
 	switch r.Method {
 	case http.MethodPost:
 		e := r.URL.Query().Get("e")
 		if e == "" || len(e) > 64 || strings.ContainsAny(e, "\n") {
 			http.Error(w, "want ?e=<element>", http.StatusBadRequest)
 			return
+		}
+		if r.URL.Query().Has("hold") {
+			holdUntilReleased(e)
 		}
 		if err := o.st.Storage().Put("e/"+e, []byte{1}); err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
@@ -94,6 +124,21 @@ func (o *setObject) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// releaseFile is the file (in the node's data directory) whose creation releases a
+// held add of elem.
+func releaseFile(dataDir, elem string) string { return filepath.Join(dataDir, "chaos-release-"+elem) }
+
+// holdUntilReleased waits (at most 3 minutes) until the harness releases the held
+// add of elem.
+func holdUntilReleased(elem string) {
+	f := releaseFile(flagValue(os.Args[1:], "data"), elem)
+	for end := time.Now().Add(3 * time.Minute); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+		if _, err := os.Stat(f); err == nil {
+			return
+		}
+	}
+}
+
 // flagValue returns the value of -name in args ("-name v" or "-name=v").
 func flagValue(args []string, name string) string {
 	for i, a := range args {
@@ -109,14 +154,20 @@ func flagValue(args []string, name string) string {
 }
 
 // TestChaosCluster runs three node processes of the set app, 6 clients doing adds
-// and reads on 24 objects through random nodes, and a nemesis that alternately
-// SIGKILLs a node (restarted on the same data dirs) and SIGSTOPs one for twice the
-// lease (then SIGCONT: a zombie), WARREN_CHAOS_KILLS times each (default 2;
-// WARREN_CHAOS_SEED replays a run's choice of nodes and timings). After
-// healing it checks the history: no acknowledged add lost, no failed add present,
-// each object linearizable, every database intact, no process left behind.
+// and reads on 24 objects through random nodes, and a nemesis that takes turns with
+// the fault kinds of WARREN_CHAOS_KINDS (default kill,pause,leader,partition),
+// WARREN_CHAOS_KILLS of each (default 2; WARREN_CHAOS_SEED replays a run's choice of
+// nodes and timings): SIGKILL a node (restarted on its data dirs); SIGSTOP one in
+// the middle of a write for twice the lease and until another node took the object
+// over (then SIGCONT: a zombie whose commit must be refused); SIGKILL the
+// node whose NATS server leads an object's log stream; cut a node off from the
+// others for twice the lease (root and iptables only; skipped, with the reason,
+// otherwise). After healing it checks the history and the logs: no acknowledged add
+// lost, no failed add present, each object linearizable, epochs never going back in
+// any object's log, no two instances serving one object at once, every database
+// intact, no process or goroutine left behind.
 func TestChaosCluster(t *testing.T) {
-	rep, ops := runCluster(t, clusterRun{faults: chaostest.KillsFromEnv(2)})
+	rep := runCluster(t, clusterRun{faults: chaostest.KillsFromEnv(2), kinds: kindsFromEnv()})
 	if rep.Set.Lost > 0 || rep.Set.FailedPresent > 0 || rep.Set.Unknown > 0 {
 		t.Errorf("set checker: %d acknowledged adds lost, %d failed adds present, %d unknown elements: %q",
 			rep.Set.Lost, rep.Set.FailedPresent, rep.Set.Unknown, rep.Set.Examples)
@@ -127,31 +178,78 @@ func TestChaosCluster(t *testing.T) {
 	if rep.Set.Acked == 0 {
 		t.Errorf("no add was acknowledged: the workload did not run")
 	}
+	if rep.Log.Regressions > 0 || rep.Log.Records == 0 || rep.BadRecords > 0 {
+		t.Errorf("log checker: %d records of an old epoch after a newer one (%q), %d records read, %d undecodable",
+			rep.Log.Regressions, rep.Log.Examples, rep.Log.Records, rep.BadRecords)
+	}
+	if rep.Serve.Violations > 0 || rep.Serve.Batches == 0 {
+		t.Errorf("serve checker: %d batches served by a superseded instance (%q) of %d", rep.Serve.Violations, rep.Serve.Examples, rep.Serve.Batches)
+	}
 	if rep.BadDBs > 0 || rep.Databases == 0 {
 		t.Errorf("%d of %d databases failed integrity_check", rep.BadDBs, rep.Databases)
 	}
 	if rep.Unavailable > 0 {
 		t.Errorf("%d objects answered no read through any node after healing", rep.Unavailable)
 	}
-	if rep.Leftover > 0 {
-		t.Errorf("%d node processes still alive after the run", rep.Leftover)
+	if rep.Leftover > 0 || rep.Goroutines > 0 {
+		t.Errorf("%d node processes and %d goroutines of the harness still alive after the run", rep.Leftover, rep.Goroutines)
 	}
-	_ = ops
 }
 
 // TestChaosClusterCatchesLoss runs the same harness with a lossy client that counts
 // every add it sent as acknowledged, whatever the answer (an "ack before commit"):
 // the set checker must report losses, so the harness is known to be able to fail.
 func TestChaosClusterCatchesLoss(t *testing.T) {
-	rep, _ := runCluster(t, clusterRun{faults: 1, lossy: true})
+	rep := runCluster(t, clusterRun{faults: 1, kinds: []string{"kill", "pause"}, lossy: true})
 	if rep.Set.Lost == 0 && len(rep.Violations) == 0 {
 		t.Errorf("a client acknowledging adds before their commit went unnoticed: %+v", rep.Set)
 	}
 }
 
+// TestChaosClusterCatchesUnfenced runs nodes with fencing turned off (the
+// deliberate bug: runtime/cluster's chaos-tagged build honours WARREN_CHAOS_UNFENCED,
+// so a zombie's commit is neither refused by its lapsed lease nor by the log) and
+// pauses, each in the middle of a write on an object the paused node owns, until one
+// such write was acknowledged (at most 3): the
+// log checker must find the zombie's records after the new owner's epoch, and the
+// serve checker the zombie serving after the new owner began.
+func TestChaosClusterCatchesUnfenced(t *testing.T) {
+	t.Setenv("WARREN_CHAOS_UNFENCED", "1")
+	rep := runCluster(t, clusterRun{faults: 3, kinds: []string{"pause"}, calmPause: true, kill: true, untilHeldOK: true})
+	if rep.Log.Regressions == 0 {
+		t.Errorf("log checker: a zombie's appends after a newer epoch went unnoticed: %+v", rep.Log)
+	}
+	if rep.Serve.Violations == 0 {
+		t.Errorf("serve checker: a zombie serving after the new owner began went unnoticed: %+v", rep.Serve)
+	}
+	t.Logf("caught: %d log regressions (%q), %d batches of a superseded instance (%q), %d acknowledged adds lost, %d objects not linearizable",
+		rep.Log.Regressions, rep.Log.Examples, rep.Serve.Violations, rep.Serve.Examples, rep.Set.Lost, len(rep.Violations))
+}
+
 type clusterRun struct {
-	faults int  // kills, and as many pauses
-	lossy  bool // the client reports every add sent as OK
+	faults int      // faults of each kind
+	kinds  []string // kill, pause, leader, partition: the nemesis takes turns
+	lossy  bool     // the client reports every add sent as OK
+	// calmPause: see nemesis.calmPause.
+	calmPause bool
+	// kill: the cluster is broken on purpose: SIGKILL the nodes at the end instead
+	// of stopping them gracefully (they may not shut down in time), and log what the
+	// harness finds besides the checkers' results instead of failing.
+	kill bool
+	// untilHeldOK: no more faults once a held add was acknowledged.
+	untilHeldOK bool
+}
+
+// faultKinds are the nemesis's fault kinds, in the order it takes turns.
+var faultKinds = []string{"kill", "pause", "leader", "partition"}
+
+// kindsFromEnv returns WARREN_CHAOS_KINDS (comma-separated), default every kind.
+func kindsFromEnv() []string {
+	v := os.Getenv("WARREN_CHAOS_KINDS")
+	if v == "" {
+		return faultKinds
+	}
+	return strings.Split(v, ",")
 }
 
 const (
@@ -159,19 +257,250 @@ const (
 	clients = 6
 )
 
-func runCluster(t *testing.T, run clusterRun) (Report, []Op) {
+// nemesis makes the faults of one run on the harness's nodes.
+type nemesis struct {
+	t       *testing.T
+	nodes   []*objecttest.Server
+	names   []string
+	h       *History
+	pids    map[int]bool
+	capture *Capture
+	part    *Partitioner // nil: partitions are skipped
+	rng     *rand.Rand
+	keys    func() map[string]string // object -> key, as the nodes answered
+	// calmPause: pause only a node that leads neither the nodes' nor the owners'
+	// bucket, so the other nodes keep their leases and take the frozen node's
+	// objects over within about the lease.
+	calmPause bool
+	heldOK    atomic.Int32 // held adds acknowledged
+}
+
+// leadsNoBucket returns a node (n if it fits) whose NATS server leads neither the
+// nodes' lease bucket nor the owners' bucket.
+func (m *nemesis) leadsNoBucket(n int) int {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	busy := map[string]bool{}
+	for _, st := range []string{"KV_warren_nodes", "KV_warren_owners"} {
+		l, err := m.capture.Leader(ctx, st)
+		if err != nil {
+			m.t.Logf("leader of %s: %v", st, err)
+		}
+		busy[l] = true
+	}
+	for k := range m.nodes {
+		if j := (n + k) % len(m.nodes); !busy[m.names[j]] {
+			return j
+		}
+	}
+	return n
+}
+
+// fault makes one fault of kind and returns it, or false when it was skipped.
+func (m *nemesis) fault(kind string, i int) (Fault, bool) {
+	n := m.rng.IntN(len(m.nodes))
+	switch kind {
+	case "leader":
+		// The node whose NATS server leads a random object's log stream.
+		keys := m.keys()
+		objs := make([]string, 0, len(keys))
+		for o := range keys {
+			objs = append(objs, o)
+		}
+		slices.Sort(objs)
+		if len(objs) == 0 {
+			return Fault{}, false
+		}
+		o := objs[m.rng.IntN(len(objs))]
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		leader, err := m.capture.StreamLeader(ctx, keys[o])
+		cancel()
+		if n = slices.Index(m.names, leader); err != nil || n < 0 {
+			m.t.Logf("fault %d: leader of %s's log stream unknown (%v %q): skipped", i, o, err, leader)
+			return Fault{}, false
+		}
+		m.t.Logf("fault %d: %s leads the log stream of %s", i, leader, o)
+	case "partition":
+		if m.part == nil {
+			return Fault{}, false
+		}
+	case "pause":
+		if m.calmPause {
+			n = m.leadsNoBucket(n)
+		}
+	}
+	f := Fault{Kind: kind, Node: m.names[n], PID: m.nodes[n].PID(), Start: time.Now()}
+	switch kind {
+	case "kill", "leader":
+		m.nodes[n].Kill()
+		time.Sleep(time.Second)
+		m.nodes[n].Start()
+		m.pids[m.nodes[n].PID()] = true
+	case "pause":
+		// Freeze the node in the middle of a write to an object it served last, so
+		// that the zombie holds a turn whose commit must be refused on waking.
+		// It stays frozen twice the lease, and until another node took that object
+		// over (JetStream may need a while to elect new leaders; at most 60 s more).
+		var obj, heldElem string
+		var held <-chan struct{}
+		for try := range 5 { // until one is held (an add refused at once holds nothing)
+			heldElem = fmt.Sprintf("z%d", i*10+try)
+			obj, held = m.heldAdd(n, i*10+try, heldElem)
+			time.Sleep(150 * time.Millisecond)
+			select {
+			case <-held:
+				obj = ""
+				continue
+			default:
+			}
+			break
+		}
+		f.Start = time.Now()
+		m.nodes[n].Pause()
+		time.Sleep(2 * leaseTTL)
+		if key := m.keys()[obj]; key != "" {
+			for end := time.Now().Add(60 * time.Second); !m.capture.TakenOver(key, m.names[n], f.Start) && time.Now().Before(end); {
+				time.Sleep(100 * time.Millisecond)
+			}
+		}
+		m.nodes[n].Resume()
+		// The zombie carries on with its turn once it serves again (its NATS server
+		// rejoined and it holds a new lease), so that a commit it should not make
+		// would land: the old activation's commit must still be refused.
+		m.waitServing(n, 30*time.Second)
+		os.WriteFile(releaseFile(m.nodes[n].DataDir, heldElem), nil, 0o644)
+		<-held
+	case "partition":
+		var others []PartNode
+		for j := range m.nodes {
+			if j != n {
+				others = append(others, m.partNode(j))
+			}
+		}
+		if err := m.part.Cut(m.partNode(n), others); err != nil {
+			m.t.Errorf("partition %s: %v", m.names[n], err)
+		}
+		time.Sleep(2 * leaseTTL)
+		if err := m.part.Heal(); err != nil {
+			m.t.Errorf("heal the partition of %s: %v", m.names[n], err)
+		}
+	default:
+		m.t.Fatalf("unknown fault kind %q (want %v)", kind, faultKinds)
+	}
+	f.End = time.Now()
+	return f, true
+}
+
+// heldAdd sends node n an add of elem held inside its turn (until the release file
+// appears), on the object n
+// served last (the history's latest answer from it), and records it. It returns the
+// object ("" when n served nothing yet) and a channel closed when the add completed.
+func (m *nemesis) heldAdd(n, i int, elem string) (string, <-chan struct{}) {
+	obj := ""
+	var last time.Time
+	for _, op := range m.h.Ops() {
+		if op.Outcome == OK && op.Served == m.names[n] && op.Return.After(last) {
+			obj, last = op.Object, op.Return
+		}
+	}
+	done := make(chan struct{})
+	if obj == "" {
+		close(done)
+		return "", done
+	}
+	go func() {
+		defer close(done)
+		op := Op{Client: clients + 1 + i, Object: obj, Entry: m.names[n], Kind: Add, Elem: elem}
+		do(&http.Client{Timeout: 4*leaseTTL + 90*time.Second}, m.nodes[n].URL, &op, "&hold")
+		m.h.Record(op)
+		if op.Outcome == OK {
+			m.heldOK.Add(1)
+		}
+		m.t.Logf("fault %d: held add %s of %s on %s: %v %s", i, op.Elem, obj, m.names[n], op.Outcome, op.Err)
+	}()
+	return obj, done
+}
+
+// waitServing waits until node n answers a read (of o00, through itself) with 200.
+func (m *nemesis) waitServing(n int, timeout time.Duration) {
+	hc := &http.Client{Timeout: 2 * time.Second}
+	for end := time.Now().Add(timeout); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
+		op := Op{Object: "o00", Kind: Read}
+		if do(hc, m.nodes[n].URL, &op, ""); op.Outcome == OK {
+			return
+		}
+	}
+	m.t.Logf("%s does not serve %v after waking", m.names[n], timeout)
+}
+
+var listenFlag = regexp.MustCompile(`-cluster-listen\x00[^\x00]*:(\d+)\x00`)
+
+// partNode is node j for the partitioner: its HTTP port and its NATS route port (from
+// its command line).
+func (m *nemesis) partNode(j int) PartNode {
+	pn := PartNode{Name: m.names[j]}
+	_, hp, _ := net.SplitHostPort(m.nodes[j].Addr)
+	if p, err := strconv.Atoi(hp); err == nil {
+		pn.Ports = append(pn.Ports, p)
+	}
+	cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", m.nodes[j].PID()))
+	if sm := listenFlag.FindSubmatch(cmdline); sm != nil {
+		p, _ := strconv.Atoi(string(sm[1]))
+		pn.Ports = append(pn.Ports, p)
+	} else {
+		m.t.Errorf("partition: no -cluster-listen port in %s's command line", m.names[j])
+	}
+	return pn
+}
+
+func runCluster(t *testing.T, run clusterRun) Report {
 	start := time.Now()
+	goroutines := runtime.NumGoroutine()
+	// What the checkers find fails the caller's test; what a run of a deliberately
+	// broken cluster breaks besides (unreadable objects, corrupt databases) fails it
+	// only when the cluster is meant to be sound.
+	problem := t.Errorf
+	if run.kill {
+		problem = t.Logf
+	}
 	t.Setenv(nodeEnv, "1")
 	seed, _ := strconv.ParseUint(os.Getenv("WARREN_CHAOS_SEED"), 10, 64) // to replay a run's faults
 	if seed == 0 {
 		seed = uint64(time.Now().UnixNano())
 	}
-	t.Logf("clusterchaos: %d kills + %d pauses, lease %v, seed %d, lossy %v, load %s", run.faults, run.faults, leaseTTL, seed, run.lossy, LoadAverage())
+	var part *Partitioner
+	if slices.Contains(run.kinds, "partition") {
+		var err error
+		if part, err = NewPartitioner(fmt.Sprintf("warren-clusterchaos-%d", os.Getpid())); err != nil {
+			t.Logf("clusterchaos: partitions SKIPPED: %v", err)
+		} else {
+			t.Setenv(CgroupEnv, part.Dir())
+			defer func() {
+				if err := part.Close(); err != nil {
+					t.Errorf("partitioner: %v", err)
+				}
+			}()
+		}
+	}
+	t.Logf("clusterchaos: %d faults of each of %v, lease %v, seed %d, lossy %v, unfenced %q, load %s",
+		run.faults, run.kinds, leaseTTL, seed, run.lossy, os.Getenv("WARREN_CHAOS_UNFENCED"), LoadAverage())
 	nodes := objecttest.StartCluster(t, os.Args[0], 3, "-log-level", "warn")
 	names := []string{"n1", "n2", "n3"}
 	pids := map[int]bool{}
-	for _, n := range nodes {
+	var urls []string
+	for i, n := range nodes {
 		pids[n.PID()] = true
+		u, err := NATSURL(n.DataDir)
+		if err != nil {
+			t.Fatalf("%s's NATS URL: %v", names[i], err)
+		}
+		urls = append(urls, u)
+	}
+	cctx, ccancel := context.WithTimeout(context.Background(), time.Minute)
+	capture, err := StartCapture(cctx, urls)
+	ccancel()
+	if err != nil {
+		t.Fatalf("capture the object logs: %v", err)
 	}
 	objs := make([]string, objects)
 	for i := range objs {
@@ -189,30 +518,23 @@ func runCluster(t *testing.T, run clusterRun) (Report, []Op) {
 		}()
 	}
 
-	// The nemesis: one fault at a time (two of the three NATS servers always run), a
-	// random node, kills and pauses alternating, 2-4 s of calm between.
-	rng := rand.New(rand.NewPCG(seed, 99))
+	// The nemesis: one fault at a time (two of the three NATS servers always run),
+	// the kinds taking turns, a random node, 2-4 s of calm between (plus the lease
+	// beyond 3 s, so that a failover ends before the next fault).
+	m := &nemesis{t: t, nodes: nodes, names: names, h: h, pids: pids, capture: capture, part: part,
+		rng: rand.New(rand.NewPCG(seed, 99)), keys: func() map[string]string { return objectKeys(h.Ops()) }, calmPause: run.calmPause}
 	time.Sleep(3 * time.Second)
-	for i := range 2 * run.faults {
-		i := i
-		n := rng.IntN(len(nodes))
-		f := Fault{Node: names[n], PID: nodes[n].PID(), Start: time.Now()}
-		if i%2 == 0 {
-			f.Kind = "kill"
-			nodes[n].Kill()
-			time.Sleep(time.Second)
-			nodes[n].Start()
-			pids[nodes[n].PID()] = true
-		} else {
-			f.Kind = "pause"
-			nodes[n].Pause()
-			time.Sleep(2 * leaseTTL)
-			nodes[n].Resume()
+	for i := range run.faults * len(run.kinds) {
+		f, ok := m.fault(run.kinds[i%len(run.kinds)], i+1)
+		if !ok {
+			continue
 		}
-		f.End = time.Now()
 		h.Fault(f)
 		t.Logf("fault %d: %s %s (pid %d) for %v", i+1, f.Kind, f.Node, f.PID, f.End.Sub(f.Start).Round(10*time.Millisecond))
-		time.Sleep(2*time.Second + time.Duration(rng.Int64N(int64(2*time.Second))))
+		if run.untilHeldOK && m.heldOK.Load() > 0 {
+			break
+		}
+		time.Sleep(2*time.Second + max(0, leaseTTL-3*time.Second) + time.Duration(m.rng.Int64N(int64(2*time.Second))))
 	}
 	cancel()
 	wg.Wait()
@@ -235,7 +557,7 @@ func runCluster(t *testing.T, run clusterRun) (Report, []Op) {
 		for i, n := range nodes {
 			op, ok := finalRead(hc, n.URL, names[i], o, deadline)
 			if !ok {
-				t.Errorf("final read of %s through %s: no answer within %v (%s)", o, names[i], budget, op.Err)
+				problem("final read of %s through %s: no answer within %v (%s)", o, names[i], budget, op.Err)
 				if first == nil && i == len(nodes)-1 {
 					unavailable++
 				}
@@ -245,18 +567,14 @@ func runCluster(t *testing.T, run clusterRun) (Report, []Op) {
 			if first == nil {
 				first, final[o] = op.Set, op.Set
 			} else if strings.Join(first, ",") != strings.Join(op.Set, ",") {
-				t.Errorf("final reads of %s disagree: %d elements through n1, %d through %s", o, len(first), len(op.Set), names[i])
+				problem("final reads of %s disagree: %d elements through n1, %d through %s", o, len(first), len(op.Set), names[i])
 			}
 		}
 	}
 	ops := h.Ops()
-	rep := Report{Objects: objects, Ops: len(ops), Set: CheckSet(ops, final), Unavailable: unavailable}
+	rep := Report{Objects: objects, Ops: len(ops), Set: CheckSet(ops, final), Unavailable: unavailable, Kinds: map[string]int{}}
 	for _, f := range h.Faults() {
-		if f.Kind == "kill" {
-			rep.Kills++
-		} else {
-			rep.Pauses++
-		}
+		rep.Kinds[f.Kind]++
 	}
 	rep.Violations, rep.Unchecked = Linearizable(ops, 20*time.Second)
 	rep.Failover = map[string][]time.Duration{}
@@ -264,15 +582,41 @@ func runCluster(t *testing.T, run clusterRun) (Report, []Op) {
 		rep.Failover[f.Kind] = append(rep.Failover[f.Kind], Failovers(ops, []Fault{f})...)
 	}
 
+	// The logs, as captured since the start, once the capture caught up with every
+	// stream; the batches every node served.
+	if behind := capture.CatchUp(30 * time.Second); len(behind) > 0 {
+		problem("log capture still behind on %v", behind)
+	}
+	recs, bad := capture.Records()
+	capture.Stop()
+	rep.BadRecords = len(bad)
+	for _, b := range bad {
+		problem("log record: %s", b)
+	}
+	rep.Log = CheckLog(recs)
+	var served []Served
+	for i, n := range nodes {
+		s, err := ReadServed(names[i], n.DataDir)
+		if err != nil {
+			problem("%s's serve log: %v", names[i], err)
+		}
+		served = append(served, s...)
+	}
+	rep.Serve = CheckServed(served, recs, h.Faults())
+
 	for _, n := range nodes {
-		n.Stop()
+		if run.kill {
+			n.Kill()
+		} else {
+			n.Stop()
+		}
 	}
 	for _, n := range nodes {
 		dbs, bad := chaostest.IntegrityCheck(n.DataDir)
 		rep.Databases += dbs
 		rep.BadDBs += len(bad)
 		for _, b := range bad {
-			t.Errorf("%s", b)
+			problem("%s", b)
 		}
 	}
 	for pid := range pids {
@@ -281,12 +625,42 @@ func runCluster(t *testing.T, run clusterRun) (Report, []Op) {
 			syscall.Kill(pid, syscall.SIGKILL) // ours: started by this harness
 		}
 	}
+	rep.Goroutines = goroutinesLeft(goroutines)
 	rep.Elapsed, rep.Load = time.Since(start), LoadAverage()
 	t.Logf("clusterchaos result:\n%s", rep.Table())
-	if len(rep.Set.Examples) > 0 {
-		t.Logf("examples: %q", rep.Set.Examples)
+	if ex := append(append(rep.Set.Examples, rep.Log.Examples...), rep.Serve.Examples...); len(ex) > 0 {
+		t.Logf("examples: %q", ex)
 	}
-	return rep, ops
+	return rep
+}
+
+// goroutinesLeft waits up to 5 s for the harness to be back to before goroutines
+// (idle HTTP connections closed) and returns how many more there are.
+func goroutinesLeft(before int) int {
+	http.DefaultTransport.(*http.Transport).CloseIdleConnections()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		n := runtime.NumGoroutine() - before
+		if n <= 0 || time.Now().After(deadline) {
+			if n > 0 {
+				buf := make([]byte, 1<<16)
+				fmt.Fprintf(os.Stderr, "clusterchaos: %d goroutines left:\n%s\n", n, buf[:runtime.Stack(buf, true)])
+			}
+			return max(n, 0)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// objectKeys maps each object to its cluster key, as the nodes answered it.
+func objectKeys(ops []Op) map[string]string {
+	keys := map[string]string{}
+	for _, op := range ops {
+		if op.Key != "" {
+			keys[op.Object] = op.Key
+		}
+	}
+	return keys
 }
 
 // client runs one client until ctx ends: 60 % adds, 40 % reads, each on a random
@@ -299,7 +673,7 @@ func client(ctx context.Context, id int, rng *rand.Rand, nodes []*objecttest.Ser
 		if rng.IntN(10) < 6 {
 			op.Kind, op.Elem = Add, fmt.Sprintf("c%d-%d", id, seq)
 		}
-		do(hc, nodes[n].URL, &op)
+		do(hc, nodes[n].URL, &op, "")
 		if lossy && op.Kind == Add {
 			op.Outcome = OK
 		}
@@ -311,14 +685,14 @@ func client(ctx context.Context, id int, rng *rand.Rand, nodes []*objecttest.Ser
 	}
 }
 
-// do performs op through base and records its times and outcome: 200 is OK; 421,
+// do performs op through base (extra: more of an add's query) and records its times and outcome: 200 is OK; 421,
 // 429, 503 and other 4xx say the operation had no effect (Failed), as does a refused
 // connection; anything else (500, 502, 504, a timeout, a reset) is Indeterminate.
-func do(hc *http.Client, base string, op *Op) {
+func do(hc *http.Client, base string, op *Op, extra string) {
 	u := base + objecttest.PartyPath("set", op.Object)
 	method := http.MethodGet
 	if op.Kind == Add {
-		method, u = http.MethodPost, u+"?e="+op.Elem
+		method, u = http.MethodPost, u+"?e="+op.Elem+extra
 	}
 	req, _ := http.NewRequest(method, u, nil)
 	op.Call = time.Now()
@@ -337,7 +711,7 @@ func do(hc *http.Client, base string, op *Op) {
 			op.Outcome = Failed
 		}
 	case resp.StatusCode == http.StatusOK:
-		op.Outcome, op.Served = OK, resp.Header.Get("Chaos-Node")
+		op.Outcome, op.Served, op.Key = OK, resp.Header.Get("Chaos-Node"), resp.Header.Get("Chaos-Key")
 		if op.Kind == Read {
 			op.Set = strings.Fields(string(body))
 		}
@@ -353,7 +727,7 @@ func do(hc *http.Client, base string, op *Op) {
 func finalRead(hc *http.Client, base, name, o string, deadline time.Time) (Op, bool) {
 	for {
 		op := Op{Client: clients, Object: o, Kind: Read, Entry: name}
-		do(hc, base, &op)
+		do(hc, base, &op, "")
 		if op.Outcome == OK {
 			return op, true
 		}

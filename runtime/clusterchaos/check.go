@@ -200,31 +200,37 @@ func Percentile(ds []time.Duration, p float64) time.Duration {
 
 // Report is one run's figures.
 type Report struct {
-	Objects, Kills, Pauses int
-	Ops                    int // operations recorded (adds and reads)
-	Set                    SetResult
-	Violations, Unchecked  []string                   // objects: not linearizable, check timed out
-	Failover               map[string][]time.Duration // fault kind -> failover times (see Failovers)
-	Databases, BadDBs      int
-	Unavailable            int // objects no node could read after healing
-	Leftover               int // processes of the harness still alive at the end
-	Elapsed                time.Duration
-	Load                   string // /proc/loadavg at the end
+	Objects               int
+	Kinds                 map[string]int // faults made, by kind
+	Ops                   int            // operations recorded (adds and reads)
+	Set                   SetResult
+	Violations, Unchecked []string                   // objects: not linearizable, check timed out
+	Failover              map[string][]time.Duration // fault kind -> failover times (see Failovers)
+	Log                   LogResult
+	BadRecords            int // log records that did not decode
+	Serve                 ServeResult
+	Databases, BadDBs     int
+	Unavailable           int // objects no node could read after healing
+	Leftover              int // processes of the harness still alive at the end
+	Goroutines            int // goroutines of the harness left at the end
+	Elapsed               time.Duration
+	Load                  string // /proc/loadavg at the end
 }
 
 // Table formats r as a Markdown table.
 func (r Report) Table() string {
 	var b strings.Builder
-	b.WriteString("| objects | kills | pauses | ops | acknowledged adds | failed | indeterminate (present) | lost | unverified | failed present | unknown | linearizability violations | unchecked | failover after kill p50 / p99 (n) | after pause p50 / p99 (n) | unavailable after healing | databases ok | left behind | time | load |\n")
-	b.WriteString("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
+	b.WriteString("| objects | kills | pauses | leader kills | partitions | ops | acknowledged adds | failed | indeterminate (present) | lost | unverified | failed present | unknown | linearizability violations | unchecked | log records (epochs) | epoch regressions | batches served | two serving | lease-read window (in a fault) | failover after kill p50 / p99 (n) | pause | leader kill | partition | unavailable after healing | databases ok | left behind | time | load |\n")
+	b.WriteString("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
 	fo := func(kind string) string {
 		ds := r.Failover[kind]
 		return fmt.Sprintf("%v / %v (%d)", Percentile(ds, 50).Round(10*time.Millisecond), Percentile(ds, 99).Round(10*time.Millisecond), len(ds))
 	}
-	fmt.Fprintf(&b, "| %d | %d | %d | %d | %d | %d | %d (%d) | %d | %d | %d | %d | %d | %d | %s | %s | %d | %d/%d | %d | %v | %s |\n",
-		r.Objects, r.Kills, r.Pauses, r.Ops, r.Set.Acked, r.Set.Failed, r.Set.Indeterminate, r.Set.IndetPresent,
+	fmt.Fprintf(&b, "| %d | %d | %d | %d | %d | %d | %d | %d | %d (%d) | %d | %d | %d | %d | %d | %d | %d (%d) | %d | %d | %d | %d (%d) | %s | %s | %s | %s | %d | %d/%d | %d+%d | %v | %s |\n",
+		r.Objects, r.Kinds["kill"], r.Kinds["pause"], r.Kinds["leader"], r.Kinds["partition"], r.Ops, r.Set.Acked, r.Set.Failed, r.Set.Indeterminate, r.Set.IndetPresent,
 		r.Set.Lost, r.Set.Unverified, r.Set.FailedPresent, r.Set.Unknown, len(r.Violations), len(r.Unchecked),
-		fo("kill"), fo("pause"), r.Unavailable, r.Databases-r.BadDBs, r.Databases, r.Leftover, r.Elapsed.Round(time.Second), r.Load)
+		r.Log.Records, r.Log.Epochs, r.Log.Regressions, r.Serve.Batches, r.Serve.Violations, r.Serve.Window, r.Serve.ZombieWindow,
+		fo("kill"), fo("pause"), fo("leader"), fo("partition"), r.Unavailable, r.Databases-r.BadDBs, r.Databases, r.Leftover, r.Goroutines, r.Elapsed.Round(time.Second), r.Load)
 	return b.String()
 }
 

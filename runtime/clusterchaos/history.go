@@ -9,11 +9,14 @@
 // processes of a small set app against them. Only processes the harness started
 // are signalled, by PID.
 //
-// Not covered yet (issue 20): the log's epochs (non-decreasing, no frames of an old
-// epoch after a newer one), two instances serving one object at once, killing the
-// NATS leader of an object's stream, network partitions, goroutine leaks in the
-// nodes, integrity through the cluster's restore path (the nodes' local files are
-// checked).
+// The logs are read with nats.go as they grow ([Capture]): epochs never go back in
+// any object's log ([CheckLog]); the nodes record every batch they served
+// ([Instrument]), and no batch of an instance began after a newer instance's EPOCH
+// record ([CheckServed]). Partitions need root and iptables ([Partitioner]).
+//
+// Not covered yet (issue 20): goroutine leaks inside the node processes (the
+// harness's own are checked), integrity through the cluster's restore path (the
+// nodes' local files are checked), power loss.
 package clusterchaos
 
 import (
@@ -64,6 +67,7 @@ type Op struct {
 	Elem    string // Add: the element
 	Entry   string // the node the request was sent to
 	Served  string // the node that served it, when it answered
+	Key     string // the object's cluster key, when it answered
 	Call    time.Time
 	Return  time.Time
 	Outcome Outcome
@@ -73,11 +77,14 @@ type Op struct {
 
 // Fault is one nemesis action on a node.
 type Fault struct {
-	Kind  string // "kill" (SIGKILL, restart) or "pause" (SIGSTOP, then SIGCONT)
+	// Kind: "kill" (SIGKILL, restart), "pause" (SIGSTOP, then SIGCONT), "leader"
+	// (SIGKILL and restart of the node leading an object's log stream) or
+	// "partition" (the node cut off from the others, then healed).
+	Kind  string
 	Node  string
 	PID   int
 	Start time.Time // the signal's time
-	End   time.Time // the node healthy again (kill) or SIGCONT sent (pause)
+	End   time.Time // the node healthy again (kill), SIGCONT sent (pause), healed (partition)
 }
 
 // History records operations and faults from many goroutines.
