@@ -340,7 +340,7 @@ func (m *nemesis) fault(kind string, i int) (Fault, bool) {
 		// Freeze the node in the middle of a write to an object it served last, so
 		// that the zombie holds a turn whose commit must be refused on waking.
 		// It stays frozen twice the lease, and until another node took that object
-		// over (JetStream may need a while to elect new leaders; at most 60 s more).
+		// over (JetStream may need a while to elect new leaders; at most 30 s more).
 		var obj, heldElem string
 		var held <-chan struct{}
 		for try := range 5 { // until one is held (an add refused at once holds nothing)
@@ -359,7 +359,11 @@ func (m *nemesis) fault(kind string, i int) (Fault, bool) {
 		m.nodes[n].Pause()
 		time.Sleep(2 * leaseTTL)
 		if key := m.keys()[obj]; key != "" {
-			for end := time.Now().Add(60 * time.Second); !m.capture.TakenOver(key, m.names[n], f.Start) && time.Now().Before(end); {
+			wait := 30 * time.Second
+			if m.calmPause {
+				wait = 60 * time.Second // the zombie must commit after a takeover
+			}
+			for end := time.Now().Add(wait); !m.capture.TakenOver(key, m.names[n], f.Start) && time.Now().Before(end); {
 				time.Sleep(100 * time.Millisecond)
 			}
 		}
@@ -604,7 +608,23 @@ func runCluster(t *testing.T, run clusterRun) Report {
 	}
 	rep.Serve = CheckServed(served, recs, h.Faults())
 
-	for _, n := range nodes {
+	// Every node at once, as a cluster is shut down: stopped one after the other, the
+	// last one's leave waits out its request timeout, its NATS server alone without a
+	// quorum to acknowledge it.
+	slow := make([]bool, len(nodes))
+	var stops sync.WaitGroup
+	for i, n := range nodes {
+		if !run.kill {
+			stops.Add(1)
+			go func() { defer stops.Done(); slow[i] = !stopsWithin(n.PID(), 9*time.Second) }()
+		}
+	}
+	stops.Wait()
+	for i, n := range nodes {
+		if slow[i] {
+			rep.SlowStops++
+			problem("%s did not stop within 9 s of SIGTERM (its goroutines, from SIGQUIT, are in its output)", names[i])
+		}
 		if run.kill {
 			n.Kill()
 		} else {
@@ -632,6 +652,24 @@ func runCluster(t *testing.T, run clusterRun) Report {
 		t.Logf("examples: %q", ex)
 	}
 	return rep
+}
+
+// stopsWithin sends the node process pid SIGTERM (and SIGCONT) and waits until
+// it exited; past timeout it sends SIGQUIT, so that the Go runtime writes every
+// goroutine's stack to its output and exits, and reports false.
+func stopsWithin(pid int, timeout time.Duration) bool {
+	syscall.Kill(pid, syscall.SIGTERM)
+	syscall.Kill(pid, syscall.SIGCONT)
+	for end := time.Now().Add(timeout); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+		if syscall.Kill(pid, 0) != nil {
+			return true
+		}
+	}
+	syscall.Kill(pid, syscall.SIGQUIT) // ours: started by this harness
+	for end := time.Now().Add(3 * time.Second); time.Now().Before(end) && syscall.Kill(pid, 0) == nil; {
+		time.Sleep(50 * time.Millisecond)
+	}
+	return false
 }
 
 // goroutinesLeft waits up to 5 s for the harness to be back to before goroutines
