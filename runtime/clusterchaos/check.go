@@ -213,6 +213,7 @@ type Report struct {
 	Unavailable           int // objects no node could read after healing
 	Leftover              int // processes of the harness still alive at the end
 	SlowStops             int // nodes that did not stop within 9 s of SIGTERM
+	HeldOK                int // writes held by a paused node (a zombie) that were acknowledged
 	Goroutines            int // goroutines of the harness left at the end
 	Elapsed               time.Duration
 	Load                  string // /proc/loadavg at the end

@@ -52,7 +52,35 @@ func NewPartitioner(name string) (*Partitioner, error) {
 		os.Remove(p.dir)
 		return nil, err
 	}
+	if err := p.probe(); err != nil {
+		return nil, errors.Join(err, p.Close())
+	}
 	return p, nil
+}
+
+// probe checks, before any node starts, what a partition will need: a process can
+// be moved into a child cgroup of dir (a node does it first thing, and exits when it
+// cannot) and iptables matches packets by that cgroup (the xt_cgroup module).
+func (p *Partitioner) probe() error {
+	dir := filepath.Join(p.dir, "probe")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		return fmt.Errorf("cgroup %s: %w", dir, err)
+	}
+	defer os.Remove(dir)
+	child := exec.Command("sleep", "30")
+	if err := child.Start(); err != nil {
+		return fmt.Errorf("start a probe process: %w", err)
+	}
+	err := os.WriteFile(filepath.Join(dir, "cgroup.procs"), []byte(strconv.Itoa(child.Process.Pid)), 0o644)
+	child.Process.Kill()
+	child.Wait()
+	if err != nil {
+		return fmt.Errorf("cannot move a process into cgroup %s: %w", dir, err)
+	}
+	if err := p.iptables("-A", p.chain, "-p", "tcp", "-m", "cgroup", "--path", p.rel("probe"), "-j", "RETURN"); err != nil {
+		return fmt.Errorf("iptables cannot match by cgroup: %w", err)
+	}
+	return p.Heal()
 }
 
 // Dir is the cgroup directory to pass to the nodes in [CgroupEnv].
@@ -77,6 +105,27 @@ func (p *Partitioner) Cut(node PartNode, others []PartNode) error {
 
 // Heal removes every rule Cut added.
 func (p *Partitioner) Heal() error { return p.iptables("-F", p.chain) }
+
+// Dropped returns how many packets the rules of the last Cut dropped so far: 0
+// after the nodes tried to talk means the cut had no effect.
+func (p *Partitioner) Dropped() (uint64, error) {
+	out, err := exec.Command("iptables", "-w", "-L", p.chain, "-v", "-x", "-n").CombinedOutput()
+	if err != nil {
+		return 0, fmt.Errorf("iptables -L %s: %v: %s", p.chain, err, strings.TrimSpace(string(out)))
+	}
+	var n uint64
+	for _, line := range strings.Split(string(out), "\n") {
+		f := strings.Fields(line)
+		if len(f) > 2 && f[2] == "DROP" {
+			c, err := strconv.ParseUint(f[0], 10, 64)
+			if err != nil {
+				return 0, fmt.Errorf("iptables -L %s: bad counter in %q", p.chain, line)
+			}
+			n += c
+		}
+	}
+	return n, nil
+}
 
 // Close heals and removes the chain and the cgroups (the nodes must have exited).
 func (p *Partitioner) Close() error {
