@@ -343,7 +343,8 @@ func (m *nemesis) fault(kind string, i int) (Fault, bool) {
 		// Freeze the node in the middle of a write to an object it served last, so
 		// that the zombie holds a turn whose commit must be refused on waking.
 		// It stays frozen twice the lease, and until another node took that object
-		// over (JetStream may need a while to elect new leaders; at most 30 s more).
+		// over (JetStream may need a while to elect new leaders; at most 20 s more: past that
+		// the zombie's commit is refused by its own lapsed lease alone).
 		var obj, heldElem string
 		var held <-chan struct{}
 		for try := range 5 { // until one is held (an add refused at once holds nothing)
@@ -362,7 +363,7 @@ func (m *nemesis) fault(kind string, i int) (Fault, bool) {
 		m.nodes[n].Pause()
 		time.Sleep(2 * leaseTTL)
 		if key := m.keys()[obj]; key != "" {
-			wait := 30 * time.Second
+			wait := 20 * time.Second
 			if m.calmPause {
 				wait = 60 * time.Second // the zombie must commit after a takeover
 			}
