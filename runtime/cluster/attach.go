@@ -195,14 +195,14 @@ func (h *host) Commit(ctx context.Context, namespace string, id object.ID, turns
 
 // BatchDone runs after a batch's outputs were released: the alarm entry the batch
 // left, and a snapshot when one is due.
-func (h *host) BatchDone(namespace string, id object.ID) {
+func (h *host) BatchDone(ctx context.Context, namespace string, id object.ID) {
 	h.mu.Lock()
 	a := h.open[hostKey(namespace, id)]
 	h.mu.Unlock()
 	if a == nil {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), h.openTimeout())
+	ctx, cancel := context.WithTimeout(ctx, h.openTimeout())
 	defer cancel()
 	h.flushAlarm(ctx, a)
 	if a.obj.SnapshotDue() {

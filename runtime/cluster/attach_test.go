@@ -140,8 +140,15 @@ func startRuntime(t testing.TB, c *testCluster, i int, cfg Config, opts ...objec
 
 func attachRuntime(t testing.TB, n *Node, opts ...object.Option) *rtNode {
 	t.Helper()
-	ocfg := object.Config{DataDir: t.TempDir(), Clock: object.SystemClock,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	return attachRuntimeConfig(t, n, object.Config{}, opts...)
+}
+
+// attachRuntimeConfig is attachRuntime with the runtime's configuration ocfg (its
+// data directory, clock and logger filled in).
+func attachRuntimeConfig(t testing.TB, n *Node, ocfg object.Config, opts ...object.Option) *rtNode {
+	t.Helper()
+	ocfg.DataDir, ocfg.Clock = t.TempDir(), object.SystemClock
+	ocfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	n.Attach(&ocfg)
 	rt, err := object.New(ocfg)
 	if err != nil {

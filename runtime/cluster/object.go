@@ -133,7 +133,7 @@ func (o *Object) Epoch() uint64 { return o.claim.Epoch }
 // to the object's log after the last record this owner wrote. It returns nil only
 // once the append is acknowledged by the log's replicas; only then may the batch's
 // outputs be released. Without calling commit, it fails when the node's lease is not
-// valid (ErrLeaseExpired) or the activation is broken; after commit, it fails with
+// valid (ErrLeaseExpired), ctx is done, or the activation is broken; after commit, it fails with
 // ErrFenced when a newer owner fenced the log, ErrIndeterminate when the append's
 // outcome is unknown. After any failure past commit the local file holds a commit the
 // cluster may not have: the Object is broken and the caller must close it and drop
@@ -144,6 +144,9 @@ func (o *Object) Commit(ctx context.Context, commit func() error) error {
 	}
 	if !o.n.lease.valid(o.inc) && !unfenced {
 		return ErrLeaseExpired
+	}
+	if err := ctx.Err(); err != nil {
+		return err // nothing committed
 	}
 	if err := commit(); err != nil {
 		return err

@@ -488,7 +488,7 @@ func (e *entity) alarmsBeforeCommit(ctx context.Context) error {
 		return err
 	}
 	if c := e.rt.cfg.Cluster; c != nil {
-		if err := c.AlarmDue(ctx, e.ns.name, e.id, st.alarm.next, st.alarm.has, false); err != nil {
+		if err := c.AlarmDue(e.rt.seamCtx, e.ns.name, e.id, st.alarm.next, st.alarm.has, false); err != nil {
 			return err
 		}
 	}
@@ -558,6 +558,6 @@ func (e *entity) alarmsAfterCommit() {
 	st.alarm.dirty, st.alarm.single = false, false
 	e.rt.wake.settle(wakeKey{e.ns.name, e.id.raw}, st.alarm.next, st.alarm.has)
 	if c := e.rt.cfg.Cluster; c != nil {
-		c.AlarmDue(context.Background(), e.ns.name, e.id, st.alarm.next, st.alarm.has, true)
+		c.AlarmDue(e.rt.seamCtx, e.ns.name, e.id, st.alarm.next, st.alarm.has, true)
 	}
 }

@@ -74,7 +74,7 @@ func (e *entity) ensureOpen(hint string) error {
 		return nil
 	}
 	ctx := context.Background()
-	release, err := e.rt.cfg.Placement.Acquire(e.ns.placementContext(ctx, hint), e.ns.name, e.id)
+	release, err := e.rt.cfg.Placement.Acquire(e.ns.placementContext(e.rt.seamCtx, hint), e.ns.name, e.id)
 	if err != nil {
 		e.rt.releaseSlot(e)
 		return fmt.Errorf("object: placement: %w", err)

@@ -282,7 +282,7 @@ func (e *entity) runBatch(batch []*event) bool {
 		return true
 	}
 	began := time.Now()
-	err := e.rt.cfg.Committer.Commit(ctx, e.ns.name, e.id, turns, e.commit)
+	err := e.rt.cfg.Committer.Commit(e.rt.seamCtx, e.ns.name, e.id, turns, e.commit)
 	if err != nil {
 		e.abort(batch, out, fmt.Errorf("%w: commit: %v", commitError(err), err))
 		return true
@@ -307,7 +307,7 @@ func (e *entity) runBatch(batch []*event) bool {
 		return false
 	}
 	if c := e.rt.cfg.Cluster; c != nil {
-		c.BatchDone(e.ns.name, e.id)
+		c.BatchDone(e.rt.seamCtx, e.ns.name, e.id)
 	}
 	if e.hist != nil {
 		e.hist.Idle()

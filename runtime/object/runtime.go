@@ -2,6 +2,7 @@ package object
 
 import (
 	"container/list"
+	"context"
 	"fmt"
 	"log/slog"
 	"os"
@@ -81,6 +82,12 @@ type Config struct {
 	// recovery (BookmarkForTime, RestoreBookmark); package history implements it.
 	// Default nil: none is kept. Ignored in cluster mode.
 	History History
+	// CloseTimeout bounds how long Close lets running batches wait on the cluster (a
+	// Placement's Acquire, a Committer's Commit, the Cluster's calls) before it
+	// cancels the context those calls got: a batch cut off there fails
+	// (ErrIndeterminate when its commit's outcome is unknown) and releases nothing.
+	// Default DefaultCloseTimeout.
+	CloseTimeout time.Duration
 }
 
 // The defaults of Config's fields (a zero field gets its default).
@@ -94,6 +101,7 @@ const (
 	DefaultTurnTimeout        = 30 * time.Second
 	DefaultMaxBatch           = 256
 	DefaultAlarmRetries       = 6
+	DefaultCloseTimeout       = 5 * time.Second
 )
 
 // queueShares is how many client addresses may fill an object's queue at the default
@@ -124,6 +132,10 @@ type Runtime struct {
 	// template is an empty object database; new objects start as a copy of it.
 	template []byte
 	ops      *opsState // catalogue, per-object metrics, operator namespaces (ops.go)
+	// seamCtx is the context of the seams' calls (Placement, Committer, Cluster) made
+	// by runners; Close cancels it (stopSeams) after Config.CloseTimeout.
+	seamCtx   context.Context
+	stopSeams context.CancelFunc
 }
 
 type objectKey struct {
@@ -166,6 +178,9 @@ func New(cfg Config) (*Runtime, error) {
 	if cfg.TurnTimeout <= 0 {
 		cfg.TurnTimeout = DefaultTurnTimeout
 	}
+	if cfg.CloseTimeout <= 0 {
+		cfg.CloseTimeout = DefaultCloseTimeout
+	}
 	switch cfg.Synchronous {
 	case "":
 		cfg.Synchronous = "FULL"
@@ -206,7 +221,10 @@ func New(cfg Config) (*Runtime, error) {
 		unlockDir(lock)
 		return nil, fmt.Errorf("object: data directory: %w", err)
 	}
+	seamCtx, stopSeams := context.WithCancel(context.Background())
 	rt := &Runtime{
+		seamCtx:    seamCtx,
+		stopSeams:  stopSeams,
 		template:   template,
 		cfg:        cfg,
 		lock:       lock,
@@ -242,7 +260,9 @@ func (rt *Runtime) Config() Config { return rt.cfg }
 func (rt *Runtime) Logger() *slog.Logger { return rt.cfg.Logger }
 
 // Close waits for running turns to finish, evicts every object and releases the
-// data directory. Calls after Close fail with ErrClosed.
+// data directory. Calls after Close fail with ErrClosed. A batch still waiting on the
+// cluster Config.CloseTimeout after Close began is cut off (see CloseTimeout), so
+// Close is bounded by that and the turn time limit, whatever the cluster does.
 func (rt *Runtime) Close() error {
 	rt.mu.Lock()
 	if rt.closed {
@@ -263,11 +283,14 @@ func (rt *Runtime) Close() error {
 	for _, e := range waiting {
 		rt.startRunner(e) // it fails its events with ErrClosed
 	}
+	cutOff := time.AfterFunc(rt.cfg.CloseTimeout, rt.stopSeams)
 	for _, e := range all {
 		e.waitIdle()
 		rt.evict(e, true)
 		e.endWork() // also for an instance kept without its database
 	}
+	cutOff.Stop()
+	rt.stopSeams()
 	if rt.cfg.Cluster != nil {
 		rt.cfg.Cluster.Stop()
 	}

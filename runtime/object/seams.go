@@ -72,12 +72,13 @@ type Cluster interface {
 	// (has false: none left), so that whichever node owns the object after a failover
 	// wakes it. Before a batch commits (committed false) it returns once the record
 	// is durable, at least when due moved earlier; after the commit (committed true)
-	// it may write lazily.
+	// it may write lazily. The calls of Placement, Committer and Cluster made by an
+	// object's runner get a context that Close cancels (Config.CloseTimeout).
 	AlarmDue(ctx context.Context, namespace string, id ID, due time.Time, has, committed bool) error
 	// BatchDone is called by the object's runner after a batch committed and its
 	// outputs were released, with the database idle: the time for maintenance off
-	// the turn path (a snapshot).
-	BatchDone(namespace string, id ID)
+	// the turn path (a snapshot). ctx ends when the runtime's Close stops waiting.
+	BatchDone(ctx context.Context, namespace string, id ID)
 	// Exists reports whether the cluster holds a database for the object (it may not
 	// be on this node's disk yet).
 	Exists(namespace string, id ID) bool
