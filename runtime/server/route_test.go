@@ -121,7 +121,16 @@ func (e *echoer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Forwarded: r.Header.Get("X-Forwarded-For"), Body: string(b), Hits: n})
 }
 
+// OnConnect keeps the client's address (server.ClientAddr) in the socket's
+// attachment, which the message "addr?" asks for.
+func (e *echoer) OnConnect(ctx context.Context, ws *object.WebSocket, r *http.Request) error {
+	return ws.SetAttachment([]byte(server.ClientAddr(r)))
+}
+
 func (e *echoer) OnMessage(ctx context.Context, ws *object.WebSocket, m object.Message) error {
+	if m.Text() == "addr?" {
+		return ws.SendText(e.node + ":" + string(ws.Attachment()))
+	}
 	return ws.SendText(e.node + ":" + m.Text())
 }
 
