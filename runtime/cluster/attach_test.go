@@ -515,6 +515,36 @@ func TestRuntimeConsoleWriteShipped(t *testing.T) {
 	}
 }
 
+// A node's lease can be visible before its RPC subscription has reached the other
+// servers (route interest travels on its own): a call sent to it in that window got
+// "no responders" and failed at once with ErrRetryable (seen in CI under load). While
+// the node holds a lease the call waits for its subscription instead.
+func TestRPCWaitsForALiveNodesSubscription(t *testing.T) {
+	c := sharedCluster(t)
+	cfgLate := testConfig("rpc-late")
+	cfgLate.Region = "late-rpc"
+	us := startRuntime(t, c, 0, testConfig("rpc-early"))
+	late := join(t, c, 1, cfgLate) // leased, but no runtime yet: nobody serves its subject
+	waitFor(t, 10*time.Second, "the early node to see the late one alive", func() bool {
+		_, ok := us.n.members.get("rpc-late")
+		return ok
+	})
+	ctx := testContext(t)
+	done := make(chan error, 1)
+	go func() {
+		_, err := ledgerAdd.Call(ctx, us.ns.GetByName("to-late", object.LocationHint("late-rpc")), 1)
+		done <- err
+	}()
+	time.Sleep(500 * time.Millisecond)
+	l := attachRuntime(t, late)
+	if err := <-done; err != nil {
+		t.Fatalf("call to a live node whose subscription came late: %v", err)
+	}
+	if got := l.entries(t, "to-late"); !slices.Equal(got, []int{1}) {
+		t.Fatalf("entries on the late node: %v", got)
+	}
+}
+
 // A call through a stub made with LocationHint activates its object on a node of that
 // region when one is alive (an RPC made elsewhere is sent there), and where the call
 // is made when none is; a stub without the hint activates it where it is called.

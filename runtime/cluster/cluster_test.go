@@ -3,9 +3,7 @@ package cluster
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -58,48 +56,19 @@ func sharedCluster(t testing.TB) *testCluster {
 	return shared.c
 }
 
-// freePorts returns n TCP ports free on 127.0.0.1 a moment ago.
-func freePorts(n int) ([]int, error) {
-	ports := make([]int, n)
-	for i := range ports {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		defer l.Close()
-		ports[i] = l.Addr().(*net.TCPAddr).Port
-	}
-	return ports, nil
-}
-
-// startCluster starts n servers under dir with full-mesh routes.
+// startCluster starts n routed servers under dir.
 func startCluster(dir string, n int) (*testCluster, error) {
-	ports, err := freePorts(n)
+	var names []string
+	for i := range n {
+		names = append(names, fmt.Sprintf("s%d", i+1))
+	}
+	// A shared CI machine under load (20 on 2 cores seen) took more than the
+	// default 10 s to open the listeners.
+	servers, err := StartLoopbackCluster(dir, names, time.Minute)
 	if err != nil {
 		return nil, err
 	}
-	var routes []string
-	for _, p := range ports {
-		routes = append(routes, fmt.Sprintf("127.0.0.1:%d", p))
-	}
-	c := &testCluster{}
-	for i, p := range ports {
-		s, err := StartServer(ServerConfig{
-			Name:        fmt.Sprintf("s%d", i+1),
-			StoreDir:    filepath.Join(dir, fmt.Sprintf("s%d", i+1)),
-			ClusterPort: p,
-			Routes:      routes,
-			// A shared CI machine under load (20 on 2 cores seen) took more than the
-			// default 10 s to open the listeners.
-			ReadyTimeout: time.Minute,
-		})
-		if err != nil {
-			c.shutdown()
-			return nil, err
-		}
-		c.servers = append(c.servers, s)
-	}
-	return c, nil
+	return &testCluster{servers: servers}, nil
 }
 
 func (c *testCluster) shutdown() {

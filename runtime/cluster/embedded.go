@@ -3,8 +3,14 @@ package cluster
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -60,20 +66,133 @@ func StartServer(cfg ServerConfig) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cluster: nats server %s: %w", cfg.Name, err)
 	}
+	failed := &startupErrors{}
+	ns.SetLogger(failed, false, false)
 	ns.Start()
 	timeout := cfg.ReadyTimeout
 	if timeout == 0 {
 		timeout = 10 * time.Second
 	}
-	if !ns.ReadyForConnections(timeout) {
-		ns.Shutdown()
-		return nil, fmt.Errorf("cluster: nats server %s not ready after %v", cfg.Name, timeout)
+	for end := time.Now().Add(timeout); !ns.ReadyForConnections(25 * time.Millisecond); {
+		if err := failed.first(); err != nil || time.Now().After(end) {
+			ns.Shutdown()
+			if err != nil { // a listener's port in use, a store it cannot open, ...
+				return nil, fmt.Errorf("cluster: nats server %s: %w", cfg.Name, err)
+			}
+			return nil, fmt.Errorf("cluster: nats server %s not ready after %v", cfg.Name, timeout)
+		}
 	}
 	if jc := ns.JetStreamConfig(); jc == nil || !jc.SyncAlways {
 		ns.Shutdown()
 		return nil, ErrUnsafeServer
 	}
 	return &Server{ns: ns}, nil
+}
+
+// startupErrors is the embedded server's logger: it keeps the first fatal error
+// (the server does not exit the process; it stops starting and logs why), so that
+// StartServer fails at once with the reason instead of waiting out ReadyTimeout.
+// Everything else the server logs is dropped, as before it had a logger.
+type startupErrors struct {
+	mu  sync.Mutex
+	err error
+}
+
+func (l *startupErrors) first() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.err
+}
+
+func (l *startupErrors) Fatalf(format string, v ...any) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.err == nil {
+		e := &startupError{msg: fmt.Sprintf(format, v...)}
+		for _, a := range v {
+			if err, ok := a.(error); ok {
+				e.cause = err // errors.Is(err, syscall.EADDRINUSE) sees a port in use
+			}
+		}
+		l.err = e
+	}
+}
+
+// startupError is a fatal error the server logged, wrapping the error it logged
+// with it.
+type startupError struct {
+	msg   string
+	cause error
+}
+
+func (e *startupError) Error() string { return e.msg }
+func (e *startupError) Unwrap() error { return e.cause }
+
+func (*startupErrors) Noticef(string, ...any) {}
+func (*startupErrors) Warnf(string, ...any)   {}
+func (*startupErrors) Errorf(string, ...any)  {}
+func (*startupErrors) Debugf(string, ...any)  {}
+func (*startupErrors) Tracef(string, ...any)  {}
+
+// StartLoopbackCluster starts one server per name on 127.0.0.1, routed to each
+// other, each storing under dir/<name>: a new cluster in one process, for tests and
+// local tools. Route ports are picked free beforehand (every server must be given
+// the others' addresses), so a port can be taken by another socket before its
+// server binds it; the cluster is then started again on new ports (and empty
+// stores), up to 5 times. On error nothing is left running.
+func StartLoopbackCluster(dir string, names []string, readyTimeout time.Duration) ([]*Server, error) {
+	var err error
+	for range 5 {
+		var servers []*Server
+		if servers, err = startLoopback(dir, names, readyTimeout); !errors.Is(err, syscall.EADDRINUSE) {
+			return servers, err
+		}
+		for _, name := range names {
+			os.RemoveAll(filepath.Join(dir, name))
+		}
+	}
+	return nil, err
+}
+
+func startLoopback(dir string, names []string, readyTimeout time.Duration) ([]*Server, error) {
+	ports, err := pickPorts(len(names))
+	if err != nil {
+		return nil, err
+	}
+	routes := make([]string, len(ports))
+	for i, p := range ports {
+		routes[i] = net.JoinHostPort("127.0.0.1", strconv.Itoa(p))
+	}
+	var out []*Server
+	for i, name := range names {
+		s, err := StartServer(ServerConfig{Name: name, StoreDir: filepath.Join(dir, name), ClusterPort: ports[i],
+			Routes: routes, ReadyTimeout: readyTimeout})
+		if err != nil {
+			for _, o := range out {
+				o.Shutdown()
+			}
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// pickPorts picks the route ports of a loopback cluster (a variable for tests).
+var pickPorts = freePorts
+
+// freePorts returns n distinct ports free on 127.0.0.1 a moment ago.
+func freePorts(n int) ([]int, error) {
+	ports := make([]int, n)
+	for i := range ports {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, fmt.Errorf("cluster: %w", err)
+		}
+		defer l.Close() // held until all are picked, so that no two are the same
+		ports[i] = l.Addr().(*net.TCPAddr).Port
+	}
+	return ports, nil
 }
 
 // serverOptions builds the server's options from cfg and checks they are safe.

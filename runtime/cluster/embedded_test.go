@@ -2,9 +2,12 @@ package cluster
 
 import (
 	"errors"
+	"net"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // An embedded server fsyncs every write, and a configuration file that does not ask
@@ -51,4 +54,56 @@ func TestEmbeddedServerRequiresSyncAlways(t *testing.T) {
 			t.Fatal("SyncAlways off")
 		}
 	})
+}
+
+// A port another socket holds makes StartServer fail at once with the server's
+// reason; it waited out ReadyTimeout and said only "not ready" (CI saw "nats server
+// s2 not ready after 1m0s" under load).
+func TestStartServerFailsAtOnceOnAPortInUse(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	start := time.Now()
+	_, err = StartServer(ServerConfig{Name: "busy", StoreDir: t.TempDir(), ClusterPort: l.Addr().(*net.TCPAddr).Port,
+		Routes: []string{l.Addr().String()}, ReadyTimeout: 30 * time.Second})
+	if !errors.Is(err, syscall.EADDRINUSE) {
+		t.Fatalf("started on a port in use: %v", err)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Fatalf("failed after %v, not at once", d)
+	}
+}
+
+// A loopback cluster whose route port was taken before its server bound it starts
+// again on other ports.
+func TestLoopbackClusterStartsAgainWhenAPortIsTaken(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	taken := l.Addr().(*net.TCPAddr).Port
+	calls := 0
+	pickPorts = func(n int) ([]int, error) {
+		calls++
+		ports, err := freePorts(n)
+		if calls == 1 && err == nil {
+			ports[1] = taken // as if another socket got it in between
+		}
+		return ports, err
+	}
+	defer func() { pickPorts = freePorts }()
+	servers, err := StartLoopbackCluster(t.TempDir(), []string{"lb1", "lb2", "lb3"}, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range servers {
+		defer s.Shutdown()
+	}
+	if calls != 2 {
+		t.Fatalf("picked ports %d times, want 2", calls)
+	}
+	join(t, &testCluster{servers: servers}, 2, testConfig("lb-node")) // its R3 buckets need all three
 }

@@ -37,6 +37,9 @@ const (
 	rpcDefaultTimeout = 2 * time.Minute
 	// maxRPCInFlight bounds the calls a node runs for other nodes at once.
 	maxRPCInFlight = 4096
+	// rpcInterestWait bounds how long a call to a live node waits for that node's
+	// subscription to reach this node's server (see request).
+	rpcInterestWait = 3 * time.Second
 )
 
 type rpcRequest struct {
@@ -206,7 +209,7 @@ func (h *host) Invoke(ctx context.Context, to *object.ElsewhereError, namespace 
 		if err != nil {
 			return nil, err
 		}
-		m, err := h.n.js.Conn().RequestWithContext(ctx, rpcSubjectPre+to.Node, b)
+		m, err := h.request(ctx, to.Node, b)
 		switch {
 		case errors.Is(err, nats.ErrNoResponders):
 			// Nobody listens for that node: it is gone, and nothing was run.
@@ -229,4 +232,28 @@ func (h *host) Invoke(ctx context.Context, to *object.ElsewhereError, namespace 
 		}
 	}
 	return nil, fmt.Errorf("%w: %s/%s kept moving (last seen on %s)", object.ErrRetryable, namespace, id, to.Node)
+}
+
+// request sends one call to node's subject. A node's subscription reaches the other
+// servers of the cluster over their routes some time after the node joined (under
+// load, after its lease is already visible): while the node holds a lease, "no
+// responders" means the interest has not arrived yet, so the request is sent again
+// for up to rpcInterestWait. Nothing was delivered, so resending runs nothing twice.
+func (h *host) request(ctx context.Context, node string, b []byte) (*nats.Msg, error) {
+	wait, until := 10*time.Millisecond, time.Now().Add(rpcInterestWait)
+	for {
+		m, err := h.n.js.Conn().RequestWithContext(ctx, rpcSubjectPre+node, b)
+		if !errors.Is(err, nats.ErrNoResponders) || time.Now().Add(wait).After(until) {
+			return m, err
+		}
+		if _, alive := h.n.members.get(node); !alive {
+			return m, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 200*time.Millisecond)
+	}
 }

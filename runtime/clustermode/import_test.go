@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -30,27 +28,12 @@ func register(t *testing.T, rt *object.Runtime) *object.Namespace[counter] {
 // startServers starts three embedded NATS servers routed to each other.
 func startServers(t *testing.T) []*cluster.Server {
 	t.Helper()
-	var routes []string
-	for range 3 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		routes = append(routes, l.Addr().String())
-		l.Close()
+	out, err := cluster.StartLoopbackCluster(t.TempDir(), []string{"s0", "s1", "s2"}, time.Minute)
+	if err != nil {
+		t.Fatal(err)
 	}
-	var out []*cluster.Server
-	for i, r := range routes {
-		_, port, _ := net.SplitHostPort(r)
-		var p int
-		fmt.Sscan(port, &p)
-		s, err := cluster.StartServer(cluster.ServerConfig{Name: fmt.Sprintf("s%d", i), StoreDir: filepath.Join(t.TempDir(), "nats"),
-			ClusterPort: p, Routes: routes, ReadyTimeout: time.Minute})
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, s := range out {
 		t.Cleanup(s.Shutdown)
-		out = append(out, s)
 	}
 	return out
 }

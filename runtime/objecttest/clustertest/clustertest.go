@@ -10,7 +10,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"sync/atomic"
 	"testing"
@@ -48,20 +47,15 @@ func Start(t testing.TB, app objecttest.AppFunc, n int) *Cluster {
 			c.Close()
 		}
 	}()
-	routes := make([]string, n)
-	for i := range routes {
-		routes[i] = freeAddr(t)
+	names := make([]string, n)
+	for i := range names {
+		names[i] = nodeName(i)
 	}
-	for i := range n {
-		_, port, _ := net.SplitHostPort(routes[i])
-		var p int
-		fmt.Sscan(port, &p)
-		srv, err := cluster.StartServer(cluster.ServerConfig{Name: nodeName(i), StoreDir: t.TempDir(), ClusterPort: p, Routes: routes})
-		if err != nil {
-			t.Fatalf("clustertest: NATS server %s: %v", nodeName(i), err)
-		}
-		c.nats = append(c.nats, srv)
+	srvs, err := cluster.StartLoopbackCluster(t.TempDir(), names, objecttest.ClusterStartTimeout)
+	if err != nil {
+		t.Fatalf("clustertest: NATS servers: %v", err)
 	}
+	c.nats = srvs
 	joins := &countingCluster{Cluster: clustermode.Cluster{JoinTimeout: objecttest.ClusterStartTimeout}}
 	for i := range n {
 		s := objecttest.NewApp(t, joins.check(app))
@@ -122,13 +116,4 @@ func (c *countingCluster) check(app objecttest.AppFunc) objecttest.AppFunc {
 		}
 		return h, err
 	}
-}
-
-func freeAddr(t testing.TB) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("clustertest: %v", err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
