@@ -19,8 +19,19 @@ import (
 // The room is checked at 390, 768 and 1280 px, light and dark (browsertest.CheckViews);
 // UPDATE_SCREENSHOT=1 also writes those views to docs/screenshots/ for the README.
 
+// browserLimits are the rooms' rate limits in these tests, above what a browser
+// driven by Playwright sends. Each message is three frames (typing on, the add,
+// typing off), so TestChatJumpToLatest's 30 lines are 90 frames, and every user of a
+// test connects from 127.0.0.1, sharing one address budget. The per-address limit
+// came after these tests and was left at its default (40 at once, 20 a second),
+// tighter than the identity limit they set: on a quiet machine it refused 7 of
+// TestChatJumpToLatest's last 10 lines, the first at the 61st frame, so Playwright
+// had typed a line about every 50 ms (90 frames in 1.5 s). The limits themselves are
+// tested in limits_test.go and TestChatRetryOnlyWhenItCanSucceed.
+var browserLimits = Limits{Burst: 100, Rate: 50, AddrBurst: 400, AddrRate: 200}
+
 func serveInProcess(h *browsertest.Harness) *objecttest.Server {
-	return h.Serve(func(dir string) (http.Handler, error) { return newApp(dir, Limits{Burst: 50, Rate: 20}) })
+	return h.Serve(func(dir string) (http.Handler, error) { return newApp(dir, browserLimits) })
 }
 
 // join opens room as a user called name, answers the name dialog and waits until connected.
