@@ -164,5 +164,13 @@ func FuzzWAL(f *testing.F) {
 				}
 			}
 		}
+		// Ends (salts only) finds at least the commits the checksums vouch for, and
+		// never ends outside the log.
+		var c walfile.Cursor
+		c.Start(h)
+		end, _ := c.Ends(b[walfile.HeaderSize:])
+		if end > int64(len(b)) || len(commits) > 0 && end < commits[len(commits)-1].End {
+			t.Fatalf("Ends at %d, Scan's last commit at %+v, %d bytes", end, commits, len(b))
+		}
 	})
 }

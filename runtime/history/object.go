@@ -326,8 +326,8 @@ func (o *objHist) readCommitLocked() (int64, error) {
 			}
 			o.cursor.Start(h)
 		}
-		var commits []walfile.Commit
-		for chunk := 16 << 10; ; chunk *= 4 {
+		var end int64
+		for chunk := 16 << 10; ; {
 			if cap(o.readBuf) < chunk {
 				o.readBuf = make([]byte, chunk)
 			}
@@ -336,14 +336,19 @@ func (o *objHist) readCommitLocked() (int64, error) {
 			if err != nil && err != io.EOF {
 				return 0, err
 			}
-			var more bool
-			commits, more = o.cursor.Scan(buf[:n])
-			if len(commits) > 0 || !more || n < chunk {
+			e, more := o.cursor.Ends(buf[:n])
+			if e != 0 {
+				end = e
+			}
+			if !more || n < chunk {
 				break
 			}
+			if e == 0 {
+				chunk *= 4 // a commit longer than the read
+			}
 		}
-		if len(commits) > 0 {
-			return o.cursor.Offset, nil
+		if end != 0 {
+			return end, nil
 		}
 	}
 	return 0, nil

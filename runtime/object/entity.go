@@ -287,7 +287,7 @@ func (e *entity) runBatch(batch []*event) bool {
 		e.abort(batch, out, fmt.Errorf("%w: commit: %v", commitError(err), err))
 		return true
 	}
-	if e.hist != nil {
+	if e.hist != nil && e.state.guard.wrote { // a batch that wrote nothing committed nothing
 		e.hist.Committed(e.rt.cfg.Clock.Now())
 	}
 	e.rt.noteCommit(e, batch, out, turns, time.Since(began))

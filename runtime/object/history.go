@@ -38,7 +38,8 @@ type History interface {
 }
 
 // ObjectHistory records one activation of an object: the runner calls Committed
-// after each commit, Idle after a batch's outputs were released (the time to archive
+// after each commit of a batch that may have written (not after one that only
+// read: it committed nothing), Idle after a batch's outputs were released (the time to archive
 // and checkpoint), Close before the database closes. Each reports its own failures
 // (a commit stays committed).
 type ObjectHistory interface {

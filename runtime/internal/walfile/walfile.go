@@ -131,6 +131,34 @@ func (c *Cursor) Scan(tail []byte) (commits []Commit, more bool) {
 	return commits, more
 }
 
+// Ends is Scan for the writer of the log, right after its own commit: it advances the
+// cursor past the commit frames in tail, the log's bytes from c.Offset on, checking
+// only that each frame carries the generation's salts (a frame of an earlier
+// generation does not), not the running checksum, and returns the new Offset (0:
+// no commit frame in tail). Committed frames are never rewritten within a
+// generation, so every commit frame it finds is one (a torn write after a crash is
+// not among them: the writer's commit returned). more: the frames with the salts run
+// to the end of tail (a longer read may hold more). After Ends the cursor's running
+// checksum is stale: use Ends alone on it.
+func (c *Cursor) Ends(tail []byte) (end int64, more bool) {
+	more = true
+	frameSize := FrameHeaderSize + c.PageSize
+	for at := 0; at+frameSize <= len(tail); at += frameSize {
+		fh := tail[at : at+FrameHeaderSize]
+		if binary.BigEndian.Uint32(fh[0:]) == 0 || binary.BigEndian.Uint32(fh[8:]) != c.Salt1 || binary.BigEndian.Uint32(fh[12:]) != c.Salt2 {
+			more = false
+			break
+		}
+		if binary.BigEndian.Uint32(fh[4:]) != 0 {
+			end = c.Offset + int64(at+frameSize)
+		}
+	}
+	if end != 0 {
+		c.Offset = end
+	}
+	return end, more
+}
+
 // Commits returns the header and the committed transactions of a whole log file's
 // content, in order. ok is false when the header is not valid (SQLite ignores such a
 // log: it commits nothing). The pages alias wal.
