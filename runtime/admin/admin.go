@@ -23,9 +23,16 @@
 //	GET    /_warren/api/objects/{ns}/{ref}/kv?prefix=&after=&limit=
 //	POST   /_warren/api/objects/{ns}/{ref}/sql           {"query", "write", "max_rows"}
 //	GET    /_warren/api/objects/{ns}/{ref}/export?format=json|sqlite
+//	GET    /_warren/api/objects/{ns}/{ref}/bookmark?at=  {"bookmark", "history_bytes"}: for a time
+//	                                                     (RFC 3339), or the current one without at
+//	POST   /_warren/api/objects/{ns}/{ref}/restore-bookmark  {"bookmark"}: answers {"bookmark", "undo"}
 //	POST   /_warren/api/backup                           {"name", "namespace", "object"}
 //	POST   /_warren/api/restore                          {"name", "namespace", "object"}
 //	GET    /_warren/api/stats                            runtime counters and top objects
+//
+// Bookmarks need the app's history (object.Config.History, the binary's -history
+// flag); without it they answer 400. A restore to a bookmark closes the object's
+// sockets with 4409 and answers the bookmark that undoes it.
 //
 // Backups are folders under Config.BackupDir, named by the request (letters, digits,
 // '.', '_', '-'): the API never reads or writes a path a client chooses.

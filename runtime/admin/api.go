@@ -27,6 +27,8 @@ func (h *handler) routes() {
 	m.HandleFunc("GET "+api+"objects/{ns}/{ref}/kv", h.authed(h.handleKV))
 	m.HandleFunc("POST "+api+"objects/{ns}/{ref}/sql", h.authed(h.handleSQL))
 	m.HandleFunc("GET "+api+"objects/{ns}/{ref}/export", h.authed(h.handleExport))
+	m.HandleFunc("GET "+api+"objects/{ns}/{ref}/bookmark", h.authed(h.handleBookmark))
+	m.HandleFunc("POST "+api+"objects/{ns}/{ref}/restore-bookmark", h.authed(h.handleRestoreBookmark))
 	m.HandleFunc("POST "+api+"backup", h.authed(h.handleBackup))
 	m.HandleFunc("POST "+api+"restore", h.authed(h.handleRestore))
 	m.HandleFunc("GET "+api+"stats", h.authed(h.handleStats))
@@ -255,6 +257,53 @@ func (h *handler) backupOrRestore(w http.ResponseWriter, r *http.Request, backup
 		return
 	}
 	res.Name = name
+	writeJSON(w, res)
+}
+
+// BookmarkResponse answers GET .../bookmark (Bookmark, and the bytes the object's
+// history takes on disk) and POST .../restore-bookmark (the Bookmark restored to,
+// and Undo, the bookmark of the state it replaced).
+type BookmarkResponse struct {
+	Bookmark     string `json:"bookmark"`
+	Undo         string `json:"undo,omitempty"`
+	HistoryBytes int64  `json:"history_bytes,omitempty"`
+}
+
+// RestoreBookmarkRequest is the body of POST .../restore-bookmark.
+type RestoreBookmarkRequest struct {
+	Bookmark string `json:"bookmark"`
+}
+
+// handleBookmark answers the bookmark of the object's state at ?at= (RFC 3339), or
+// of its last commit without it.
+func (h *handler) handleBookmark(w http.ResponseWriter, r *http.Request) {
+	var at time.Time
+	if s := r.URL.Query().Get("at"); s != "" {
+		var err error
+		if at, err = time.Parse(time.RFC3339Nano, s); err != nil {
+			fail(w, fmt.Errorf("%w: at: want an RFC 3339 time such as 2026-01-02T15:04:05Z: %v", errBadRequest, err))
+			return
+		}
+	}
+	res, err := h.local().Bookmark(r.Context(), r.PathValue("ns"), r.PathValue("ref"), at)
+	if err != nil {
+		fail(w, err)
+		return
+	}
+	writeJSON(w, res)
+}
+
+func (h *handler) handleRestoreBookmark(w http.ResponseWriter, r *http.Request) {
+	var req RestoreBookmarkRequest
+	if err := decodeBody(w, r, &req); err != nil {
+		fail(w, err)
+		return
+	}
+	res, err := h.local().RestoreBookmark(r.Context(), r.PathValue("ns"), r.PathValue("ref"), req.Bookmark)
+	if err != nil {
+		fail(w, err)
+		return
+	}
 	writeJSON(w, res)
 }
 

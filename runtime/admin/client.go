@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/warrenhq/warren/runtime/object"
 )
@@ -128,6 +129,20 @@ func (c *Client) Backup(ctx context.Context, req BackupRequest) (BackupResponse,
 func (c *Client) Restore(ctx context.Context, req BackupRequest) (BackupResponse, error) {
 	var out BackupResponse
 	return out, c.do(ctx, http.MethodPost, "restore", nil, req, &out, nil)
+}
+
+func (c *Client) Bookmark(ctx context.Context, ns, ref string, at time.Time) (BookmarkResponse, error) {
+	var q url.Values
+	if !at.IsZero() {
+		q = url.Values{"at": {at.Format(time.RFC3339Nano)}}
+	}
+	var out BookmarkResponse
+	return out, c.do(ctx, http.MethodGet, objectPath(ns, ref)+"/bookmark", q, nil, &out, nil)
+}
+
+func (c *Client) RestoreBookmark(ctx context.Context, ns, ref, bookmark string) (BookmarkResponse, error) {
+	var out BookmarkResponse
+	return out, c.do(ctx, http.MethodPost, objectPath(ns, ref)+"/restore-bookmark", nil, RestoreBookmarkRequest{Bookmark: bookmark}, &out, nil)
 }
 
 // Stats fetches the runtime's counters and top objects.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/warrenhq/warren/runtime/object"
 )
@@ -22,6 +23,12 @@ type Operator interface {
 	// name under the server's backup folder for Client.
 	Backup(ctx context.Context, req BackupRequest) (BackupResponse, error)
 	Restore(ctx context.Context, req BackupRequest) (BackupResponse, error)
+	// Bookmark returns the bookmark of the object's state at at (its last commit at
+	// or before it), or of its last commit when at is zero; RestoreBookmark restores
+	// the object to a bookmark and returns the bookmark that undoes it (Undo). Both
+	// need the app's history (the -history flag).
+	Bookmark(ctx context.Context, ns, ref string, at time.Time) (BookmarkResponse, error)
+	RestoreBookmark(ctx context.Context, ns, ref, bookmark string) (BookmarkResponse, error)
 }
 
 // Local operates on a runtime in this process.
@@ -119,6 +126,36 @@ func (l Local) Restore(ctx context.Context, req BackupRequest) (BackupResponse, 
 		return BackupResponse{}, err
 	}
 	return BackupResponse{Name: req.Name, Dir: req.Name, Objects: restored}, nil
+}
+
+func (l Local) Bookmark(ctx context.Context, ns, ref string, at time.Time) (BookmarkResponse, error) {
+	id, err := l.RT.ParseObject(ns, ref)
+	if err != nil {
+		return BookmarkResponse{}, err
+	}
+	var res BookmarkResponse
+	if at.IsZero() {
+		res.Bookmark, err = l.RT.CurrentBookmark(ctx, ns, id)
+	} else {
+		res.Bookmark, err = l.RT.BookmarkForTime(ctx, ns, id, at)
+	}
+	if err != nil {
+		return BookmarkResponse{}, err
+	}
+	res.HistoryBytes, err = l.RT.HistoryUsage(ns, id)
+	return res, err
+}
+
+func (l Local) RestoreBookmark(ctx context.Context, ns, ref, bookmark string) (BookmarkResponse, error) {
+	id, err := l.RT.ParseObject(ns, ref)
+	if err != nil {
+		return BookmarkResponse{}, err
+	}
+	undo, err := l.RT.RestoreBookmark(ctx, ns, id, bookmark)
+	if err != nil {
+		return BookmarkResponse{}, err
+	}
+	return BookmarkResponse{Bookmark: bookmark, Undo: undo}, nil
 }
 
 // namespaceObjects lists every object of ns (through the catalogue, page by page).

@@ -58,6 +58,9 @@ type App struct {
 // admin API and inspector at /_warren/ (Config.Admin; loopback clients only unless
 // -admin-remote, WARREN_ADMIN_REMOTE=1), -backup-dir (WARREN_BACKUP_DIR) holds its
 // backups. -pprof ADDR (WARREN_PPROF) serves Go's profiler on a loopback address.
+// -history RETENTION (WARREN_HISTORY, e.g. 7d or 36h; off by default) keeps every
+// object's committed states for that long in the data directory's .history folder
+// (package history), for bookmarks and restores through the admin API.
 //
 // Cluster mode (App.Cluster set, package clustermode): -cluster-peers host:port,...
 // with -cluster-listen host:port (a NATS server embedded in each node, routed to the
@@ -119,6 +122,7 @@ func Run(ctx context.Context, app App, args []string, stderr io.Writer) error {
 	adminRemote := fl.Bool("admin-remote", os.Getenv("WARREN_ADMIN_REMOTE") == "1", "serve the admin API to clients that are not on loopback (env WARREN_ADMIN_REMOTE=1)")
 	pprofAddr := fl.String("pprof", os.Getenv("WARREN_PPROF"), "serve Go's profiler (/debug/pprof/) on this loopback `address`, e.g. 127.0.0.1:6060 (env WARREN_PPROF; off by default)")
 	backupDir := fl.String("backup-dir", os.Getenv("WARREN_BACKUP_DIR"), "`directory` of the backups the admin API writes and restores (env WARREN_BACKUP_DIR;\ndefault: the data directory's path with -backups appended)")
+	historyFlag := fl.String("history", os.Getenv("WARREN_HISTORY"), "keep every object's committed states this `long` for point-in-time recovery (bookmarks),\ne.g. 7d or 36h (env WARREN_HISTORY; off by default; not in cluster mode)")
 	clusterFlags := clusterFlagSet(fl)
 	fl.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: %s [flags]\n       %[1]s [cluster flags] cluster import DATA_DIR\n\nServes the %s app: objects at /parties/<namespace>/<name> (HTTP and WebSocket),\n/healthz, /metrics and the web front end.\n\nFlags:\n", app.Name, app.Name)
@@ -181,6 +185,16 @@ func Run(ctx context.Context, app App, args []string, stderr io.Writer) error {
 			return err
 		}
 		defer leave() // after the runtime closed (defers run last first)
+	}
+	if app.Runtime.History == nil {
+		hist, err := openHistory(*historyFlag, app.Runtime.DataDir, clusterFlags().Enabled(), log)
+		if err != nil {
+			return fmt.Errorf("%w: %v", errUsage, err)
+		}
+		if hist != nil {
+			defer hist.Close() // after the runtime's Close (defers run last first)
+			app.Runtime.History = hist
+		}
 	}
 	h, err := Open(app, app.Runtime.DataDir)
 	if err != nil {

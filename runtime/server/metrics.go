@@ -83,6 +83,9 @@ func (s *Server) metrics() []Metric {
 		g("warren_connections_open", "TCP connections open (HTTP and WebSocket).", func() float64 { return float64(s.connStats().open) }),
 		c("warren_connections_refused_total", "TCP connections refused by the per-address limit.", func() float64 { return float64(s.connStats().refused) }),
 	}
+	if h, ok := s.rt.Config().History.(interface{ Bytes() int64 }); ok {
+		out = append(out, g("warren_history_bytes", "Bytes the point-in-time history (-history) takes on disk, as of its last retention sweep and the writes since.", func() float64 { return float64(h.Bytes()) }))
+	}
 	if s.route != nil {
 		out = append(out,
 			c("warren_routed_requests_total", "Requests and WebSocket upgrades proxied to the node that serves their object.", func() float64 { return float64(s.proxied.Load()) }),

@@ -9,11 +9,17 @@
 //	warren ... restore [-ns NAMESPACE [-object OBJECT]] SRC
 //	warren ... export [-format json|sqlite] [-o FILE] NAMESPACE OBJECT
 //	warren ... rm NAMESPACE OBJECT
+//	warren ... bookmark [-at TIME] NAMESPACE OBJECT
+//	warren ... restore-bookmark NAMESPACE OBJECT BOOKMARK
 //
 // OBJECT is an object's name or its 64-hex-digit ID. With -data, DEST and SRC are
 // backup folders; with -url they are backup names in the app's backup folder
 // (-backup-dir of the app). sql is read-only unless -write: SQLite itself refuses
-// writes (a read-only connection). Add -json before the command for JSON output.
+// writes (a read-only connection). bookmark prints the bookmark of the object's
+// state at TIME (RFC 3339, or a duration ago: 15m), or its current one;
+// restore-bookmark restores the object to it and prints the bookmark that undoes it.
+// Both need the app's point-in-time history (its -history flag). Add -json before
+// the command for JSON output.
 package main
 
 import (
@@ -26,12 +32,14 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"text/tabwriter"
 	"time"
 
 	"github.com/warrenhq/warren/runtime/admin"
+	"github.com/warrenhq/warren/runtime/history"
 	"github.com/warrenhq/warren/runtime/object"
 )
 
@@ -62,6 +70,8 @@ Commands:
   restore [-ns NAMESPACE [-object OBJECT]] SRC
   export [-format json|sqlite] [-o FILE] NAMESPACE OBJECT
   rm NAMESPACE OBJECT
+  bookmark [-at TIME] NAMESPACE OBJECT             (TIME: RFC 3339 or a duration ago, 15m)
+  restore-bookmark NAMESPACE OBJECT BOOKMARK       (prints the bookmark that undoes it)
 
 OBJECT is a name or a 64-hex-digit ID. With -data, DEST and SRC are folders; with -url,
 backup names in the app's backup folder.
@@ -93,11 +103,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 				return err
 			}
 		}
-		rt, err := openDataDir(*data)
+		rt, closeAll, err := openDataDir(*data)
 		if err != nil {
 			return err
 		}
-		defer rt.Close()
+		defer closeAll()
 		op = admin.Local{RT: rt}
 	} else {
 		token := os.Getenv("WARREN_ADMIN_TOKEN")
@@ -128,23 +138,51 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return c.export(ctx, rest)
 	case "rm":
 		return c.rm(ctx, rest)
+	case "bookmark":
+		return c.bookmark(ctx, rest)
+	case "restore-bookmark":
+		return c.restoreBookmark(ctx, rest)
 	}
 	fl.Usage()
 	return fmt.Errorf("%w: unknown command %q", errUsage, cmd)
 }
 
-// openDataDir opens a stopped app's data directory. The runtime's lock refuses a
-// directory that a running app holds.
-func openDataDir(dir string) (*object.Runtime, error) {
+// openDataDir opens a stopped app's data directory, with its history when it has
+// one (its -history flag: what the CLI writes is kept in it too, and it is never
+// swept here, where the app's retention is not known); closeAll closes both. The
+// runtime's lock refuses a directory that a running app holds; it is taken once
+// before the history is read, so that a running app's history is never touched.
+func openDataDir(dir string) (rt *object.Runtime, closeAll func(), err error) {
 	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
-		return nil, fmt.Errorf("no data directory at %s", dir)
+		return nil, nil, fmt.Errorf("no data directory at %s", dir)
 	}
-	rt, err := object.New(object.Config{DataDir: dir, IdleTimeout: -1,
-		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
-	if errors.Is(err, object.ErrLocked) {
-		return nil, fmt.Errorf("%s is in use by a running app: operate it through the app's admin API instead, e.g. WARREN_ADMIN_TOKEN=... warren -url http://127.0.0.1:8787 <command> (the app must be started with WARREN_ADMIN_TOKEN)", dir)
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	cfg := object.Config{DataDir: dir, IdleTimeout: -1, Logger: log}
+	open := func() (*object.Runtime, error) {
+		rt, err := object.New(cfg)
+		if errors.Is(err, object.ErrLocked) {
+			return nil, fmt.Errorf("%s is in use by a running app: operate it through the app's admin API instead, e.g. WARREN_ADMIN_TOKEN=... warren -url http://127.0.0.1:8787 <command> (the app must be started with WARREN_ADMIN_TOKEN)", dir)
+		}
+		return rt, err
 	}
-	return rt, err
+	if rt, err = open(); err != nil {
+		return nil, nil, err
+	}
+	histDir := filepath.Join(dir, ".history")
+	if fi, err := os.Stat(histDir); err != nil || !fi.IsDir() {
+		return rt, func() { rt.Close() }, nil
+	}
+	rt.Close()
+	hist, err := history.New(history.Config{Dir: histDir, Retention: 100 * 365 * 24 * time.Hour, SweepInterval: -1, Logger: log})
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg.History = hist
+	if rt, err = open(); err != nil {
+		hist.Close()
+		return nil, nil, err
+	}
+	return rt, func() { rt.Close(); hist.Close() }, nil
 }
 
 type cli struct {
@@ -353,5 +391,57 @@ func (c *cli) rm(ctx context.Context, args []string) error {
 		return err
 	}
 	fmt.Fprintf(c.out, "deleted %s/%s\n", pos[0], pos[1])
+	return nil
+}
+
+func (c *cli) bookmark(ctx context.Context, args []string) error {
+	var atFlag string
+	pos, err := parse("bookmark", args, 2, "[-at TIME] NAMESPACE OBJECT", func(fl *flag.FlagSet) {
+		fl.StringVar(&atFlag, "at", "", "")
+	})
+	if err != nil {
+		return err
+	}
+	var at time.Time
+	if atFlag != "" {
+		if at, err = parseMoment(atFlag, time.Now()); err != nil {
+			return err
+		}
+	}
+	res, err := c.op.Bookmark(ctx, pos[0], pos[1], at)
+	if err != nil {
+		return err
+	}
+	if c.json {
+		return c.printJSON(res)
+	}
+	fmt.Fprintln(c.out, res.Bookmark)
+	return nil
+}
+
+// parseMoment reads -at: an RFC 3339 time, or a duration before now (15m, 2h).
+func parseMoment(s string, now time.Time) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t, nil
+	}
+	if d, err := time.ParseDuration(s); err == nil && d >= 0 {
+		return now.Add(-d), nil
+	}
+	return time.Time{}, fmt.Errorf("%w: -at %q: want an RFC 3339 time (2026-01-02T15:04:05Z) or a duration ago (15m)", errUsage, s)
+}
+
+func (c *cli) restoreBookmark(ctx context.Context, args []string) error {
+	pos, err := parse("restore-bookmark", args, 3, "NAMESPACE OBJECT BOOKMARK", nil)
+	if err != nil {
+		return err
+	}
+	res, err := c.op.RestoreBookmark(ctx, pos[0], pos[1], pos[2])
+	if err != nil {
+		return err
+	}
+	if c.json {
+		return c.printJSON(res)
+	}
+	fmt.Fprintf(c.out, "restored %s/%s to %s; undo with: warren restore-bookmark %s %s %s\n", pos[0], pos[1], res.Bookmark, pos[0], pos[1], res.Undo)
 	return nil
 }
