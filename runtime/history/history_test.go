@@ -85,7 +85,9 @@ func start(t *testing.T, dir string, clock *objecttest.Clock, cfg history.Config
 	t.Helper()
 	cfg.Dir = filepath.Join(dir, ".history")
 	cfg.Now = clock.Now
-	cfg.SweepInterval = -1
+	if cfg.SweepInterval == 0 {
+		cfg.SweepInterval = -1 // a test of retention sets its own
+	}
 	h, err := history.New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -316,5 +318,62 @@ func TestNewAndColdObjectsKeptInHistory(t *testing.T) {
 		if err := e.hist.Verify("ledger", id); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestRetentionSchedule: the History's schedule deletes what is older than the
+// retention window, a base at a time, and keeps what is inside it restorable.
+func TestRetentionSchedule(t *testing.T) {
+	dir := t.TempDir()
+	clock := objecttest.NewClock()
+	e := start(t, dir, clock, history.Config{Retention: time.Hour, BaseInterval: 10 * time.Minute, SweepInterval: 10 * time.Millisecond})
+	ctx := context.Background()
+	stub := e.ns.GetByName("kept")
+	id := stub.ID()
+	var times []time.Time
+	for n, gap := range []time.Duration{0, 20 * time.Minute, 20 * time.Minute, 2 * time.Hour} {
+		clock.Advance(gap + time.Second)
+		if _, err := turnM.Call(ctx, stub, n+1); err != nil {
+			t.Fatal(err)
+		}
+		times = append(times, clock.Now())
+		e.rt.EvictAll() // archived and checkpointed: a base when the last is 10 minutes old
+	}
+	clock.Advance(time.Minute) // the restores below happen after the moments they restore
+	// Bases at turns 1, 2, 3 and 4 (0, 20, 40 and 160 minutes); the window starts at
+	// 100 minutes: the groups of turns 1 and 2 go, the base of turn 3 (the state at
+	// 100 minutes) stays.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, err := e.rt.BookmarkForTime(ctx, "ledger", id, times[1])
+		if errors.Is(err, object.ErrNotFound) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("turn 2's moment, outside the window, still gives %v after 10 s of sweeps", err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	histDir := filepath.Join(dir, ".history", "ledger", id.String()[:2], id.String())
+	if bases, _ := filepath.Glob(filepath.Join(histDir, "base-*.db")); len(bases) != 2 {
+		t.Fatalf("bases after the sweep: %v, want those of turns 3 and 4", bases)
+	}
+	if used, err := e.rt.HistoryUsage("ledger", id); err != nil || used <= 0 || e.hist.Bytes() != used {
+		t.Fatalf("usage %d (%v), History.Bytes %d", used, err, e.hist.Bytes())
+	}
+	for n := 3; n <= 4; n++ {
+		bm, err := e.rt.BookmarkForTime(ctx, "ledger", id, times[n-1])
+		if err != nil {
+			t.Fatalf("turn %d, inside the window: %v", n, err)
+		}
+		if _, err := e.rt.RestoreBookmark(ctx, "ledger", id, bm); err != nil {
+			t.Fatal(err)
+		}
+		if got := kv(t, e.rt, id); !maps.Equal(got, stateAfter(n)) {
+			t.Fatalf("restored to turn %d: %v", n, got)
+		}
+	}
+	if err := e.hist.Verify("ledger", id); err != nil {
+		t.Fatal(err)
 	}
 }
