@@ -44,6 +44,16 @@ var leaseTTL = func() time.Duration {
 	return 3 * time.Second
 }()
 
+// downTime is how long a killed node stays down before its restart: 1 s, or
+// WARREN_CHAOS_DOWN (a duration). Longer than the failover (e.g. twice the lease), the
+// failover figures cannot be cut short by the restarted node taking its objects back.
+var downTime = func() time.Duration {
+	if d, err := time.ParseDuration(os.Getenv("WARREN_CHAOS_DOWN")); err == nil && d > 0 {
+		return d
+	}
+	return time.Second
+}()
+
 func TestMain(m *testing.M) {
 	if os.Getenv(nodeEnv) == "1" {
 		// Before any socket is opened: the partitioner matches the node's packets by
@@ -336,7 +346,7 @@ func (m *nemesis) fault(kind string, i int) (Fault, bool) {
 	switch kind {
 	case "kill", "leader":
 		m.nodes[n].Kill()
-		time.Sleep(time.Second)
+		time.Sleep(downTime)
 		m.nodes[n].Start()
 		m.pids[m.nodes[n].PID()] = true
 	case "pause":
@@ -499,8 +509,8 @@ func runCluster(t *testing.T, run clusterRun) Report {
 			})
 		}
 	}
-	t.Logf("clusterchaos: %d faults of each of %v, lease %v, seed %d, lossy %v, unfenced %q, load %s",
-		run.faults, run.kinds, leaseTTL, seed, run.lossy, os.Getenv("WARREN_CHAOS_UNFENCED"), LoadAverage())
+	t.Logf("clusterchaos: %d faults of each of %v, lease %v, killed nodes down %v, seed %d, lossy %v, unfenced %q, load %s",
+		run.faults, run.kinds, leaseTTL, downTime, seed, run.lossy, os.Getenv("WARREN_CHAOS_UNFENCED"), LoadAverage())
 	nodes := objecttest.StartCluster(t, os.Args[0], 3, "-log-level", "warn")
 	names := []string{"n1", "n2", "n3"}
 	pids := map[int]bool{}

@@ -160,9 +160,10 @@ func Linearizable(ops []Op, timeout time.Duration) (violations, unknown []string
 }
 
 // Failovers returns, for each fault, the time from the fault's signal to the first
-// acknowledged operation invoked after it on each object the faulted node served
-// last before it (its owner then): the client-visible failover time. An object with
-// no acknowledged operation after the fault is left out.
+// acknowledged operation invoked after it and served by another node, on each object
+// the faulted node served last before it (its owner then): the client-visible
+// failover time. An object with no such operation (none acknowledged, or the faulted
+// node served it again first) is left out.
 func Failovers(ops []Op, faults []Fault) []time.Duration {
 	sorted := slices.Clone(ops)
 	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Call.Before(sorted[j].Call) })
@@ -181,6 +182,9 @@ func Failovers(ops []Op, faults []Fault) []time.Duration {
 				continue
 			}
 			done[op.Object] = true
+			if op.Served == f.Node {
+				continue // back on the faulted node: no failover
+			}
 			out = append(out, op.Return.Sub(f.Start))
 		}
 	}

@@ -65,9 +65,12 @@ func TestFailoversMeasureFromTheFault(t *testing.T) {
 	ops := []Op{
 		add("a", "x", 0, 10, OK),
 		{Object: "b", Kind: Read, Call: at(0), Return: at(10), Outcome: OK, Served: "n2"},
-		add("a", "y", 120, 2500, OK), // first after the fault on n1, done 2.4 s after it
+		{Object: "a", Kind: Add, Elem: "y", Call: at(120), Return: at(2500), Outcome: OK, Served: "n3"}, // first after the fault on n1, done 2.4 s after it
 		add("a", "z", 3000, 3010, OK),
 		{Object: "b", Kind: Read, Call: at(200), Return: at(210), Outcome: OK, Served: "n2"}, // not n1's
+		add("c", "x", 0, 10, OK),
+		add("c", "y", 300, 5000, OK), // served by n1 again first: no failover of c
+		{Object: "c", Kind: Read, Call: at(5100), Return: at(5110), Outcome: OK, Served: "n2"},
 	}
 	got := Failovers(ops, []Fault{{Kind: "kill", Node: "n1", Start: at(100)}})
 	if len(got) != 1 || got[0] != 2400*time.Millisecond {
