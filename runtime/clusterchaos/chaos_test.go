@@ -286,6 +286,8 @@ type nemesis struct {
 	// objects over within about the lease.
 	calmPause bool
 	heldOK    atomic.Int32 // held adds acknowledged
+	// restartFailures: restarts of a killed node that failed (it did not rejoin).
+	restartFailures int
 }
 
 // leadsNoBucket returns a node (n if it fits) whose NATS server leads neither the
@@ -347,7 +349,19 @@ func (m *nemesis) fault(kind string, i int) (Fault, bool) {
 	case "kill", "leader":
 		m.nodes[n].Kill()
 		time.Sleep(downTime)
-		m.nodes[n].Start()
+		// A node that cannot rejoin is an availability failure, not a reason to
+		// drop the run's history: it is counted, retried, and the checks still run.
+		for try := 1; ; try++ {
+			err := m.nodes[n].TryStart()
+			if err == nil {
+				break
+			}
+			m.restartFailures++
+			m.t.Errorf("fault %d: restart %d of %s failed: %.2000s", i, try, m.names[n], err)
+			if try == 3 {
+				m.t.Fatalf("fault %d: %s did not restart 3 times", i, m.names[n])
+			}
+		}
 		m.pids[m.nodes[n].PID()] = true
 	case "pause":
 		// Freeze the node in the middle of a write to an object it served last, so
@@ -670,7 +684,7 @@ func runCluster(t *testing.T, run clusterRun) Report {
 		}
 	}
 	rep.Goroutines = goroutinesLeft(goroutines)
-	rep.Elapsed, rep.Load, rep.HeldOK = time.Since(start), LoadAverage(), int(m.heldOK.Load())
+	rep.Elapsed, rep.Load, rep.HeldOK, rep.RestartFailures = time.Since(start), LoadAverage(), int(m.heldOK.Load()), m.restartFailures
 	t.Logf("clusterchaos result:\n%s", rep.Table())
 	if ex := append(append(rep.Set.Examples, rep.Log.Examples...), rep.Serve.Examples...); len(ex) > 0 {
 		t.Logf("examples: %q", ex)

@@ -218,6 +218,7 @@ type Report struct {
 	Leftover              int // processes of the harness still alive at the end
 	SlowStops             int // nodes that did not stop within 9 s of SIGTERM
 	HeldOK                int // writes held by a paused node (a zombie) that were acknowledged
+	RestartFailures       int // restarts of a killed node that failed (it did not rejoin in time)
 	Goroutines            int // goroutines of the harness left at the end
 	Elapsed               time.Duration
 	Load                  string // /proc/loadavg at the end
@@ -226,17 +227,17 @@ type Report struct {
 // Table formats r as a Markdown table.
 func (r Report) Table() string {
 	var b strings.Builder
-	b.WriteString("| objects | kills | pauses | leader kills | partitions | ops | acknowledged adds | failed | indeterminate (present) | lost | unverified | failed present | unknown | linearizability violations | unchecked | log records (epochs) | epoch regressions | batches served | two serving | lease-read window (in a fault) | failover after kill p50 / p99 (n) | pause | leader kill | partition | unavailable after healing | databases ok | left behind (processes+goroutines) | slow stops | time | load |\n")
-	b.WriteString("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
+	b.WriteString("| objects | kills | pauses | leader kills | partitions | ops | acknowledged adds | failed | indeterminate (present) | lost | unverified | failed present | unknown | linearizability violations | unchecked | log records (epochs) | epoch regressions | batches served | two serving | lease-read window (in a fault) | failover after kill p50 / p99 (n) | pause | leader kill | partition | unavailable after healing | restarts failed | databases ok | left behind (processes+goroutines) | slow stops | time | load |\n")
+	b.WriteString("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
 	fo := func(kind string) string {
 		ds := r.Failover[kind]
 		return fmt.Sprintf("%v / %v (%d)", Percentile(ds, 50).Round(10*time.Millisecond), Percentile(ds, 99).Round(10*time.Millisecond), len(ds))
 	}
-	fmt.Fprintf(&b, "| %d | %d | %d | %d | %d | %d | %d | %d | %d (%d) | %d | %d | %d | %d | %d | %d | %d (%d) | %d | %d | %d | %d (%d) | %s | %s | %s | %s | %d | %d/%d | %d+%d | %d | %v | %s |\n",
+	fmt.Fprintf(&b, "| %d | %d | %d | %d | %d | %d | %d | %d | %d (%d) | %d | %d | %d | %d | %d | %d | %d (%d) | %d | %d | %d | %d (%d) | %s | %s | %s | %s | %d | %d | %d/%d | %d+%d | %d | %v | %s |\n",
 		r.Objects, r.Kinds["kill"], r.Kinds["pause"], r.Kinds["leader"], r.Kinds["partition"], r.Ops, r.Set.Acked, r.Set.Failed, r.Set.Indeterminate, r.Set.IndetPresent,
 		r.Set.Lost, r.Set.Unverified, r.Set.FailedPresent, r.Set.Unknown, len(r.Violations), len(r.Unchecked),
 		r.Log.Records, r.Log.Epochs, r.Log.Regressions, r.Serve.Batches, r.Serve.Violations, r.Serve.Window, r.Serve.ZombieWindow,
-		fo("kill"), fo("pause"), fo("leader"), fo("partition"), r.Unavailable, r.Databases-r.BadDBs, r.Databases, r.Leftover, r.Goroutines, r.SlowStops, r.Elapsed.Round(time.Second), r.Load)
+		fo("kill"), fo("pause"), fo("leader"), fo("partition"), r.Unavailable, r.RestartFailures, r.Databases-r.BadDBs, r.Databases, r.Leftover, r.Goroutines, r.SlowStops, r.Elapsed.Round(time.Second), r.Load)
 	return b.String()
 }
 

@@ -149,8 +149,16 @@ func (s *Server) Output() string {
 // Start starts a stopped server again on the same address and data directory.
 func (s *Server) Start() {
 	s.t.Helper()
+	if err := s.TryStart(); err != nil {
+		s.t.Fatalf("%v", err)
+	}
+}
+
+// TryStart is Start that returns its error instead of failing the test (the server
+// stays stopped then).
+func (s *Server) TryStart() error {
 	if s.running {
-		s.t.Fatalf("objecttest: Start: server already running")
+		return errors.New("objecttest: Start: server already running")
 	}
 	var err error
 	if s.bin != "" {
@@ -165,8 +173,9 @@ func (s *Server) Start() {
 		}
 	}
 	if err != nil {
-		s.t.Fatalf("objecttest: restart on %s: %v", s.Addr, err)
+		return fmt.Errorf("objecttest: restart on %s: %v", s.Addr, err)
 	}
+	return nil
 }
 
 // Stop shuts the server down gracefully. In process: it stops accepting,
