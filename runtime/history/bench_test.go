@@ -3,6 +3,9 @@ package history_test
 import (
 	"context"
 	"path/filepath"
+	"sort"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -75,4 +78,80 @@ func BenchmarkDurablePut64(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkDurablePut64Alternated runs BenchmarkDurablePut64's load on two runtimes
+// in one process, one without and one with history, in alternating slices of 250 ms
+// (each round runs both, the order swapped every round), so that a changing machine
+// load falls on both arms alike. It reports each arm's turns/s and on/off, the ratio
+// of the totals, and the median of the rounds' ratios. Each b.N is 8 rounds.
+func BenchmarkDurablePut64Alternated(b *testing.B) {
+	type arm struct {
+		stub  object.Stub[counter]
+		turns int64
+		took  time.Duration
+	}
+	var arms [2]*arm
+	for i, on := range []bool{false, true} {
+		dir := b.TempDir()
+		cfg := object.Config{DataDir: dir, Clock: object.SystemClock}
+		if on {
+			h, err := history.New(history.Config{Dir: filepath.Join(dir, ".history")})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer h.Close()
+			cfg.History = h
+		}
+		rt := objecttest.New(b, cfg)
+		defer rt.Close()
+		ns, err := object.Register(rt.Runtime, "counter", newCounter, object.Methods(incrementM))
+		if err != nil {
+			b.Fatal(err)
+		}
+		arms[i] = &arm{stub: ns.GetByName("hot")}
+		if _, err := incrementM.Call(context.Background(), arms[i].stub, 1); err != nil {
+			b.Fatal(err)
+		}
+	}
+	run := func(a *arm, d time.Duration) float64 {
+		var n atomic.Int64
+		var wg sync.WaitGroup
+		start := time.Now()
+		for range 64 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for time.Since(start) < d {
+					if _, err := incrementM.Call(context.Background(), a.stub, 1); err != nil {
+						b.Error(err)
+						return
+					}
+					n.Add(1)
+				}
+			}()
+		}
+		wg.Wait()
+		took := time.Since(start)
+		a.turns += n.Load()
+		a.took += took
+		return float64(n.Load()) / took.Seconds()
+	}
+	var ratios []float64
+	b.ResetTimer()
+	for r := range 8 * b.N {
+		var rate [2]float64
+		for k := range 2 {
+			i := k ^ r&1
+			rate[i] = run(arms[i], 250*time.Millisecond)
+		}
+		ratios = append(ratios, rate[1]/rate[0])
+	}
+	sort.Float64s(ratios)
+	off := float64(arms[0].turns) / arms[0].took.Seconds()
+	on := float64(arms[1].turns) / arms[1].took.Seconds()
+	b.ReportMetric(off, "off-turns/s")
+	b.ReportMetric(on, "on-turns/s")
+	b.ReportMetric(on/off, "on/off")
+	b.ReportMetric(ratios[len(ratios)/2], "median-round-on/off")
 }
