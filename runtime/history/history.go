@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/warrenhq/warren/runtime/internal/dirlock"
 	"github.com/warrenhq/warren/runtime/object"
 )
 
@@ -69,6 +70,7 @@ type History struct {
 	mu    sync.Mutex
 	objs  map[string]*objHist
 	total atomic.Int64 // bytes on disk, as of the last sweep and the writes since
+	lock  *os.File     // Dir kept to this process (package dirlock), until Close
 	stop  chan struct{}
 	done  chan struct{}
 }
@@ -76,7 +78,9 @@ type History struct {
 var _ object.History = (*History)(nil)
 
 // New returns a History in cfg.Dir (created if needed) and starts its retention
-// schedule; Close stops it.
+// schedule; Close stops it. Dir is kept to one History at a time, across processes
+// (a flock, as the runtime's data directory): another's fails with object.ErrLocked,
+// before anything in it is read.
 func New(cfg Config) (*History, error) {
 	if cfg.Dir == "" {
 		return nil, errors.New("history: Config.Dir is required")
@@ -105,22 +109,31 @@ func New(cfg Config) (*History, error) {
 	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("history: %w", err)
 	}
-	h := &History{cfg: cfg, objs: map[string]*objHist{}, stop: make(chan struct{}), done: make(chan struct{})}
+	lock, err := dirlock.Lock(cfg.Dir)
+	if errors.Is(err, dirlock.ErrHeld) {
+		return nil, fmt.Errorf("%w: history %s: %v", object.ErrLocked, cfg.Dir, err)
+	} else if err != nil {
+		return nil, fmt.Errorf("history: %w", err)
+	}
+	h := &History{cfg: cfg, objs: map[string]*objHist{}, lock: lock, stop: make(chan struct{}), done: make(chan struct{})}
 	if _, err := h.Sweep(); err != nil {
+		dirlock.Unlock(lock)
 		return nil, err
 	}
 	go h.schedule()
 	return h, nil
 }
 
-// Close stops the retention schedule.
+// Close stops the retention schedule and releases Dir (after the runtime's Close).
 func (h *History) Close() {
 	select {
 	case <-h.stop:
+		<-h.done
 	default:
 		close(h.stop)
+		<-h.done
+		dirlock.Unlock(h.lock)
 	}
-	<-h.done
 }
 
 func (h *History) schedule() {

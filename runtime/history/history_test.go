@@ -377,3 +377,24 @@ func TestRetentionSchedule(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestDirKeptToOneHistory: a second History on the same folder (a second process on
+// the same data directory) fails with object.ErrLocked before it reads anything; once
+// the first is closed, it opens.
+func TestDirKeptToOneHistory(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), ".history")
+	h, err := history.New(history.Config{Dir: dir, SweepInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := history.New(history.Config{Dir: dir, SweepInterval: -1}); !errors.Is(err, object.ErrLocked) {
+		t.Fatalf("a second History on the folder: %v, want ErrLocked", err)
+	}
+	h.Close()
+	h.Close() // twice is fine
+	h2, err := history.New(history.Config{Dir: dir, SweepInterval: -1})
+	if err != nil {
+		t.Fatalf("after Close: %v", err)
+	}
+	h2.Close()
+}
