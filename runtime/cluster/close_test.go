@@ -103,7 +103,9 @@ func (p *pausingProxy) close() {
 // Runtime.Close and Node.Close are bounded when JetStream stops answering: a batch whose fenced
 // append went unanswered, and an activation waiting for its claim, give up once Close
 // cancels their context (Config.CloseTimeout), and neither releases anything: the
-// caller of the commit gets ErrIndeterminate, the activation's caller an error.
+// caller of the commit gets ErrIndeterminate, the activation's caller an error. So
+// does an operator's console write held behind the batch, whose own context has no
+// deadline (its hold's activation and its commit are cut off too).
 // Before, Close waited for the append's and the activation's own timeouts
 // (RequestTimeout and 3 × RequestTimeout: 30 s and 90 s here; minutes were seen).
 func TestRuntimeCloseBoundedWhenJetStreamHangs(t *testing.T) {
@@ -139,7 +141,14 @@ func TestRuntimeCloseBoundedWhenJetStreamHangs(t *testing.T) {
 		count, err := r.add(context.Background(), "hang-b", 1)
 		stuckOpen <- result{count, err}
 	}()
-	time.Sleep(time.Second) // both sent to JetStream, which holds them unanswered
+	consoleWrite := make(chan error, 1)
+	go func() { // an operator's write to A, with no deadline of its own: held behind the batch
+		time.Sleep(200 * time.Millisecond)
+		_, err := r.rt.Query(context.Background(), "ledger", r.ns.IDFromName("hang-a"),
+			`INSERT INTO entries (n) VALUES (3)`, object.QueryOptions{Write: true})
+		consoleWrite <- err
+	}()
+	time.Sleep(time.Second) // all sent to JetStream, which holds them unanswered
 	select {
 	case res := <-stuckCommit:
 		t.Fatalf("the commit returned while JetStream was cut off: %+v", res)
@@ -168,6 +177,9 @@ func TestRuntimeCloseBoundedWhenJetStreamHangs(t *testing.T) {
 	res = <-stuckOpen
 	if res.err == nil {
 		t.Errorf("the activation that was never claimed answered %d", res.count)
+	}
+	if err := <-consoleWrite; err == nil {
+		t.Error("the console write succeeded with JetStream cut off")
 	}
 	began = time.Now()
 	n.Close() // its goodbye goes unanswered too

@@ -146,7 +146,9 @@ func (rt *Runtime) writeQuery(ctx context.Context, c *nsCore, id ID, path, query
 	// The write commits through the Committer, as a batch of the object's turns does
 	// (in cluster mode it is shipped like one).
 	commit := func() error { _, err := conn.ExecContext(ctx, "COMMIT"); return err }
-	if err := rt.cfg.Committer.Commit(ctx, c.name, id, 1, commit); err != nil {
+	seamCtx, cancel := rt.withSeams(ctx)
+	defer cancel()
+	if err := rt.cfg.Committer.Commit(seamCtx, c.name, id, 1, commit); err != nil {
 		conn.ExecContext(context.Background(), "ROLLBACK")
 		return QueryResult{}, fmt.Errorf("object: sql: commit: %w", err)
 	}

@@ -53,7 +53,9 @@ func (e *entity) runHoldLocked() {
 	e.rt.stats.queued.Add(-1)
 	h := ev.hold
 	e.closeDB(false)
-	releasePlacement, err := e.rt.cfg.Placement.Acquire(e.ns.placementContext(ev.ctx, ""), e.ns.name, e.id)
+	ctx, cancel := e.rt.withSeams(ev.ctx)
+	releasePlacement, err := e.rt.cfg.Placement.Acquire(e.ns.placementContext(ctx, ""), e.ns.name, e.id)
+	cancel()
 	if err != nil {
 		h.err = fmt.Errorf("object: placement of %s/%s for an operator: %w", e.ns.name, e.id, err)
 		close(h.held)

@@ -300,6 +300,14 @@ func (rt *Runtime) Close() error {
 	return nil
 }
 
+// withSeams returns ctx, also cancelled when Close cuts the seams' calls off (see
+// Config.CloseTimeout), for a seam call made with a caller's context.
+func (rt *Runtime) withSeams(ctx context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(ctx)
+	stop := context.AfterFunc(rt.seamCtx, cancel)
+	return ctx, func() { stop(); cancel() }
+}
+
 // register adds a namespace; see Register.
 func (rt *Runtime) register(ns *nsCore) error {
 	if !nameRE.MatchString(ns.name) {
