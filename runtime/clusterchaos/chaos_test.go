@@ -357,7 +357,11 @@ func (m *nemesis) fault(kind string, i int) (Fault, bool) {
 				break
 			}
 			m.restartFailures++
-			m.t.Errorf("fault %d: restart %d of %s failed: %.2000s", i, try, m.names[n], err)
+			msg := err.Error() // ends with the node's whole output: its last lines say why
+			if len(msg) > 3000 {
+				msg = "..." + msg[len(msg)-3000:]
+			}
+			m.t.Errorf("fault %d: restart %d of %s failed: %s", i, try, m.names[n], msg)
 			if try == 3 {
 				m.t.Fatalf("fault %d: %s did not restart 3 times", i, m.names[n])
 			}
