@@ -52,6 +52,16 @@ func commitError(err error) error {
 	return storageError(err)
 }
 
+// isDiskFull reports whether err carries SQLite's SQLITE_FULL, or the I/O error it
+// returns when the log's index (-shm) cannot grow on a full disk.
+func isDiskFull(err error) bool {
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		return false
+	}
+	return se.Code()&0xff == sqlite3.SQLITE_FULL || se.Code() == sqlite3.SQLITE_IOERR_SHMSIZE
+}
+
 // isCorrupt reports whether err carries SQLite's SQLITE_CORRUPT or SQLITE_NOTADB
 // result code (or an extended code of either: its low byte).
 func isCorrupt(err error) bool {

@@ -234,12 +234,12 @@ func (e *entity) runBatch(batch []*event) bool {
 	ctx := context.Background()
 	e.state.guard.txLost = false
 	if err := e.exec(ctx, "BEGIN"); err != nil {
-		e.abort(batch, out, fmt.Errorf("%w: begin: %v", storageError(err), err))
+		e.abort(batch, out, fmt.Errorf("%w: begin: %v", storageError(err), err), isDiskFull(err))
 		return true
 	}
 	if e.unstoredName {
 		if err := e.storeName(ctx); err != nil {
-			e.abort(batch, out, fmt.Errorf("%w: store name: %v", ErrRetryable, err))
+			e.abort(batch, out, fmt.Errorf("%w: store name: %v", ErrRetryable, err), isDiskFull(err))
 			return true
 		}
 	}
@@ -256,7 +256,7 @@ func (e *entity) runBatch(batch []*event) bool {
 			out[i].ctor = ctor
 			if err != nil {
 				if errors.Is(err, errTxLost) {
-					e.abort(batch, out, fmt.Errorf("%w: %v", ErrRetryable, err))
+					e.abort(batch, out, fmt.Errorf("%w: %v", ErrRetryable, err), false)
 					return true
 				}
 				out[i].err = err
@@ -269,22 +269,22 @@ func (e *entity) runBatch(batch []*event) bool {
 			return false
 		}
 		if errors.Is(err, errTxLost) {
-			e.abort(batch, out, fmt.Errorf("%w: %v", ErrRetryable, err))
+			e.abort(batch, out, fmt.Errorf("%w: %v", ErrRetryable, err), false)
 			return true
 		}
 	}
 	if err := e.alarmsBeforeCommit(ctx); err != nil {
-		e.abort(batch, out, fmt.Errorf("%w: %v", storageError(err), err))
+		e.abort(batch, out, fmt.Errorf("%w: %v", storageError(err), err), isDiskFull(err))
 		return true
 	}
 	if err := e.state.guard.lost(); err != nil {
-		e.abort(batch, out, err)
+		e.abort(batch, out, err, false)
 		return true
 	}
 	began := time.Now()
 	err := e.rt.cfg.Committer.Commit(e.rt.seamCtx, e.ns.name, e.id, turns, e.commit)
 	if err != nil {
-		e.abort(batch, out, fmt.Errorf("%w: commit: %v", commitError(err), err))
+		e.abort(batch, out, fmt.Errorf("%w: commit: %v", commitError(err), err), isDiskFull(err))
 		return true
 	}
 	if e.hist != nil && e.state.guard.wrote { // a batch that wrote nothing committed nothing
@@ -481,11 +481,17 @@ func (e *entity) construct(i int) ([]output, error) {
 }
 
 // abort rolls back the whole batch, fails every turn that had succeeded with cause,
-// resets the instance, and closes the database so the next batch reopens it.
-func (e *entity) abort(batch []*event, out []outcome, cause error) {
+// resets the instance, and closes the database so the next batch reopens it; but
+// when diskFull (the failure was SQLite's, for want of space) it keeps the
+// database open once the batch is rolled back: reopening needs room for the log
+// and its index (-wal, -shm), so a closed object could not even be read until
+// space came back.
+func (e *entity) abort(batch []*event, out []outcome, cause error, diskFull bool) {
 	e.rt.stats.failedCommits.Add(1)
 	e.rt.noteAbort(e, len(batch))
-	e.exec(context.Background(), "ROLLBACK")
+	ctx := context.Background()
+	rolledBack := e.exec(ctx, "ROLLBACK") == nil ||
+		e.exec(ctx, "BEGIN") == nil && e.exec(ctx, "ROLLBACK") == nil // SQLite had rolled it back itself
 	for i := range batch {
 		out[i].ctor = nil
 		if out[i].err == nil {
@@ -498,7 +504,11 @@ func (e *entity) abort(batch []*event, out []outcome, cause error) {
 	}
 	e.reset()
 	e.rt.cfg.Logger.Warn("object: batch rolled back", "namespace", e.ns.name, "id", e.id.String(), "err", cause)
-	e.closeDB(false)
+	if rolledBack && diskFull && e.memory == onFile { // an in-memory copy that is full moves to its file
+		e.state.alarm.exact = false // read the alarms again, as a reopened database would
+	} else {
+		e.closeDB(false)
+	}
 	e.deliver(batch, out)
 }
 

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 
 	"github.com/warrenhq/warren/runtime/object"
@@ -259,6 +260,73 @@ func registerBlobs(t *testing.T, rt *object.Runtime) (*object.Namespace[Blobs], 
 		t.Fatal(err)
 	}
 	return ns, putM, countM
+}
+
+// A commit that fails on a full disk leaves the object's database open: reading the
+// object must not depend on finding free space for a new connection's files (its
+// -shm and -wal). The batch rolled back and closed the database, and the next
+// activation failed to open it ("PRAGMA journal_mode=WAL: disk I/O error") when
+// nothing was left on the disk (TestDiskFull in CI, at 7 writes).
+func TestReadAfterACommitFailedOnAFullDisk(t *testing.T) {
+	dir := smallDisk(t, "2m")
+	rt := objecttest.New(t, object.Config{DataDir: dir})
+	ns, put, count := registerBlobs(t, rt.Runtime)
+	ctx := context.Background()
+	for i := range 5 { // 320 KiB: too big to run in memory when cold (maxLoadBytes)
+		if _, err := put.Call(ctx, ns.GetByName("victim"), blob{Key: fmt.Sprint("v", i), Size: 64 << 10}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Restart (every log checkpointed and removed), open the victim, then fill the
+	// disk: the next write's commit fails, with nothing committed in the log.
+	rt = rt.Restart(t, object.Config{DataDir: dir})
+	ns, put, count = registerBlobs(t, rt.Runtime)
+	if n, err := count.Call(ctx, ns.GetByName("victim"), struct{}{}); err != nil || n != 5 {
+		t.Fatalf("count = %d, %v", n, err)
+	}
+	fillDisk(t, dir, 48<<10) // room for the log's index, not for the write
+	if _, err := put.Call(ctx, ns.GetByName("victim"), blob{Key: "big", Size: 64 << 10}); err == nil || !strings.Contains(err.Error(), "full") {
+		t.Fatalf("a write on a full disk: %v", err)
+	}
+	fillDisk(t, dir, 0) // and what the failed batch freed
+	for range 3 {
+		if n, err := count.Call(ctx, ns.GetByName("victim"), struct{}{}); err != nil || n != 5 {
+			t.Fatalf("count on a full disk after a failed commit = %d, %v; want 5, nil", n, err)
+		}
+	}
+	tops, _ := filepath.Glob(filepath.Join(dir, "top-up*"))
+	for _, f := range tops {
+		os.Remove(f)
+	}
+	if n, err := put.Call(ctx, ns.GetByName("victim"), blob{Key: "after", Size: 1000}); err != nil || n != 6 {
+		t.Fatalf("write once space is back = %d, %v; want 6, nil", n, err)
+	}
+}
+
+// fillDisk writes a file in dir until the disk it is on is full, then gives back
+// leave bytes.
+func fillDisk(t *testing.T, dir string, leave int64) {
+	t.Helper()
+	f, err := os.CreateTemp(dir, "top-up")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	buf := make([]byte, 512)
+	var size int64
+	for {
+		n, err := f.Write(buf)
+		size += int64(n)
+		if err != nil {
+			if !errors.Is(err, syscall.ENOSPC) {
+				t.Fatal(err)
+			}
+			break
+		}
+	}
+	if err := f.Truncate(max(0, size-leave)); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // smallDisk mounts a tmpfs of the given size on a new temporary directory.
