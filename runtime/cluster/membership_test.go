@@ -190,3 +190,45 @@ func TestConcurrentJoinsOnAFreshCluster(t *testing.T) {
 		}
 	}
 }
+
+// A members watch that JetStream does not answer in time (a leader election, a
+// loaded cluster) is tried again within the join's deadline; a join that fails
+// after its lease was written gives the lease back. A restarted chaos node exited
+// with "context deadline exceeded" at Join, and its lease then held its name
+// against the next restart until it ran out.
+func TestJoinSurvivesASlowMembersWatch(t *testing.T) {
+	c := sharedCluster(t)
+	failures := 2
+	startMembersWatch = func(ctx context.Context, kv jetstream.KeyValue) (*memberCache, error) {
+		if failures > 0 {
+			failures--
+			return nil, fmt.Errorf("nats: %w", context.DeadlineExceeded) // as a request past its timeout
+		}
+		return watchMembers(ctx, kv)
+	}
+	defer func() { startMembersWatch = watchMembers }()
+	n := join(t, c, 0, testConfig("slow-watch"))
+	if failures != 0 || !n.Serving() {
+		t.Fatalf("joined with %d failures left, serving %v", failures, n.Serving())
+	}
+
+	// A watch that never starts: Join fails at its deadline, and the name is free
+	// for the next attempt at once.
+	startMembersWatch = func(context.Context, jetstream.KeyValue) (*memberCache, error) {
+		return nil, fmt.Errorf("nats: %w", context.DeadlineExceeded)
+	}
+	nc, err := c.servers[1].Connect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if _, err := Join(ctx, nc, testConfig("no-watch")); err == nil {
+		t.Fatal("joined without a members watch")
+	}
+	startMembersWatch = watchMembers
+	if n := join(t, c, 1, testConfig("no-watch")); !n.Serving() {
+		t.Fatal("the next attempt is not serving")
+	}
+}

@@ -150,13 +150,41 @@ func Join(ctx context.Context, nc *nats.Conn, cfg Config) (*Node, error) {
 	}
 	runCtx, stop := context.WithCancel(context.Background())
 	n.stop = stop
-	if n.members, err = watchMembers(runCtx, a.nodes); err != nil {
+	if n.members, err = watchMembersWithin(ctx, runCtx, a.nodes); err != nil {
 		stop()
+		// Give the lease back: left behind, it would hold the name against this
+		// node's next attempt until it ran out.
+		lctx, cancel := context.WithTimeout(context.Background(), min(cfg.RequestTimeout, leaveTimeout))
+		defer cancel()
+		n.lease.leave(lctx)
 		return nil, err
 	}
 	go n.keepLease(runCtx)
 	return n, nil
 }
+
+// watchMembersWithin starts the members watch (which lives as long as runCtx),
+// trying again while ctx lasts: each attempt is one JetStream request bounded by
+// the request timeout, which a cluster electing a leader or under load can miss
+// for a few seconds, and a join must not fail for that within its own deadline.
+func watchMembersWithin(ctx, runCtx context.Context, kv jetstream.KeyValue) (*memberCache, error) {
+	wait := 100 * time.Millisecond
+	for {
+		c, err := startMembersWatch(runCtx, kv)
+		if err == nil || ctx.Err() != nil {
+			return c, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, time.Second)
+	}
+}
+
+// startMembersWatch is watchMembers (a variable for tests).
+var startMembersWatch = watchMembers
 
 // keepLease renews the lease every TTL/4. A lease found lost (expired, tombstoned)
 // is registered again under a new incarnation: objects opened under the old one
