@@ -31,6 +31,27 @@ func (c *counter) Increment(ctx context.Context, by int64) (int64, error) {
 
 var incrementM = object.NewMethod("increment", (*counter).Increment)
 
+// hotCounter starts a runtime on a data directory of its own, with a history when
+// on (both closed when b ends), and returns it with the stub of its one counter.
+func hotCounter(b *testing.B, on bool) (*objecttest.Runtime, object.Stub[counter]) {
+	dir := b.TempDir()
+	cfg := object.Config{DataDir: dir, Clock: object.SystemClock}
+	if on {
+		h, err := history.New(history.Config{Dir: filepath.Join(dir, ".history")})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { h.Close() })
+		cfg.History = h
+	}
+	rt := objecttest.New(b, cfg)
+	ns, err := object.Register(rt.Runtime, "counter", newCounter, object.Methods(incrementM))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return rt, ns.GetByName("hot")
+}
+
 // BenchmarkDurablePut64 is the runtime's benchmark of that name (one object, 64
 // concurrent callers, each turn a durable KV put, synchronous=FULL) without and with
 // history, alternated: with -count N the two run N times each, off then on, so their
@@ -42,23 +63,7 @@ func BenchmarkDurablePut64(b *testing.B) {
 			name = "on"
 		}
 		b.Run(name, func(b *testing.B) {
-			dir := b.TempDir()
-			cfg := object.Config{DataDir: dir, Clock: object.SystemClock}
-			if on {
-				h, err := history.New(history.Config{Dir: filepath.Join(dir, ".history")})
-				if err != nil {
-					b.Fatal(err)
-				}
-				defer h.Close()
-				cfg.History = h
-			}
-			rt := objecttest.New(b, cfg)
-			defer rt.Close()
-			ns, err := object.Register(rt.Runtime, "counter", newCounter, object.Methods(incrementM))
-			if err != nil {
-				b.Fatal(err)
-			}
-			stub := ns.GetByName("hot")
+			rt, stub := hotCounter(b, on)
 			b.SetParallelism((64 + 1) / 2) // GOMAXPROCS is 2 on the reference machine: 64 goroutines
 			b.ResetTimer()
 			start := time.Now()
@@ -93,23 +98,8 @@ func BenchmarkDurablePut64Alternated(b *testing.B) {
 	}
 	var arms [2]*arm
 	for i, on := range []bool{false, true} {
-		dir := b.TempDir()
-		cfg := object.Config{DataDir: dir, Clock: object.SystemClock}
-		if on {
-			h, err := history.New(history.Config{Dir: filepath.Join(dir, ".history")})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer h.Close()
-			cfg.History = h
-		}
-		rt := objecttest.New(b, cfg)
-		defer rt.Close()
-		ns, err := object.Register(rt.Runtime, "counter", newCounter, object.Methods(incrementM))
-		if err != nil {
-			b.Fatal(err)
-		}
-		arms[i] = &arm{stub: ns.GetByName("hot")}
+		_, stub := hotCounter(b, on)
+		arms[i] = &arm{stub: stub}
 		if _, err := incrementM.Call(context.Background(), arms[i].stub, 1); err != nil {
 			b.Fatal(err)
 		}
