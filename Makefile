@@ -48,11 +48,14 @@ unit: web ## Unit tests of every module (runtime with -race), each module on its
 	done
 
 .PHONY: e2e
+# Only the tests of the e2e-tagged files run here: the packages' other tests ran in make unit.
 e2e: web ## Browser tests (playwright-go with a system Chromium; installs it when missing).
 	@eval "$$(scripts/e2e-setup.sh)" && for m in $(MODULES); do \
-	  pkgs=$$(cd $$m && grep -rl '^//go:build e2e' --include='*_test.go' . | xargs -r -n1 dirname | sort -u); \
+	  files=$$(cd $$m && grep -rl '^//go:build e2e' --include='*_test.go' .); \
+	  pkgs=$$(echo "$$files" | xargs -r -n1 dirname | sort -u); \
 	  if [ -n "$$pkgs" ]; then \
-	    echo "e2e $$m: $$pkgs"; (cd $$m && GOWORK=off go test -tags e2e -count=1 -timeout 30m $$pkgs) || exit 1; fi; \
+	    run=$$(cd $$m && echo "$$files" | xargs grep -ho '^func Test[A-Za-z0-9_]*' | sed 's/^func //' | sort -u | paste -sd'|'); \
+	    echo "e2e $$m: $$pkgs"; (cd $$m && GOWORK=off go test -tags e2e -count=1 -timeout 30m -run "^($$run)$$" $$pkgs) || exit 1; fi; \
 	done
 
 # The browser tests of the apps against a 3-node cluster (browsertest.ClusterEnv: three
