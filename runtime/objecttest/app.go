@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -109,16 +110,33 @@ func ServeBinary(t testing.TB, bin string, args ...string) *Server {
 func StartBinary(t testing.TB, bin string, args ...string) *Server {
 	t.Helper()
 	s := &Server{t: t, bin: bin, args: args, DataDir: t.TempDir(), out: &syncBuffer{}}
-	port, err := freePort()
-	if err != nil {
-		t.Fatalf("objecttest: %v", err)
+	for attempt := 1; ; attempt++ {
+		port, err := pickPort()
+		if err != nil {
+			t.Fatalf("objecttest: %v", err)
+		}
+		s.Addr = fmt.Sprintf("127.0.0.1:%d", port)
+		s.URL = "http://" + s.Addr
+		before := len(s.Output())
+		err = s.startProcess()
+		if err == nil {
+			return s
+		}
+		if attempt == portAttempts || !portTaken(s.Output()[before:]) {
+			t.Fatalf("objecttest: start %s: %v", filepath.Base(bin), err)
+		}
+		t.Logf("objecttest: %s: port %d was taken before it bound it; again on another", filepath.Base(bin), port)
 	}
-	s.Addr = fmt.Sprintf("127.0.0.1:%d", port)
-	s.URL = "http://" + s.Addr
-	if err := s.startProcess(); err != nil {
-		t.Fatalf("objecttest: start %s: %v", filepath.Base(bin), err)
-	}
-	return s
+}
+
+// portAttempts is how many times a subprocess is started on new ports when
+// another socket took a port [freePort] picked before the subprocess bound it.
+const portAttempts = 3
+
+// portTaken reports whether a subprocess's output says a port it was given
+// was in use (the app's -addr, or a cluster route port).
+func portTaken(output string) bool {
+	return strings.Contains(output, syscall.EADDRINUSE.Error())
 }
 
 // BuildBinary compiles the main package in dir (as `go build`, in dir's
@@ -383,6 +401,9 @@ func waitHealthy(url string, exited <-chan struct{}, timeout time.Duration) erro
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// pickPort picks the ports of subprocesses (a variable for tests).
+var pickPort = freePort
 
 // freePort returns a 127.0.0.1 TCP port that was free a moment ago.
 func freePort() (int, error) {

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -217,5 +218,55 @@ func TestServeBinaryExitsEarly(t *testing.T) {
 	}()
 	if !strings.Contains(ft.msg, "exited before it was healthy") {
 		t.Fatalf("Fatal message %q", ft.msg)
+	}
+}
+
+// takenPortFirst makes the next pickPort call return a port another socket
+// holds (as when a port is taken between freePort and the subprocess's bind),
+// and later calls free ports. It returns the taken address.
+func takenPortFirst(t *testing.T, nth int) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	calls := 0
+	pickPort = func() (int, error) {
+		if calls++; calls == nth {
+			return ln.Addr().(*net.TCPAddr).Port, nil
+		}
+		return freePort()
+	}
+	t.Cleanup(func() { pickPort = freePort })
+	return ln.Addr().String()
+}
+
+// Before, a port taken between freePort and the subprocess's bind failed the test.
+func TestServeBinaryStartsAgainWhenItsPortIsTaken(t *testing.T) {
+	t.Setenv(testapp.HelperEnv, "1")
+	taken := takenPortFirst(t, 1)
+	s := ServeBinary(t, os.Args[0])
+	if s.Addr == taken {
+		t.Fatalf("served on the taken address %s", taken)
+	}
+	post(t, s.URL, "acked")
+	if got := get(t, s.URL+"/messages"); got != "acked\n" {
+		t.Fatalf("messages = %q", got)
+	}
+	if !strings.Contains(s.Output(), syscall.EADDRINUSE.Error()) {
+		t.Fatalf("the first start did not meet the taken port; output:\n%s", s.Output())
+	}
+}
+
+// Before, a route port taken between freePort and a node's bind failed the test.
+func TestStartClusterStartsAgainWhenAPortIsTaken(t *testing.T) {
+	t.Setenv(testapp.HelperEnv, "1")
+	takenPortFirst(t, 2) // the second node's route port
+	nodes := StartCluster(t, os.Args[0], 3)
+	for _, s := range nodes {
+		if got := get(t, s.URL+"/healthz"); got == "" {
+			t.Fatalf("%s: empty /healthz", s.Addr)
+		}
 	}
 }

@@ -31,19 +31,45 @@ func StartClusterUnmanaged(t testing.TB, bin string, n int, args ...string) []*S
 
 func startCluster(t testing.TB, bin string, n int, cleanup bool, args []string) []*Server {
 	t.Helper()
+	for attempt := 1; ; attempt++ {
+		nodes, err := tryStartCluster(t, bin, n, args)
+		if err == nil {
+			for _, s := range nodes {
+				if cleanup {
+					t.Cleanup(s.Close)
+				}
+			}
+			return nodes
+		}
+		taken := false
+		for _, s := range nodes {
+			taken = taken || portTaken(s.Output())
+			s.Close()
+		}
+		if attempt == portAttempts || !taken {
+			t.Fatalf("objecttest: %v", err)
+		}
+		t.Logf("objecttest: a port of the cluster was taken before a node bound it; again on other ports")
+	}
+}
+
+// tryStartCluster starts the n nodes on ports free a moment ago and waits for
+// them. On error, the nodes it returns are for the caller to close.
+func tryStartCluster(t testing.TB, bin string, n int, args []string) ([]*Server, error) {
+	t.Helper()
 	routes := make([]string, n)
 	for i := range routes {
-		p, err := freePort()
+		p, err := pickPort()
 		if err != nil {
-			t.Fatalf("objecttest: %v", err)
+			return nil, err
 		}
 		routes[i] = fmt.Sprintf("127.0.0.1:%d", p)
 	}
 	nodes := make([]*Server, n)
 	for i := range nodes {
-		port, err := freePort()
+		port, err := pickPort()
 		if err != nil {
-			t.Fatalf("objecttest: %v", err)
+			return nil, err
 		}
 		s := &Server{t: t, bin: bin, DataDir: t.TempDir(), out: &syncBuffer{}, Addr: fmt.Sprintf("127.0.0.1:%d", port)}
 		s.URL = "http://" + s.Addr
@@ -52,28 +78,15 @@ func startCluster(t testing.TB, bin string, n int, cleanup bool, args []string) 
 			"-cluster-dir", filepath.Join(t.TempDir(), "nats"))
 		nodes[i] = s
 	}
-	ok := false
-	defer func() {
-		if cleanup || !ok {
-			for _, s := range nodes {
-				if ok {
-					t.Cleanup(s.Close)
-				} else {
-					s.Close()
-				}
-			}
-		}
-	}()
 	for _, s := range nodes {
 		if err := s.spawn(); err != nil {
-			t.Fatalf("objecttest: start %s: %v", filepath.Base(bin), err)
+			return nodes, fmt.Errorf("start %s: %v", filepath.Base(bin), err)
 		}
 	}
 	for i, s := range nodes {
 		if err := s.waitHealthy(ClusterStartTimeout); err != nil {
-			t.Fatalf("objecttest: cluster node n%d: %v", i+1, err)
+			return nodes, fmt.Errorf("cluster node n%d: %v", i+1, err)
 		}
 	}
-	ok = true
-	return nodes
+	return nodes, nil
 }

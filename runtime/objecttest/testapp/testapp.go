@@ -35,7 +35,10 @@ const HelperEnv = "WARREN_TESTAPP_HELPER"
 
 // MainIfHelper runs the app and exits when HelperEnv is "1", reading the flags
 // every Warren app has (-addr, -data) from os.Args; otherwise it returns at once.
-// Call it first in TestMain.
+// Call it first in TestMain. It also takes objecttest.StartCluster's flags but
+// does not cluster: it only binds -cluster-listen, as a node binds its route
+// port, so a harness's handling of ports can be tested; each process serves
+// its own state.
 func MainIfHelper() {
 	if os.Getenv(HelperEnv) != "1" {
 		return
@@ -43,7 +46,18 @@ func MainIfHelper() {
 	fs := flag.NewFlagSet("app", flag.ExitOnError)
 	addr := fs.String("addr", "127.0.0.1:8787", "listen address")
 	data := fs.String("data", "data", "data directory")
+	route := fs.String("cluster-listen", "", "route address to bind (no cluster behind it)")
+	fs.String("node", "", "ignored")
+	fs.String("cluster-peers", "", "ignored")
+	fs.String("cluster-dir", "", "ignored")
 	fs.Parse(os.Args[1:])
+	if *route != "" {
+		ln, err := net.Listen("tcp", *route)
+		if err != nil {
+			log.Fatal(err)
+		}
+		defer ln.Close()
+	}
 	app, err := New(*data)
 	if err != nil {
 		log.Fatal(err)
