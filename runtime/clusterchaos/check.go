@@ -8,8 +8,6 @@ import (
 	"sort"
 	"strings"
 	"time"
-
-	"github.com/anishathalye/porcupine"
 )
 
 // SetResult is what [CheckSet] found. Lost, FailedPresent and Unknown must be 0.
@@ -88,77 +86,6 @@ func CheckSet(ops []Op, final map[string][]string) SetResult {
 	return r
 }
 
-// setModel is porcupine's model of one object: a grow-only set of strings. An add's
-// input is its element; a read's output is the sorted elements. States are sorted
-// slices, never modified in place.
-var setModel = porcupine.Model{
-	Init: func() any { return []string(nil) },
-	Step: func(state, input, output any) (bool, any) {
-		s := state.([]string)
-		in := input.(setInput)
-		if in.read {
-			return slices.Equal(s, output.([]string)), s
-		}
-		i, found := slices.BinarySearch(s, in.elem)
-		if found {
-			return true, s
-		}
-		return true, slices.Insert(slices.Clone(s), i, in.elem)
-	},
-	Equal: func(a, b any) bool { return slices.Equal(a.([]string), b.([]string)) },
-	DescribeOperation: func(input, output any) string {
-		in := input.(setInput)
-		if in.read {
-			return fmt.Sprintf("read() -> %d elements", len(output.([]string)))
-		}
-		return "add(" + in.elem + ")"
-	},
-}
-
-type setInput struct {
-	read bool
-	elem string
-}
-
-// Linearizable checks each object's history with porcupine: acknowledged adds and
-// reads at their call and return times, adds of unknown outcome with a return time
-// of +∞ (they may take effect at any moment after their call, or never); failed
-// operations had no effect and are left out ([CheckSet] checks failed adds). It
-// returns the objects whose history is not linearizable, and those whose check did
-// not finish within timeout each (unknown, not a violation).
-func Linearizable(ops []Op, timeout time.Duration) (violations, unknown []string) {
-	per := map[string][]porcupine.Operation{}
-	for _, op := range ops {
-		if op.Outcome == Failed || (op.Kind == Read && op.Outcome != OK) {
-			continue
-		}
-		p := porcupine.Operation{ClientId: op.Client, Call: op.Call.UnixNano(), Return: op.Return.UnixNano()}
-		if op.Kind == Read {
-			p.Input, p.Output = setInput{read: true}, op.Set
-		} else {
-			p.Input = setInput{elem: op.Elem}
-			if op.Outcome == Indeterminate {
-				p.Return = math.MaxInt64
-			}
-		}
-		per[op.Object] = append(per[op.Object], p)
-	}
-	objs := make([]string, 0, len(per))
-	for o := range per {
-		objs = append(objs, o)
-	}
-	sort.Strings(objs)
-	for _, o := range objs {
-		switch porcupine.CheckOperationsTimeout(setModel, per[o], timeout) {
-		case porcupine.Illegal:
-			violations = append(violations, o)
-		case porcupine.Unknown:
-			unknown = append(unknown, o)
-		}
-	}
-	return violations, unknown
-}
-
 // Failovers returns, for each fault, the time from the fault's signal to the first
 // acknowledged operation invoked after it and served by another node, on each object
 // the faulted node served last before it (its owner then): the client-visible
@@ -204,30 +131,30 @@ func Percentile(ds []time.Duration, p float64) time.Duration {
 
 // Report is one run's figures.
 type Report struct {
-	Objects               int
-	Kinds                 map[string]int // faults made, by kind
-	Ops                   int            // operations recorded (adds and reads)
-	Set                   SetResult
-	Violations, Unchecked []string                   // objects: not linearizable, check timed out
-	Failover              map[string][]time.Duration // fault kind -> failover times (see Failovers)
-	Log                   LogResult
-	BadRecords            int // log records that did not decode
-	Serve                 ServeResult
-	Databases, BadDBs     int
-	Unavailable           int // objects no node could read after healing
-	Leftover              int // processes of the harness still alive at the end
-	SlowStops             int // nodes that did not stop within 9 s of SIGTERM
-	HeldOK                int // writes held by a paused node (a zombie) that were acknowledged
-	RestartFailures       int // restarts of a killed node that failed (it did not rejoin in time)
-	Goroutines            int // goroutines of the harness left at the end
-	Elapsed               time.Duration
-	Load                  string // /proc/loadavg at the end
+	Objects           int
+	Kinds             map[string]int // faults made, by kind
+	Ops               int            // operations recorded (adds and reads)
+	Set               SetResult
+	Lin               LinResult                  // linearizability
+	Failover          map[string][]time.Duration // fault kind -> failover times (see Failovers)
+	Log               LogResult
+	BadRecords        int // log records that did not decode
+	Serve             ServeResult
+	Databases, BadDBs int
+	Unavailable       int // objects no node could read after healing
+	Leftover          int // processes of the harness still alive at the end
+	SlowStops         int // nodes that did not stop within 9 s of SIGTERM
+	HeldOK            int // writes held by a paused node (a zombie) that were acknowledged
+	RestartFailures   int // restarts of a killed node that failed (it did not rejoin in time)
+	Goroutines        int // goroutines of the harness left at the end
+	Elapsed           time.Duration
+	Load              string // /proc/loadavg at the end
 }
 
 // Table formats r as a Markdown table.
 func (r Report) Table() string {
 	var b strings.Builder
-	b.WriteString("| objects | kills | pauses | leader kills | partitions | ops | acknowledged adds | failed | indeterminate (present) | lost | unverified | failed present | unknown | linearizability violations | unchecked | log records (epochs) | epoch regressions | batches served | two serving | lease-read window (in a fault) | failover after kill p50 / p99 (n) | pause | leader kill | partition | unavailable after healing | restarts failed | databases ok | left behind (processes+goroutines) | slow stops | time | load |\n")
+	b.WriteString("| objects | kills | pauses | leader kills | partitions | ops | acknowledged adds | failed | indeterminate (present) | lost | unverified | failed present | unknown | linearizability violations | undecided | log records (epochs) | epoch regressions | batches served | two serving | lease-read window (in a fault) | failover after kill p50 / p99 (n) | pause | leader kill | partition | unavailable after healing | restarts failed | databases ok | left behind (processes+goroutines) | slow stops | time | load |\n")
 	b.WriteString("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
 	fo := func(kind string) string {
 		ds := r.Failover[kind]
@@ -235,7 +162,7 @@ func (r Report) Table() string {
 	}
 	fmt.Fprintf(&b, "| %d | %d | %d | %d | %d | %d | %d | %d | %d (%d) | %d | %d | %d | %d | %d | %d | %d (%d) | %d | %d | %d | %d (%d) | %s | %s | %s | %s | %d | %d | %d/%d | %d+%d | %d | %v | %s |\n",
 		r.Objects, r.Kinds["kill"], r.Kinds["pause"], r.Kinds["leader"], r.Kinds["partition"], r.Ops, r.Set.Acked, r.Set.Failed, r.Set.Indeterminate, r.Set.IndetPresent,
-		r.Set.Lost, r.Set.Unverified, r.Set.FailedPresent, r.Set.Unknown, len(r.Violations), len(r.Unchecked),
+		r.Set.Lost, r.Set.Unverified, r.Set.FailedPresent, r.Set.Unknown, len(r.Lin.Violations), len(r.Lin.Unknown),
 		r.Log.Records, r.Log.Epochs, r.Log.Regressions, r.Serve.Batches, r.Serve.Violations, r.Serve.Window, r.Serve.ZombieWindow,
 		fo("kill"), fo("pause"), fo("leader"), fo("partition"), r.Unavailable, r.RestartFailures, r.Databases-r.BadDBs, r.Databases, r.Leftover, r.Goroutines, r.SlowStops, r.Elapsed.Round(time.Second), r.Load)
 	return b.String()

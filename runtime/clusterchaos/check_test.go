@@ -37,30 +37,6 @@ func TestCheckSetFindsLossAndFailedPresent(t *testing.T) {
 	}
 }
 
-func TestLinearizableFindsStaleRead(t *testing.T) {
-	ok := []Op{
-		add("a", "x", 0, 10, OK),
-		read("a", 20, 30, "x"),
-		add("b", "y", 0, 10, Indeterminate), // may take effect late...
-		read("b", 20, 30),
-		read("b", 40, 50, "y"), // ...so this is fine
-		read("a", 5, 8),        // concurrent with the add: may miss it
-	}
-	if v, u := Linearizable(ok, time.Second); len(v) != 0 || len(u) != 0 {
-		t.Fatalf("violations %v, unknown %v in a linearizable history", v, u)
-	}
-	stale := append(ok, read("a", 40, 50)) // x acknowledged at 10, gone at 40
-	if v, _ := Linearizable(stale, time.Second); len(v) != 1 || v[0] != "a" {
-		t.Fatalf("violations %v, want [a]", v)
-	}
-	lostThenBack := []Op{ // a read sees y, a later one does not: never linearizable
-		add("c", "y", 0, 100, Indeterminate), read("c", 10, 20, "y"), read("c", 30, 40),
-	}
-	if v, _ := Linearizable(lostThenBack, time.Second); len(v) != 1 {
-		t.Fatalf("violations %v, want [c]", v)
-	}
-}
-
 func TestFailoversMeasureFromTheFault(t *testing.T) {
 	ops := []Op{
 		add("a", "x", 0, 10, OK),
