@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"path/filepath"
 	"regexp"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/warrenhq/warren/browsertest"
 	"github.com/warrenhq/warren/runtime/admin"
+	"github.com/warrenhq/warren/runtime/history"
 	"github.com/warrenhq/warren/runtime/object"
 	"github.com/warrenhq/warren/runtime/server"
 )
@@ -45,7 +47,17 @@ func TestInspector(t *testing.T) {
 			}
 			return mountShelf(rt, s)
 		}
-		return server.Open(app, dir)
+		hist, err := history.New(history.Config{Dir: filepath.Join(dir, ".history"), Retention: time.Hour})
+		if err != nil {
+			return nil, err
+		}
+		app.Runtime.History = hist
+		host, err := server.Open(app, dir)
+		if err != nil {
+			hist.Close()
+			return nil, err
+		}
+		return hostWithHistory{host, hist}, nil
 	})
 	alice, bob := h.NewUser("alice"), h.NewUser("bob")
 	must(t, bob.AddInitScript(playwright.Script{Content: playwright.String(recordCloses)}))
@@ -101,6 +113,38 @@ func TestInspector(t *testing.T) {
 	must(t, h.Expect.Locator(op.Locator("#sql-error")).ToContainText("read-only"))
 	must(t, h.Expect.Locator(alice.Locator("#messages li.msg")).ToHaveCount(2))
 
+	// History (issue 21): the room's current bookmark; a third message; a restore to
+	// the bookmark takes it away, and the undo bookmark it fills in brings it back.
+	messages := func(want string) {
+		t.Helper()
+		must(t, op.Locator("#sql").Fill("SELECT count(*) FROM messages"))
+		must(t, op.Locator("#run").Click())
+		must(t, h.Expect.Locator(op.Locator("#sql-result tbody td")).ToHaveText(want))
+	}
+	current := op.Locator("#history-state code")
+	must(t, h.Expect.Locator(current).ToHaveText(regexp.MustCompile(`^[0-9a-f]{40}$`)))
+	twoMessages, err := current.TextContent()
+	must(t, err)
+	say(t, alice, "third message")
+	must(t, h.Expect.Locator(msg(alice, "third message")).ToHaveCount(1))
+	messages("3")
+	must(t, op.Locator("#history-bookmark").Fill(twoMessages))
+	must(t, op.Locator("#history-restore").Click())
+	must(t, h.Expect.Locator(op.Locator("#history-result")).ToContainText("to undo"))
+	messages("2")
+	must(t, op.Locator("#history-restore").Click()) // the undo bookmark is filled in
+	must(t, h.Expect.Locator(op.Locator("#history-result")).ToContainText("to undo"))
+	messages("3")
+	// The bookmark of a time after the last commit is the current one.
+	must(t, op.Locator("#history-at").Fill(time.Now().Add(24*time.Hour).Format("2006-01-02T15:04:05")))
+	must(t, op.Locator("#history-find").Click())
+	now, err := current.TextContent()
+	must(t, err)
+	must(t, h.Expect.Locator(op.Locator("#history-bookmark")).ToHaveValue(now))
+	if now == twoMessages {
+		t.Fatalf("the current bookmark after the undo is the one before the third message: %s", now)
+	}
+
 	// Delete the test room: bob's socket is closed with 4404.
 	must(t, op.Locator("#search").Fill("test-room"))
 	must(t, h.Expect.Locator(rows).ToHaveCount(1))
@@ -151,6 +195,18 @@ func TestInspector(t *testing.T) {
 	must(t, h.Expect.Locator(kvRows).ToHaveCount(shelfEntries))
 	must(t, h.Expect.Locator(kvRows.Last().Locator("td").First()).ToHaveText(fmt.Sprintf("k%03d", shelfEntries-1)))
 	must(t, h.Expect.Locator(op.Locator("#kv-more")).ToBeHidden())
+}
+
+// hostWithHistory is the chat's host with the history it keeps, closed after it.
+type hostWithHistory struct {
+	*server.Host
+	hist *history.History
+}
+
+func (h hostWithHistory) Close() error {
+	err := h.Host.Close()
+	h.hist.Close()
+	return err
 }
 
 // shelfEntries is how many KV entries a shelf object's HTTP handler puts.

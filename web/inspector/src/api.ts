@@ -60,6 +60,13 @@ export interface Stats {
   top: ObjectMetrics[];
 }
 
+/** Bookmark answers GET .../bookmark and POST .../restore-bookmark (runtime/admin's BookmarkResponse). */
+export interface Bookmark {
+  bookmark: string;
+  undo?: string; // after a restore: the bookmark of the state it replaced
+  history_bytes?: number;
+}
+
 /** ApiError is an error answer of the admin API: its status and message. */
 export class ApiError extends Error {
   constructor(

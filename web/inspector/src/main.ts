@@ -1,12 +1,13 @@
 // The inspector every Warren app serves at /_warren/ (when started with an admin
 // token): namespaces, objects (search, sort, pages), one object's tables, rows, KV
-// entries, SQL console, sockets, alarms, its metrics and recent turns, and the process's live
-// metrics. It talks to /_warren/api/ with the session cookie the login form set;
+// entries, SQL console, sockets, alarms, its metrics and recent turns, its history
+// (bookmarks, restore and its undo, when the app keeps one: -history), and the
+// process's live metrics. It talks to /_warren/api/ with the session cookie the login form set;
 // every request carries X-Warren-Admin: 1, which the API requires of cookie-
 // authenticated state changes (a cross-site page cannot send it).
 import { api, ApiError } from "./api.ts";
 import { startCharts } from "./charts.ts";
-import type { Details, ObjectList, QueryResult, KVPage, Stats } from "./api.ts";
+import type { Bookmark, Details, ObjectList, QueryResult, KVPage, Stats } from "./api.ts";
 
 const $ = <T extends HTMLElement>(id: string): T => {
   const el = document.getElementById(id);
@@ -131,7 +132,40 @@ async function openObject(ns: string, id: string): Promise<void> {
   show($("recent"), table(["at", "turns", "failed", "commit ms", "error"], d.recent.slice().reverse().map((b) => [fmtTime(b.at), b.turns, b.failed, (b.commit_ns / 1e6).toFixed(2), b.error ?? ""])));
   $("kv").replaceChildren(table(["key", "value", "bytes"], []));
   kvNext = "";
-  await loadKV();
+  await Promise.all([loadKV(), loadHistory()]);
+}
+
+/** objectPath is the current object's API path. */
+function objectPath(): string {
+  if (!current) throw new Error("no object selected");
+  return `objects/${encodeURIComponent(current.ns)}/${current.id}`;
+}
+
+/** loadHistory shows the current object's bookmark and history size, or that the app keeps no history. */
+async function loadHistory(): Promise<void> {
+  $("history-error").hidden = true;
+  $("history-result").textContent = "";
+  $<HTMLInputElement>("history-bookmark").value = "";
+  let b: Bookmark;
+  try {
+    b = await api<Bookmark>("GET", `${objectPath()}/bookmark`);
+  } catch (e) {
+    $("history-controls").hidden = $("history-restore-controls").hidden = true;
+    $("history-state").textContent = e instanceof ApiError && e.status === 400
+      ? `no history: ${e.message} (start the app with -history 7d to keep one)`
+      : `history unavailable: ${e instanceof Error ? e.message : String(e)}`;
+    return;
+  }
+  $("history-controls").hidden = $("history-restore-controls").hidden = false;
+  $("history-state").replaceChildren(
+    "current bookmark ", code(b.bookmark), ` · history on disk ${fmtBytes(b.history_bytes ?? 0)}`,
+  );
+}
+
+function code(text: string): HTMLElement {
+  const c = document.createElement("code");
+  c.textContent = text;
+  return c;
 }
 
 /** loadKV appends the current object's next page of KV entries. */
@@ -222,6 +256,36 @@ $("delete").addEventListener("click", async () => {
     await loadObjects(true);
   } catch (e) {
     showError($("object-error"), e);
+  }
+});
+
+$("history-find").addEventListener("click", async () => {
+  const err = $("history-error");
+  err.hidden = true;
+  try {
+    const at = $<HTMLInputElement>("history-at").value;
+    if (!at) throw new Error("choose a time first");
+    const b = await api<Bookmark>("GET", `${objectPath()}/bookmark?at=${encodeURIComponent(new Date(at).toISOString())}`);
+    $<HTMLInputElement>("history-bookmark").value = b.bookmark;
+    $("history-result").replaceChildren("state at ", new Date(at).toLocaleString(), ": bookmark ", code(b.bookmark));
+  } catch (e) {
+    showError(err, e);
+  }
+});
+$("history-restore").addEventListener("click", async () => {
+  if (!current) return;
+  const err = $("history-error");
+  err.hidden = true;
+  const bookmark = $<HTMLInputElement>("history-bookmark").value.trim();
+  if (!bookmark) return showError(err, new Error("paste a bookmark, or find the one of a time"));
+  if (!confirm(`Restore ${current.ns}/${current.name || current.id} to bookmark ${bookmark}? Its sockets are closed and it starts again from that state; the state it has now stays in its history.`)) return;
+  try {
+    const b = await api<Bookmark>("POST", `${objectPath()}/restore-bookmark`, { bookmark });
+    await openObject(current.ns, current.id);
+    $<HTMLInputElement>("history-bookmark").value = b.undo ?? "";
+    $("history-result").replaceChildren("restored to ", code(b.bookmark), "; to undo, restore to ", code(b.undo ?? "?"), " (filled in above)");
+  } catch (e) {
+    showError(err, e);
   }
 });
 
