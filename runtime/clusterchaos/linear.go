@@ -190,30 +190,78 @@ func (r *LinResult) checkObject(ops []Op, timeout time.Duration) (porcupine.Chec
 }
 
 // checkSegment runs porcupine on one quiescent segment, from the set init.
+//
+// The model's state is the set and the segment's reads linearized so far, and it
+// refuses an add of e until every read of the segment that did not see e is
+// linearized. Every linearization orders those reads before the add already, so the
+// verdict is the same; without it, k adds concurrent with a read that saw none of
+// them made porcupine try all 2^k subsets of them before that read.
 func checkSegment(seg []linOp, init elemSet, names []string, timeout time.Duration) porcupine.CheckResult {
-	model := porcupine.Model{
-		Init: func() any { return init },
-		Step: func(state, input, output any) (bool, any) {
-			s, in := state.(elemSet), input.(linOp)
-			if in.read {
-				return s.equal(in.set), s
-			}
-			return true, s.with(in.elem)
-		},
-		Equal: func(a, b any) bool { return a.(elemSet).equal(b.(elemSet)) },
-		Hash:  func(s any) uint64 { return s.(elemSet).hash() },
-		DescribeOperation: func(input, output any) string {
-			if in := input.(linOp); !in.read {
-				return "add(" + names[in.elem] + ")"
-			}
-			return fmt.Sprintf("read() -> %d elements", input.(linOp).set.len())
-		},
+	var reads []int // index in seg of the segment's reads
+	for i, p := range seg {
+		if p.read {
+			reads = append(reads, i)
+		}
+	}
+	readIndex := map[int]int{} // index in seg -> bit in segState.reads
+	for j, i := range reads {
+		readIndex[i] = j
 	}
 	hist := make([]porcupine.Operation, len(seg))
 	for i, p := range seg {
-		hist[i] = porcupine.Operation{Input: p, Call: p.call, Return: p.return_}
+		in := segInput{op: p, bit: readIndex[i]}
+		if !p.read {
+			in.after = newElemSet(len(reads))
+			for j, ri := range reads {
+				if !seg[ri].set.has(p.elem) {
+					in.after[j/64] |= 1 << (j % 64)
+				}
+			}
+		}
+		hist[i] = porcupine.Operation{Input: in, Call: p.call, Return: p.return_}
+	}
+	model := porcupine.Model{
+		Init: func() any { return segState{set: init, reads: newElemSet(len(reads))} },
+		Step: func(state, input, output any) (bool, any) {
+			s, in := state.(segState), input.(segInput)
+			if in.op.read {
+				if !s.set.equal(in.op.set) {
+					return false, s
+				}
+				return true, segState{set: s.set, reads: s.reads.with(in.bit)}
+			}
+			if !s.reads.contains(in.after) {
+				return false, s
+			}
+			return true, segState{set: s.set.with(in.op.elem), reads: s.reads}
+		},
+		Equal: func(a, b any) bool {
+			x, y := a.(segState), b.(segState)
+			return x.set.equal(y.set) && x.reads.equal(y.reads)
+		},
+		Hash: func(s any) uint64 { return s.(segState).set.hash() ^ s.(segState).reads.hash()*31 },
+		DescribeOperation: func(input, output any) string {
+			if in := input.(segInput); !in.op.read {
+				return "add(" + names[in.op.elem] + ")"
+			}
+			return fmt.Sprintf("read() -> %d elements", input.(segInput).op.set.len())
+		},
 	}
 	return porcupine.CheckOperationsTimeout(model, hist, timeout)
+}
+
+// segState is the model's state in [checkSegment].
+type segState struct {
+	set   elemSet // the elements added
+	reads elemSet // the segment's reads linearized
+}
+
+// segInput is an operation of [checkSegment]: bit is a read's in segState.reads;
+// after, an add's reads that must be linearized before it.
+type segInput struct {
+	op    linOp
+	bit   int
+	after elemSet
 }
 
 func cmpInt64(a, b int64) int {
@@ -242,6 +290,16 @@ func (s elemSet) with(i int) elemSet {
 }
 
 func (s elemSet) has(i int) bool { return s[i/64]&(1<<(i%64)) != 0 }
+
+// contains reports whether every element of o (a set of the same size) is in s.
+func (s elemSet) contains(o elemSet) bool {
+	for i, w := range o {
+		if s[i]&w != w {
+			return false
+		}
+	}
+	return true
+}
 
 func (s elemSet) equal(o elemSet) bool { return slices.Equal(s, o) }
 
