@@ -221,25 +221,34 @@ func TestServeBinaryExitsEarly(t *testing.T) {
 	}
 }
 
-// takenPortFirst makes the next pickPort call return a port another socket
-// holds (as when a port is taken between freePort and the subprocess's bind),
-// and later calls free ports. It returns the taken address.
+// takenPortFirst makes the nth pickPort call return a port another socket has
+// bound but does not listen on (as a client's socket takes a port between
+// freePort and the subprocess's bind: connections to it are refused), and the
+// other calls free ports. It returns the taken address.
 func takenPortFirst(t *testing.T, nth int) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { ln.Close() })
+	t.Cleanup(func() { syscall.Close(fd) })
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	sa, err := syscall.Getsockname(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := sa.(*syscall.SockaddrInet4).Port
 	calls := 0
 	pickPort = func() (int, error) {
 		if calls++; calls == nth {
-			return ln.Addr().(*net.TCPAddr).Port, nil
+			return port, nil
 		}
 		return freePort()
 	}
 	t.Cleanup(func() { pickPort = freePort })
-	return ln.Addr().String()
+	return fmt.Sprintf("127.0.0.1:%d", port)
 }
 
 // Before, a port taken between freePort and the subprocess's bind failed the test.
@@ -259,11 +268,21 @@ func TestServeBinaryStartsAgainWhenItsPortIsTaken(t *testing.T) {
 	}
 }
 
-// Before, a route port taken between freePort and a node's bind failed the test.
+// Before, a route port taken between freePort and a node's bind failed the test
+// after ClusterStartTimeout.
 func TestStartClusterStartsAgainWhenAPortIsTaken(t *testing.T) {
 	t.Setenv(testapp.HelperEnv, "1")
 	takenPortFirst(t, 2) // the second node's route port
+	defer func(d time.Duration) { ClusterStartTimeout = d }(ClusterStartTimeout)
+	ClusterStartTimeout = 30 * time.Second
+	start := time.Now()
 	nodes := StartCluster(t, os.Args[0], 3)
+	// The others wait for the node that exited (testapp's /healthz needs every
+	// route port to answer): it must fail the start at once, not after
+	// ClusterStartTimeout (the first node waited 2 min in CI before).
+	if d := time.Since(start); d > 15*time.Second {
+		t.Fatalf("StartCluster took %v: it waited for a node that had exited", d)
+	}
 	for _, s := range nodes {
 		if got := get(t, s.URL+"/healthz"); got == "" {
 			t.Fatalf("%s: empty /healthz", s.Addr)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -83,10 +84,33 @@ func tryStartCluster(t testing.TB, bin string, n int, args []string) ([]*Server,
 			return nodes, fmt.Errorf("start %s: %v", filepath.Base(bin), err)
 		}
 	}
+	// A node that exits (a port taken) fails the start at once: the others
+	// would wait for it until ClusterStartTimeout.
+	anyExited, stop := make(chan struct{}), make(chan struct{})
+	defer close(stop)
+	var once sync.Once
+	for _, s := range nodes {
+		go func(exited <-chan struct{}) {
+			select {
+			case <-exited:
+				once.Do(func() { close(anyExited) })
+			case <-stop:
+			}
+		}(s.exited)
+	}
 	for i, s := range nodes {
-		if err := s.waitHealthy(ClusterStartTimeout); err != nil {
-			return nodes, fmt.Errorf("cluster node n%d: %v", i+1, err)
+		if err := waitHealthy(s.URL+"/healthz", anyExited, ClusterStartTimeout); err != nil {
+			return nodes, fmt.Errorf("cluster node n%d: %v (a node exited or was not healthy); outputs:\n%s", i+1, err, outputs(nodes))
 		}
 	}
 	return nodes, nil
+}
+
+// outputs is every node's output, each under its name.
+func outputs(nodes []*Server) string {
+	var b strings.Builder
+	for i, s := range nodes {
+		fmt.Fprintf(&b, "n%d:\n%s\n", i+1, s.Output())
+	}
+	return b.String()
 }

@@ -26,6 +26,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 )
 
 // HelperEnv, set to "1", makes a test binary whose TestMain calls
@@ -47,8 +48,8 @@ func MainIfHelper() {
 	addr := fs.String("addr", "127.0.0.1:8787", "listen address")
 	data := fs.String("data", "data", "data directory")
 	route := fs.String("cluster-listen", "", "route address to bind (no cluster behind it)")
+	peers := fs.String("cluster-peers", "", "route addresses: /healthz answers 503 until each accepts a connection")
 	fs.String("node", "", "ignored")
-	fs.String("cluster-peers", "", "ignored")
 	fs.String("cluster-dir", "", "ignored")
 	fs.Parse(os.Args[1:])
 	if *route != "" {
@@ -57,10 +58,22 @@ func MainIfHelper() {
 			log.Fatal(err)
 		}
 		defer ln.Close()
+		go func() {
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				c.Close()
+			}
+		}()
 	}
 	app, err := New(*data)
 	if err != nil {
 		log.Fatal(err)
+	}
+	if *peers != "" {
+		app.peers = strings.Split(*peers, ",")
 	}
 	log.Printf("listening on %s", *addr)
 	log.Fatal(http.ListenAndServe(*addr, app))
@@ -73,6 +86,7 @@ type App struct {
 	msgs    []string
 	clients map[*wsConn]struct{}
 	closed  bool
+	peers   []string // route addresses that must accept before /healthz is 200
 }
 
 // New opens (or creates) the app's message file in dir.
@@ -103,6 +117,14 @@ func (a *App) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		io.WriteString(w, chatPage)
 	case "/healthz":
+		for _, p := range a.peers {
+			c, err := net.DialTimeout("tcp", p, time.Second)
+			if err != nil {
+				http.Error(w, "peer "+p+" down", http.StatusServiceUnavailable)
+				return
+			}
+			c.Close()
+		}
 		io.WriteString(w, "ok")
 	case "/messages":
 		a.mu.Lock()
