@@ -15,6 +15,8 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
+
+	"github.com/warrenhq/warren/runtime/internal/freeport"
 )
 
 // ServerConfig configures a NATS server embedded in a node's process. Three or more
@@ -181,19 +183,9 @@ func startLoopback(dir string, names []string, readyTimeout time.Duration) ([]*S
 // pickPorts picks the route ports of a loopback cluster (a variable for tests).
 var pickPorts = freePorts
 
-// freePorts returns n distinct ports free on 127.0.0.1 a moment ago.
-func freePorts(n int) ([]int, error) {
-	ports := make([]int, n)
-	for i := range ports {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, fmt.Errorf("cluster: %w", err)
-		}
-		defer l.Close() // held until all are picked, so that no two are the same
-		ports[i] = l.Addr().(*net.TCPAddr).Port
-	}
-	return ports, nil
-}
+// freePorts returns n distinct ports free on 127.0.0.1 a moment ago, below the
+// ephemeral range (package freeport).
+func freePorts(n int) ([]int, error) { return freeport.Pick(n) }
 
 // serverOptions builds the server's options from cfg and checks they are safe.
 func serverOptions(cfg ServerConfig) (*server.Options, error) {

@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/warrenhq/warren/runtime/internal/freeport"
 )
 
 // AppFunc builds the app under test on a data directory. It is called on every
@@ -405,15 +407,9 @@ func waitHealthy(url string, exited <-chan struct{}, timeout time.Duration) erro
 // pickPort picks the ports of subprocesses (a variable for tests).
 var pickPort = freePort
 
-// freePort returns a 127.0.0.1 TCP port that was free a moment ago.
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("find a free port: %w", err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
-}
+// freePort returns a 127.0.0.1 TCP port that was free a moment ago, below the
+// ephemeral range (package freeport).
+func freePort() (int, error) { return freeport.One() }
 
 // listenRetry binds addr, retrying while it is still in use.
 func listenRetry(addr string, timeout time.Duration) (net.Listener, error) {
