@@ -155,6 +155,16 @@ func TestParseBusy(t *testing.T) {
 	if c := othersCores(3*time.Second, 1, 2*time.Second); c != 1 {
 		t.Errorf("others %v cores, want 1", c)
 	}
+	// /proc/diskstats: major minor name, then reads (4 fields), then writes: the
+	// 10th field is sectors written. Partitions, loop and RAM devices are left out.
+	stats := "   7       0 loop0 10 0 80 1 0 0 0 0 0 1 1\n" +
+		" 253       0 vda 500 20 9000 300 400 30 2000 700 0 900 1000\n" +
+		" 253       1 vda1 400 20 8000 200 300 30 1500 600 0 800 900\n" +
+		"   1       0 ram0 1 0 8 0 1 0 8 0 0 0 0\n"
+	whole := func(name string) bool { return name == "vda" || name == "loop0" || name == "ram0" }
+	if got := parseDiskWritten(stats, whole); got != 2000*512 {
+		t.Errorf("disk written %d bytes, want %d (vda only)", got, 2000*512)
+	}
 }
 
 // One real ramp, end to end: the load tester (built from this module) ramps its

@@ -137,9 +137,11 @@ func rampOnce(ctx context.Context, loadtest string, r run, s rampSettings, dir s
 	cmd.Stdout = io.Discard
 	var stderr limitedBuffer
 	cmd.Stderr = &stderr
-	busy0, t0 := machineBusy(), time.Now()
+	flushed := flushDisks()
+	busy0, disk0, t0 := machineBusy(), diskWritten(), time.Now()
 	runErr := cmd.Run()
 	busy, wall := machineBusy()-busy0, time.Since(t0)
+	written := diskWritten() - disk0
 	b, err := os.ReadFile(jsonPath)
 	if err != nil {
 		return fail(fmt.Errorf("load tester: %v: %s", runErr, stderr.String()))
@@ -152,7 +154,9 @@ func rampOnce(ctx context.Context, loadtest string, r run, s rampSettings, dir s
 	if res.Server != nil {
 		ours += res.Server.CPUSeconds
 	}
-	return outcomeOf(r.round, r.target.name, &res, othersCores(busy, ours, wall))
+	o := outcomeOf(r.round, r.target.name, &res, othersCores(busy, ours, wall))
+	o.flushed, o.diskMB = flushed, float64(written)/1e6
+	return o
 }
 
 // othersCores is how many cores the rest of the machine kept busy: all busy CPU

@@ -5,6 +5,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/warrenhq/warren/loadtest/internal/report"
 )
@@ -20,7 +21,10 @@ type outcome struct {
 	dups   int64
 	reord  int64
 	others float64 // cores the rest of the machine used during the ramp
-	err    string  // the ramp could not run
+	diskMB float64 // MB written to the disks during the ramp, by every process
+	// flushed: how long writing the machine's dirty pages took before the ramp
+	flushed time.Duration
+	err     string // the ramp could not run
 }
 
 // outcomeOf reads a load tester result.
@@ -99,11 +103,11 @@ func verdicts(outs []outcome, order []string) []verdict {
 // writeSummary prints every ramp and, per target, the median knee and CPU per
 // delivery at the knee, and the first server's ratio to each other one.
 func writeSummary(w io.Writer, outs []outcome, order []string) {
-	fmt.Fprintln(w, "| round | server | knee (deliveries/s) | p99 at knee | server CPU per delivery at knee | tester CPU per delivery | first step: delivered/s, p50 / p99, server CPU per delivery | lost / dup / reordered | rest of machine | next step |")
-	fmt.Fprintln(w, "|---:|---|---:|---:|---:|---:|---|---|---:|---|")
+	fmt.Fprintln(w, "| round | server | knee (deliveries/s) | p99 at knee | server CPU per delivery at knee | tester CPU per delivery | first step: delivered/s, p50 / p99, server CPU per delivery | lost / dup / reordered | rest of machine | disk writes (all processes) | next step |")
+	fmt.Fprintln(w, "|---:|---|---:|---:|---:|---:|---|---|---:|---|---|")
 	for _, o := range outs {
 		if o.err != "" {
-			fmt.Fprintf(w, "| %d | %s | failed: %s | | | | | | | |\n", o.round, o.target, o.err)
+			fmt.Fprintf(w, "| %d | %s | failed: %s | | | | | | | | |\n", o.round, o.target, o.err)
 			continue
 		}
 		p99, tester := "-", "-"
@@ -115,9 +119,9 @@ func writeSummary(w io.Writer, outs []outcome, order []string) {
 		if f := o.first; f != nil {
 			first = fmt.Sprintf("%.0f, %.1f / %.1f ms, %.2f µs", f.DeliveredPerS, f.Latency.P50, f.Latency.P99, f.ServerCPUPerMsgUS)
 		}
-		fmt.Fprintf(w, "| %d | %s | %.0f | %s | %.2f µs | %s | %s | %d / %d / %d | %.2f cores | %s |\n",
+		fmt.Fprintf(w, "| %d | %s | %.0f | %s | %.2f µs | %s | %s | %d / %d / %d | %.2f cores | %.0f MB (flush before: %.2f s) | %s |\n",
 			o.round, o.target, o.kneePerS(), p99, o.cpuPerDelivery(), tester, first, o.lost, o.dups, o.reord, o.others,
-			strings.ReplaceAll(o.broke, "|", "/"))
+			o.diskMB, o.flushed.Seconds(), strings.ReplaceAll(o.broke, "|", "/"))
 	}
 	vs := verdicts(outs, order)
 	fmt.Fprintln(w)
