@@ -2,8 +2,10 @@ package history_test
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -89,7 +91,8 @@ func BenchmarkDurablePut64(b *testing.B) {
 // in one process, one without and one with history, in alternating slices of 250 ms
 // (each round runs both, the order swapped every round), so that a changing machine
 // load falls on both arms alike. It reports each arm's turns/s and on/off, the ratio
-// of the totals, and the median of the rounds' ratios. Each b.N is 8 rounds.
+// of the totals, and the median of the rounds' ratios (also logged in one line, with
+// the load average). Each b.N is 8 rounds.
 func BenchmarkDurablePut64Alternated(b *testing.B) {
 	type arm struct {
 		stub  object.Stub[counter]
@@ -140,6 +143,9 @@ func BenchmarkDurablePut64Alternated(b *testing.B) {
 	sort.Float64s(ratios)
 	off := float64(arms[0].turns) / arms[0].took.Seconds()
 	on := float64(arms[1].turns) / arms[1].took.Seconds()
+	load, _ := os.ReadFile("/proc/loadavg")
+	b.Logf("history on/off = %.3f (turns/s of all rounds: on %.0f, off %.0f), median round %.3f, %d rounds; load average %s",
+		on/off, on, off, ratios[len(ratios)/2], len(ratios), strings.Join(strings.Fields(string(load))[:min(3, len(strings.Fields(string(load))))], " "))
 	b.ReportMetric(off, "off-turns/s")
 	b.ReportMetric(on, "on-turns/s")
 	b.ReportMetric(on/off, "on/off")

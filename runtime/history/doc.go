@@ -12,8 +12,11 @@
 //     from the object's SQLite write-ahead log when the runtime checkpoints it: after
 //     a batch once the log is past Config.CheckpointBytes, and before the database
 //     closes. The runtime checkpoints only through the History (wal_autocheckpoint is
-//     0), so no commit leaves the log unarchived. An archive is one write and one
-//     fsync per checkpoint, not per commit;
+//     0), so no commit leaves the log unarchived. The runner does not wait for an
+//     archive: its bulk is written and synced by a goroutine while the object goes
+//     on committing, and the few commits made meanwhile are written by the runner,
+//     their sync overlapping its checkpoint (archive.go). An archive is two writes
+//     and two fsyncs per checkpoint, not per commit;
 //   - the pending file: the time of each commit still in the log, appended after the
 //     commit without an fsync (it survives a crash of the process; after a power loss
 //     the commits whose times were lost are archived as one, at the log's

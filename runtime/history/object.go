@@ -62,6 +62,8 @@ type objHist struct {
 	readBuf    []byte       // reused by readCommitLocked
 	pending    []pendingRec // commits in the log not archived yet
 	cursor     walfile.Cursor
+	flight     chan struct{} // an archive in flight (archive.go), closed when it ends
+	bulkDone   bool          // an archive in flight ended: the next idle archives the tail and checkpoints
 }
 
 func (o *objHist) path(name string) string { return filepath.Join(o.dir, name) }
@@ -365,14 +367,6 @@ func (o *objHist) headLocked() (uint64, int64) {
 func (o *objHist) headSeqLocked() uint64 { s, _ := o.headLocked(); return s }
 func (o *objHist) headTimeLocked() int64 { _, t := o.headLocked(); return t }
 
-// idleLocked archives and checkpoints once the log is past CheckpointBytes.
-func (o *objHist) idleLocked() error {
-	if !o.open || len(o.pending) == 0 || o.cursor.Offset < o.h.cfg.CheckpointBytes {
-		return nil
-	}
-	return o.archiveLocked(true)
-}
-
 // closeLocked ends an activation: everything in the log is archived and the log
 // checkpointed, before the database closes.
 func (o *objHist) closeLocked() error {
@@ -423,102 +417,6 @@ func (o *objHist) catchUpLocked(path string) error {
 	return err
 }
 
-// archiveLocked appends to the history the commits of the log it does not hold yet,
-// each with its time from the pending records (commits without one, after a power
-// loss, are archived as one at the log's modification time), and syncs the segment.
-// With checkpoint, it then checkpoints the log into the database (and, when a base
-// is due, copies the database as a new base).
-func (o *objHist) archiveLocked(checkpoint bool) error {
-	wal, err := os.ReadFile(o.db + "-wal")
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return err
-	}
-	h, commits, ok := walfile.Commits(wal)
-	if ok {
-		var mtime int64
-		if fi, err := os.Stat(o.db + "-wal"); err == nil {
-			mtime = fi.ModTime().UnixNano()
-		}
-		times := map[int64]int64{}
-		for _, p := range o.pending {
-			if p.salt1 == h.Salt1 && p.salt2 == h.Salt2 {
-				times[p.walEnd] = p.time
-			}
-		}
-		var recs []*record
-		acc := map[uint32][]byte{}
-		prev := o.last
-		emit := func(c walfile.Commit, at int64) {
-			r := &record{seq: prev.seq + 1, time: max(at, prev.time), salt1: h.Salt1, salt2: h.Salt2,
-				walEnd: c.End, dbSize: c.DBSize, pages: acc}
-			recs = append(recs, r)
-			prev = *r
-			acc = map[uint32][]byte{}
-		}
-		var tail *walfile.Commit
-		for i, c := range commits {
-			if h.Salt1 == o.last.salt1 && h.Salt2 == o.last.salt2 && c.End <= o.last.walEnd {
-				continue // archived already
-			}
-			for n, p := range c.Pages {
-				acc[n] = p
-			}
-			if at, ok := times[c.End]; ok {
-				emit(c, at)
-				tail = nil
-			} else {
-				tail = &commits[i]
-			}
-		}
-		if tail != nil {
-			emit(*tail, mtime)
-		}
-		if err := o.appendLocked(recs, h.PageSize); err != nil {
-			return err
-		}
-	}
-	o.pending = nil
-	if !checkpoint {
-		return nil
-	}
-	return o.checkpointLocked(false)
-}
-
-// appendLocked writes recs to the current segment (a new one if there is none or it
-// is full) and syncs it.
-func (o *objHist) appendLocked(recs []*record, pageSize int) error {
-	if len(recs) == 0 {
-		return nil
-	}
-	if o.cur == nil || o.curSize >= o.h.cfg.SegmentBytes {
-		if err := o.startSegmentLocked(recs[0], pageSize); err != nil {
-			return err
-		}
-	}
-	size := 0
-	for _, r := range recs {
-		size += recHeaderSize + recFixedSize + len(r.pages)*(4+pageSize)
-	}
-	buf := make([]byte, 0, size)
-	for _, r := range recs {
-		buf = encodeRecord(buf, r, pageSize)
-	}
-	if _, err := o.cur.WriteAt(buf, o.curSize); err != nil {
-		return err
-	}
-	if err := o.cur.Sync(); err != nil {
-		return err
-	}
-	o.curSize += int64(len(buf))
-	o.segs[len(o.segs)-1].size = o.curSize
-	o.bytes += int64(len(buf))
-	o.h.total.Add(int64(len(buf)))
-	head := *recs[len(recs)-1]
-	head.pages = nil
-	o.last = head
-	return nil
-}
-
 // startSegmentLocked makes the segment the next records go to: the group's last
 // segment while it has room, else a new file starting with first.
 func (o *objHist) startSegmentLocked(first *record, pageSize int) error {
@@ -560,37 +458,6 @@ func (o *objHist) startSegmentLocked(first *record, pageSize int) error {
 	o.bytes += segHeaderSize
 	o.h.total.Add(segHeaderSize)
 	return nil
-}
-
-// checkpointLocked checkpoints the object's log into its database (everything in it
-// was archived). Once it is done, the pending records are dropped, and a base is
-// taken if the database is not the history's continuation (fresh), if first asks
-// for one, or if the last base is BaseInterval old.
-func (o *objHist) checkpointLocked(first bool) error {
-	done, err := o.checkpoint()
-	if err != nil {
-		return fmt.Errorf("checkpoint: %w", err)
-	}
-	if !done {
-		return nil // a reader was busy: the log stays, and is archived again later
-	}
-	o.cursor = walfile.Cursor{}
-	if err := o.pend.Truncate(0); err != nil {
-		return err
-	}
-	due := len(o.bases) > 0 && o.last.seq > o.bases[len(o.bases)-1].seq &&
-		o.h.cfg.Now().UnixNano()-o.bases[len(o.bases)-1].time >= int64(o.h.cfg.BaseInterval)
-	if !first && !o.fresh && !due {
-		return nil
-	}
-	seq, at := o.last.seq, o.last.time
-	if o.fresh {
-		if len(o.bases) > 0 || len(o.segs) > 0 {
-			seq++
-		}
-		at = o.now()
-	}
-	return o.baseLocked(o.db, seq, at)
 }
 
 // baseLocked writes the database at db as the base of commit seq and starts a new
@@ -847,6 +714,7 @@ func applyRecord(f *os.File, r *record, pageSize int) error {
 // sweepLocked deletes the groups older than cutoff (a group goes once the next
 // base is at or before it) and returns the bytes the object's history takes.
 func (o *objHist) sweepLocked(cutoff int64) (int64, error) {
+	o.waitLocked()
 	if err := o.loadLocked(); err != nil {
 		return 0, err
 	}
@@ -876,6 +744,7 @@ func (o *objHist) sweepLocked(cutoff int64) (int64, error) {
 
 // verifyLocked reads every file in full and checks the groups' continuity.
 func (o *objHist) verifyLocked() error {
+	o.waitLocked()
 	o.loaded = false
 	if err := o.loadLocked(); err != nil {
 		return err

@@ -1,0 +1,18 @@
+package history
+
+import "os"
+
+// HoldSegmentSync makes the next sync of a segment call hold first (the test's
+// view of an archive whose fsync is slow); later syncs run as usual.
+func HoldSegmentSync(hold func()) (restore func()) {
+	prev := syncFile
+	once := true
+	syncFile = func(f *os.File) error {
+		if once {
+			once = false
+			hold()
+		}
+		return prev(f)
+	}
+	return func() { syncFile = prev }
+}
