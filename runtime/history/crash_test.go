@@ -24,7 +24,9 @@ import (
 // each acknowledged key, kills it with SIGKILL mid-write, and then, on the same
 // files: the history passes Verify, the current bookmark restores a state holding
 // every acknowledged key (integrity_check), and an earlier moment restores too.
-// Three rounds on one data directory.
+// Three rounds on one data directory. The child's segment syncs take 50 ms longer
+// (a slow disk), so that the kill most likely lands while an archive is in flight
+// or a tail's sync overlaps a checkpoint.
 func TestRestoreAfterKill(t *testing.T) {
 	if dir := os.Getenv("WARREN_HISTORY_CRASH_DIR"); dir != "" {
 		crashChild(dir, os.Getenv("WARREN_HISTORY_CRASH_ROUND"))
@@ -124,6 +126,7 @@ var markM = object.NewMethod("mark", (*marks).Mark)
 
 // crashChild writes marks through 8 callers until it is killed.
 func crashChild(dir, round string) {
+	history.SlowSegmentSyncs(50 * time.Millisecond)
 	h, err := history.New(history.Config{Dir: filepath.Join(dir, ".history"), CheckpointBytes: 32 << 10, SweepInterval: -1})
 	if err != nil {
 		panic(err)

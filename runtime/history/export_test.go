@@ -1,6 +1,9 @@
 package history
 
-import "os"
+import (
+	"os"
+	"time"
+)
 
 // HoldSegmentSync makes the next sync of a segment call hold first (the test's
 // view of an archive whose fsync is slow); later syncs run as usual.
@@ -15,4 +18,14 @@ func HoldSegmentSync(hold func()) (restore func()) {
 		return prev(f)
 	}
 	return func() { syncFile = prev }
+}
+
+// SlowSegmentSyncs makes every sync of a segment take d longer (a slow disk: an
+// archive is in flight most of the time).
+func SlowSegmentSyncs(d time.Duration) {
+	prev := syncFile
+	syncFile = func(f *os.File) error {
+		time.Sleep(d)
+		return prev(f)
+	}
 }
