@@ -124,8 +124,8 @@ bench: ## Runtime benchmarks (figures for the README's performance table).
 	cd runtime && go test -run '^$$' -bench . -benchtime 2s ./...
 
 .PHONY: bench-objects
-bench-objects: ## Write N distinct objects once each (default N=1000000) and report RSS and throughput.
-	cd runtime && go run ./internal/cmd/bench-objects -n $(N)
+bench-objects: ## Write N distinct objects once each (default N=1000000) and report RSS and throughput (ARGS='-data DIR -cold 2000 -cpuprofile F': more flags).
+	cd runtime && go run ./internal/cmd/bench-objects -n $(N) $(ARGS)
 
 .PHONY: loadtest
 loadtest: build ## Load-test one app started locally: make loadtest APP=chat.

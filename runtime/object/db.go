@@ -147,9 +147,11 @@ func (e *entity) attachState(conn *sql.Conn, g *sqlGuard) {
 // commit of its own).
 func (e *entity) loadName(ctx context.Context) error {
 	var stored []byte
-	err := e.conn.QueryRowContext(ctx, `SELECT value FROM _warren_meta WHERE key = 'name'`).Scan(&stored)
-	if err != nil && err != sql.ErrNoRows {
-		return err
+	if e.memory != memNew { // a copy of the template stores no name
+		err := e.conn.QueryRowContext(ctx, `SELECT value FROM _warren_meta WHERE key = 'name'`).Scan(&stored)
+		if err != nil && err != sql.ErrNoRows {
+			return err
+		}
 	}
 	if _, ok := e.id.Name(); ok {
 		if stored == nil {
@@ -361,11 +363,16 @@ func createFromTemplate(path string, template []byte) (bool, error) {
 }
 
 // writeNewFile writes data to path through a synced temporary file and a rename,
-// and reports whether the rename was done (an error after it is the directory's
-// fsync's).
+// making path's directory if it is missing, and reports whether the rename was done
+// (an error after it is the directory's fsync's).
 func writeNewFile(path string, data []byte) (renamed bool, err error) {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, newFilePattern)
+	if errors.Is(err, fs.ErrNotExist) { // the object's shard directory is not made yet
+		if err = os.MkdirAll(dir, 0o755); err == nil {
+			f, err = os.CreateTemp(dir, newFilePattern)
+		}
+	}
 	if err != nil {
 		return false, err
 	}

@@ -123,10 +123,9 @@ func openInMemory(ctx context.Context, image []byte) (*sql.DB, *sql.Conn, *sqlGu
 		db.Close()
 		return nil, nil, nil, err
 	}
+	// One Exec for the three (SQLite runs each statement of the text in turn).
 	g, err := prepareConn(ctx, db, conn, []string{
-		"PRAGMA foreign_keys=ON",
-		"PRAGMA trusted_schema=OFF",
-		fmt.Sprintf("PRAGMA max_page_count=%d", maxMemoryPages),
+		fmt.Sprintf("PRAGMA foreign_keys=ON; PRAGMA trusted_schema=OFF; PRAGMA max_page_count=%d", maxMemoryPages),
 	})
 	if err != nil {
 		return nil, nil, nil, err
@@ -171,9 +170,6 @@ func (e *entity) persist() error {
 		return nil
 	}
 	img[18], img[19] = 2, 2 // WAL mode, as the template
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
 	renamed, err := writeNewFile(path, img)
 	if renamed {
 		e.memory, e.persistedCounter = memPersisted, counter
