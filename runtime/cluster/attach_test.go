@@ -245,6 +245,7 @@ func TestRuntimeFailoverKeepsAcknowledgedTurns(t *testing.T) {
 // new owner never sees it, and the zombie drops its instance (its next activation is
 // refused, naming the new owner, and its next call is sent there).
 func TestRuntimeZombieCommitRefused(t *testing.T) {
+	t.Parallel() // waits for a lease to run out, as TestRPCToADeadOwnerWaitsForItsLease does
 	c := sharedCluster(t)
 	zn, _ := joinWithClock(t, c, 0, "rt-zombie")
 	zombie := attachRuntime(t, zn)
@@ -512,6 +513,34 @@ func TestRuntimeConsoleWriteShipped(t *testing.T) {
 	a.n.Close()
 	if got := b.entries(t, "q"); !slices.Equal(got, []int{1, 2, 42}) {
 		t.Fatalf("entries on the new owner: %v", got)
+	}
+}
+
+// A call to an object whose owner died without leaving (its key stays until the
+// lease runs out) waits for the lease to end and then claims the object on the
+// calling node, instead of failing at once with ErrRetryable ("no responders":
+// TestRuntimeConsoleWriteShipped failed so when a's goodbye went unacknowledged).
+func TestRPCToADeadOwnerWaitsForItsLease(t *testing.T) {
+	t.Parallel() // waits for a lease to run out, as TestRuntimeZombieCommitRefused does
+	c := sharedCluster(t)
+	a := startRuntime(t, c, 0, testConfig("rpc-dead-a"))
+	b := startRuntime(t, c, 1, testConfig("rpc-dead-b"))
+	ctx := testContext(t)
+	if _, err := a.add(ctx, "orphan", 1); err != nil {
+		t.Fatal(err)
+	}
+	a.rt.Close()       // its RPC subscription ends: calls to it get "no responders"
+	pauseRenewals(a.n) // and it never says goodbye
+	start := time.Now()
+	if _, err := b.add(ctx, "orphan", 2); err != nil {
+		t.Fatalf("call to an object whose owner died, %v after: %v", time.Since(start).Round(time.Millisecond), err)
+	}
+	if got := b.entries(t, "orphan"); !slices.Equal(got, []int{1, 2}) {
+		t.Fatalf("entries on the new owner: %v", got)
+	}
+	cur, _, err := readClaim(ctx, b.n.a.owners, objectKey("ledger", b.ns.IDFromName("orphan").String()))
+	if err != nil || cur.Node != "rpc-dead-b" {
+		t.Fatalf("claim after the call: %+v, %v; want rpc-dead-b's", cur, err)
 	}
 }
 

@@ -26,6 +26,11 @@ import (
 //   - A call that would close a cycle of calls across nodes (A's object calls B's,
 //     which calls A's) fails with ErrDeadlock, as in one process: each call carries
 //     the chain of objects waiting for it (object.CallChain).
+//   - A call to an owner that is gone (nobody listens on its subject: nothing was
+//     delivered) waits while the owner's lease lasts, then activates the object on
+//     this node, which claims it from the dead owner (or names the node that did):
+//     the call fails only when its context ends first. A node killed without leaving
+//     holds its objects until its lease runs out, as for an HTTP request.
 //   - A call whose request went unanswered (the owner died, the network failed
 //     after the request was sent) fails with ErrIndeterminate: it may have run.
 
@@ -37,9 +42,6 @@ const (
 	rpcDefaultTimeout = 2 * time.Minute
 	// maxRPCInFlight bounds the calls a node runs for other nodes at once.
 	maxRPCInFlight = 4096
-	// rpcInterestWait bounds how long a call to a live node waits for that node's
-	// subscription to reach this node's server (see request).
-	rpcInterestWait = 3 * time.Second
 )
 
 type rpcRequest struct {
@@ -195,7 +197,8 @@ func (h *host) Invoke(ctx context.Context, to *object.ElsewhereError, namespace 
 	name, named := id.Name()
 	req := rpcRequest{Namespace: namespace, ID: id.String(), Name: name, Named: named, Method: method, Arg: arg,
 		Chain: object.CallChain(ctx)}
-	for range rpcHops {
+	gone := 0 // owners found dead
+	for hops := 0; hops < rpcHops; hops++ {
 		if to.Node == h.n.cfg.Name { // the owner moved here
 			res, err := h.rt.InvokeHere(ctx, namespace, req.ID, name, named, method, arg)
 			if !errors.As(err, &to) {
@@ -211,9 +214,16 @@ func (h *host) Invoke(ctx context.Context, to *object.ElsewhereError, namespace 
 		}
 		m, err := h.request(ctx, to.Node, b)
 		switch {
+		case errors.Is(err, nats.ErrNoResponders) && gone < rpcHops:
+			// The node is gone, its lease over, and nothing was run: activate the
+			// object here, which claims it (or names who did). Not a hop: the
+			// owner did not move, it died.
+			to, hops, gone = h.n.elsewhere(h.n.cfg.Name, ""), hops-1, gone+1
+			continue
 		case errors.Is(err, nats.ErrNoResponders):
-			// Nobody listens for that node: it is gone, and nothing was run.
 			return nil, fmt.Errorf("%w: node %s does not answer: %v", object.ErrRetryable, to.Node, err)
+		case errors.Is(err, object.ErrRetryable): // never delivered
+			return nil, err
 		case ctx.Err() != nil:
 			return nil, ctx.Err()
 		case err != nil:
@@ -234,24 +244,28 @@ func (h *host) Invoke(ctx context.Context, to *object.ElsewhereError, namespace 
 	return nil, fmt.Errorf("%w: %s/%s kept moving (last seen on %s)", object.ErrRetryable, namespace, id, to.Node)
 }
 
-// request sends one call to node's subject. A node's subscription reaches the other
-// servers of the cluster over their routes some time after the node joined (under
-// load, after its lease is already visible): while the node holds a lease, "no
-// responders" means the interest has not arrived yet, so the request is sent again
-// for up to rpcInterestWait. Nothing was delivered, so resending runs nothing twice.
+// request sends one call to node's subject. "No responders" (nothing was delivered,
+// so resending runs nothing twice) comes from a node that is not listening: one
+// killed, whose objects are claimable only once its lease ran out, or one whose
+// subscription has not reached this node's server yet (route interest travels on
+// its own: under load, after its lease is already visible). Either way the request
+// is sent again while the node's lease holds, read from the nodes bucket's leader;
+// ErrNoResponders is returned once the node has no live lease (it is dead for
+// certain). Only ctx bounds the wait: when it ends, the error is ErrRetryable (and
+// ctx's).
 func (h *host) request(ctx context.Context, node string, b []byte) (*nats.Msg, error) {
-	wait, until := 10*time.Millisecond, time.Now().Add(rpcInterestWait)
+	wait := 10 * time.Millisecond
 	for {
 		m, err := h.n.js.Conn().RequestWithContext(ctx, rpcSubjectPre+node, b)
-		if !errors.Is(err, nats.ErrNoResponders) || time.Now().Add(wait).After(until) {
+		if !errors.Is(err, nats.ErrNoResponders) {
 			return m, err
 		}
-		if _, alive := h.n.members.get(node); !alive {
-			return m, err
+		if mem, ok, rerr := lookupMember(ctx, h.n.a.nodes, node); rerr == nil && (!ok || !mem.alive()) {
+			return nil, err
 		}
 		select {
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return nil, fmt.Errorf("%w: node %s does not answer, and its lease holds: %w", object.ErrRetryable, node, ctx.Err())
 		case <-time.After(wait):
 		}
 		wait = min(2*wait, 200*time.Millisecond)
