@@ -34,6 +34,10 @@ var (
 	// of the log did not match its digest. Nothing was replaced.
 	ErrCorrupt = errors.New("cluster: restored database is corrupt")
 
+	// ErrInvalidConfig means a node's Config is refused as it is (a bad name, a lease
+	// too short, ...): joining again with it cannot succeed.
+	ErrInvalidConfig = errors.New("cluster: invalid configuration")
+
 	// ErrConfigMismatch means the cluster's shared settings (lease TTL, replicas,
 	// log shards) differ from this node's configuration.
 	ErrConfigMismatch = errors.New("cluster: configuration differs from the cluster's")

@@ -55,7 +55,7 @@ var validName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 
 func (c Config) withDefaults() (Config, error) {
 	if !validName.MatchString(c.Name) {
-		return c, fmt.Errorf("cluster: node name %q: want 1 to 64 of [A-Za-z0-9_-]", c.Name)
+		return c, fmt.Errorf("%w: node name %q: want 1 to 64 of [A-Za-z0-9_-]", ErrInvalidConfig, c.Name)
 	}
 	if c.Replicas == 0 {
 		c.Replicas = 3
@@ -64,19 +64,19 @@ func (c Config) withDefaults() (Config, error) {
 		c.LeaseTTL = 10 * time.Second
 	}
 	if c.LeaseTTL < time.Second {
-		return c, fmt.Errorf("cluster: LeaseTTL %v is under 1 s", c.LeaseTTL)
+		return c, fmt.Errorf("%w: LeaseTTL %v is under 1 s", ErrInvalidConfig, c.LeaseTTL)
 	}
 	if c.LeaseMargin == 0 {
 		c.LeaseMargin = c.LeaseTTL / 5
 	}
 	if c.LeaseMargin >= c.LeaseTTL/2 {
-		return c, fmt.Errorf("cluster: LeaseMargin %v must be under half the LeaseTTL %v", c.LeaseMargin, c.LeaseTTL)
+		return c, fmt.Errorf("%w: LeaseMargin %v must be under half the LeaseTTL %v", ErrInvalidConfig, c.LeaseMargin, c.LeaseTTL)
 	}
 	if c.LogShards == 0 {
 		c.LogShards = 16
 	}
 	if c.LogShards < 1 || c.LogShards > 256 {
-		return c, fmt.Errorf("cluster: LogShards %d: want 1 to 256", c.LogShards)
+		return c, fmt.Errorf("%w: LogShards %d: want 1 to 256", ErrInvalidConfig, c.LogShards)
 	}
 	if c.SnapshotBytes == 0 {
 		c.SnapshotBytes = 16 << 20

@@ -77,10 +77,14 @@ func (c Cluster) joinTimeout() time.Duration {
 }
 
 // joinNode connects (connect) and joins the cluster as f.Node within JoinTimeout,
-// with the settings every node of it shares (LeaseTTL). While another live lease
-// holds f.Node (the node's own previous process, killed less than a lease ago) it
-// waits for that lease to end, within JoinTimeout. stopNATS closes the connection
-// and the embedded server; close the node first.
+// with the settings every node of it shares (LeaseTTL). A join that fails for a
+// reason that can pass is tried again within JoinTimeout: while another live lease
+// holds f.Node (the node's own previous process, killed less than a lease ago), and
+// when JetStream answers slowly or not at all for a while (a request timed out, a
+// compare-and-set lost to a write in flight, a stream electing its leader). Only a
+// configuration the cluster refuses (cluster.ErrInvalidConfig, ErrConfigMismatch)
+// fails at once. stopNATS closes the connection and the embedded server; close the
+// node first.
 func (c Cluster) joinNode(ctx context.Context, f server.ClusterFlags, log *slog.Logger) (node *cluster.Node, nc *nats.Conn, stopNATS func(), err error) {
 	jctx, cancel := context.WithTimeout(ctx, c.joinTimeout())
 	defer cancel()
@@ -89,16 +93,20 @@ func (c Cluster) joinNode(ctx context.Context, f server.ClusterFlags, log *slog.
 	}
 	cfg := cluster.Config{Name: f.Node, Addr: f.Advertise, Region: f.Region, LeaseTTL: c.LeaseTTL, Logger: log}
 	for {
-		node, err = cluster.Join(jctx, nc, cfg)
-		if !errors.Is(err, cluster.ErrNameInUse) {
+		node, err = clusterJoin(jctx, nc, cfg)
+		if err == nil || errors.Is(err, cluster.ErrInvalidConfig) || errors.Is(err, cluster.ErrConfigMismatch) || jctx.Err() != nil {
 			break
 		}
-		// Most likely this node's previous process, killed: its lease ends within
-		// the lease's TTL. A node restarted at once waits for that, not exits.
-		log.Warn("cluster: node name in use by a live node: waiting for its lease to end", "node", f.Node, "err", err)
+		if errors.Is(err, cluster.ErrNameInUse) {
+			// Most likely this node's previous process, killed: its lease ends within
+			// the lease's TTL. A node restarted at once waits for that, not exits.
+			log.Warn("cluster: node name in use by a live node: waiting for its lease to end", "node", f.Node, "err", err)
+		} else {
+			log.Warn("cluster: join failed: trying again", "node", f.Node, "err", err)
+		}
 		select {
 		case <-jctx.Done():
-		case <-time.After(nameInUseRetry):
+		case <-time.After(joinRetry):
 			continue
 		}
 		break
@@ -110,9 +118,11 @@ func (c Cluster) joinNode(ctx context.Context, f server.ClusterFlags, log *slog.
 	return node, nc, stopNATS, nil
 }
 
-// nameInUseRetry is how often joinNode tries again while the node's name is held
-// by a live lease.
-const nameInUseRetry = 500 * time.Millisecond
+// clusterJoin is cluster.Join (a variable for tests, which make it fail).
+var clusterJoin = cluster.Join
+
+// joinRetry is how often joinNode tries again.
+const joinRetry = 500 * time.Millisecond
 
 // connect starts the embedded server and connects to it in process, or connects to
 // the external cluster. stop closes the connection and stops the embedded server.
