@@ -29,16 +29,25 @@ type kvEntry struct {
 }
 
 // latest returns key's latest entry as the stream leader has it; found is false
-// when the key has no message at all.
-func (b *bucket) latest(ctx context.Context, key string) (e kvEntry, found bool, err error) {
+// when the key has no message at all. A read that goes unanswered is sent again
+// (reread.go), within ctx or the request timeout.
+func (b *bucket) latest(ctx context.Context, key string) (kvEntry, bool, error) {
+	type result struct {
+		e     kvEntry
+		found bool
+	}
+	r, err := reread(ctx, b.js.Options().DefaultTimeout, func(ctx context.Context) (result, error) {
+		e, found, err := b.latestOnce(ctx, key)
+		return result{e, found}, err
+	})
+	return r.e, r.found, err
+}
+
+// latestOnce is one request of latest.
+func (b *bucket) latestOnce(ctx context.Context, key string) (e kvEntry, found bool, err error) {
 	req, err := json.Marshal(map[string]string{"last_by_subj": "$KV." + b.name + "." + key})
 	if err != nil {
 		return kvEntry{}, false, err
-	}
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, b.js.Options().DefaultTimeout)
-		defer cancel()
 	}
 	msg, err := b.js.Conn().RequestWithContext(ctx, "$JS.API.STREAM.MSG.GET.KV_"+b.name, req)
 	if err != nil {
@@ -62,7 +71,8 @@ func (b *bucket) latest(ctx context.Context, key string) (e kvEntry, found bool,
 	case resp.Error != nil && resp.Error.ErrCode == int(jetstream.JSErrCodeMessageNotFound):
 		return kvEntry{}, false, nil
 	case resp.Error != nil:
-		return kvEntry{}, false, fmt.Errorf("cluster: read %s/%s: %s (%d)", b.name, key, resp.Error.Description, resp.Error.ErrCode)
+		return kvEntry{}, false, fmt.Errorf("cluster: read %s/%s: %w", b.name, key,
+			&jetstream.APIError{ErrorCode: jetstream.ErrorCode(resp.Error.ErrCode), Description: resp.Error.Description})
 	case resp.Message == nil:
 		return kvEntry{}, false, fmt.Errorf("cluster: read %s/%s: empty answer", b.name, key)
 	}

@@ -89,6 +89,19 @@ func (p *pausingProxy) setPaused(paused bool) {
 	p.mu.Unlock()
 }
 
+// cut closes the connections relayed so far, losing what the proxy holds (the
+// listener stays: clients reconnect), and unpauses.
+func (p *pausingProxy) cut() {
+	p.mu.Lock()
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.conns = nil
+	p.paused = false
+	p.cond.Broadcast()
+	p.mu.Unlock()
+}
+
 func (p *pausingProxy) close() {
 	p.ln.Close()
 	p.mu.Lock()

@@ -31,9 +31,11 @@ type objectLog struct {
 
 // tail returns the sequence and the writer's epoch of the log's last record; (0, 0)
 // for an empty log. It reads from the stream leader (the log streams do not allow
-// direct gets from followers).
+// direct gets from followers); one that goes unanswered is sent again (reread.go).
 func (l objectLog) tail(ctx context.Context) (seq, epoch uint64, err error) {
-	m, err := l.stream.GetLastMsgForSubject(ctx, l.subject)
+	m, err := reread(ctx, l.js.Options().DefaultTimeout, func(ctx context.Context) (*jetstream.RawStreamMsg, error) {
+		return l.stream.GetLastMsgForSubject(ctx, l.subject)
+	})
 	if errors.Is(err, jetstream.ErrMsgNotFound) {
 		return 0, 0, nil
 	}
@@ -89,7 +91,9 @@ func isWrongLastSequence(err error) bool {
 // would show records a rollup already removed): snapshots bound how many there are.
 func (l objectLog) replay(ctx context.Context, upto uint64, fn func(seq uint64, data []byte) error) error {
 	for next := uint64(1); next <= upto; {
-		m, err := l.stream.GetMsg(ctx, next, jetstream.WithGetMsgSubject(l.subject))
+		m, err := reread(ctx, l.js.Options().DefaultTimeout, func(ctx context.Context) (*jetstream.RawStreamMsg, error) {
+			return l.stream.GetMsg(ctx, next, jetstream.WithGetMsgSubject(l.subject))
+		})
 		if err != nil {
 			return fmt.Errorf("cluster: replay %s from %d: %w", l.subject, next, err)
 		}

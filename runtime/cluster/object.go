@@ -112,9 +112,14 @@ func (o *Object) fence(ctx context.Context) error {
 			o.lastSeq = seq
 			return nil
 		}
-		s, err := o.log.append(ctx, encodeEpoch(o.claim.Epoch, o.claim.Node), seq, false)
+		actx, cancel := context.WithTimeout(ctx, writeAttempt)
+		s, err := o.log.append(actx, encodeEpoch(o.claim.Epoch, o.claim.Node), seq, false)
+		cancel()
 		if errors.Is(err, ErrFenced) {
 			continue // the previous owner squeezed in a last record: read the tail again
+		}
+		if (errors.Is(err, ErrIndeterminate) || unanswered(err)) && ctx.Err() == nil {
+			continue // unanswered, maybe appended: the tail tells (this epoch, or not)
 		}
 		if err != nil {
 			return err

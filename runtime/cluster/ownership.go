@@ -38,6 +38,12 @@ type Claim struct {
 // (about 2 s of backoff).
 const claimAttempts = 8
 
+// writeAttempt bounds one compare-and-set write of a claim or a fence. A write to a
+// stream whose leader died goes unanswered until a new leader is elected (see
+// reread.go); the round after a write without an answer reads first, which tells
+// whether it landed, so writing again is safe.
+const writeAttempt = 2 * time.Second
+
 // backoff waits before attempt (none before the first): 10 ms, doubling, at most
 // 500 ms. A write that lost a compare-and-set may have lost to one still on its way
 // through the stream's Raft group: the leader refuses competing writes before it can
@@ -74,7 +80,12 @@ func claimObject(ctx context.Context, owners, nodes *bucket, key string, self Cl
 			return cur, nil // ours already
 		}
 		if rev != 0 {
-			dead, owner, err := ownerDead(ctx, nodes, cur, self.Node)
+			wctx, cancel := context.WithTimeout(ctx, writeAttempt)
+			dead, owner, err := ownerDead(wctx, nodes, cur, self.Node)
+			cancel()
+			if unanswered(err) && ctx.Err() == nil {
+				continue // the tombstone's write went unanswered: read again
+			}
 			if err != nil {
 				return Claim{}, err
 			}
@@ -83,13 +94,18 @@ func claimObject(ctx context.Context, owners, nodes *bucket, key string, self Cl
 			}
 		}
 		var newRev uint64
+		wctx, cancel := context.WithTimeout(ctx, writeAttempt)
 		if rev == 0 {
-			newRev, err = owners.create(ctx, key, val)
+			newRev, err = owners.create(wctx, key, val)
 		} else {
-			newRev, err = owners.Update(ctx, key, val, rev)
+			newRev, err = owners.Update(wctx, key, val, rev)
 		}
+		cancel()
 		if errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
 			continue // someone else wrote first: read who, and defer to them if alive
+		}
+		if unanswered(err) && ctx.Err() == nil {
+			continue // unanswered, maybe written: the next read tells (ours already, or not)
 		}
 		if err != nil {
 			return Claim{}, fmt.Errorf("cluster: claim %s: %w", key, err)
