@@ -43,8 +43,9 @@ type assets struct {
 // ensureAssets opens the cluster's assets, creating those missing. JetStream may
 // not be ready yet (no meta leader while the servers are still forming the cluster):
 // each step is retried until ctx ends. An asset that exists is used as it is: the
-// settings that shape them are the same on every node (agreeSettings).
-func ensureAssets(ctx context.Context, js jetstream.JetStream, s settings) (*assets, error) {
+// settings that shape them are the same on every node (agreeSettings). With
+// adoptLease, s.LeaseTTL is a default, replaced by the cluster's recorded lease.
+func ensureAssets(ctx context.Context, js jetstream.JetStream, s *settings, adoptLease bool) (*assets, error) {
 	kvCfg := func(bucket string) jetstream.KeyValueConfig {
 		return jetstream.KeyValueConfig{Bucket: bucket, History: 1, Storage: jetstream.FileStorage, Replicas: s.Replicas}
 	}
@@ -57,9 +58,11 @@ func ensureAssets(ctx context.Context, js jetstream.JetStream, s settings) (*ass
 	if err != nil {
 		return nil, err
 	}
-	if err := agreeSettings(ctx, &bucket{KeyValue: shared, js: js, name: clusterBucket}, s); err != nil {
+	agreed, err := agreeSettings(ctx, &bucket{KeyValue: shared, js: js, name: clusterBucket}, *s, adoptLease)
+	if err != nil {
 		return nil, err
 	}
+	*s = agreed
 	nodesCfg := kvCfg(nodesBucket)
 	nodesCfg.TTL = s.LeaseTTL
 	nodesCfg.LimitMarkerTTL = max(s.LeaseTTL, time.Second) // watchers see an expiry as a delete
@@ -126,11 +129,13 @@ func openOrCreate[T any](ctx context.Context, notFound error, open, create func(
 // recorded. The record is read from the bucket's leader: a node that lost the race to
 // create it could otherwise read a follower that has not applied the winner's write
 // (a direct get answered "key not found", and Join failed, when three nodes started
-// at once). Both steps are retried while JetStream does not answer.
-func agreeSettings(ctx context.Context, b *bucket, s settings) error {
+// at once). Both steps are retried while JetStream does not answer. With adoptLease,
+// a recorded lease other than s's is taken (s's is only a default: a cluster made
+// before the default changed keeps its lease), and the settings agreed are returned.
+func agreeSettings(ctx context.Context, b *bucket, s settings, adoptLease bool) (settings, error) {
 	want, err := json.Marshal(s)
 	if err != nil {
-		return err
+		return s, err
 	}
 	recorded, err := retry(ctx, func(ctx context.Context) ([]byte, error) {
 		if _, err := b.create(ctx, settingsKey, want); err == nil || !errors.Is(err, jetstream.ErrKeyExists) {
@@ -143,16 +148,19 @@ func agreeSettings(ctx context.Context, b *bucket, s settings) error {
 		return v, err
 	})
 	if err != nil {
-		return err
+		return s, err
 	}
 	var have settings
 	if err := json.Unmarshal(recorded, &have); err != nil {
-		return fmt.Errorf("cluster: bad recorded settings: %w", err)
+		return s, fmt.Errorf("cluster: bad recorded settings: %w", err)
+	}
+	if adoptLease {
+		s.LeaseTTL = have.LeaseTTL
 	}
 	if have != s {
-		return fmt.Errorf("%w: cluster has %+v, this node %+v", ErrConfigMismatch, have, s)
+		return s, fmt.Errorf("%w: cluster has %+v, this node %+v", ErrConfigMismatch, have, s)
 	}
-	return nil
+	return s, nil
 }
 
 // retry calls f until it succeeds or ctx ends, each attempt bounded by 2 s: while

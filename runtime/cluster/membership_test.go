@@ -110,6 +110,27 @@ func TestJoinRefusesOtherSettings(t *testing.T) {
 	if err := joinError(t, c, 2, cfg); !errors.Is(err, ErrConfigMismatch) {
 		t.Fatalf("got %v, want ErrConfigMismatch", err)
 	}
+	cfg = testConfig("settings3")
+	cfg.LeaseTTL = testLeaseTTL + time.Second
+	if err := joinError(t, c, 1, cfg); !errors.Is(err, ErrConfigMismatch) {
+		t.Fatalf("another lease: got %v, want ErrConfigMismatch", err)
+	}
+}
+
+// A node that leaves the lease to its default takes the cluster's recorded one: a
+// cluster made before the default changed (10 s, then 5 s) keeps its lease, and its
+// nodes started by a newer binary still join.
+func TestJoinAdoptsTheClustersLease(t *testing.T) {
+	c := sharedCluster(t)
+	cfg := testConfig("default-lease")
+	cfg.LeaseTTL, cfg.LeaseMargin = 0, 0
+	n := join(t, c, 0, cfg)
+	if testLeaseTTL == DefaultLeaseTTL {
+		t.Fatal("this test needs the shared cluster's lease to differ from the default")
+	}
+	if n.cfg.LeaseTTL != testLeaseTTL || n.lease.ttl != testLeaseTTL || n.lease.margin != testLeaseTTL/5 {
+		t.Fatalf("lease %v (the lease's %v, margin %v), want the cluster's %v and its default margin", n.cfg.LeaseTTL, n.lease.ttl, n.lease.margin, testLeaseTTL)
+	}
 }
 
 // Pins a renewal that timed out here but landed on the server: the next renewal

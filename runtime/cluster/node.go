@@ -27,11 +27,12 @@ type Config struct {
 	// Replicas of every stream and bucket (shared). Default 3; 1 only for a single
 	// server (tests).
 	Replicas int
-	// LeaseTTL is how long a node's lease lasts without renewal (shared). Default
-	// 10 s; it is renewed every LeaseTTL/4.
+	// LeaseTTL is how long a node's lease lasts without renewal (shared). Left zero,
+	// it is the cluster's recorded lease, or DefaultLeaseTTL for a new cluster. It
+	// is renewed every LeaseTTL/4.
 	LeaseTTL time.Duration
 	// LeaseMargin is how long before its lease's end a node stops serving, to absorb
-	// clock drift between nodes. Default LeaseTTL/5.
+	// clock drift between nodes. Default LeaseTTL/5 (1 s of the default lease).
 	LeaseMargin time.Duration
 	// LogShards is the number of log streams objects are spread over, to spread the
 	// streams' leaders over the servers (shared). Default 16.
@@ -53,6 +54,11 @@ type Config struct {
 
 var validName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 
+// DefaultLeaseTTL is a new cluster's lease. A dead node's objects move once its
+// lease ran out: 3.75 to 5 s after its last renewal; a live node must get a renewal
+// through within 4 s of sending the one before (the lease minus its margin).
+const DefaultLeaseTTL = 5 * time.Second
+
 func (c Config) withDefaults() (Config, error) {
 	if !validName.MatchString(c.Name) {
 		return c, fmt.Errorf("%w: node name %q: want 1 to 64 of [A-Za-z0-9_-]", ErrInvalidConfig, c.Name)
@@ -61,16 +67,13 @@ func (c Config) withDefaults() (Config, error) {
 		c.Replicas = 3
 	}
 	if c.LeaseTTL == 0 {
-		c.LeaseTTL = 10 * time.Second
+		c.LeaseTTL = DefaultLeaseTTL
 	}
 	if c.LeaseTTL < time.Second {
 		return c, fmt.Errorf("%w: LeaseTTL %v is under 1 s", ErrInvalidConfig, c.LeaseTTL)
 	}
-	if c.LeaseMargin == 0 {
-		c.LeaseMargin = c.LeaseTTL / 5
-	}
-	if c.LeaseMargin >= c.LeaseTTL/2 {
-		return c, fmt.Errorf("%w: LeaseMargin %v must be under half the LeaseTTL %v", ErrInvalidConfig, c.LeaseMargin, c.LeaseTTL)
+	if err := c.withLeaseMargin(c.LeaseMargin); err != nil {
+		return c, err
 	}
 	if c.LogShards == 0 {
 		c.LogShards = 16
@@ -94,6 +97,19 @@ func (c Config) withDefaults() (Config, error) {
 		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	return c, nil
+}
+
+// withLeaseMargin sets LeaseMargin to margin, or to its default for LeaseTTL when
+// margin is zero, and checks it.
+func (c *Config) withLeaseMargin(margin time.Duration) error {
+	c.LeaseMargin = margin
+	if c.LeaseMargin == 0 {
+		c.LeaseMargin = c.LeaseTTL / 5
+	}
+	if c.LeaseMargin >= c.LeaseTTL/2 {
+		return fmt.Errorf("%w: LeaseMargin %v must be under half the LeaseTTL %v", ErrInvalidConfig, c.LeaseMargin, c.LeaseTTL)
+	}
+	return nil
 }
 
 // Node is this process's membership of a cluster: its lease, kept renewed, and the
@@ -124,6 +140,7 @@ type Node struct {
 // external cluster (which must run with sync_interval: always and R3, see the
 // package doc). ctx bounds the wait for JetStream to be ready.
 func Join(ctx context.Context, nc *nats.Conn, cfg Config) (*Node, error) {
+	adoptLease, margin := cfg.LeaseTTL == 0, cfg.LeaseMargin
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
@@ -132,9 +149,16 @@ func Join(ctx context.Context, nc *nats.Conn, cfg Config) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	a, err := ensureAssets(ctx, js, settings{LeaseTTL: cfg.LeaseTTL, Replicas: cfg.Replicas, LogShards: cfg.LogShards})
+	s := settings{LeaseTTL: cfg.LeaseTTL, Replicas: cfg.Replicas, LogShards: cfg.LogShards}
+	a, err := ensureAssets(ctx, js, &s, adoptLease)
 	if err != nil {
 		return nil, err
+	}
+	if s.LeaseTTL != cfg.LeaseTTL { // the cluster's, recorded before the default changed
+		cfg.LeaseTTL = s.LeaseTTL
+		if err := cfg.withLeaseMargin(margin); err != nil {
+			return nil, err
+		}
 	}
 	n := &Node{
 		cfg: cfg, js: js, a: a,
@@ -223,6 +247,9 @@ const leaveTimeout = 2 * time.Second
 
 // Serving reports whether the node's lease is valid now by its monotonic clock.
 func (n *Node) Serving() bool { return n.lease.valid("") }
+
+// LeaseTTL is the node's lease, the cluster's (Config.LeaseTTL).
+func (n *Node) LeaseTTL() time.Duration { return n.cfg.LeaseTTL }
 
 // Name is the node's name.
 func (n *Node) Name() string { return n.cfg.Name }
