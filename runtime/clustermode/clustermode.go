@@ -36,13 +36,15 @@ type Cluster struct {
 	// DefaultJoinTimeout.
 	JoinTimeout time.Duration
 	// LeaseTTL is the node's lease (cluster.Config.LeaseTTL): it must be the same on
-	// every node. Default: cluster's (10 s). Tests shorten it to fail over faster.
+	// every node. Default: the cluster's recorded lease, cluster.DefaultLeaseTTL (5 s)
+	// for a new cluster. Tests shorten it to fail over faster.
 	LeaseTTL time.Duration
 }
 
 // Join implements server.Cluster: it starts the embedded NATS server (-cluster-peers)
 // or connects to -nats-url, joins the cluster as f.Node, attaches the node to cfg
-// and returns the server's Routing (Locate is the node's, the token the cluster's).
+// and returns the server's Routing (Locate is the node's, the token the cluster's,
+// RetryFor the lease and a second).
 func (c Cluster) Join(ctx context.Context, f server.ClusterFlags, cfg *object.Config, log *slog.Logger) (*server.Routing, func(), error) {
 	node, nc, stopNATS, err := c.joinNode(ctx, f, log)
 	if err != nil {
@@ -63,7 +65,9 @@ func (c Cluster) Join(ctx context.Context, f server.ClusterFlags, cfg *object.Co
 		}
 		stopNATS()
 	}
-	return &server.Routing{Node: f.Node, Token: token, Locate: node.Locate}, leave, nil
+	// A request for an object of a node killed without leaving is held until the
+	// node's lease ran out and another node claimed it, rather than refused.
+	return &server.Routing{Node: f.Node, Token: token, Locate: node.Locate, RetryFor: node.LeaseTTL() + time.Second}, leave, nil
 }
 
 // DefaultJoinTimeout is Cluster.JoinTimeout's default.

@@ -31,10 +31,10 @@ import (
 //     (a node proxies many clients' sockets).
 //   - A routed request for an object this node does not serve gets 421 Misdirected
 //     Request: a node never proxies twice. The entry node then locates the object
-//     again and retries, routeAttempts times at most over about half a second; it
-//     also retries when the owner cannot be reached at all (nothing was sent). A
-//     request the owner may have received is never sent twice: a connection lost
-//     after the request went out answers 502.
+//     again and retries, routeAttempts times over about half a second, and for as
+//     long as RetryFor; it also retries when the owner cannot be reached at all
+//     (nothing was sent). A request the owner may have received is never sent
+//     twice: a connection lost after the request went out answers 502.
 type Routing struct {
 	// Node is this node's name, the value of HeaderRouted on the requests it proxies.
 	Node string
@@ -47,6 +47,12 @@ type Routing struct {
 	// again after a 421, so it must not answer from a cache that the 421 proved stale.
 	// Required.
 	Locate func(ctx context.Context, namespace string, id object.ID) error
+	// RetryFor is how long the entry node keeps trying (locating again, backing
+	// off) a request it could not serve yet because the owner could not be reached
+	// or moved, before it answers 503. A killed owner's objects move once its lease
+	// ran out: a RetryFor past the lease serves a request made meanwhile then,
+	// instead of refusing it. Zero: routeAttempts tries (about half a second).
+	RetryFor time.Duration
 }
 
 // HeaderRouted marks a request one node proxied to another; its value names the
@@ -59,8 +65,9 @@ const headerRouteToken = "Warren-Route-Token"
 // routeAttempts bounds the tries of one request at the entry node (locate, then
 // serve here or proxy); routeBackoff is the wait before the second, doubling.
 const (
-	routeAttempts = 5
-	routeBackoff  = 25 * time.Millisecond
+	routeAttempts   = 5
+	routeBackoff    = 25 * time.Millisecond
+	routeBackoffMax = 250 * time.Millisecond
 )
 
 func (rt *Routing) check() {
@@ -118,9 +125,9 @@ func (s *Server) serveClustered(w http.ResponseWriter, r *http.Request, ep objec
 		return
 	}
 	routed := routedFrom(r) != ""
-	wait := routeBackoff
+	wait, start := routeBackoff, time.Now()
 	for attempt := 1; ; attempt++ {
-		last := routed || attempt == routeAttempts
+		last := routed || s.lastTry(attempt, start, wait)
 		var el *object.ElsewhereError
 		var retry bool
 		switch err := s.route.Locate(r.Context(), nsName, id); {
@@ -166,13 +173,13 @@ func (s *Server) serveEndpoint(w http.ResponseWriter, r *http.Request, ep object
 		return
 	}
 	routed := routedFrom(r) != ""
-	wait := routeBackoff
+	wait, start := routeBackoff, time.Now()
 	for attempt := 1; ; attempt++ {
 		var el *object.ElsewhereError
 		if err := s.serveSocket(w, r, ep, name, !routed, true); !errors.As(err, &el) || routed {
 			return
 		}
-		if !s.proxy(w, r, el, attempt == routeAttempts) {
+		if !s.proxy(w, r, el, s.lastTry(attempt, start, wait)) {
 			return
 		}
 		if !s.backOff(r.Context(), &wait) {
@@ -251,8 +258,15 @@ func clientIP(remote string) string {
 	return remote
 }
 
-// backOff counts a routing retry and waits *wait before it, doubling *wait for the
-// next one; it reports false, at once, when ctx ends first (the client went away).
+// lastTry reports whether try attempt of a request first tried at start is its last:
+// after routeAttempts tries, once the next wait would end past Routing.RetryFor.
+func (s *Server) lastTry(attempt int, start time.Time, wait time.Duration) bool {
+	return attempt >= routeAttempts && time.Since(start)+wait >= s.route.RetryFor
+}
+
+// backOff counts a routing retry and waits *wait before it, doubling *wait (at most
+// routeBackoffMax) for the next one; it reports false, at once, when ctx ends first
+// (the client went away).
 func (s *Server) backOff(ctx context.Context, wait *time.Duration) bool {
 	s.routeRetries.Add(1)
 	t := time.NewTimer(*wait)
@@ -262,6 +276,6 @@ func (s *Server) backOff(ctx context.Context, wait *time.Duration) bool {
 		return false
 	case <-t.C:
 	}
-	*wait *= 2
+	*wait = min(2**wait, routeBackoffMax)
 	return true
 }

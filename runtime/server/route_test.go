@@ -177,7 +177,11 @@ func startCluster(t *testing.T, o *owners, cfgs map[string]server.Config, names 
 		if err != nil {
 			t.Fatal(err)
 		}
-		c.Routing = &server.Routing{Node: n, Token: testToken, Locate: func(ctx context.Context, _ string, id object.ID) error {
+		var retryFor time.Duration
+		if c.Routing != nil {
+			retryFor = c.Routing.RetryFor
+		}
+		c.Routing = &server.Routing{Node: n, Token: testToken, RetryFor: retryFor, Locate: func(ctx context.Context, _ string, id object.ID) error {
 			return o.elsewhere(n, o.ownerOf(n, ownerKey(id)))
 		}}
 		s := server.New(rt.Runtime, c)
@@ -424,6 +428,28 @@ func TestRoutingRetriesAfter421AndUnreachable(t *testing.T) {
 	}
 	if got := metricOf(t, a.addr, "warren_route_retries_total"); got < 6 {
 		t.Fatalf("retries %v, want at least 6", got)
+	}
+}
+
+// An owner killed without leaving cannot be reached, and its objects move only once
+// its lease ran out: with RetryFor past that, the entry node keeps trying and the
+// request is served by the new owner, instead of a 503 after half a second.
+func TestRoutingRetriesForAnUnreachableOwnersLease(t *testing.T) {
+	o := newOwners()
+	nodes := startCluster(t, o, map[string]server.Config{"a": {Routing: &server.Routing{RetryFor: 3 * time.Second}}}, "a", "b")
+	dead, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.addr["gone"] = dead.Addr().String()
+	dead.Close()
+	o.set("orphan", "b")
+	leaseEnds := time.Now().Add(time.Second)
+	o.script = func(node, name string) (string, bool) { return "gone", name == "orphan" && time.Now().Before(leaseEnds) }
+	start := time.Now()
+	code, s, raw := do(t, "POST", "http://"+nodes["a"].addr+"/parties/echo/orphan", "late", nil)
+	if code != 200 || s.Node != "b" || s.Body != "late" || s.Hits != 1 {
+		t.Fatalf("after %v: %d %s, want 200 from b", time.Since(start).Round(time.Millisecond), code, raw)
 	}
 }
 
