@@ -253,3 +253,20 @@ func TestJoinSurvivesASlowMembersWatch(t *testing.T) {
 		t.Fatal("the next attempt is not serving")
 	}
 }
+
+// While the nodes bucket's stream elects a leader (its leader's server killed), every
+// renewal fails at once and the lease lapses; the node tries again every renewRetry
+// instead of once a period (TTL/4), so it serves again soon after the election, not
+// up to a period later.
+func TestFailedRenewalIsRetriedSoon(t *testing.T) {
+	t.Parallel() // waits seconds, as TestRuntimeZombieCommitRefused does
+	c := sharedCluster(t)
+	n := join(t, c, 1, testConfig("renew-retry"))
+	n.failRenew.Store(true)
+	time.Sleep(3 * time.Second)
+	n.failRenew.Store(false)
+	if got, period := n.failedRenews.Load(), testLeaseTTL/4; got < 6 {
+		t.Fatalf("%d renewals in 3 s of failures, want at least 6 (one every %v after the first, not every %v)", got, renewRetry, period)
+	}
+	waitFor(t, 5*time.Second, "the node to renew its lease", n.Serving)
+}

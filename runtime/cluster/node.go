@@ -126,6 +126,10 @@ type Node struct {
 	stop      context.CancelFunc
 	done      chan struct{}
 	skipRenew atomic.Bool // tests: renewals are skipped while set
+	// failRenew, tests: while set, each renewal fails at once without being sent (as
+	// every renewal does while the nodes bucket has no leader); counts them
+	failRenew    atomic.Bool
+	failedRenews atomic.Int32
 	closeOnce sync.Once
 	closeErr  error
 
@@ -210,12 +214,16 @@ func watchMembersWithin(ctx, runCtx context.Context, kv jetstream.KeyValue) (*me
 // startMembersWatch is watchMembers (a variable for tests).
 var startMembersWatch = watchMembers
 
-// keepLease renews the lease every TTL/4. A lease found lost (expired, tombstoned)
-// is registered again under a new incarnation: objects opened under the old one
-// stay refused.
+// keepLease renews the lease every TTL/4, and renewRetry after a renewal that
+// failed: while the nodes bucket's stream elects a new leader (its leader's server
+// was killed) every renewal fails at once ("no response from stream"), and the lease
+// lapses in the meantime; the first renewal after the election ends the lapse. A
+// lease found lost (expired, tombstoned) is registered again under a new
+// incarnation: objects opened under the old one stay refused.
 func (n *Node) keepLease(ctx context.Context) {
 	defer close(n.done)
-	t := time.NewTicker(n.cfg.LeaseTTL / 4)
+	every := n.cfg.LeaseTTL / 4
+	t := time.NewTimer(every)
 	defer t.Stop()
 	for {
 		select {
@@ -224,22 +232,36 @@ func (n *Node) keepLease(ctx context.Context) {
 		case <-t.C:
 		}
 		if n.skipRenew.Load() {
+			t.Reset(every)
 			continue
 		}
 		// A slow renewal still counts from when it was sent: give it until the lease
 		// would end anyway.
+		sent := time.Now()
 		rctx, cancel := context.WithTimeout(ctx, n.cfg.LeaseTTL-n.cfg.LeaseMargin)
-		err := n.lease.renew(rctx)
+		var err error
+		if n.failRenew.Load() {
+			n.failedRenews.Add(1)
+			err = fmt.Errorf("cluster: renew %s: %w (test)", n.cfg.Name, jetstream.ErrNoStreamResponse)
+		} else {
+			err = n.lease.renew(rctx)
+		}
 		if errors.Is(err, ErrLeaseExpired) {
 			n.cfg.Logger.Warn("cluster: lease lost, registering again", "node", n.cfg.Name, "err", err)
 			err = n.lease.register(rctx)
 		}
 		cancel()
+		next := every - time.Since(sent)
 		if err != nil && ctx.Err() == nil {
 			n.cfg.Logger.Warn("cluster: lease renewal failed", "node", n.cfg.Name, "err", err, "serving", n.Serving())
+			next = min(next, renewRetry)
 		}
+		t.Reset(max(next, 0))
 	}
 }
+
+// renewRetry is how soon a failed renewal is tried again.
+const renewRetry = 250 * time.Millisecond
 
 // leaveTimeout bounds Close's goodbye write (the lease delete): a quorum answers it
 // in milliseconds; without one, waiting longer gains nothing.
