@@ -699,11 +699,9 @@ func runCluster(t *testing.T, run clusterRun) Report {
 			problem("%s", b)
 		}
 	}
-	for pid := range pids {
-		if syscall.Kill(pid, 0) == nil {
-			rep.Leftover++
-			syscall.Kill(pid, syscall.SIGKILL) // ours: started by this harness
-		}
+	if left := Leftovers(pids); len(left) > 0 {
+		rep.Leftover = len(left)
+		problem("node processes %v still running after the run (killed now)", left)
 	}
 	rep.Goroutines = goroutinesLeft(goroutines)
 	rep.Elapsed, rep.Load, rep.HeldOK, rep.RestartFailures = time.Since(start), LoadAverage(), int(m.heldOK.Load()), m.restartFailures
@@ -718,15 +716,15 @@ func runCluster(t *testing.T, run clusterRun) Report {
 // it exited; past timeout it sends SIGQUIT, so that the Go runtime writes every
 // goroutine's stack to its output and exits, and reports false.
 func stopsWithin(pid int, timeout time.Duration) bool {
-	syscall.Kill(pid, syscall.SIGTERM)
-	syscall.Kill(pid, syscall.SIGCONT)
+	signalChild(pid, syscall.SIGTERM)
+	signalChild(pid, syscall.SIGCONT)
 	for end := time.Now().Add(timeout); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
-		if syscall.Kill(pid, 0) != nil {
+		if !OurChild(pid) {
 			return true
 		}
 	}
-	syscall.Kill(pid, syscall.SIGQUIT) // ours: started by this harness
-	for end := time.Now().Add(3 * time.Second); time.Now().Before(end) && syscall.Kill(pid, 0) == nil; {
+	signalChild(pid, syscall.SIGQUIT)
+	for end := time.Now().Add(3 * time.Second); time.Now().Before(end) && OurChild(pid); {
 		time.Sleep(50 * time.Millisecond)
 	}
 	return false
