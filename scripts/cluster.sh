@@ -47,7 +47,7 @@ cat <<MSG
 
 cluster up. Open http://127.0.0.1:$http/ and the same path on http://127.0.0.1:$((http + 2))/
 (the chat's room is in the path), kill one node (kill -9 with a pid above: if it owned the
-room, the room moves to another node within the lease, 10 s, and the pages reconnect) and keep
+room, the room moves to another node within the lease, 5 s, and the pages reconnect) and keep
 going. Ctrl-C stops all nodes.
 MSG
 wait
