@@ -549,21 +549,21 @@ func (e *entity) deliver(batch []*event, out []outcome) bool {
 
 // runOutputs releases the outputs of a committed batch in turn order, recovering
 // panics of OnCommit callbacks; it reports whether one panicked. Frames for sockets
-// are queued at once, and their transports told together once the batch's frames
-// are all queued (before any OnCommit callback runs, so that a callback that blocks
-// holds no socket back): every socket gets everything the batch sent it in one write.
+// are staged, and released together once the batch's frames are all staged (and
+// before any OnCommit callback runs, so that a callback that blocks holds no socket
+// back): every socket can take everything the batch sent it at once, in one write.
 // It touches no runner-owned field: if the callbacks are abandoned, the rest still
 // run in the stuck goroutine (they are committed outputs).
 func (e *entity) runOutputs(out []outcome) (panicked bool) {
-	var flush []*WebSocket
+	var staged []*WebSocket
 	for i := range out {
 		for _, outputs := range [2][]output{out[i].ctor, out[i].outbox} {
 			for _, o := range outputs {
 				if o.f == nil {
-					flush = o.queue(flush)
+					staged = o.stage(staged)
 					continue
 				}
-				flush = flushSockets(flush)
+				staged = releaseSockets(staged)
 				if perr := runCallback(o.f); perr != nil {
 					panicked = true
 					e.rt.stats.panics.Add(1)
@@ -572,7 +572,7 @@ func (e *entity) runOutputs(out []outcome) (panicked bool) {
 			}
 		}
 	}
-	flushSockets(flush)
+	releaseSockets(staged)
 	return panicked
 }
 

@@ -3,6 +3,7 @@ package object_test
 import (
 	"context"
 	"net/http/httptest"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -84,3 +85,79 @@ func TestBroadcastSharesOneFrame(t *testing.T) {
 		t.Fatalf("encoded %d times for 3 sockets, want once", n)
 	}
 }
+
+// TestBatchIsTakenWhole pins the staging of a batch's frames (issue 16): a host may
+// call Take at any moment (runtime/server does when a held socket's tick comes), and
+// still never gets part of the frames one batch sends a socket while the batch is
+// queuing the rest. Before, frames were takeable as soon as each was queued, and a
+// Take racing a broadcast turn split it into two writes (the TestBatchGoesOutInOneWrite
+// flake of runtime/server under load).
+func TestBatchIsTakenWhole(t *testing.T) {
+	rt := objecttest.New(t, object.Config{})
+	const perTurn = 200
+	ns, err := object.Register(rt.Runtime, "burst", func(ctx context.Context, st *object.State) (*burster, error) {
+		return &burster{st: st, n: perTurn}, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := ns.AcceptSocket(httptest.NewRequest("GET", "/", nil), "room", "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := wshost.Of(h)
+	hs.Start(nopTransport{})
+	// The taker spins on Take, as a host that does not wait for Flush may.
+	takes := make(chan int, 1024)
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		var buf []*wshost.Frame
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			buf = hs.Take(buf[:0], 1<<20)
+			if len(buf) > 0 {
+				takes <- len(buf)
+			}
+		}
+	}()
+	const turns = 20
+	for range turns {
+		hs.Receive(false, []byte("go"))
+		for got := 0; got < perTurn; {
+			n := <-takes
+			if n%perTurn != 0 {
+				close(stop)
+				<-done
+				t.Fatalf("a Take got %d frames, part of a batch of %d", n, perTurn)
+			}
+			got += n
+		}
+	}
+	close(stop)
+	<-done
+}
+
+// burster sends n frames to its socket on every message, in one turn.
+type burster struct {
+	st *object.State
+	n  int
+}
+
+func (b *burster) OnMessage(ctx context.Context, ws *object.WebSocket, m object.Message) error {
+	for i := range b.n {
+		ws.SendText(strconv.Itoa(i))
+	}
+	return nil
+}
+
+// nopTransport is a host that writes nothing: its taker pulls on its own.
+type nopTransport struct{}
+
+func (nopTransport) Flush()            {}
+func (nopTransport) Close(int, string) {}

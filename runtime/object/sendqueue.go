@@ -8,16 +8,18 @@ func newFrame(m Message) *wshost.Frame {
 	return &wshost.Frame{Binary: m.Binary, Data: append([]byte(nil), m.Data...)}
 }
 
-// the socket.
+// enqueue queues f for the socket and lets the transport take it.
 func (ws *WebSocket) enqueue(f *wshost.Frame) {
-	if ws.enqueueLater(f) {
-		ws.flush()
-	}
+	ws.stage(f)
+	ws.release()
 }
 
-// enqueueLater queues f and reports whether the transport, idle, must be told with
-// flush. Until then it is not told of frames queued for it either.
-func (ws *WebSocket) enqueueLater(f *wshost.Frame) (mustFlush bool) {
+// stage queues f behind the frames the transport may take, where it waits for
+// release: a batch stages all its frames for a socket before it releases them, so
+// that no Take returns part of them while the rest are still coming (they go out in
+// one write). It reports whether the socket was not staging yet, so that the caller
+// must release it.
+func (ws *WebSocket) stage(f *wshost.Frame) (first bool) {
 	reg := ws.set.reg
 	ws.mu.Lock()
 	defer ws.mu.Unlock()
@@ -31,25 +33,25 @@ func (ws *WebSocket) enqueueLater(f *wshost.Frame) (mustFlush bool) {
 	}
 	ws.q = append(ws.q, f)
 	ws.qBytes += len(f.Data)
-	if ws.flushing || ws.t == nil {
-		return false
-	}
-	ws.flushing = true
-	return true
+	first = !ws.staging
+	ws.staging = true
+	return first
 }
 
-// flush tells the transport, after enqueueLater, that frames wait.
-func (ws *WebSocket) flush() {
+// release makes the staged frames takeable and tells an idle transport.
+func (ws *WebSocket) release() {
 	ws.mu.Lock()
-	if ws.flushing && ws.t != nil && ws.phase < phaseClosed {
-		ws.t.Flush()
+	ws.staging = false
+	ws.ready = len(ws.q)
+	if ws.phase < phaseClosed {
+		ws.flushLocked()
 	}
 	ws.mu.Unlock()
 }
 
 // flushLocked tells an idle transport that frames wait.
 func (ws *WebSocket) flushLocked() {
-	if !ws.flushing && ws.t != nil && len(ws.q) > 0 {
+	if !ws.flushing && ws.t != nil && ws.ready > 0 {
 		ws.flushing = true
 		ws.t.Flush()
 	}
@@ -73,25 +75,24 @@ func (o output) sockets() int {
 	return n
 }
 
-// queue queues the output's frame for its sockets and appends to flush those whose
-// transport must be told.
-func (o output) queue(flush []*WebSocket) []*WebSocket {
-	if o.one != nil && o.one.enqueueLater(o.frame) {
-		flush = append(flush, o.one)
+// stage stages the output's frame for its sockets and appends to staged those that
+// were not staging yet.
+func (o output) stage(staged []*WebSocket) []*WebSocket {
+	if o.one != nil && o.one.stage(o.frame) {
+		staged = append(staged, o.one)
 	}
 	for _, ws := range o.to {
-		if ws.enqueueLater(o.frame) {
-			flush = append(flush, ws)
+		if ws.stage(o.frame) {
+			staged = append(staged, ws)
 		}
 	}
-	return flush
+	return staged
 }
 
-// flushSockets tells the transports of sockets that frames wait, and returns the
-// emptied list.
-func flushSockets(socks []*WebSocket) []*WebSocket {
+// releaseSockets releases the frames staged for socks, and returns the emptied list.
+func releaseSockets(socks []*WebSocket) []*WebSocket {
 	for _, ws := range socks {
-		ws.flush()
+		ws.release()
 	}
 	clear(socks)
 	return socks[:0]
@@ -120,7 +121,7 @@ func (ws *WebSocket) closeLocked(code int, reason string) {
 	}
 	ws.phase = phaseClosing
 	ws.closeCode, ws.closeMsg = code, reason
-	ws.q, ws.qBytes = nil, 0
+	ws.q, ws.qBytes, ws.ready = nil, 0, 0
 	if ws.t != nil {
 		ws.closeSent = true
 		ws.t.Close(code, reason)
@@ -136,7 +137,7 @@ func (h *hostSide) Take(dst []*wshost.Frame, maxBytes int) []*wshost.Frame {
 	ws.mu.Lock()
 	defer ws.mu.Unlock()
 	n, size := 0, 0
-	for n < len(ws.q) && (n == 0 || size+len(ws.q[n].Data) <= maxBytes) {
+	for n < ws.ready && (n == 0 || size+len(ws.q[n].Data) <= maxBytes) {
 		size += len(ws.q[n].Data)
 		n++
 	}
@@ -150,6 +151,7 @@ func (h *hostSide) Take(dst []*wshost.Frame, maxBytes int) []*wshost.Frame {
 	rest := copy(ws.q, ws.q[n:])
 	clear(ws.q[rest:])
 	ws.q = ws.q[:rest]
+	ws.ready -= n
 	if rest == 0 && cap(ws.q) > keptQueueCap {
 		ws.q = nil
 	}

@@ -116,6 +116,8 @@ type WebSocket struct {
 	dirty     bool
 	q         []*wshost.Frame // frames waiting for the transport to Take them
 	qBytes    int
+	ready     int  // the first ready frames of q may be taken; the rest are staged (stage)
+	staging   bool // frames are staged, and the one who staged the first will release them
 	flushing  bool // Flush was called and no Take has found the queue empty since
 	closeCode int  // code the runtime or object closed with
 	closeMsg  string

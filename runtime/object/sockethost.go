@@ -220,7 +220,7 @@ func (h *hostSide) Closed(code int, reason string, clean bool) {
 		code, reason, clean = ws.closeCode, ws.closeMsg, true // we closed it
 	}
 	ws.phase = phaseClosed
-	ws.q, ws.qBytes = nil, 0
+	ws.q, ws.qBytes, ws.ready = nil, 0, 0
 	ws.mu.Unlock()
 	r.mu.Lock()
 	set.n--

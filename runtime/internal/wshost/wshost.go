@@ -27,7 +27,10 @@ type Socket interface {
 	// removes them from the socket's queue: as many as fit in maxBytes of data, at
 	// least one. When it finds none it returns dst unchanged, and the transport is
 	// idle until its next Flush. Once the frames queued before a Close are all
-	// taken, it closes the transport (Transport.Close, after these frames).
+	// taken, it closes the transport (Transport.Close, after these frames). The
+	// frames one batch of turns sends the socket become takeable together, once the
+	// batch has queued them all, so a Take never returns part of them while the
+	// rest are still being queued (it may split them only at maxBytes).
 	Take(dst []*Frame, maxBytes int) []*Frame
 	// Error reports a transport error (protocol violation, message too big);
 	// OnError runs as a turn before OnClose.
