@@ -130,8 +130,8 @@ type Node struct {
 	// every renewal does while the nodes bucket has no leader); counts them
 	failRenew    atomic.Bool
 	failedRenews atomic.Int32
-	closeOnce sync.Once
-	closeErr  error
+	closeOnce    sync.Once
+	closeErr     error
 
 	mu   sync.Mutex
 	open map[string]bool     // object keys with an open Object

@@ -445,7 +445,9 @@ func TestRoutingRetriesForAnUnreachableOwnersLease(t *testing.T) {
 	dead.Close()
 	o.set("orphan", "b")
 	leaseEnds := time.Now().Add(time.Second)
-	o.script = func(node, name string) (string, bool) { return "gone", name == "orphan" && time.Now().Before(leaseEnds) }
+	o.script = func(node, name string) (string, bool) {
+		return "gone", name == "orphan" && time.Now().Before(leaseEnds)
+	}
 	start := time.Now()
 	code, s, raw := do(t, "POST", "http://"+nodes["a"].addr+"/parties/echo/orphan", "late", nil)
 	if code != 200 || s.Node != "b" || s.Body != "late" || s.Hits != 1 {
