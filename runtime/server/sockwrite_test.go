@@ -18,10 +18,14 @@ import (
 // its own (melody's write pump, one gorilla WriteMessage per frame): 50 writes.
 func TestBatchGoesOutInOneWrite(t *testing.T) {
 	h := start(t, server.Config{}, object.Config{})
+	before := h.metric("warren_socket_writes_total")
 	a := h.dial("/parties/room/batch?_pk=a")
 	b := h.dial("/parties/room/batch?_pk=b")
 	roundTrip(t, a, "x")
 	roundTrip(t, b, "x")
+	// The echoes' writes are counted once each write returns, maybe just after the
+	// echo arrives: wait for both, so the baseline does not miss one.
+	waitFor(t, "the echoes' writes counted", func() bool { return h.metric("warren_socket_writes_total")-before >= 2 })
 	writes, out := h.metric("warren_socket_writes_total"), h.metric("warren_socket_messages_out_total")
 	const n = 50
 	send(t, a, fmt.Sprintf("flood:%d:100", n))
