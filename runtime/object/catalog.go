@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"modernc.org/sqlite"
 )
 
 // The catalogue (DataDir/catalog.sqlite) lists every object's name, size and last
@@ -160,38 +162,105 @@ func (c *catalog) flush() error {
 	}
 	c.pending = map[wakeKey]catalogTouch{}
 	c.mu.Unlock()
+	keys := make([]wakeKey, 0, len(batch))
+	for key := range batch {
+		keys = append(keys, key)
+	}
+	// Prepared once per flush: parsing the upsert for every object cost more than
+	// running it.
+	upsert, err := c.db.Prepare(`INSERT INTO objects (ns, id, name, size, active) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (ns, id) DO UPDATE SET name = CASE WHEN excluded.name = '' THEN name ELSE excluded.name END, size = excluded.size, active = excluded.active`)
+	if err != nil {
+		return err
+	}
+	defer upsert.Close()
+	remove, err := c.db.Prepare(`DELETE FROM objects WHERE ns = ? AND id = ?`)
+	if err != nil {
+		return err
+	}
+	defer remove.Close()
+	return c.inChunks(len(keys), func(tx *sql.Tx, i int) error {
+		key, t := keys[i], batch[keys[i]]
+		size, ok := objectFileSize(c.rt.dbPath(key.ns, ID{raw: key.id}))
+		if !ok {
+			_, err := tx.Stmt(remove).Exec(key.ns, key.id[:])
+			return err
+		}
+		_, err := tx.Stmt(upsert).Exec(key.ns, key.id[:], t.name, size, t.active)
+		return err
+	})
+}
+
+// catalogChunk is the most rows a transaction of the catalogue writes (inChunks).
+var catalogChunk = 256
+
+// catalogCacheMax bounds the catalogue's page cache (boundCache). SQLite's own bound
+// (cache_size, 2,000 KiB by default) does not hold here: the caches of every
+// database file and of every in-memory object's database share one pool, whose limit
+// is the sum of theirs, and a connection that needs a page at its own limit takes the
+// pool's oldest unused page, which is often another connection's, or a fresh one.
+// With 256 objects open and objects being created, the catalogue's cache kept every
+// page a flush had touched: ~100 bytes per object ever written (8 MB at 80,000).
+var catalogCacheMax = 4 << 20
+
+// inChunks runs fn(tx, i) for i from 0 to n-1 in transactions of at most
+// catalogChunk rows, each committed before the next begins, and bounds the page
+// cache after each (a transaction's changed pages stay cached until it commits).
+// The rows committed stay if a later chunk fails: the catalogue is a hint.
+func (c *catalog) inChunks(n int, fn func(tx *sql.Tx, i int) error) error {
+	for lo := 0; lo < n; lo += catalogChunk {
+		if err := c.writeChunk(lo, min(lo+catalogChunk, n), fn); err != nil {
+			return err
+		}
+		if err := c.boundCache(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c *catalog) writeChunk(lo, hi int, fn func(tx *sql.Tx, i int) error) error {
 	tx, err := c.db.Begin()
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
-	// Prepared once per flush: parsing the upsert for every object cost more than
-	// running it.
-	var upsert, remove *sql.Stmt
-	for key, t := range batch {
-		size, ok := objectFileSize(c.rt.dbPath(key.ns, ID{raw: key.id}))
-		if !ok {
-			if remove == nil {
-				if remove, err = tx.Prepare(`DELETE FROM objects WHERE ns = ? AND id = ?`); err != nil {
-					return err
-				}
-			}
-			if _, err := remove.Exec(key.ns, key.id[:]); err != nil {
-				return err
-			}
-			continue
-		}
-		if upsert == nil {
-			if upsert, err = tx.Prepare(`INSERT INTO objects (ns, id, name, size, active) VALUES (?, ?, ?, ?, ?)
-			ON CONFLICT (ns, id) DO UPDATE SET name = CASE WHEN excluded.name = '' THEN name ELSE excluded.name END, size = excluded.size, active = excluded.active`); err != nil {
-				return err
-			}
-		}
-		if _, err := upsert.Exec(key.ns, key.id[:], t.name, size, t.active); err != nil {
+	for i := lo; i < hi; i++ {
+		if err := fn(tx, i); err != nil {
 			return err
 		}
 	}
 	return tx.Commit()
+}
+
+// boundCache releases the catalogue's cached pages when they are more than
+// catalogCacheMax (PRAGMA shrink_memory; the next flush reads them again).
+func (c *catalog) boundCache() error {
+	conn, err := c.db.Conn(context.Background())
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	used, err := catalogCacheUsed(conn)
+	if err != nil || used <= catalogCacheMax {
+		return err
+	}
+	_, err = conn.ExecContext(context.Background(), "PRAGMA shrink_memory")
+	return err
+}
+
+// catalogCacheUsed is the bytes of the page cache of conn's database (SQLite's
+// SQLITE_DBSTATUS_CACHE_USED).
+func catalogCacheUsed(conn *sql.Conn) (used int, err error) {
+	err = conn.Raw(func(dc any) error {
+		s, ok := dc.(sqlite.DBStatus)
+		if !ok {
+			return fmt.Errorf("sqlite driver has no status")
+		}
+		used, _, err = s.Status(sqlite.DBStatusCacheUsed, false)
+		return err
+	})
+	return used, err
 }
 
 // objectFileSize is the bytes of an object's database and its WAL; ok is false when
@@ -351,31 +420,29 @@ func (c *catalog) reconcileNamespace(ns string) error {
 		known[raw] = true
 	}
 	rows.Close()
-	tx, err := c.db.Begin()
+	err = c.inChunks(len(files), func(tx *sql.Tx, i int) error {
+		f := files[i]
+		if known[f.id] {
+			delete(known, f.id)
+			_, err := tx.Exec(`UPDATE objects SET size = ? WHERE ns = ? AND id = ?`, f.size, ns, f.id[:])
+			return err
+		}
+		name, _ := readStoredName(c.rt.dbPath(ns, ID{raw: f.id}))
+		_, err := tx.Exec(`INSERT OR IGNORE INTO objects (ns, id, name, size, active) VALUES (?, ?, ?, ?, ?)`,
+			ns, f.id[:], name, f.size, f.mtime.UnixNano())
+		return err
+	})
 	if err != nil {
 		return err
 	}
-	defer tx.Rollback()
-	for _, f := range files {
-		if known[f.id] {
-			delete(known, f.id)
-			if _, err := tx.Exec(`UPDATE objects SET size = ? WHERE ns = ? AND id = ?`, f.size, ns, f.id[:]); err != nil {
-				return err
-			}
-			continue
-		}
-		name, _ := readStoredName(c.rt.dbPath(ns, ID{raw: f.id}))
-		if _, err := tx.Exec(`INSERT OR IGNORE INTO objects (ns, id, name, size, active) VALUES (?, ?, ?, ?, ?)`,
-			ns, f.id[:], name, f.size, f.mtime.UnixNano()); err != nil {
-			return err
-		}
-	}
+	gone := make([][32]byte, 0, len(known))
 	for id := range known {
-		if _, err := tx.Exec(`DELETE FROM objects WHERE ns = ? AND id = ?`, ns, id[:]); err != nil {
-			return err
-		}
+		gone = append(gone, id)
 	}
-	return tx.Commit()
+	return c.inChunks(len(gone), func(tx *sql.Tx, i int) error {
+		_, err := tx.Exec(`DELETE FROM objects WHERE ns = ? AND id = ?`, ns, gone[i][:])
+		return err
+	})
 }
 
 // readStoredName reads the name an object's database holds, opening it read-only.

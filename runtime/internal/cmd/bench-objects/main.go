@@ -40,7 +40,9 @@ func main() {
 	dir := flag.String("data", "", "data directory (default: a temporary one, removed at the end)")
 	syncMode := flag.String("sync", "FULL", "SQLite synchronous setting: FULL or NORMAL")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the writing phase to this file")
+	memProfile := flag.String("memprofile", "", "write a heap profile (after a GC) at the end of the writing phase to this file")
 	from := flag.Int("from", 0, "index of the first object to write (the data directory holds object-0 to object-FROM-1 already)")
+	every := flag.Int("every", 50000, "print progress every this many objects")
 	cold := flag.Int("cold", 1000, "cold activations to time after the writing phase (0: none)")
 	flag.Parse()
 	if *dir == "" {
@@ -110,8 +112,8 @@ func main() {
 				if _, err := put.Call(context.Background(), ns.GetByName(fmt.Sprint("object-", int64(*from)+i)), int(int64(*from)+i)); err != nil {
 					log.Fatal(err)
 				}
-				if i > 0 && i%50000 == 0 {
-					fmt.Fprintf(os.Stderr, "%d objects, %.0f/s, RSS %d MB\n", i, float64(i)/time.Since(start).Seconds(), rss()>>20)
+				if i > 0 && i%int64(*every) == 0 {
+					fmt.Fprintf(os.Stderr, "%d objects, %.0f/s, RSS %d MB (%s)\n", i, float64(i)/time.Since(start).Seconds(), rss()>>20, goMemory())
 				}
 			}
 		}()
@@ -125,6 +127,9 @@ func main() {
 	close(stop)
 	if r := rss(); r > peak.Load() {
 		peak.Store(r)
+	}
+	if *memProfile != "" {
+		writeHeapProfile(*memProfile)
 	}
 	st := rt.Stats()
 	fmt.Printf("objects %d  workers %d  synchronous %s  time %.1fs  objects/s %.0f  CPU per object %v  peak RSS %d MB  open databases %d  evictions %d  GOMAXPROCS %d\n",
@@ -153,6 +158,29 @@ func coldActivations(rt *object.Runtime, ns *object.Namespace[counter], get *obj
 	slices.Sort(lat)
 	fmt.Printf("cold activations %d of %d objects on disk  p50 %v  p99 %v  max %v\n", samples, total,
 		lat[len(lat)/2].Round(time.Microsecond), lat[len(lat)*99/100].Round(time.Microsecond), lat[len(lat)-1].Round(time.Microsecond))
+}
+
+// writeHeapProfile writes the live heap, after a GC, to path, and prints its size.
+func writeHeapProfile(path string) {
+	runtime.GC()
+	fmt.Printf("after a GC: %s\n", goMemory())
+	f, err := os.Create(path)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer f.Close()
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		log.Fatal(err)
+	}
+}
+
+// goMemory says how much of the RSS is Go's; the rest is SQLite's C heap (modernc's
+// allocator) and the binary.
+func goMemory() string {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return fmt.Sprintf("Go heap in use %d MB, held from the OS %d MB, stacks %d MB, all Go %d MB",
+		ms.HeapInuse>>20, (ms.HeapSys-ms.HeapReleased)>>20, ms.StackSys>>20, (ms.Sys-ms.HeapReleased)>>20)
 }
 
 // procCPU is the user and system CPU the process used so far.
