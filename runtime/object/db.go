@@ -101,6 +101,7 @@ func (e *entity) ensureOpen(hint string) error {
 		db, conn, g, err = openInMemory(ctx, img)
 		if phase == memCopy {
 			e.persistedCounter = binary.BigEndian.Uint32(img[24:28])
+			putImage(img)
 		}
 	} else {
 		db, conn, g, err = openDB(ctx, path, e.rt.cfg.Synchronous, e.rt.template)

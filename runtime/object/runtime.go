@@ -130,8 +130,9 @@ type Runtime struct {
 	socks socketRegistry // WebSockets by object; outlives evictions (hibernation)
 	work  chan *entity   // hands objects with queued events to idle workers
 	// template is an empty object database; new objects start as a copy of it.
-	template []byte
-	ops      *opsState // catalogue, per-object metrics, operator namespaces (ops.go)
+	// memTemplate is the same marked for an in-memory database (memoryImage).
+	template, memTemplate []byte
+	ops                   *opsState // catalogue, per-object metrics, operator namespaces (ops.go)
 	// seamCtx is the context of the seams' calls (Placement, Committer, Cluster) made
 	// by runners; Close cancels it (stopSeams) after Config.CloseTimeout.
 	seamCtx   context.Context
@@ -223,15 +224,16 @@ func New(cfg Config) (*Runtime, error) {
 	}
 	seamCtx, stopSeams := context.WithCancel(context.Background())
 	rt := &Runtime{
-		seamCtx:    seamCtx,
-		stopSeams:  stopSeams,
-		template:   template,
-		cfg:        cfg,
-		lock:       lock,
-		namespaces: map[string]*nsCore{},
-		objects:    map[objectKey]*entity{},
-		idle:       list.New(),
-		work:       make(chan *entity),
+		seamCtx:     seamCtx,
+		stopSeams:   stopSeams,
+		template:    template,
+		memTemplate: memoryImage(append([]byte(nil), template...)),
+		cfg:         cfg,
+		lock:        lock,
+		namespaces:  map[string]*nsCore{},
+		objects:     map[objectKey]*entity{},
+		idle:        list.New(),
+		work:        make(chan *entity),
 	}
 	if err := rt.startAlarms(); err != nil {
 		unlockDir(lock)
