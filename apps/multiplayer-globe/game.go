@@ -30,6 +30,11 @@ const (
 	SpawnNear   = 30.0 // degrees of arc
 	SpawnMaxLat = 50.0 // degrees
 	spawnTries  = 16
+
+	// ItemClear: a collectible spawns at least this far from every player (else at
+	// the farthest of spawnTries random points), so nobody is handed one where they
+	// stand, the first player of a session included.
+	ItemClear = 3 * PickupDeg
 )
 
 // Player is one player's state in a session.
@@ -175,7 +180,7 @@ func (w *World) wantItems() int {
 func (w *World) fillItems() {
 	for len(w.Items) < w.wantItems() {
 		w.nextIt++
-		lat, lng := RandomPoint(w.rng)
+		lat, lng := w.itemPoint()
 		v := 1
 		if w.rng.Float64() < GoldChance {
 			v = GoldValue
@@ -183,6 +188,26 @@ func (w *World) fillItems() {
 		w.Items[w.nextIt] = &Item{N: w.nextIt, Lat: lat, Lng: lng, Value: v, v: unit(lat, lng)}
 		w.spawned = append(w.spawned, w.nextIt)
 	}
+}
+
+// itemPoint is where a new collectible goes: the first of spawnTries random points
+// at least ItemClear from every player, else the farthest of them.
+func (w *World) itemPoint() (lat, lng float64) {
+	best := -1.0
+	for range spawnTries {
+		la, lo := RandomPoint(w.rng)
+		gap := 180.0
+		for _, p := range w.Players {
+			gap = min(gap, Distance(la, lo, p.Lat, p.Lng))
+		}
+		if gap >= ItemClear {
+			return la, lo
+		}
+		if gap > best {
+			best, lat, lng = gap, la, lo
+		}
+	}
+	return lat, lng
 }
 
 // Step advances the world by dt seconds (capped), moving players, collecting
@@ -263,7 +288,7 @@ type Delta struct {
 	Left    []int        `json:"l,omitempty"`  // players who left
 	Scores  [][2]int     `json:"s,omitempty"`  // [n, score] of players who scored
 	Spawned []WireItem   `json:"i,omitempty"`  // new collectibles
-	Taken   []int        `json:"t,omitempty"`  // collectibles taken
+	Taken   []int        `json:"t,omitempty"`  // collectibles taken (also ones spawned since the last tick)
 	Acks    []string     `json:"a,omitempty"`  // input probes received since the last tick
 	Specs   *int         `json:"sp,omitempty"` // spectator count, when it changed
 }
@@ -321,11 +346,9 @@ func (w *World) Delta() Delta {
 			d.Spawned = append(d.Spawned, it.wire())
 		}
 	}
-	for _, n := range w.taken {
-		if !containsInt(w.spawned, n) {
-			d.Taken = append(d.Taken, n)
-		}
-	}
+	// Every item taken, even one spawned since the last delta: a socket that joined
+	// in between has it from its snapshot. Others ignore a number they never had.
+	d.Taken = w.taken
 	w.joined, w.left, w.spawned, w.taken = nil, nil, nil, nil
 	return d
 }
@@ -463,13 +486,4 @@ func appendSorted(out []*Player, m map[int]*Player) []*Player {
 		}
 	}
 	return out
-}
-
-func containsInt(s []int, v int) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }

@@ -203,3 +203,47 @@ func TestTickPhasesSpread(t *testing.T) {
 		}
 	}
 }
+
+// TestItemsSpawnClearOfPlayers: no collectible spawns within ItemClear of a player,
+// the first player of a session included (its items are spawned after it is placed,
+// so SpawnPoint's distance from items cannot help it), nor after a pickup.
+func TestItemsSpawnClearOfPlayers(t *testing.T) {
+	clear := func(seed uint64, items []WireItem, players ...*Player) {
+		t.Helper()
+		for _, it := range items {
+			for _, pl := range players {
+				if d := Distance(it.Lat, it.Lng, pl.Lat, pl.Lng); d < ItemClear-0.01 { // wire positions are rounded
+					t.Fatalf("seed %d: item %d spawned %.1f° from %s (ItemClear %v)", seed, it.N, d, pl.Name, ItemClear)
+				}
+			}
+		}
+	}
+	for seed := range uint64(300) {
+		w := NewWorld(seed)
+		p := w.AddPlayer("a", "uid-a", "alice", 0, 0, 0)
+		clear(seed, w.Delta().Spawned, p)
+		q := w.AddPlayer("b", "uid-b", "bob", 0, 30, 0)
+		w.nextIt++
+		w.Items[w.nextIt] = &Item{N: w.nextIt, Lat: 0, Lng: 1, Value: 1} // just ahead of p
+		w.Steer(p.N, 90, true)
+		w.Step(0.05) // p takes it; its replacement and bob's share spawn
+		clear(seed, w.Delta().Spawned, p, q)
+	}
+}
+
+// TestTakenListsItemsSpawnedThisTick: an item spawned and taken between two deltas
+// is still reported taken: a socket that joined in between got it in its snapshot
+// and would otherwise show it for ever.
+func TestTakenListsItemsSpawnedThisTick(t *testing.T) {
+	w := NewWorld(3)
+	p := w.AddPlayer("a", "uid-a", "alice", 0, 0, 0) // spawns items: no delta yet
+	snap := w.Snapshot()
+	it := w.Items[snap.Items[0].N]
+	it.Lat, it.Lng, it.v = 0, 1, vec3{} // just ahead of the player
+	w.Steer(p.N, 90, true)
+	w.Step(0.05)
+	d := w.Delta()
+	if len(d.Taken) != 1 || d.Taken[0] != it.N {
+		t.Fatalf("taken %v, want [%d] (item of the snapshot taken before the first delta)", d.Taken, it.N)
+	}
+}
