@@ -55,7 +55,8 @@ func (d *deps) tickPhase() time.Duration {
 // continuations, one turn per tick; with no player it stops, so the object is
 // evicted after the idle timeout like any other (spectators' sockets hibernate).
 // Game state is in memory; each socket's attachment holds its player's name and
-// score, so a rebuilt instance (after an eviction or a failed turn) recovers them.
+// score, so a rebuilt instance (after an eviction or a failed turn) recovers them and
+// sends its sockets the new world (resync).
 // One connection id is one player: a second socket with the same ?_pk= takes the
 // player over and the first is closed (4409), so nobody else can steer it and no
 // ghost is left; the connection id is never sent to other sockets (players are
@@ -88,6 +89,8 @@ type Session struct {
 
 	lastSave  time.Time
 	lastPrune time.Time
+
+	rebuilt []*object.WebSocket // game sockets this instance was rebuilt from, until resync
 }
 
 // resume is a player's record in the session's storage (key "p:" + connection
@@ -140,6 +143,7 @@ func newSession(ctx context.Context, st *object.State, d *deps) (*Session, error
 		case "player":
 			if old := s.owner[ws.ID()]; old != nil { // replaced, closing: the later socket plays
 				s.owner[ws.ID()] = ws
+				s.rebuilt = append(s.rebuilt, ws)
 				continue
 			}
 			lat, lng := s.world.SpawnPoint()
@@ -152,9 +156,40 @@ func newSession(ctx context.Context, st *object.State, d *deps) (*Session, error
 			d.adm.keep(s.name)
 		case "spectator":
 			s.specs++
+		default:
+			continue
 		}
+		s.rebuilt = append(s.rebuilt, ws)
+	}
+	if len(s.rebuilt) > 0 {
+		st.After(0, s.resync)
 	}
 	return s, nil
+}
+
+// resync is the first turn of an instance rebuilt with game sockets still
+// connected (after a failed turn reset it, or an eviction with spectators
+// hibernating): its world is new (new items, numbers and positions), so each of
+// those sockets gets a welcome and a snapshot again, from which a client rebuilds
+// its state, and the tick restarts. Players keep their score and, from their resume
+// records, about where they were; they stop until they steer again.
+func (s *Session) resync(ctx context.Context) error {
+	for _, ws := range s.rebuilt {
+		a, _ := object.AttachmentOf[attachment](ws)
+		var err error
+		switch {
+		case a.Role == "player" && s.owner[ws.ID()] == ws:
+			err = s.welcome(ws, s.players[ws.ID()], false)
+		case a.Role == "spectator":
+			err = s.welcome(ws, 0, true)
+		}
+		if err != nil && !errors.Is(err, object.ErrSocketClosed) {
+			return err
+		}
+	}
+	s.rebuilt = nil
+	s.startTicking()
+	return nil
 }
 
 // OnConnect admits a player, a spectator (?spectate=1, or when the session is

@@ -22,7 +22,12 @@ import (
 // (or stop is called) and returns its address.
 func start(t *testing.T, dir string, opt Options) (addr string, stop func()) {
 	t.Helper()
-	a := globeApp(opt)
+	return startApp(t, dir, globeApp(opt))
+}
+
+// startApp is start with the app described by a.
+func startApp(t *testing.T, dir string, a server.App) (addr string, stop func()) {
+	t.Helper()
 	ready := make(chan net.Addr, 1)
 	a.Ready = func(ad net.Addr) { ready <- ad }
 	ctx, cancel := context.WithCancel(context.Background())
@@ -263,30 +268,63 @@ func TestLeaderboardPersists(t *testing.T) {
 	}
 }
 
-// collect steers player you of c toward the item of snap nearest to it until a
-// tick reports a score, and returns the score and where the player was then. It
-// reads every tick as it comes and steers from the newest position: a reader
-// that falls behind steers from stale positions, overshoots and circles the item.
+// collect steers player you of c (with no score yet) toward the nearest item it
+// knows of until the player scores, and returns the score and where the player was then. It keeps the
+// world as a page does (items from snapshots, spawned and taken in ticks; a new
+// welcome and snapshot after the session was rebuilt), re-aims when its item is
+// gone, and steers again every second as the page does. It reads every tick as it
+// comes and steers from the newest position: a reader that falls behind steers
+// from stale positions, overshoots and circles the item.
 func collect(t *testing.T, c *client, you float64, snap map[string]any) (score, lat, lng float64) {
 	t.Helper()
 	lat, lng = playerAt(t, snap, you)
-	target := nearestItem(snap, lat, lng)
-	sent := -1.0
+	items := map[float64][2]float64{}
+	known := func(list any) {
+		for _, it := range asSlice(list) {
+			it := it.(map[string]any)
+			items[it["n"].(float64)] = [2]float64{it["lat"].(float64), it["lng"].(float64)}
+		}
+	}
+	known(snap["items"])
+	sent, sentAt := -1.0, time.Time{}
 	deadline := time.Now().Add(60 * time.Second) // ticks slow down on a loaded machine
 	for {
+		target, ok := nearest(items, lat, lng)
 		if time.Now().After(deadline) {
-			t.Fatalf("player %v collected nothing in 60 s (at %.1f,%.1f, item at %.1f,%.1f)", you, lat, lng, target[0], target[1])
+			t.Fatalf("player %v collected nothing in 60 s (at %.1f,%.1f, aiming at %.1f,%.1f of %d items)", you, lat, lng, target[0], target[1], len(items))
 		}
 		// Steer when the heading changes (the input rate is bounded; ticks are not).
-		if h := bearing(lat, lng, target[0], target[1]); sent < 0 || math.Abs(math.Remainder(h-sent, 360)) > 2 {
+		if h := bearing(lat, lng, target[0], target[1]); ok && (sent < 0 || math.Abs(math.Remainder(h-sent, 360)) > 2 || time.Since(sentAt) > time.Second) {
 			c.send(fmt.Sprintf(`{"type":"input","h":%.1f,"m":1}`, h))
-			sent = h
+			sent, sentAt = h, time.Now()
 		}
-		m := c.next("tick", ofType("tick"))
+		m := c.next("tick", func(m map[string]any) bool { return m["type"] != "leaderboard" })
+		switch m["type"] {
+		case "welcome": // the session was rebuilt: its world follows
+			you = m["you"].(float64)
+			continue
+		case "snapshot":
+			lat, lng = playerAt(t, m, you)
+			clear(items)
+			known(m["items"])
+			continue
+		}
+		for _, p := range asSlice(m["j"]) {
+			if p := p.(map[string]any); p["n"] == you {
+				lat, lng = p["lat"].(float64), p["lng"].(float64)
+				if sc := p["score"].(float64); sc > 0 {
+					return sc, lat, lng
+				}
+			}
+		}
 		for _, p := range asSlice(m["p"]) {
 			if p := p.([]any); p[0].(float64) == you {
 				lat, lng = p[1].(float64), p[2].(float64)
 			}
+		}
+		known(m["i"])
+		for _, n := range asSlice(m["t"]) {
+			delete(items, n.(float64))
 		}
 		for _, s := range asSlice(m["s"]) {
 			if s := s.([]any); s[0].(float64) == you && s[1].(float64) > 0 {
@@ -294,6 +332,18 @@ func collect(t *testing.T, c *client, you float64, snap map[string]any) (score, 
 			}
 		}
 	}
+}
+
+// nearest is the item nearest to (lat, lng), false when there is none.
+func nearest(items map[float64][2]float64, lat, lng float64) ([2]float64, bool) {
+	var best [2]float64
+	bd := 1e9
+	for _, it := range items {
+		if d := Distance(lat, lng, it[0], it[1]); d < bd {
+			bd, best = d, it
+		}
+	}
+	return best, bd < 1e9
 }
 
 // playerAt is where player n is in a snapshot.
@@ -306,19 +356,6 @@ func playerAt(t *testing.T, snap map[string]any, n float64) (lat, lng float64) {
 	}
 	t.Fatalf("player %v not in snapshot %v", n, snap)
 	return 0, 0
-}
-
-// nearestItem is the item of a snapshot nearest to (lat, lng).
-func nearestItem(snap map[string]any, lat, lng float64) [2]float64 {
-	var best [2]float64
-	bd := 1e9
-	for _, it := range asSlice(snap["items"]) {
-		it := it.(map[string]any)
-		if d := Distance(lat, lng, it["lat"].(float64), it["lng"].(float64)); d < bd {
-			bd, best = d, [2]float64{it["lat"].(float64), it["lng"].(float64)}
-		}
-	}
-	return best
 }
 
 func asSlice(v any) []any {
