@@ -55,13 +55,18 @@ func ValidPageSize(n int) bool { return n >= 512 && n <= 65536 && n&(n-1) == 0 }
 // Checksum is SQLite's log checksum (walChecksumBytes) over b, whose length is a
 // multiple of 8, continuing from s1, s2.
 func Checksum(bigEndian bool, b []byte, s1, s2 uint32) (uint32, uint32) {
-	order := binary.ByteOrder(binary.LittleEndian)
+	// One loop per byte order: reading through a binary.ByteOrder interface costs a
+	// dynamic call per word, and an archive checks every byte of the log.
 	if bigEndian {
-		order = binary.BigEndian
+		for ; len(b) >= 8; b = b[8:] {
+			s1 += binary.BigEndian.Uint32(b) + s2
+			s2 += binary.BigEndian.Uint32(b[4:]) + s1
+		}
+		return s1, s2
 	}
-	for i := 0; i+8 <= len(b); i += 8 {
-		s1 += order.Uint32(b[i:]) + s2
-		s2 += order.Uint32(b[i+4:]) + s1
+	for ; len(b) >= 8; b = b[8:] {
+		s1 += binary.LittleEndian.Uint32(b) + s2
+		s2 += binary.LittleEndian.Uint32(b[4:]) + s1
 	}
 	return s1, s2
 }
@@ -73,6 +78,9 @@ type Commit struct {
 	End    int64
 	DBSize uint32
 	Pages  map[uint32][]byte
+	// S1, S2: the running checksum after its commit frame, where the next frame's
+	// continues (a Cursor at End carries them).
+	S1, S2 uint32
 }
 
 // Cursor follows one generation of a log (one header's salts) across reads: where
@@ -120,7 +128,7 @@ func (c *Cursor) Scan(tail []byte) (commits []Commit, more bool) {
 		pending[pgno] = page
 		if size := binary.BigEndian.Uint32(fh[4:]); size != 0 {
 			end := c.Offset + int64(at+frameSize)
-			commits = append(commits, Commit{End: end, DBSize: size, Pages: pending})
+			commits = append(commits, Commit{End: end, DBSize: size, Pages: pending, S1: s1, S2: s2})
 			pending = map[uint32][]byte{}
 			c.S1, c.S2 = s1, s2
 		}
@@ -157,6 +165,13 @@ func (c *Cursor) Ends(tail []byte) (end int64, more bool) {
 		c.Offset = end
 	}
 	return end, more
+}
+
+// At returns a cursor positioned just past commit c of the generation h, to read
+// the commits after it with Next.
+func At(h Header, c Commit) Cursor {
+	h.S1, h.S2 = c.S1, c.S2
+	return Cursor{Header: h, Valid: true, Offset: c.End}
 }
 
 // Commits returns the header and the committed transactions of a whole log file's
