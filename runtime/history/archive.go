@@ -3,9 +3,12 @@ package history
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"slices"
+	"sync"
+	"sync/atomic"
 
 	"github.com/warrenhq/warren/runtime/internal/walfile"
 )
@@ -25,48 +28,115 @@ import (
 var syncFile = (*os.File).Sync
 
 // archiveJob is one archive: the commits of the log at db after prev, up to the
-// offset upTo (0: all), with the times of pending.
+// offset upTo (0: all), with the times of pending. from, when it is a cursor of the
+// log's generation at prev.walEnd (the end of the last archive), is where reading
+// starts: the commits before it are not read again.
 type archiveJob struct {
 	db      string
 	prev    record
+	from    walfile.Cursor
 	pending []pendingRec
 	upTo    int64
 }
 
 func (o *objHist) jobLocked(upTo int64) archiveJob {
-	return archiveJob{db: o.db, prev: o.last, pending: slices.Clone(o.pending), upTo: upTo}
+	return archiveJob{db: o.db, prev: o.last, from: o.archived, pending: slices.Clone(o.pending), upTo: upTo}
+}
+
+// archiveRead is what an archive read from the log: its commits after the job's
+// prev as records, the log's page size, the cursor after the last of them (the next
+// archive's from; not Valid: none) and the buffer they alias (release it once they
+// are written).
+type archiveRead struct {
+	recs     []*record
+	pageSize int
+	next     walfile.Cursor
+	buf      *[]byte
+}
+
+func (a archiveRead) release() { putBuf(a.buf) }
+
+// logBytesRead counts the bytes archives read from logs (a test checks that an
+// archive does not read again what the one before it read).
+var logBytesRead atomic.Int64
+
+// bufs holds the buffers archives read logs into and encode segments in (a few MiB
+// each; one archive per object runs at a time).
+var bufs sync.Pool
+
+func getBuf(n int) *[]byte {
+	if p, _ := bufs.Get().(*[]byte); p != nil && cap(*p) >= n {
+		*p = (*p)[:n]
+		return p
+	}
+	b := make([]byte, n)
+	return &b
+}
+
+func putBuf(p *[]byte) {
+	if p != nil && cap(*p) <= 64<<20 {
+		bufs.Put(p)
+	}
 }
 
 // records reads the log and returns its commits after j.prev (up to j.upTo) as
 // records, each with its time from the pending records (commits without one, after
 // a power loss, are archived as one at the log's modification time). It reads only
-// the file: the log's writer may append to it meanwhile.
-func (j archiveJob) records() ([]*record, int, error) {
-	wal, err := os.ReadFile(j.db + "-wal")
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, 0, err
+// the file: the log's writer may append to it meanwhile. With j.from, it reads the
+// log from there (the header is read to check the generation is still from's).
+func (j archiveJob) records() (archiveRead, error) {
+	f, err := os.Open(j.db + "-wal")
+	if errors.Is(err, fs.ErrNotExist) {
+		return archiveRead{}, nil
 	}
-	h, commits, ok := walfile.Commits(wal)
+	if err != nil {
+		return archiveRead{}, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return archiveRead{}, err
+	}
+	size, mtime := fi.Size(), fi.ModTime().UnixNano()
+	if j.upTo > 0 {
+		size = min(size, j.upTo)
+	}
+	var hb [walfile.HeaderSize]byte
+	if _, err := f.ReadAt(hb[:], 0); err != nil {
+		return archiveRead{}, nil // no header: SQLite ignores such a log
+	}
+	h, ok := walfile.ParseHeader(hb[:])
 	if !ok {
-		return nil, 0, nil
+		return archiveRead{}, nil
 	}
-	var mtime int64
-	if fi, err := os.Stat(j.db + "-wal"); err == nil {
-		mtime = fi.ModTime().UnixNano()
+	c := j.from
+	if !c.Valid || c.Salt1 != h.Salt1 || c.Salt2 != h.Salt2 || c.Salt1 != j.prev.salt1 || c.Salt2 != j.prev.salt2 ||
+		c.Offset != j.prev.walEnd || c.PageSize != h.PageSize || c.BigEndian != h.BigEndian {
+		c.Start(h)
 	}
+	start := c.Offset
+	buf := getBuf(int(max(size-start, 0)))
+	n, err := f.ReadAt(*buf, start)
+	if err != nil && err != io.EOF {
+		putBuf(buf)
+		return archiveRead{}, err
+	}
+	logBytesRead.Add(int64(n))
+	commits := c.Next((*buf)[:n])
 	times := map[int64]int64{}
 	for _, p := range j.pending {
 		if p.salt1 == h.Salt1 && p.salt2 == h.Salt2 {
 			times[p.walEnd] = p.time
 		}
 	}
-	var recs []*record
+	out := archiveRead{pageSize: h.PageSize, buf: buf}
 	acc := map[uint32][]byte{}
 	prev := j.prev
 	emit := func(c walfile.Commit, at int64) {
 		r := &record{seq: prev.seq + 1, time: max(at, prev.time), salt1: h.Salt1, salt2: h.Salt2,
 			walEnd: c.End, dbSize: c.DBSize, pages: acc}
-		recs = append(recs, r)
+		out.recs = append(out.recs, r)
+		out.next = walfile.At(h, c)
 		prev = *r
 		acc = map[uint32][]byte{}
 	}
@@ -91,7 +161,7 @@ func (j archiveJob) records() ([]*record, int, error) {
 	if tail != nil {
 		emit(*tail, mtime)
 	}
-	return recs, h.PageSize, nil
+	return out, nil
 }
 
 // waitLocked waits until no archive is in flight (o.mu is released meanwhile).
@@ -109,11 +179,13 @@ func (o *objHist) waitLocked() {
 // database (and, when a base is due, copies the database as a new base).
 func (o *objHist) archiveLocked(checkpoint bool) error {
 	o.waitLocked()
-	recs, pageSize, err := o.jobLocked(0).records()
+	a, err := o.jobLocked(0).records()
 	if err != nil {
 		return err
 	}
-	if err := o.appendLocked(recs, pageSize); err != nil {
+	err = o.appendLocked(a)
+	a.release()
+	if err != nil {
 		return err
 	}
 	o.pending, o.bulkDone = nil, false
@@ -125,59 +197,60 @@ func (o *objHist) archiveLocked(checkpoint bool) error {
 
 // appendLocked writes recs to the current segment (a new one if there is none or it
 // is full) and syncs it.
-func (o *objHist) appendLocked(recs []*record, pageSize int) error {
-	if len(recs) == 0 {
+func (o *objHist) appendLocked(a archiveRead) error {
+	if len(a.recs) == 0 {
 		return nil
 	}
-	f, off, buf, err := o.writeLocked(recs, pageSize)
+	f, off, n, err := o.writeLocked(a.recs, a.pageSize)
 	if err != nil {
 		return err
 	}
 	if err := syncFile(f); err != nil {
 		return err
 	}
-	o.appendedLocked(recs, off, len(buf))
+	o.appendedLocked(a, off, n)
 	return nil
 }
 
 // writeLocked writes recs after the current segment's end (a new segment if there is
 // none or it is full) and returns the file, where they start and their bytes; they
 // are the history's once synced and appendedLocked.
-func (o *objHist) writeLocked(recs []*record, pageSize int) (*os.File, int64, []byte, error) {
+func (o *objHist) writeLocked(recs []*record, pageSize int) (*os.File, int64, int, error) {
 	if o.cur == nil || o.curSize >= o.h.cfg.SegmentBytes {
 		if err := o.startSegmentLocked(recs[0], pageSize); err != nil {
-			return nil, 0, nil, err
+			return nil, 0, 0, err
 		}
 	}
-	buf := encodeRecords(recs, pageSize)
-	if _, err := o.cur.WriteAt(buf, o.curSize); err != nil {
-		return nil, 0, nil, err
-	}
-	return o.cur, o.curSize, buf, nil
+	n, err := writeRecords(o.cur, o.curSize, recs, pageSize)
+	return o.cur, o.curSize, n, err
 }
 
-func encodeRecords(recs []*record, pageSize int) []byte {
+// writeRecords writes recs encoded at off in f and returns their size.
+func writeRecords(f *os.File, off int64, recs []*record, pageSize int) (int, error) {
 	size := 0
 	for _, r := range recs {
 		size += recHeaderSize + recFixedSize + len(r.pages)*(4+pageSize)
 	}
-	buf := make([]byte, 0, size)
+	buf := getBuf(size)
+	defer putBuf(buf)
+	b := (*buf)[:0]
 	for _, r := range recs {
-		buf = encodeRecord(buf, r, pageSize)
+		b = encodeRecord(b, r, pageSize)
 	}
-	return buf
+	_, err := f.WriteAt(b, off)
+	return len(b), err
 }
 
 // appendedLocked makes n bytes of records written at off in the current segment,
 // synced, part of the history.
-func (o *objHist) appendedLocked(recs []*record, off int64, n int) {
+func (o *objHist) appendedLocked(a archiveRead, off int64, n int) {
 	o.curSize = off + int64(n)
 	o.segs[len(o.segs)-1].size = o.curSize
 	o.bytes += int64(n)
 	o.h.total.Add(int64(n))
-	head := *recs[len(recs)-1]
+	head := *a.recs[len(a.recs)-1]
 	head.pages = nil
-	o.last = head
+	o.last, o.archived = head, a.next
 }
 
 // idleLocked archives once the log is past CheckpointBytes: the bulk in flight,
@@ -219,21 +292,22 @@ func (o *objHist) archiveInFlightLocked() {
 // runInFlight archives j's commits; the segment is written and synced without o.mu
 // (no other archive runs while one is in flight, and the segment is not closed).
 func (o *objHist) runInFlight(j archiveJob) error {
-	recs, pageSize, err := j.records()
-	if err != nil || len(recs) == 0 {
+	a, err := j.records()
+	defer a.release()
+	if err != nil || len(a.recs) == 0 {
 		return err
 	}
 	o.mu.Lock()
 	if o.cur == nil || o.curSize >= o.h.cfg.SegmentBytes {
-		err = o.startSegmentLocked(recs[0], pageSize)
+		err = o.startSegmentLocked(a.recs[0], a.pageSize)
 	}
 	f, off := o.cur, o.curSize
 	o.mu.Unlock()
 	if err != nil {
 		return err
 	}
-	buf := encodeRecords(recs, pageSize)
-	if _, err := f.WriteAt(buf, off); err != nil {
+	n, err := writeRecords(f, off, a.recs, a.pageSize)
+	if err != nil {
 		return err
 	}
 	if err := syncFile(f); err != nil {
@@ -241,7 +315,7 @@ func (o *objHist) runInFlight(j archiveJob) error {
 	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	o.appendedLocked(recs, off, len(buf))
+	o.appendedLocked(a, off, n)
 	o.pending = o.pending[len(j.pending):]
 	o.bulkDone = true
 	return nil
@@ -253,16 +327,17 @@ func (o *objHist) runInFlight(j archiveJob) error {
 // checkpoint takes a base (the commits in between are then restorable only as the
 // base's state).
 func (o *objHist) archiveTailLocked() error {
-	recs, pageSize, err := o.jobLocked(0).records()
+	a, err := o.jobLocked(0).records()
+	defer a.release()
 	if err != nil {
 		return err
 	}
 	var synced chan error
 	var f *os.File
 	var off int64
-	var buf []byte
-	if len(recs) > 0 {
-		if f, off, buf, err = o.writeLocked(recs, pageSize); err != nil {
+	var n int
+	if len(a.recs) > 0 {
+		if f, off, n, err = o.writeLocked(a.recs, a.pageSize); err != nil {
 			return err
 		}
 		synced = make(chan error, 1)
@@ -275,7 +350,7 @@ func (o *objHist) archiveTailLocked() error {
 			o.markFreshLocked()
 			o.h.cfg.Logger.Error("history: archive sync failed; the next checkpoint takes a base", "object", o.key, "err", err)
 		} else {
-			o.appendedLocked(recs, off, len(buf))
+			o.appendedLocked(a, off, n)
 		}
 	}
 	o.pending, o.bulkDone = nil, false
@@ -300,7 +375,7 @@ func (o *objHist) checkpointedLocked(done bool, err error, first bool) error {
 	if !done {
 		return nil // a reader was busy: the log stays, and is archived again later
 	}
-	o.cursor = walfile.Cursor{}
+	o.cursor, o.archived = walfile.Cursor{}, walfile.Cursor{}
 	if err := o.pend.Truncate(0); err != nil {
 		return err
 	}

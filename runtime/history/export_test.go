@@ -29,3 +29,6 @@ func SlowSegmentSyncs(d time.Duration) {
 		return prev(f)
 	}
 }
+
+// LogBytesRead is how many bytes archives have read from objects' logs so far.
+func LogBytesRead() int64 { return logBytesRead.Load() }

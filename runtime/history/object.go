@@ -62,8 +62,9 @@ type objHist struct {
 	readBuf    []byte       // reused by readCommitLocked
 	pending    []pendingRec // commits in the log not archived yet
 	cursor     walfile.Cursor
-	flight     chan struct{} // an archive in flight (archive.go), closed when it ends
-	bulkDone   bool          // an archive in flight ended: the next idle archives the tail and checkpoints
+	archived   walfile.Cursor // the log's cursor past the last commit archived (zero: unknown), where the next archive reads from
+	flight     chan struct{}  // an archive in flight (archive.go), closed when it ends
+	bulkDone   bool           // an archive in flight ended: the next idle archives the tail and checkpoints
 }
 
 func (o *objHist) path(name string) string { return filepath.Join(o.dir, name) }
@@ -391,7 +392,7 @@ func (o *objHist) closeFilesLocked() {
 		o.wal.Close()
 		o.wal = nil
 	}
-	o.open, o.checkpoint, o.pending, o.cursor = false, nil, nil, walfile.Cursor{}
+	o.open, o.checkpoint, o.pending, o.cursor, o.archived = false, nil, nil, walfile.Cursor{}, walfile.Cursor{}
 }
 
 // catchUpLocked archives, for an object that is not open, what a crash left in its
