@@ -1,11 +1,20 @@
 package cluster
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // A read whose request was lost is sent again after rereadEvery instead of waiting
@@ -45,4 +54,144 @@ func TestLostReadIsSentAgain(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("read still unanswered 10 s after its request was lost")
 	}
+}
+
+// losingStore is the node's object store with its first Get lost: the proxy the node
+// connects through holds the Get's request, then loses it with its connection (the
+// client reconnects), as a Get is lost with a killed server that was serving it.
+type losingStore struct {
+	jetstream.ObjectStore
+	proxy *pausingProxy
+	gets  atomic.Int32
+}
+
+func (s *losingStore) Get(ctx context.Context, name string, opts ...jetstream.GetObjectOpt) (jetstream.ObjectResult, error) {
+	if s.gets.Add(1) == 1 {
+		s.proxy.setPaused(true)
+		time.AfterFunc(200*time.Millisecond, s.proxy.cut)
+	}
+	return s.ObjectStore.Get(ctx, name, opts...)
+}
+
+// A restore whose snapshot Get was lost sends the Get again once no chunk came for
+// blobStall, instead of waiting out its context (the activation's bound: 30 s by
+// default, which failovers waited), and the restored database is the original.
+func TestLostBlobReadIsSentAgain(t *testing.T) {
+	t.Parallel() // waits seconds, as TestLostReadIsSentAgain does
+	c := sharedCluster(t)
+	writer := join(t, c, 0, testConfig("lost-blob-writer"))
+	src := activate(t, writer, "lostblob", "doc")
+	for i := range 4 {
+		workload(t, src.db, i, src.commit)
+	}
+	if err := src.obj.Snapshot(testContext(t)); err != nil {
+		t.Fatal(err)
+	}
+	workload(t, src.db, 4, src.commit)
+	want := tableDump(t, src.path)
+	src.close(t)
+	if err := writer.Close(); err != nil { // leaves: the object can be claimed at once
+		t.Fatal(err)
+	}
+
+	proxy := startPausingProxy(t, c.servers[1].ClientURL())
+	nc, err := nats.Connect(proxy.url(), nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	heir, err := Join(testContext(t), nc, testConfig("lost-blob-heir"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { heir.Close() })
+	store := &losingStore{ObjectStore: heir.a.snaps, proxy: proxy}
+	heir.a.snaps = store
+
+	path := filepath.Join(t.TempDir(), "obj.sqlite")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second) // the default activation bound
+	defer cancel()
+	type opened struct {
+		obj *Object
+		err error
+	}
+	done := make(chan opened, 1)
+	start := time.Now()
+	go func() {
+		obj, err := heir.Open(ctx, "lostblob", "doc", path)
+		done <- opened{obj, err}
+	}()
+	select {
+	case o := <-done:
+		if o.err != nil {
+			t.Fatalf("activation after its snapshot's Get was lost: %v", o.err)
+		}
+		defer o.obj.Close()
+		t.Logf("restored %v after the first Get, in %d Gets", time.Since(start).Round(time.Millisecond), store.gets.Load())
+	case <-time.After(10 * time.Second):
+		t.Fatal("restore still waiting 10 s after its snapshot's Get was lost")
+	}
+	if n := store.gets.Load(); n < 2 {
+		t.Fatalf("%d Gets: the lost one was not sent again", n)
+	}
+	if got := tableDump(t, path); !cmp.Equal(got, want) {
+		t.Fatal(cmp.Diff(want, got))
+	}
+}
+
+// A blob that differs from its record (another digest) is corruption, not a lost
+// read: fetchBlob fails at once with ErrCorrupt, without waiting for a stall.
+func TestCorruptBlobIsNotReadAgain(t *testing.T) {
+	c := sharedCluster(t)
+	cfg := testConfig("corrupt-blob")
+	var logs bytes.Buffer
+	cfg.Logger = slog.New(slog.NewTextHandler(&syncWriter{w: &logs}, nil))
+	n := join(t, c, 2, cfg)
+	content := bytes.Repeat([]byte("warren"), 50000)
+	ref, err := n.putBlob(testContext(t), "corrupt-blob/test", bytes.NewReader(content))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got bytes.Buffer
+	into := func() (io.Writer, error) { got.Reset(); return &got, nil }
+	if err := n.fetchBlob(testContext(t), ref, into); err != nil || !bytes.Equal(got.Bytes(), content) {
+		t.Fatalf("fetch: %v (%d bytes of %d)", err, got.Len(), len(content))
+	}
+	store := &countingStore{ObjectStore: n.a.snaps}
+	n.a.snaps = store
+	ref.digest[0] ^= 1
+	start := time.Now()
+	err = n.fetchBlob(testContext(t), ref, into)
+	if !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("fetch of a blob with another digest: %v, want ErrCorrupt", err)
+	}
+	// A Get sent to a replica that lags is answered "not found" and sent again at
+	// once: more than one Get is no stall.
+	if d, gets := time.Since(start), store.gets.Load(); d >= blobStall {
+		t.Fatalf("ErrCorrupt after %v and %d Gets, want at once (%s)", d, gets, logs.String())
+	} else if gets > 1 {
+		t.Logf("ErrCorrupt after %v and %d Gets: %s", d, gets, logs.String())
+	}
+}
+
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(b []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(b)
+}
+
+// countingStore counts the Gets of the node's object store.
+type countingStore struct {
+	jetstream.ObjectStore
+	gets atomic.Int32
+}
+
+func (s *countingStore) Get(ctx context.Context, name string, opts ...jetstream.GetObjectOpt) (jetstream.ObjectResult, error) {
+	s.gets.Add(1)
+	return s.ObjectStore.Get(ctx, name, opts...)
 }

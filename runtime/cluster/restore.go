@@ -43,13 +43,12 @@ func (o *Object) restore(ctx context.Context) error {
 		lastEpoch = r.epoch
 		switch r.kind {
 		case kindSnap:
-			if _, err := f.Seek(0, io.SeekStart); err != nil {
-				return err
-			}
-			if err := f.Truncate(0); err != nil {
-				return err
-			}
-			if err := o.n.fetchBlob(ctx, r.blob, f); err != nil {
+			if err := o.n.fetchBlob(ctx, r.blob, func() (io.Writer, error) {
+				if _, err := f.Seek(0, io.SeekStart); err != nil {
+					return nil, err
+				}
+				return f, f.Truncate(0)
+			}); err != nil {
 				return err
 			}
 			st.snap, st.batchBlobs, st.sinceSnap, st.recsSince = r.blob, nil, 0, 0
@@ -61,7 +60,10 @@ func (o *Object) restore(ctx context.Context) error {
 			return r.pages.apply(f)
 		case kindBlob:
 			var buf bytes.Buffer
-			if err := o.n.fetchBlob(ctx, r.blob, &buf); err != nil {
+			if err := o.n.fetchBlob(ctx, r.blob, func() (io.Writer, error) {
+				buf.Reset()
+				return &buf, nil
+			}); err != nil {
 				return err
 			}
 			inner, err := decodeRecord(buf.Bytes())
