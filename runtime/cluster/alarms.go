@@ -68,9 +68,13 @@ func (h *host) AlarmDue(ctx context.Context, namespace string, id object.ID, due
 	return h.writeAlarm(ctx, a, true, due)
 }
 
-// readAlarm loads the object's entry from the bucket.
+// readAlarm loads the object's entry from the bucket. It is read before a turn's
+// commit: one that goes unanswered is sent again (reread.go).
 func (h *host) readAlarm(ctx context.Context, a *active) error {
-	e, err := h.n.a.alarms.Get(ctx, objectKey(a.namespace, a.id))
+	key := objectKey(a.namespace, a.id)
+	e, err := reread(ctx, h.n.cfg.RequestTimeout, func(ctx context.Context) (jetstream.KeyValueEntry, error) {
+		return h.n.a.alarms.Get(ctx, key)
+	})
 	switch {
 	case errors.Is(err, jetstream.ErrKeyNotFound):
 		a.alarmKnown, a.alarmHas = true, false
