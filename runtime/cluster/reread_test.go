@@ -195,3 +195,39 @@ func (s *countingStore) Get(ctx context.Context, name string, opts ...jetstream.
 	s.gets.Add(1)
 	return s.ObjectStore.Get(ctx, name, opts...)
 }
+
+// The alarm entry read before a turn's commit (AlarmDue) is sent again when its
+// request was lost, as claims' reads are, instead of holding the turn for the
+// request timeout (30 s here).
+func TestLostAlarmReadIsSentAgain(t *testing.T) {
+	t.Parallel() // waits seconds, as TestLostReadIsSentAgain does
+	c := sharedCluster(t)
+	proxy := startPausingProxy(t, c.servers[2].ClientURL())
+	nc, err := nats.Connect(proxy.url(), nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	n, err := Join(testContext(t), nc, testConfig("lost-alarm-read"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.Close() })
+	h := &host{n: n}
+	a := &active{namespace: "alarmread", id: "lost"}
+	proxy.setPaused(true)
+	done := make(chan error, 1)
+	start := time.Now()
+	go func() { done <- h.readAlarm(context.Background(), a) }()
+	time.Sleep(200 * time.Millisecond) // the request is held in the proxy
+	proxy.cut()                        // and lost with its connection; the client reconnects
+	select {
+	case err := <-done:
+		if err != nil || !a.alarmKnown || a.alarmHas {
+			t.Fatalf("alarm read after its request was lost: %v (known %v, has %v), want no entry", err, a.alarmKnown, a.alarmHas)
+		}
+		t.Logf("answered %v after the first request", time.Since(start).Round(time.Millisecond))
+	case <-time.After(10 * time.Second):
+		t.Fatal("alarm read still unanswered 10 s after its request was lost")
+	}
+}
