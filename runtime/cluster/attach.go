@@ -29,7 +29,12 @@ import (
 //     closed, and the next activation restores the file from the log.
 //   - While the node's lease is not valid, no batch commits and no object
 //     activates (object.ErrRetryable); when it lapses, idle objects are closed and
-//     WebSockets closed (1012) so that clients reconnect to another node.
+//     WebSockets closed (1012) so that clients reconnect to another node. A lapsed
+//     lease is never renewed: the node registers again under a new incarnation, and
+//     no instance opened under the old one serves again (the next batch of a turn
+//     held across the lapse, of a pinned instance or of a socket is refused, and the
+//     instance dropped); the node claims such objects anew when asked, reusing its
+//     own file when the log has nothing newer.
 //   - An RPC to an object another node owns is sent to that node (Invoke).
 //   - Alarms are recorded in the cluster (alarms.go): after a failover, the node
 //     that takes an object over wakes it.
@@ -241,13 +246,18 @@ func (h *host) Exists(namespace string, id object.ID) bool {
 // leaseCheck is how often the node checks that its lease is still valid.
 const leaseCheck = 100 * time.Millisecond
 
-// watchLease closes idle objects and sockets when the lease lapses: nothing may be
-// served from them (a running turn's commit is refused by Object.Commit).
+// watchLease closes idle objects and sockets when the lease lapses, or when the node
+// registered again under a new incarnation (a lapse and the registration after it can
+// fall between two checks): nothing may be served from them. A running turn's commit,
+// and every batch of an instance kept open (pinned), is refused by Object.Commit: the
+// incarnation it was opened under never becomes valid again.
 func (h *host) watchLease() {
 	defer h.done.Done()
 	t := time.NewTicker(leaseCheck)
 	defer t.Stop()
 	serving := true
+	self, _ := h.n.lease.current()
+	inc := self.Incarnation
 	for {
 		select {
 		case <-h.stopped:
@@ -255,11 +265,13 @@ func (h *host) watchLease() {
 		case <-t.C:
 		}
 		now := h.n.Serving()
-		if serving && !now {
-			h.n.cfg.Logger.Warn("cluster: lease not valid, dropping every object", "node", h.n.cfg.Name)
+		self, _ := h.n.lease.current()
+		if serving && (!now || self.Incarnation != inc) {
+			h.n.cfg.Logger.Warn("cluster: lease not valid, dropping every object", "node", h.n.cfg.Name,
+				"incarnation", inc, "now", self.Incarnation)
 			h.rt.CloseSockets(1012, "node lost its cluster lease")
 			h.rt.EvictIdle(0)
 		}
-		serving = now
+		serving, inc = now, self.Incarnation
 	}
 }

@@ -46,20 +46,7 @@ var (
 		return struct{}{}, err
 	})
 	ledgerEntries = object.NewMethodNoArg("entries", func(l *ledger, ctx context.Context) ([]int, error) {
-		rows, err := l.st.SQL().Query(`SELECT n FROM entries ORDER BY n`)
-		if err != nil {
-			return nil, err
-		}
-		defer rows.Close()
-		out := []int{}
-		for rows.Next() {
-			var n int
-			if err := rows.Scan(&n); err != nil {
-				return nil, err
-			}
-			out = append(out, n)
-		}
-		return out, rows.Err()
+		return l.entries()
 	})
 	ledgerRefuse = object.NewMethodNoArg("refuse", func(l *ledger, ctx context.Context) (int, error) {
 		return 0, object.NewError("refused", "not today").WithStatus(409)
@@ -82,6 +69,15 @@ var (
 	ledgerSetAlarm = object.NewMethod("set_alarm", func(l *ledger, ctx context.Context, in time.Duration) (struct{}, error) {
 		return struct{}{}, l.st.SetAlarm(time.Now().Add(in))
 	})
+	// ledgerHold reads the entries like ledgerEntries, after waiting inside its turn
+	// for the gate registered under the object's name (holdGates), if any.
+	ledgerHold = object.NewMethod("hold", func(l *ledger, ctx context.Context, name string) ([]int, error) {
+		if g, ok := holdGates.Load(name); ok {
+			close(g.(*holdGate).entered)
+			<-g.(*holdGate).release
+		}
+		return l.entries()
+	})
 	ledgerFired = object.NewMethodNoArg("fired", func(l *ledger, ctx context.Context) ([]firing, error) {
 		rows, err := l.st.SQL().Query(`SELECT node, at, scheduled FROM fired ORDER BY at`)
 		if err != nil {
@@ -99,6 +95,30 @@ var (
 		return out, rows.Err()
 	})
 )
+
+func (l *ledger) entries() ([]int, error) {
+	rows, err := l.st.SQL().Query(`SELECT n FROM entries ORDER BY n`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []int{}
+	for rows.Next() {
+		var n int
+		if err := rows.Scan(&n); err != nil {
+			return nil, err
+		}
+		out = append(out, n)
+	}
+	return out, rows.Err()
+}
+
+// holdGates holds a *holdGate by object name, for ledgerHold.
+var holdGates sync.Map
+
+// holdGate blocks one turn of ledgerHold: entered is closed once the turn waits,
+// release lets it go on.
+type holdGate struct{ entered, release chan struct{} }
 
 type relayArg struct {
 	Path []string
@@ -167,7 +187,7 @@ func attachRuntimeConfig(t testing.TB, n *Node, ocfg object.Config, opts ...obje
 			}
 		}
 		return &ledger{st: st, node: name, ns: &r.ns}, nil
-	}, append([]object.Option{object.Methods(ledgerAdd, ledgerPut, ledgerEntries, ledgerRefuse, ledgerForward, ledgerRelay, ledgerSetAlarm, ledgerFired)}, opts...)...)
+	}, append([]object.Option{object.Methods(ledgerAdd, ledgerPut, ledgerEntries, ledgerRefuse, ledgerForward, ledgerRelay, ledgerSetAlarm, ledgerFired, ledgerHold)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

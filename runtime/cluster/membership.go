@@ -25,6 +25,11 @@ import (
 //   - A node is declared dead only by a write: creating its key with a tombstone,
 //     which succeeds only once the leader has expired the key. After that the old
 //     holder's next renewal fails, so it knows for certain.
+//   - A lease is renewed only while it is valid, and a renewal counts only if its
+//     answer came before the lease's end: every renewal that counts landed at least
+//     the margin before the key could expire, never racing the expiry. Once the end
+//     passed, the incarnation is lost for good: the node registers a new one, so
+//     nothing opened under the old one is ever valid again.
 //   - The writes above are what decide; the reads that lead to them go to the
 //     bucket's leader (bucket.go), and the watched view of all members is a hint.
 
@@ -104,26 +109,42 @@ func (l *lease) register(ctx context.Context) error {
 	return nil
 }
 
-// renew extends the lease by compare-and-set on its last revision. ErrLeaseExpired
-// means the key changed under it (expired, tombstoned): the lease is lost for good
-// and the node must register again. Any other error leaves the lease to run out.
+// renew extends the lease by compare-and-set on its last revision, only while it is
+// valid: a lease whose local end passed is lost for good, whatever the bucket says
+// afterwards. Renewing it would make its incarnation valid again while another node
+// may already hold its objects (once the key's TTL ran out on the bucket, which the
+// bucket judges on its own clock, a renewal landing about then races the expiry), and
+// an instance of it that kept running (a turn blocked across the lapse, a pinned
+// object, a socket) would serve again. So a renewal is not sent once the local end
+// passed, and one whose answer comes after it does not count. ErrLeaseExpired means
+// the lease is lost (lapsed here, or the key changed under it: expired, tombstoned):
+// the node must register again under a new incarnation, and everything opened under
+// this one stays refused. Any other error leaves the lease to run out.
 func (l *lease) renew(ctx context.Context) error {
 	l.mu.Lock()
-	m, rev := l.self, l.rev
+	m, rev, end := l.self, l.rev, l.deadline
 	l.mu.Unlock()
+	if l.lapsed(end) {
+		return l.lose(rev, m.Incarnation, fmt.Errorf("%w: %s lapsed here (its end passed on the local clock)", ErrLeaseExpired, l.name))
+	}
 	val, err := json.Marshal(m)
 	if err != nil {
 		return err
 	}
 	sent := l.clock.Now()
 	newRev, err := l.kv.Update(ctx, l.name, val, rev)
-	if errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
+	if errors.Is(err, jetstream.ErrKeyRevisionMismatch) && !l.lapsed(end) {
 		// A renewal that timed out here may have landed: then the key still holds
 		// this incarnation at a later revision, and renewing on that one is safe
 		// (a tombstone would have replaced the value).
-		if latest, ok := l.ownRevision(ctx, m.Incarnation); ok {
+		if latest, ok := l.ownRevision(ctx, m.Incarnation); ok && !l.lapsed(end) {
 			newRev, err = l.kv.Update(ctx, l.name, val, latest)
 		}
+	}
+	if l.lapsed(end) {
+		// Answered after the lease's end: it may have landed after the key expired on
+		// the bucket, and the lapse was seen (objects closed): lost either way.
+		return l.lose(rev, m.Incarnation, fmt.Errorf("%w: %s lapsed while its renewal was under way", ErrLeaseExpired, l.name))
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -139,6 +160,23 @@ func (l *lease) renew(ctx context.Context) error {
 	}
 	l.rev, l.deadline = newRev, sent+l.ttl-l.margin
 	return nil
+}
+
+// lapsed reports whether the lease end (on the local clock) has passed; zero (never
+// registered, or lost) counts as passed.
+func (l *lease) lapsed(end time.Duration) bool {
+	return end == 0 || l.clock.Now() >= end
+}
+
+// lose marks the lease of incarnation inc at revision rev lost (unless the node
+// registered again meanwhile) and returns err.
+func (l *lease) lose(rev uint64, inc string, err error) error {
+	l.mu.Lock()
+	if l.rev == rev && l.self.Incarnation == inc {
+		l.deadline = 0
+	}
+	l.mu.Unlock()
+	return err
 }
 
 // ownRevision returns the key's revision if it holds incarnation inc, alive.

@@ -12,7 +12,8 @@ import (
 )
 
 // A node stops serving when its monotonic clock passes the lease's end, with no help
-// from NATS (a partitioned node must fence itself), and a renewal moves the end on.
+// from NATS (a partitioned node must fence itself); a lapsed lease is not renewed
+// (TestLapsedLeaseIsRegisteredAnew): the node registers again.
 func TestLeaseSelfFencesOnMonotonicClock(t *testing.T) {
 	n, clock := joinWithClock(t, sharedCluster(t), 0, "selffence")
 	pauseRenewals(n) // renew by hand below
@@ -27,11 +28,14 @@ func TestLeaseSelfFencesOnMonotonicClock(t *testing.T) {
 	if n.Serving() {
 		t.Fatal("still serving at TTL - margin after the last renewal")
 	}
-	if err := n.lease.renew(testContext(t)); err != nil {
+	if err := n.lease.renew(testContext(t)); !errors.Is(err, ErrLeaseExpired) {
+		t.Fatalf("renewal after the lease's end: %v, want ErrLeaseExpired (lost for good)", err)
+	}
+	if err := n.lease.register(testContext(t)); err != nil {
 		t.Fatal(err)
 	}
 	if !n.Serving() {
-		t.Fatal("not serving after a renewal")
+		t.Fatal("not serving after registering again")
 	}
 }
 

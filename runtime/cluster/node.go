@@ -217,9 +217,9 @@ var startMembersWatch = watchMembers
 // keepLease renews the lease every TTL/4, and renewRetry after a renewal that
 // failed: while the nodes bucket's stream elects a new leader (its leader's server
 // was killed) every renewal fails at once ("no response from stream"), and the lease
-// lapses in the meantime; the first renewal after the election ends the lapse. A
-// lease found lost (expired, tombstoned) is registered again under a new
-// incarnation: objects opened under the old one stay refused.
+// may lapse in the meantime. A lease that lapsed, or was found lost (expired,
+// tombstoned), is registered again under a new incarnation (renew): objects opened
+// under the old one stay refused, and the node claims them anew when asked.
 func (n *Node) keepLease(ctx context.Context) {
 	defer close(n.done)
 	every := n.cfg.LeaseTTL / 4
@@ -235,22 +235,8 @@ func (n *Node) keepLease(ctx context.Context) {
 			t.Reset(every)
 			continue
 		}
-		// A slow renewal still counts from when it was sent: give it until the lease
-		// would end anyway.
 		sent := time.Now()
-		rctx, cancel := context.WithTimeout(ctx, n.cfg.LeaseTTL-n.cfg.LeaseMargin)
-		var err error
-		if n.failRenew.Load() {
-			n.failedRenews.Add(1)
-			err = fmt.Errorf("cluster: renew %s: %w (test)", n.cfg.Name, jetstream.ErrNoStreamResponse)
-		} else {
-			err = n.lease.renew(rctx)
-		}
-		if errors.Is(err, ErrLeaseExpired) {
-			n.cfg.Logger.Warn("cluster: lease lost, registering again", "node", n.cfg.Name, "err", err)
-			err = n.lease.register(rctx)
-		}
-		cancel()
+		err := n.renewOnce(ctx)
 		next := every - time.Since(sent)
 		if err != nil && ctx.Err() == nil {
 			n.cfg.Logger.Warn("cluster: lease renewal failed", "node", n.cfg.Name, "err", err, "serving", n.Serving())
@@ -258,6 +244,30 @@ func (n *Node) keepLease(ctx context.Context) {
 		}
 		t.Reset(max(next, 0))
 	}
+}
+
+// renewOnce is one round of keepLease: renew the lease, or register again under a
+// new incarnation if it is lost.
+func (n *Node) renewOnce(ctx context.Context) error {
+	// A slow renewal still counts from when it was sent, if its answer comes before
+	// the lease ends (renew): give it until then.
+	_, end := n.lease.current()
+	rctx, cancel := context.WithTimeout(ctx, max(end-n.cfg.Clock.Now(), time.Millisecond))
+	var err error
+	if n.failRenew.Load() {
+		n.failedRenews.Add(1)
+		err = fmt.Errorf("cluster: renew %s: %w (test)", n.cfg.Name, jetstream.ErrNoStreamResponse)
+	} else {
+		err = n.lease.renew(rctx)
+	}
+	cancel()
+	if errors.Is(err, ErrLeaseExpired) {
+		n.cfg.Logger.Warn("cluster: lease lost, registering again", "node", n.cfg.Name, "err", err)
+		rctx, cancel := context.WithTimeout(ctx, n.cfg.LeaseTTL-n.cfg.LeaseMargin)
+		defer cancel()
+		err = n.lease.register(rctx)
+	}
+	return err
 }
 
 // renewRetry is how soon a failed renewal is tried again.
