@@ -1,11 +1,14 @@
 package cluster
 
 import (
+	"bytes"
 	"errors"
+	"os"
 	"slices"
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/warrenhq/warren/runtime/object"
 )
 
@@ -110,5 +113,61 @@ func TestLapsedLeaseIsRegisteredAnew(t *testing.T) {
 	if now.Incarnation == old.Incarnation || !n.Serving() || n.lease.valid(old.Incarnation) {
 		t.Fatalf("after the next round: incarnation %s (was %s), serving %v, old valid %v",
 			now.Incarnation, old.Incarnation, n.Serving(), n.lease.valid(old.Incarnation))
+	}
+}
+
+// A node that lost its lease and registered again claims its objects anew (a new
+// epoch), and reuses its own file when nothing but the new EPOCH record was appended
+// after what it had: a lapse while the nodes bucket elects a leader costs a claim and
+// a fence per object, not a restore. The activation of the old incarnation stays
+// refused.
+func TestReclaimAfterLapseKeepsTheFile(t *testing.T) {
+	n, clock := joinWithClock(t, sharedCluster(t), 2, "lapse-reclaim")
+	pauseRenewals(n)
+	ctx := testContext(t)
+	old := activate(t, n, "lapse", "reclaim")
+	for i := range 3 {
+		workload(t, old.db, i, old.commit)
+	}
+	acked := tableDump(t, old.path)
+	before, err := os.Stat(old.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustExec(t, old.db, "BEGIN")
+	mustExec(t, old.db, `INSERT INTO kv (k, v) VALUES (-1, 'refused')`)
+	clock.Advance(testLeaseTTL)
+	if err := n.renewOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := old.commit(func() error { t.Fatal("commit ran under a lapsed incarnation"); return nil }); !errors.Is(err, ErrLeaseExpired) {
+		t.Fatalf("commit of the lapsed incarnation: %v, want ErrLeaseExpired", err)
+	}
+	mustExec(t, old.db, "ROLLBACK")
+	epoch := old.obj.Epoch()
+	old.close(t)
+
+	obj, err := n.Open(ctx, "lapse", "reclaim", old.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer obj.Close()
+	if obj.Epoch() <= epoch {
+		t.Fatalf("re-claimed at epoch %d, not above %d", obj.Epoch(), epoch)
+	}
+	after, err := os.Stat(old.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !os.SameFile(before, after) {
+		t.Fatal("the file was restored although the log had nothing new for it")
+	}
+	if got := tableDump(t, old.path); !cmp.Equal(got, acked) {
+		t.Fatalf("re-claimed file differs: %s", cmp.Diff(acked, got))
+	}
+	db := openObjectDB(t, old.path)
+	workload(t, db, 3, func(commit func() error) error { return obj.Commit(ctx, commit) })
+	if kinds := logRecords(t, n, "lapse", "reclaim"); bytes.Count(kinds, []byte{kindEpoch}) != 2 || kinds[len(kinds)-1] != kindFrames {
+		t.Fatalf("log records %q", kinds)
 	}
 }

@@ -26,6 +26,9 @@ type Object struct {
 	// broken is set once the local file may differ from the log (an append failed
 	// or its outcome is unknown): every later Commit fails with it.
 	broken error
+	// fencedAfter: the log's tail that this activation's EPOCH record was appended
+	// after (0 when fence appended none, or does not know what it followed).
+	fencedAfter uint64
 }
 
 // maxWarm bounds how many closed objects a node remembers the log state of.
@@ -90,6 +93,17 @@ func (o *Object) activate(ctx context.Context, warm objState, haveWarm bool) err
 			return nil
 		}
 	}
+	// This node's own file under an earlier claim (its lease lapsed, it registered
+	// again and claimed anew), with nothing appended after it but this claim's EPOCH
+	// record: the file still reflects the log.
+	if haveWarm && warm.claim.Node == o.claim.Node && warm.lastSeq != 0 && o.fencedAfter == warm.lastSeq {
+		if _, err := os.Stat(o.path); err == nil {
+			claim, last := o.claim, o.lastSeq
+			o.objState = warm
+			o.claim, o.lastSeq = claim, last
+			return nil
+		}
+	}
 	return o.restore(ctx)
 }
 
@@ -109,7 +123,7 @@ func (o *Object) fence(ctx context.Context) error {
 		case epoch > o.claim.Epoch:
 			return fmt.Errorf("%w: the log has epoch %d, this claim %d", ErrFenced, epoch, o.claim.Epoch)
 		case epoch == o.claim.Epoch && seq != 0:
-			o.lastSeq = seq
+			o.lastSeq, o.fencedAfter = seq, 0
 			return nil
 		}
 		actx, cancel := context.WithTimeout(ctx, writeAttempt)
@@ -124,7 +138,7 @@ func (o *Object) fence(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		o.lastSeq = s
+		o.lastSeq, o.fencedAfter = s, seq
 		return nil
 	}
 	return fmt.Errorf("cluster: fence %s: the log kept moving", o.log.subject)
