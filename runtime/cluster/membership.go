@@ -236,8 +236,8 @@ func lookupMember(ctx context.Context, nodes *bucket, node string) (m member, ok
 
 // tombstone declares node dead, by creating its key with a tombstone. It reports
 // true when the node is dead for certain: this write succeeded (the leader had
-// expired or deleted the key) or another node's tombstone is already there; false
-// when the node's key is live.
+// expired or deleted the key), or a tombstone already there was confirmed by a
+// write (confirmDead); false when the node's key is live.
 func tombstone(ctx context.Context, nodes *bucket, node, by string) (bool, error) {
 	val, err := json.Marshal(member{DeadBy: by})
 	if err != nil {
@@ -250,11 +250,58 @@ func tombstone(ctx context.Context, nodes *bucket, node, by string) (bool, error
 	if !errors.Is(err, jetstream.ErrKeyExists) {
 		return false, err
 	}
-	m, ok, err := lookupMember(ctx, nodes, node)
-	if err != nil {
-		return false, err
+	return confirmDead(ctx, nodes, node, val)
+}
+
+// confirmDead decides by a write whether node's key holds a tombstone: it rewrites
+// the tombstone it read by compare-and-set on that revision, which the stream's Raft
+// group orders after every write acknowledged before it. A read alone is not
+// enough: it may be answered by a stream leader that was replaced and does not know
+// it yet (a server paused, then resumed: the first answer wins), and show a
+// tombstone that a registration of the node has since replaced, so that a live
+// node's objects would be claimed while it serves them. It reports false when the
+// key holds a live node; a key found gone meanwhile (the tombstone expired) is
+// tombstoned again by create (val).
+func confirmDead(ctx context.Context, nodes *bucket, node string, val []byte) (bool, error) {
+	for attempt := range claimAttempts {
+		if err := backoff(ctx, attempt); err != nil {
+			return false, err
+		}
+		cur, rev, found, err := nodes.get(ctx, node)
+		if err != nil {
+			return false, err
+		}
+		wctx, cancel := context.WithTimeout(ctx, writeAttempt)
+		if !found {
+			_, err = nodes.create(wctx, node, val)
+		} else if m, derr := decodeMember(cur); derr != nil {
+			cancel()
+			return false, derr
+		} else if m.alive() {
+			cancel()
+			return false, nil
+		} else {
+			_, err = nodes.Update(wctx, node, cur, rev) // the same tombstone, confirmed
+		}
+		cancel()
+		switch {
+		case err == nil:
+			return true, nil
+		case errors.Is(err, jetstream.ErrKeyExists), errors.Is(err, jetstream.ErrKeyRevisionMismatch),
+			unanswered(err) && ctx.Err() == nil, notReady(err):
+			continue // written meanwhile (another confirmation, a registration), or unanswered: read again
+		default:
+			return false, fmt.Errorf("cluster: confirm %s dead: %w", node, err)
+		}
 	}
-	return ok && m.DeadBy != "", nil
+	return false, fmt.Errorf("cluster: confirm %s dead: its key kept moving", node)
+}
+
+// notReady reports JetStream's answer to a compare-and-set that a new stream leader
+// cannot check yet (10163: it is still applying its log).
+func notReady(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.As(err, &apiErr) && apiErr.ErrorCode == 10163
 }
 
 // memberCache follows the nodes bucket with a watch, for choosing preferred owners

@@ -143,8 +143,8 @@ func readClaim(ctx context.Context, owners *bucket, key string) (Claim, uint64, 
 // ownerDead reports whether the claim's node incarnation is dead for certain, and
 // the owner's entry when it is alive. A claim by an earlier incarnation of this very
 // node is dead (a node registers again only after its lease ran out). A node whose
-// key holds a tombstone is dead, and so is one whose key had expired: this call then
-// tombstones it. A live node with another incarnation than the claim's is treated as
+// key had expired is dead once this call tombstoned it, and so is one whose key holds
+// a tombstone once a write confirmed it (confirmDead): the decision is a write's. A live node with another incarnation than the claim's is treated as
 // the owner (a read may be stale): requests go to it, and it reclaims the object
 // itself.
 func ownerDead(ctx context.Context, nodes *bucket, c Claim, self string) (bool, member, error) {
@@ -157,11 +157,15 @@ func ownerDead(ctx context.Context, nodes *bucket, c Claim, self string) (bool, 
 		return false, member{}, err
 	case ok && m.alive():
 		return false, m, nil
-	case ok:
-		return true, member{}, nil
 	}
+	// Absent (expired): tombstone it. A tombstone: confirmed by a write, as a read
+	// alone may be stale (confirmDead).
 	dead, err := tombstone(ctx, nodes, c.Node, self)
-	return dead, member{}, err
+	if err == nil && !dead {
+		// Alive after all (a registration the read missed): the caller reads again.
+		m, _, err = lookupMember(ctx, nodes, c.Node)
+	}
+	return dead, m, err
 }
 
 // preferredNode returns the node a rendezvous (highest random weight) hash prefers

@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -94,5 +95,42 @@ func TestPreferredNodeRendezvous(t *testing.T) {
 	}
 	if preferredNode("k", nil) != "" {
 		t.Fatal("no nodes, still a preference")
+	}
+}
+
+// A claimant that finds the owner's key holding a tombstone decides it is dead by a
+// write, not by that read: it rewrites the tombstone by compare-and-set on the
+// revision it read (the key's revision moves). A read can be stale (answered by a
+// replaced stream leader that does not know it yet) and show a tombstone that a
+// registration has since replaced; the write cannot succeed then, and the owner is
+// found alive.
+func TestTombstoneIsConfirmedByAWrite(t *testing.T) {
+	n := join(t, sharedCluster(t), 0, testConfig("tomb-claimant"))
+	ctx := testContext(t)
+	put := func(m member) uint64 {
+		t.Helper()
+		val, _ := json.Marshal(m)
+		rev, err := n.a.nodes.Put(ctx, "tomb-owner", val)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rev
+	}
+	rev := put(member{DeadBy: "someone"})
+	dead, _, err := ownerDead(ctx, n.a.nodes, Claim{Node: "tomb-owner", Incarnation: "i1"}, "tomb-claimant")
+	if err != nil || !dead {
+		t.Fatalf("owner with a tombstone: dead=%v err=%v, want dead", dead, err)
+	}
+	if _, now, _, err := n.a.nodes.get(ctx, "tomb-owner"); err != nil || now == rev {
+		t.Fatalf("the tombstone's revision is still %d (now %d, %v): the death was decided by a read", rev, now, err)
+	}
+
+	put(member{Incarnation: "i2", Addr: "tomb-owner.test:80"}) // registered again
+	dead, owner, err := ownerDead(ctx, n.a.nodes, Claim{Node: "tomb-owner", Incarnation: "i1"}, "tomb-claimant")
+	if err != nil || dead || owner.Addr != "tomb-owner.test:80" {
+		t.Fatalf("owner registered again: dead=%v owner=%+v err=%v, want alive", dead, owner, err)
+	}
+	if err := n.a.nodes.Purge(ctx, "tomb-owner"); err != nil {
+		t.Fatal(err)
 	}
 }
