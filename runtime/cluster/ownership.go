@@ -144,9 +144,9 @@ func readClaim(ctx context.Context, owners *bucket, key string) (Claim, uint64, 
 // the owner's entry when it is alive. A claim by an earlier incarnation of this very
 // node is dead (a node registers again only after its lease ran out). A node whose
 // key had expired is dead once this call tombstoned it, and so is one whose key holds
-// a tombstone once a write confirmed it (confirmDead): the decision is a write's. A live node with another incarnation than the claim's is treated as
-// the owner (a read may be stale): requests go to it, and it reclaims the object
-// itself.
+// a tombstone once a write confirmed it (confirmDead): the decision is a write's. A
+// live node with another incarnation than the claim's is treated as the owner (a
+// read may be stale): requests go to it, and it reclaims the object itself.
 func ownerDead(ctx context.Context, nodes *bucket, c Claim, self string) (bool, member, error) {
 	if c.Node == self {
 		return true, member{}, nil
