@@ -359,37 +359,6 @@ func createFromTemplate(path string, template []byte) (bool, error) {
 	if _, err := os.Lstat(path); err == nil || !errors.Is(err, fs.ErrNotExist) {
 		return false, err
 	}
-	_, err := writeNewFile(path, template)
+	_, err := durable.CreateFile(path, template, newFilePattern)
 	return true, err
-}
-
-// writeNewFile writes data to path through a synced temporary file and a rename,
-// making path's directory if it is missing, and reports whether the rename was done
-// (an error after it is the directory's fsync's).
-func writeNewFile(path string, data []byte) (renamed bool, err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, newFilePattern)
-	if errors.Is(err, fs.ErrNotExist) { // the object's shard directory is not made yet
-		if err = os.MkdirAll(dir, 0o755); err == nil {
-			f, err = os.CreateTemp(dir, newFilePattern)
-		}
-	}
-	if err != nil {
-		return false, err
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-		return false, err
-	}
-	return true, durable.SyncDir(dir)
 }

@@ -22,10 +22,11 @@ import (
 // database is a copy of the file, read whole. The batch runs there:
 //
 //   - a new object's commit writes the whole database as the object's file
-//     (writeNewFile: a temporary file, one fsync, a rename, the directory's fsync):
-//     one file creation and two fsyncs instead of SQLite's WAL and shared-memory
-//     files, their removal and seven fsyncs; a reader beside the object finds no file
-//     (nothing committed yet) or the whole first commit;
+//     (Runtime.newFiles: a temporary file, a rename, and the file system's syncs
+//     shared with every new object committing at the same time): one file creation
+//     and no fsync of its own instead of SQLite's WAL and shared-memory files, their
+//     removal and seven fsyncs; a reader beside the object finds no file (nothing
+//     committed yet) or the whole first commit;
 //   - a commit that changed nothing (SQLite's file change counter, header bytes 24-27,
 //     did not move) writes nothing: a cold activation that only reads never creates,
 //     locks, maps or removes a -wal or -shm file;
@@ -193,8 +194,8 @@ type serializer interface {
 }
 
 // persist makes the commit of an in-memory database durable in the object's file:
-// a new object's database is written as the file (writeNewFile; an error after the
-// rename, the directory's fsync, is ErrIndeterminate: the file is there but may not
+// a new object's database is written as the file (Runtime.newFiles; an error after
+// the rename, the sync of the rename, is ErrIndeterminate: the file is there but may not
 // survive a crash); an existing object's, when the batch changed it, is copied into
 // the file (backupToFile). Either way the next batch runs on the file.
 func (e *entity) persist() error {
@@ -222,7 +223,7 @@ func (e *entity) persist() error {
 		return nil
 	}
 	img[18], img[19] = 2, 2 // WAL mode, as the template
-	renamed, err := writeNewFile(path, img)
+	renamed, err := e.rt.newFiles.Create(path, img)
 	if renamed {
 		e.memory, e.persistedCounter = memPersisted, counter
 	}

@@ -4,6 +4,7 @@ import (
 	"container/list"
 	"context"
 	"fmt"
+	"github.com/warrenhq/warren/runtime/internal/durable"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -132,7 +133,9 @@ type Runtime struct {
 	// template is an empty object database; new objects start as a copy of it.
 	// memTemplate is the same marked for an in-memory database (memoryImage).
 	template, memTemplate []byte
-	ops                   *opsState // catalogue, per-object metrics, operator namespaces (ops.go)
+	// newFiles writes the files of new objects, their durability shared (inmemory.go).
+	newFiles *durable.GroupCreator
+	ops      *opsState // catalogue, per-object metrics, operator namespaces (ops.go)
 	// seamCtx is the context of the seams' calls (Placement, Committer, Cluster) made
 	// by runners; Close cancels it (stopSeams) after Config.CloseTimeout.
 	seamCtx   context.Context
@@ -234,14 +237,17 @@ func New(cfg Config) (*Runtime, error) {
 		objects:     map[objectKey]*entity{},
 		idle:        list.New(),
 		work:        make(chan *entity),
+		newFiles:    durable.NewGroupCreator(newFilePattern),
 	}
 	if err := rt.startAlarms(); err != nil {
+		rt.newFiles.Close()
 		unlockDir(lock)
 		return nil, err
 	}
 	if err := rt.startOps(); err != nil {
 		rt.wake.stop()
 		rt.wake.close()
+		rt.newFiles.Close()
 		unlockDir(lock)
 		return nil, err
 	}
@@ -298,6 +304,7 @@ func (rt *Runtime) Close() error {
 	}
 	rt.wake.close()
 	rt.stopOps()
+	rt.newFiles.Close()
 	unlockDir(rt.lock)
 	return nil
 }

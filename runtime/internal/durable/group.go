@@ -1,0 +1,160 @@
+package durable
+
+import (
+	"os"
+	"path/filepath"
+	"sync"
+)
+
+// GroupCreator creates files as CreateFile does (whole or absent after a crash,
+// durable when Create returns) and shares the cost of durability among the files
+// created at the same time. Where the system can sync a whole file system (syncfs on
+// Linux), every file waiting is written without a sync; one syncfs per file system
+// makes the data of all of them durable; they are renamed into place, and the next
+// syncfs, which also carries the next group's data, makes the renames durable. A
+// file costs no fsync of its own and a group two syncfs calls, whatever its size.
+// Elsewhere Create is CreateFile.
+type GroupCreator struct {
+	pattern string
+
+	mu      sync.Mutex
+	wake    *sync.Cond
+	waiting []*creation // written, waiting for the sync of their data
+	closing bool
+	done    chan struct{}
+}
+
+// creation is one file of Create on its way through the loop.
+type creation struct {
+	tmp, path string
+	dev       uint64 // the file system of its directory
+	renamed   bool
+	err       error
+	done      chan struct{}
+}
+
+// NewGroupCreator returns a GroupCreator whose temporary files are named by pattern
+// (as os.CreateTemp); its goroutine runs until Close.
+func NewGroupCreator(pattern string) *GroupCreator {
+	g := &GroupCreator{pattern: pattern, done: make(chan struct{})}
+	g.wake = sync.NewCond(&g.mu)
+	if syncFSSupported {
+		go g.loop()
+	} else {
+		close(g.done)
+	}
+	return g
+}
+
+// Create writes data to path, which must not exist, and returns once it is durable;
+// the file appears at path whole, only after its data is durable. renamed and err
+// are as CreateFile's. After Close, Create is CreateFile.
+func (g *GroupCreator) Create(path string, data []byte) (renamed bool, err error) {
+	if !syncFSSupported {
+		return CreateFile(path, data, g.pattern)
+	}
+	f, err := writeTemp(path, data, g.pattern)
+	var dev uint64
+	if err == nil {
+		dev, err = deviceOf(f)
+	}
+	if f != nil {
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		if f != nil {
+			os.Remove(f.Name())
+		}
+		return false, err
+	}
+	c := &creation{tmp: f.Name(), path: path, dev: dev, done: make(chan struct{})}
+	g.mu.Lock()
+	if g.closing {
+		g.mu.Unlock()
+		os.Remove(c.tmp)
+		return CreateFile(path, data, g.pattern)
+	}
+	g.waiting = append(g.waiting, c)
+	g.wake.Signal()
+	g.mu.Unlock()
+	<-c.done
+	return c.renamed, c.err
+}
+
+// Close lets the files waiting finish and stops the goroutine; Create calls after it
+// sync each file alone.
+func (g *GroupCreator) Close() {
+	g.mu.Lock()
+	g.closing = true
+	g.wake.Signal()
+	g.mu.Unlock()
+	<-g.done
+}
+
+// loop syncs groups: each round takes the files written since the last, syncs their
+// file systems (which makes their data durable and the previous round's renames),
+// releases the previous round's files and renames this round's into place.
+func (g *GroupCreator) loop() {
+	defer close(g.done)
+	var renamed []*creation // renamed into place, waiting for the sync of the rename
+	for {
+		g.mu.Lock()
+		for len(g.waiting) == 0 && len(renamed) == 0 && !g.closing {
+			g.wake.Wait()
+		}
+		if g.closing && len(g.waiting) == 0 && len(renamed) == 0 {
+			g.mu.Unlock()
+			return
+		}
+		written := g.waiting
+		g.waiting = nil
+		g.mu.Unlock()
+
+		errs := syncFileSystems(written, renamed)
+		for _, c := range renamed {
+			c.renamed, c.err = true, errs[c.dev]
+			close(c.done)
+		}
+		renamed = nil
+		for _, c := range written {
+			err := errs[c.dev]
+			if err == nil {
+				err = os.Rename(c.tmp, c.path)
+			}
+			if err != nil {
+				os.Remove(c.tmp)
+				c.err = err
+				close(c.done)
+				continue
+			}
+			renamed = append(renamed, c)
+		}
+	}
+}
+
+// syncFileSystems syncs once each file system that a creation of the groups is on,
+// and returns the error of each (nil when it synced).
+func syncFileSystems(groups ...[]*creation) map[uint64]error {
+	errs := map[uint64]error{}
+	for _, group := range groups {
+		for _, c := range group {
+			if _, done := errs[c.dev]; done {
+				continue
+			}
+			errs[c.dev] = syncFSOf(filepath.Dir(c.path))
+		}
+	}
+	return errs
+}
+
+// syncFSOf syncs the file system that dir is on.
+func syncFSOf(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return syncFS(d)
+}

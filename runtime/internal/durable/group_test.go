@@ -1,0 +1,133 @@
+package durable
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+)
+
+const testPattern = ".new-*.tmp"
+
+// TestGroupCreatorCreatesWholeFiles creates files from many goroutines at once, some
+// in directories not made yet, and checks each is whole under its name and that no
+// temporary file is left.
+func TestGroupCreatorCreatesWholeFiles(t *testing.T) {
+	dir := t.TempDir()
+	g := NewGroupCreator(testPattern)
+	defer g.Close()
+	const n = 300
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			path := filepath.Join(dir, fmt.Sprintf("%02d", i%7), fmt.Sprintf("f%d", i))
+			renamed, err := g.Create(path, content(i))
+			if err == nil && !renamed {
+				err = fmt.Errorf("no error but not renamed")
+			}
+			errs[i] = err
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("file %d: %v", i, err)
+		}
+		got, err := os.ReadFile(filepath.Join(dir, fmt.Sprintf("%02d", i%7), fmt.Sprintf("f%d", i)))
+		if err != nil || !bytes.Equal(got, content(i)) {
+			t.Fatalf("file %d: %d bytes, %v; want %d bytes", i, len(got), err, len(content(i)))
+		}
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, "*", testPattern)); len(left) != 0 {
+		t.Fatalf("temporary files left: %v", left)
+	}
+}
+
+// TestGroupCreatorFailsCleanly checks that a file that cannot be created is an error,
+// not renamed, with nothing left behind, and that files after it are created.
+func TestGroupCreatorFailsCleanly(t *testing.T) {
+	dir := t.TempDir()
+	blocker := filepath.Join(dir, "file")
+	if err := os.WriteFile(blocker, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	g := NewGroupCreator(testPattern)
+	defer g.Close()
+	renamed, err := g.Create(filepath.Join(blocker, "sub", "x"), []byte("x"))
+	if err == nil || renamed {
+		t.Fatalf("create under a regular file: renamed %v, err %v; want an error", renamed, err)
+	}
+	// The rename fails: a directory is in the way.
+	taken := filepath.Join(dir, "taken")
+	if err := os.MkdirAll(filepath.Join(taken, "inside"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if renamed, err := g.Create(taken, []byte("x")); err == nil || renamed {
+		t.Fatalf("create over a directory: renamed %v, err %v; want an error", renamed, err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, testPattern)); len(left) != 0 {
+		t.Fatalf("temporary files left: %v", left)
+	}
+	ok := filepath.Join(dir, "ok")
+	if _, err := g.Create(ok, []byte("ok")); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(ok); string(b) != "ok" {
+		t.Fatalf("ok holds %q", b)
+	}
+}
+
+// TestGroupCreatorAfterClose checks that Create still creates files after Close.
+func TestGroupCreatorAfterClose(t *testing.T) {
+	dir := t.TempDir()
+	g := NewGroupCreator(testPattern)
+	g.Close()
+	path := filepath.Join(dir, "late")
+	if renamed, err := g.Create(path, []byte("late")); err != nil || !renamed {
+		t.Fatalf("after Close: renamed %v, err %v", renamed, err)
+	}
+	if b, _ := os.ReadFile(path); string(b) != "late" {
+		t.Fatalf("late holds %q", b)
+	}
+}
+
+func content(i int) []byte { return bytes.Repeat([]byte{byte(i)}, 1000+i*37) }
+
+// BenchmarkCreate compares creating 20 KB files (the size of a new object's
+// database) one fsync each (CreateFile) with GroupCreator, from 64 goroutines.
+func BenchmarkCreate(b *testing.B) {
+	data := bytes.Repeat([]byte("w"), 20<<10)
+	for _, bc := range []struct {
+		name   string
+		create func(g *GroupCreator, path string) error
+	}{
+		{"CreateFile", func(_ *GroupCreator, path string) error { _, err := CreateFile(path, data, testPattern); return err }},
+		{"GroupCreator", func(g *GroupCreator, path string) error { _, err := g.Create(path, data); return err }},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			dir := b.TempDir()
+			g := NewGroupCreator(testPattern)
+			defer g.Close()
+			var mu sync.Mutex
+			next := 0
+			b.SetParallelism(32) // 64 goroutines on 2 cores
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					mu.Lock()
+					i := next
+					next++
+					mu.Unlock()
+					if err := bc.create(g, filepath.Join(dir, fmt.Sprintf("%02x", i%256), fmt.Sprintf("f%d", i))); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
+	}
+}
