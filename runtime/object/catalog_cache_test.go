@@ -28,7 +28,7 @@ func TestCatalogCacheBounded(t *testing.T) {
 	// Objects being activated and evicted: in-memory databases, each read once.
 	var open []func()
 	churn := func() {
-		db, conn, _, err := openInMemory(t.Context(), rt.template)
+		db, conn, _, err := rt.openInMemory(t.Context(), rt.template)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -98,7 +98,7 @@ func (e *entity) ensureOpen(hint string) error {
 	img, phase := e.inMemoryStart(path)
 	e.memory = phase
 	if phase != onFile {
-		db, conn, g, err = openInMemory(ctx, img)
+		db, conn, g, err = e.rt.openInMemory(ctx, img)
 		if phase == memCopy {
 			e.persistedCounter = binary.BigEndian.Uint32(img[24:28])
 			putImage(img)
@@ -138,8 +138,8 @@ func (e *entity) ensureOpen(hint string) error {
 // attachState points the object's State at a newly opened connection.
 func (e *entity) attachState(conn *sql.Conn, g *sqlGuard) {
 	e.state.conn, e.state.guard = conn, g
-	e.state.alarm.exact = false   // read the alarms again: a restore, or a batch rolled back (abort closes the database)
-	e.state.usage.changesSeen = 0 // a new connection counts its changes from 0
+	e.state.alarm.exact = false                // read the alarms again: a restore, or a batch rolled back (abort closes the database)
+	e.state.usage.changesSeen = g.startChanges // a connection's count goes on from when it was opened
 }
 
 // loadName records the object's name on first use by name, and recalls it when the
@@ -275,14 +275,24 @@ func (e *entity) closeDB(keepInstance bool) {
 		e.hist.Close() // archives what the log holds: closing would checkpoint it
 		e.hist = nil
 	}
-	e.conn.Close()
-	e.db.Close()
+	e.dropConn()
 	e.release()
 	e.db, e.conn, e.release = nil, nil, nil
 	if !keepInstance {
 		e.state = nil
 	}
 	e.rt.releaseSlot(e)
+}
+
+// dropConn closes the object's connection, or gives an in-memory database's to
+// memConns for the next object. Its statements are closed.
+func (e *entity) dropConn() {
+	if e.memory != onFile && e.state != nil && e.state.guard != nil {
+		e.rt.memConns.put(e.db, e.conn, e.state.guard)
+		return
+	}
+	e.conn.Close()
+	e.db.Close()
 }
 
 // exec runs one of the runtime's own statements (transaction control), prepared once

@@ -42,6 +42,11 @@ type sqlGuard struct {
 	// dropping: the table a DROP TABLE being prepared drops (SQLite authorizes it as
 	// a DELETE of that table too, which writes no rows of changes()).
 	dropping string
+	// temp: user SQL touched the connection's temp database (a temp table, index,
+	// trigger or view), which outlives the object's database (memConns).
+	temp bool
+	// startChanges is the connection's total_changes() when the object got it.
+	startChanges int64
 }
 
 // errTxLost marks a turn or batch whose transaction is gone: the batch must be aborted.
@@ -108,6 +113,9 @@ func (g *sqlGuard) authorize(action sqlite.AuthorizerActionCode, arg1, arg2, dbN
 	if !g.user {
 		return sqlite.AuthorizerOK
 	}
+	if strings.EqualFold(dbName, "temp") {
+		g.temp = true
+	}
 	deny := func(reason string) sqlite.AuthorizerReturnCode {
 		if g.reason == "" {
 			g.reason = reason
@@ -133,6 +141,8 @@ func (g *sqlGuard) authorize(action sqlite.AuthorizerActionCode, arg1, arg2, dbN
 		if strings.EqualFold(arg2, "load_extension") {
 			return deny("load_extension is not allowed")
 		}
+	case sqlite.AuthCreateTempTable, sqlite.AuthCreateTempIndex, sqlite.AuthCreateTempTrigger, sqlite.AuthCreateTempView:
+		g.temp = true
 	case sqlite.AuthDropTable, sqlite.AuthDropTempTable:
 		g.dropping = arg1
 	case sqlite.AuthInsert, sqlite.AuthUpdate, sqlite.AuthDelete:

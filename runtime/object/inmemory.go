@@ -155,35 +155,10 @@ func wholeWALDatabase(img []byte) bool {
 
 // openInMemory opens an in-memory database holding a copy of image (a database in
 // WAL mode, or marked for memory by memoryImage), with the pragmas of openDB that apply
-// in memory (synchronous does not). The caller keeps image: SQLite copies it.
-func openInMemory(ctx context.Context, image []byte) (*sql.DB, *sql.Conn, *sqlGuard, error) {
-	db, conn, err := openConn(ctx, ":memory:")
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	img := image
-	if img[18] != 1 || img[19] != 1 {
-		img = memoryImage(append([]byte(nil), image...))
-	}
-	if err := conn.Raw(func(dc any) error {
-		s, ok := dc.(serializer)
-		if !ok {
-			return fmt.Errorf("sqlite driver cannot deserialize")
-		}
-		return s.Deserialize(img)
-	}); err != nil {
-		conn.Close()
-		db.Close()
-		return nil, nil, nil, err
-	}
-	// One Exec for the three (SQLite runs each statement of the text in turn).
-	g, err := prepareConn(ctx, db, conn, []string{
-		fmt.Sprintf("PRAGMA foreign_keys=ON; PRAGMA trusted_schema=OFF; PRAGMA max_page_count=%d", maxMemoryPages),
-	})
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	return db, conn, g, nil
+// in memory (synchronous does not), on a connection of rt.memConns when one is free.
+// The caller keeps image: SQLite copies it.
+func (rt *Runtime) openInMemory(ctx context.Context, image []byte) (*sql.DB, *sql.Conn, *sqlGuard, error) {
+	return rt.memConns.open(ctx, image)
 }
 
 // serializer is what modernc.org/sqlite's connection offers to copy a database to
@@ -274,8 +249,7 @@ func (e *entity) moveToFile() {
 	if e.state != nil {
 		e.state.closeStmts()
 	}
-	e.conn.Close()
-	e.db.Close()
+	e.dropConn()
 	e.memory = onFile
 	e.db, e.conn = db, conn
 	e.attachState(conn, g)

@@ -15,7 +15,7 @@ func TestInMemoryChangeCounter(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	db, conn, g, err := openInMemory(ctx, tpl)
+	db, conn, g, err := new(memConns).open(ctx, tpl)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -135,6 +135,7 @@ type Runtime struct {
 	template, memTemplate []byte
 	// newFiles writes the files of new objects, their durability shared (inmemory.go).
 	newFiles *durable.GroupCreator
+	memConns memConns  // connections of in-memory databases for the next objects (memconns.go)
 	ops      *opsState // catalogue, per-object metrics, operator namespaces (ops.go)
 	// seamCtx is the context of the seams' calls (Placement, Committer, Cluster) made
 	// by runners; Close cancels it (stopSeams) after Config.CloseTimeout.
@@ -239,6 +240,7 @@ func New(cfg Config) (*Runtime, error) {
 		work:        make(chan *entity),
 		newFiles:    durable.NewGroupCreator(newFilePattern),
 	}
+	rt.memConns.start()
 	if err := rt.startAlarms(); err != nil {
 		rt.newFiles.Close()
 		unlockDir(lock)
@@ -305,6 +307,7 @@ func (rt *Runtime) Close() error {
 	rt.wake.close()
 	rt.stopOps()
 	rt.newFiles.Close()
+	rt.memConns.closeAll()
 	unlockDir(rt.lock)
 	return nil
 }
