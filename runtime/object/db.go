@@ -288,7 +288,11 @@ func (e *entity) closeDB(keepInstance bool) {
 // memConns for the next object. Its statements are closed.
 func (e *entity) dropConn() {
 	if e.memory != onFile && e.state != nil && e.state.guard != nil {
-		e.rt.memConns.put(e.db, e.conn, e.state.guard)
+		changes := int64(-1)
+		if !e.state.guard.wrote {
+			changes = e.state.usage.changesSeen // nothing written since the count
+		}
+		e.rt.memConns.put(e.db, e.conn, e.state.guard, changes)
 		return
 	}
 	e.conn.Close()

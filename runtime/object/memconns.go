@@ -25,6 +25,9 @@ type memConn struct {
 	db   *sql.DB
 	conn *sql.Conn
 	g    *sqlGuard
+	// changes is the connection's total_changes() when known (no write since the
+	// object last counted its rows), else -1.
+	changes int64
 }
 
 // maxPooledConns bounds memConns; maxPooledPages bounds the database a pooled
@@ -80,9 +83,11 @@ func (p *memConns) reuse(ctx context.Context, c memConn, img []byte) error {
 	if _, err := c.conn.ExecContext(ctx, memDBPragma); err != nil {
 		return err
 	}
-	var total int64
-	if err := c.conn.QueryRowContext(ctx, "SELECT total_changes()").Scan(&total); err != nil {
-		return err
+	total := c.changes
+	if total < 0 {
+		if err := c.conn.QueryRowContext(ctx, "SELECT total_changes()").Scan(&total); err != nil {
+			return err
+		}
 	}
 	*c.g = sqlGuard{startChanges: total}
 	return nil
@@ -100,14 +105,15 @@ func (p *memConns) take() (memConn, bool) {
 }
 
 // put closes an in-memory database's connection, or keeps it for the next object
-// when it may be kept (see memConns). The caller closed its statements.
-func (p *memConns) put(db *sql.DB, conn *sql.Conn, g *sqlGuard) {
+// when it may be kept (see memConns). The caller closed its statements; changes is
+// the connection's total_changes() or -1 when not known.
+func (p *memConns) put(db *sql.DB, conn *sql.Conn, g *sqlGuard, changes int64) {
 	if !g.temp {
 		var pages int
 		if err := conn.QueryRowContext(context.Background(), "PRAGMA page_count").Scan(&pages); err == nil && pages <= maxPooledPages {
 			p.mu.Lock()
 			if p.free != nil && len(p.free) < maxPooledConns {
-				p.free = append(p.free, memConn{db, conn, g})
+				p.free = append(p.free, memConn{db, conn, g, changes})
 				p.mu.Unlock()
 				return
 			}
