@@ -44,6 +44,7 @@ func main() {
 	from := flag.Int("from", 0, "index of the first object to write (the data directory holds object-0 to object-FROM-1 already)")
 	every := flag.Int("every", 50000, "print progress every this many objects")
 	cold := flag.Int("cold", 1000, "cold activations to time after the writing phase (0: none)")
+	coldProfile := flag.String("coldprofile", "", "write a CPU profile of the cold activations to this file")
 	flag.Parse()
 	if *dir == "" {
 		d, err := os.MkdirTemp("", "bench-objects")
@@ -87,16 +88,7 @@ func main() {
 			}
 		}
 	}()
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
-		if err != nil {
-			log.Fatal(err)
-		}
-		if err := pprof.StartCPUProfile(f); err != nil {
-			log.Fatal(err)
-		}
-		defer f.Close()
-	}
+	stopProfile := startCPUProfile(*cpuProfile)
 	start := time.Now()
 	cpu0 := procCPU()
 	var wg sync.WaitGroup
@@ -121,9 +113,7 @@ func main() {
 	wg.Wait()
 	el := time.Since(start)
 	cpu := procCPU() - cpu0
-	if *cpuProfile != "" {
-		pprof.StopCPUProfile()
-	}
+	stopProfile()
 	close(stop)
 	if r := rss(); r > peak.Load() {
 		peak.Store(r)
@@ -135,7 +125,28 @@ func main() {
 	fmt.Printf("objects %d  workers %d  synchronous %s  time %.1fs  objects/s %.0f  CPU per object %v  peak RSS %d MB  open databases %d  evictions %d  GOMAXPROCS %d\n",
 		*n, *workers, *syncMode, el.Seconds(), float64(*n)/el.Seconds(), cpu/time.Duration(max(*n, 1)), peak.Load()>>20, st.OpenDatabases, st.Evictions, runtime.GOMAXPROCS(0))
 	if *cold > 0 {
+		stopProfile := startCPUProfile(*coldProfile)
 		coldActivations(rt, ns, get, *from+*n, *cold)
+		stopProfile()
+	}
+}
+
+// startCPUProfile starts a CPU profile written to path (none when path is "") and
+// returns what stops it.
+func startCPUProfile(path string) (stop func()) {
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		log.Fatal(err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
 	}
 }
 
