@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 )
 
 // GroupCreator creates files as CreateFile does (whole or absent after a crash,
@@ -13,16 +14,27 @@ import (
 // makes the data of all of them durable; they are renamed into place, and the next
 // syncfs, which also carries the next group's data, makes the renames durable. A
 // file costs no fsync of its own and a group two syncfs calls, whatever its size.
-// Elsewhere Create is CreateFile.
+// A syncfs also writes out what other programs left unsynced on the file system: when
+// one takes longer than slowSync, Create is CreateFile for the next slowPause, so a
+// backlog of someone else's writes costs new files one such round, not one per
+// file. Elsewhere Create is CreateFile.
 type GroupCreator struct {
 	pattern string
 
-	mu      sync.Mutex
-	wake    *sync.Cond
-	waiting []*creation // written, waiting for the sync of their data
-	closing bool
-	done    chan struct{}
+	mu        sync.Mutex
+	wake      *sync.Cond
+	waiting   []*creation // written, waiting for the sync of their data
+	closing   bool
+	slowUntil time.Time // Create is CreateFile until then (a slow syncfs)
+	done      chan struct{}
 }
+
+// slowSync is the syncfs duration past which GroupCreator creates files one fsync
+// each for slowPause.
+var (
+	slowSync  = 100 * time.Millisecond
+	slowPause = 5 * time.Second
+)
 
 // creation is one file of Create on its way through the loop.
 type creation struct {
@@ -50,7 +62,7 @@ func NewGroupCreator(pattern string) *GroupCreator {
 // the file appears at path whole, only after its data is durable. renamed and err
 // are as CreateFile's. After Close, Create is CreateFile.
 func (g *GroupCreator) Create(path string, data []byte) (renamed bool, err error) {
-	if !syncFSSupported {
+	if !syncFSSupported || g.syncingSlowly() {
 		return CreateFile(path, data, g.pattern)
 	}
 	f, err := writeTemp(path, data, g.pattern)
@@ -83,6 +95,13 @@ func (g *GroupCreator) Create(path string, data []byte) (renamed bool, err error
 	return c.renamed, c.err
 }
 
+// syncingSlowly reports whether the last syncfs was slow, less than slowPause ago.
+func (g *GroupCreator) syncingSlowly() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return !g.slowUntil.IsZero() && time.Now().Before(g.slowUntil)
+}
+
 // Close lets the files waiting finish and stops the goroutine; Create calls after it
 // sync each file alone.
 func (g *GroupCreator) Close() {
@@ -112,7 +131,13 @@ func (g *GroupCreator) loop() {
 		g.waiting = nil
 		g.mu.Unlock()
 
+		start := time.Now()
 		errs := syncFileSystems(written, renamed)
+		if took := time.Since(start); took > slowSync {
+			g.mu.Lock()
+			g.slowUntil = time.Now().Add(slowPause)
+			g.mu.Unlock()
+		}
 		for _, c := range renamed {
 			c.renamed, c.err = true, errs[c.dev]
 			close(c.done)
@@ -149,6 +174,9 @@ func syncFileSystems(groups ...[]*creation) map[uint64]error {
 	return errs
 }
 
+// syncFileSystem is syncFS; tests slow it down.
+var syncFileSystem = syncFS
+
 // syncFSOf syncs the file system that dir is on.
 func syncFSOf(dir string) error {
 	d, err := os.Open(dir)
@@ -156,5 +184,5 @@ func syncFSOf(dir string) error {
 		return err
 	}
 	defer d.Close()
-	return syncFS(d)
+	return syncFileSystem(d)
 }

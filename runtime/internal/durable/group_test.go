@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 )
 
 const testPattern = ".new-*.tmp"
@@ -93,6 +94,58 @@ func TestGroupCreatorAfterClose(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(path); string(b) != "late" {
 		t.Fatalf("late holds %q", b)
+	}
+}
+
+// TestGroupCreatorSlowSyncFallsBack: after a syncfs slower than slowSync (another
+// program's backlog of writes), files are created with an fsync each for slowPause,
+// then in groups again.
+func TestGroupCreatorSlowSyncFallsBack(t *testing.T) {
+	if !syncFSSupported {
+		t.Skip("no syncfs on this system: Create is CreateFile")
+	}
+	var mu sync.Mutex
+	calls, delay := 0, 50*time.Millisecond
+	defer func(f func(*os.File) error, s, p time.Duration) { syncFileSystem, slowSync, slowPause = f, s, p }(syncFileSystem, slowSync, slowPause)
+	slowSync, slowPause = 20*time.Millisecond, 300*time.Millisecond
+	syncFileSystem = func(f *os.File) error {
+		mu.Lock()
+		calls++
+		d := delay
+		mu.Unlock()
+		time.Sleep(d)
+		return syncFS(f)
+	}
+	count := func() int { mu.Lock(); defer mu.Unlock(); return calls }
+	dir := t.TempDir()
+	g := NewGroupCreator(testPattern)
+	defer g.Close()
+	create := func(name string) {
+		t.Helper()
+		if _, err := g.Create(filepath.Join(dir, name), []byte(name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	create("slow") // its two rounds are slow
+	if n := count(); n != 2 {
+		t.Fatalf("a file through the group: %d syncfs calls, want 2", n)
+	}
+	mu.Lock()
+	delay = 0
+	mu.Unlock()
+	create("alone")
+	if n := count(); n != 2 {
+		t.Fatalf("right after a slow syncfs: %d calls, want still 2 (an fsync of its own)", n)
+	}
+	time.Sleep(slowPause)
+	create("grouped")
+	if n := count(); n != 4 {
+		t.Fatalf("after the pause: %d syncfs calls, want 4 (grouped again)", n)
+	}
+	for _, name := range []string{"slow", "alone", "grouped"} {
+		if b, err := os.ReadFile(filepath.Join(dir, name)); err != nil || string(b) != name {
+			t.Fatalf("%s holds %q, %v", name, b, err)
+		}
 	}
 }
 
