@@ -215,6 +215,9 @@ func (rt *Runtime) Restore(ctx context.Context, dir string, opts RestoreOptions)
 // ReadBackupManifest reads and checks the manifest of a backup folder.
 func ReadBackupManifest(dir string) (BackupManifest, error) {
 	b, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return BackupManifest{}, fmt.Errorf("%w: restore: no backup at %s (no manifest.json)", ErrNotFound, dir)
+	}
 	if err != nil {
 		return BackupManifest{}, fmt.Errorf("object: restore: %s is not a backup: %w", dir, err)
 	}
