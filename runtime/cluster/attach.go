@@ -60,6 +60,7 @@ type host struct {
 	open map[string]*active // by hostKey
 
 	sub      *nats.Subscription // RPC requests to this node (rpc.go)
+	stats    historyStats
 	stopOnce sync.Once
 	stopped  chan struct{}
 	done     sync.WaitGroup
@@ -91,9 +92,10 @@ func (h *host) Start(rt *object.Runtime) error {
 	if err := h.startRPC(); err != nil {
 		return err
 	}
-	h.done.Add(2)
+	h.done.Add(3)
 	go h.watchLease()
 	go h.scanAlarms()
+	go h.sweepHistory()
 	return nil
 }
 

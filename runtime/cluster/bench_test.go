@@ -43,7 +43,7 @@ func BenchmarkFencedAppend(b *testing.B) {
 			page := &pageSet{pageSize: 4096, dbSize: 1, pages: map[uint32][]byte{1: make([]byte, 4096)}}
 			b.ResetTimer()
 			for b.Loop() {
-				if err := obj.appendPages(context.Background(), page); err != nil {
+				if err := obj.appendPages(context.Background(), page, false); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -30,23 +30,66 @@ type objectLog struct {
 }
 
 // tail returns the sequence and the writer's epoch of the log's last record; (0, 0)
-// for an empty log. It reads from the stream leader (the log streams do not allow
-// direct gets from followers); one that goes unanswered is sent again (reread.go).
+// for an empty log.
 func (l objectLog) tail(ctx context.Context) (seq, epoch uint64, err error) {
+	seq, r, err := l.last(ctx)
+	return seq, r.epoch, err
+}
+
+// last returns the log's last record, decoded, and its sequence (0 for an empty
+// log). It reads from the stream leader (the log streams do not allow direct gets
+// from followers); one that goes unanswered is sent again (reread.go).
+func (l objectLog) last(ctx context.Context) (uint64, record, error) {
 	m, err := reread(ctx, l.js.Options().DefaultTimeout, func(ctx context.Context) (*jetstream.RawStreamMsg, error) {
 		return l.stream.GetLastMsgForSubject(ctx, l.subject)
 	})
 	if errors.Is(err, jetstream.ErrMsgNotFound) {
-		return 0, 0, nil
+		return 0, record{}, nil
 	}
 	if err != nil {
-		return 0, 0, fmt.Errorf("cluster: log tail %s: %w", l.subject, err)
+		return 0, record{}, fmt.Errorf("cluster: log tail %s: %w", l.subject, err)
 	}
-	epoch, err = recordEpoch(m.Data)
+	r, err := decodeRecord(m.Data)
 	if err != nil {
-		return 0, 0, fmt.Errorf("cluster: log tail %s (seq %d): %w", l.subject, m.Sequence, err)
+		return 0, record{}, fmt.Errorf("cluster: log tail %s (seq %d): %w", l.subject, m.Sequence, err)
 	}
-	return m.Sequence, epoch, nil
+	return m.Sequence, r, nil
+}
+
+// next returns the log's first record at or after sequence from, from the stream
+// leader; jetstream.ErrMsgNotFound when there is none.
+func (l objectLog) next(ctx context.Context, from uint64) (*jetstream.RawStreamMsg, error) {
+	m, err := reread(ctx, l.js.Options().DefaultTimeout, func(ctx context.Context) (*jetstream.RawStreamMsg, error) {
+		return l.stream.GetMsg(ctx, from, jetstream.WithGetMsgSubject(l.subject))
+	})
+	if err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
+		err = fmt.Errorf("cluster: read %s from %d: %w", l.subject, from, err)
+	}
+	return m, err
+}
+
+// start returns the sequence a restore of the state after the record r at seq
+// starts from (record.start), 0 when the log holds no database up to it. For a
+// version 1 record it reads the log from its start for its first record that is
+// not an EPOCH record (such a log was rolled up at its last snapshot: its first
+// database record is that snapshot, or the first commit's whole image).
+func (l objectLog) start(ctx context.Context, seq uint64, r record) (uint64, error) {
+	if s, ok := r.start(seq); ok {
+		return s, nil
+	}
+	found := uint64(0)
+	errStop := errors.New("stop")
+	err := l.replay(ctx, 1, seq, func(s uint64, data []byte) error {
+		if len(data) >= recordHeaderSize && data[1] != kindEpoch {
+			found = s
+			return errStop
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errStop) {
+		return 0, err
+	}
+	return found, nil
 }
 
 // append adds rec to the log if its last record is still at sequence after (0: the
@@ -84,13 +127,14 @@ func isWrongLastSequence(err error) bool {
 		apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant)
 }
 
-// replay calls fn for every record of the log in order, up to and including the
-// record at sequence upto (which the caller knows is there: it appended it or read it
-// as the tail). It does nothing for upto 0. Each record is read from the stream
-// leader, one request each (a consumer may be placed on a replica that lags, and
-// would show records a rollup already removed): snapshots bound how many there are.
-func (l objectLog) replay(ctx context.Context, upto uint64, fn func(seq uint64, data []byte) error) error {
-	for next := uint64(1); next <= upto; {
+// replay calls fn for every record of the log in order, from the first at or after
+// sequence from up to and including the record at sequence upto (which the caller
+// knows is there: it appended it or read it as the tail). It does nothing for upto
+// 0. Each record is read from the stream leader, one request each (a consumer may be
+// placed on a replica that lags, and would show records a purge already removed):
+// snapshots bound how many a restore reads.
+func (l objectLog) replay(ctx context.Context, from, upto uint64, fn func(seq uint64, data []byte) error) error {
+	for next := max(from, 1); next <= upto; {
 		m, err := reread(ctx, l.js.Options().DefaultTimeout, func(ctx context.Context) (*jetstream.RawStreamMsg, error) {
 			return l.stream.GetMsg(ctx, next, jetstream.WithGetMsgSubject(l.subject))
 		})
@@ -111,21 +155,10 @@ func (l objectLog) replay(ctx context.Context, upto uint64, fn func(seq uint64, 
 // hasDatabase reports whether the log holds a database: a record other than EPOCH
 // records (which an owner appends before its first commit).
 func (l objectLog) hasDatabase(ctx context.Context) (bool, error) {
-	last, _, err := l.tail(ctx)
-	if err != nil || last == 0 {
+	seq, r, err := l.last(ctx)
+	if err != nil || seq == 0 {
 		return false, err
 	}
-	found := false
-	errStop := errors.New("stop")
-	err = l.replay(ctx, last, func(_ uint64, data []byte) error {
-		if len(data) >= recordHeaderSize && data[1] != kindEpoch {
-			found = true
-			return errStop
-		}
-		return nil
-	})
-	if err != nil && !errors.Is(err, errStop) {
-		return false, err
-	}
-	return found, nil
+	start, err := l.start(ctx, seq, r)
+	return start != 0, err
 }

@@ -37,11 +37,23 @@ type Config struct {
 	// LogShards is the number of log streams objects are spread over, to spread the
 	// streams' leaders over the servers (shared). Default 16.
 	LogShards int
-	// SnapshotBytes and SnapshotRecords: an object is snapshotted (and its log rolled
-	// up) once this many bytes, or records, were appended to its log since its last
-	// snapshot. A restore replays at most that much. Defaults 16 MiB and 1,000.
+	// SnapshotBytes and SnapshotRecords: an object is snapshotted once this many
+	// bytes, or records, were appended to its log since its last snapshot. A restore
+	// replays at most that much. Defaults 16 MiB and 1,000.
 	SnapshotBytes   int64
 	SnapshotRecords int
+	// HistoryRetention is how far back an object's log and snapshots are kept for
+	// point-in-time recovery (history.go): every HistorySweep, the records before an
+	// object's latest snapshot older than HistoryRetention are purged, with the
+	// blobs only they pointed at. Default DefaultHistoryRetention (7 days). Negative:
+	// no history; a snapshot rolls the log up and deletes the blobs before it at once.
+	HistoryRetention time.Duration
+	// HistorySweep is how often a node purges the logs past HistoryRetention of the
+	// objects it is the preferred node of. Default 1 hour.
+	HistorySweep time.Duration
+	// Now is the wall clock commit times are recorded on (bookmarks map a moment to
+	// a commit by them). Default time.Now.
+	Now func() time.Time
 	// RequestTimeout bounds one request to JetStream made without a deadline of its
 	// own (an append, a blob's chunk, a delete). An append that times out has an
 	// unknown outcome (ErrIndeterminate). Default 10 s.
@@ -89,6 +101,15 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.RequestTimeout == 0 {
 		c.RequestTimeout = 10 * time.Second
+	}
+	if c.HistoryRetention == 0 {
+		c.HistoryRetention = DefaultHistoryRetention
+	}
+	if c.HistorySweep <= 0 {
+		c.HistorySweep = time.Hour
+	}
+	if c.Now == nil {
+		c.Now = time.Now
 	}
 	if c.Clock == nil {
 		c.Clock = SystemClock()
@@ -308,6 +329,15 @@ func (n *Node) Close() error {
 func (n *Node) PreferredNode(namespace, id string) string {
 	return preferredNode(objectKey(namespace, id), n.members.live())
 }
+
+// DefaultHistoryRetention is how far back an object's history reaches by default.
+const DefaultHistoryRetention = 7 * 24 * time.Hour
+
+// keepsHistory reports whether the node keeps history (HistoryRetention positive).
+func (n *Node) keepsHistory() bool { return n.cfg.HistoryRetention > 0 }
+
+// now is the wall clock's time in Unix nanoseconds.
+func (n *Node) now() int64 { return n.cfg.Now().UnixNano() }
 
 // objectLog returns the log of an object key.
 func (n *Node) objectLog(key string) objectLog {

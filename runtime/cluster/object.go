@@ -39,7 +39,9 @@ const maxWarm = 1 << 16
 type objState struct {
 	claim      Claim
 	lastSeq    uint64   // the log's last record, which the local file reflects
-	snap       blobRef  // the snapshot the log starts from ("" for none)
+	lastAt     int64    // its commit time (Unix nanoseconds; 0 for a version 1 record)
+	base       uint64   // where a restore of the state at lastSeq starts (record.start)
+	snap       blobRef  // the latest snapshot ("" for none)
 	batchBlobs []string // BLOB records' blobs since that snapshot
 	sinceSnap  int64    // bytes appended since that snapshot
 	recsSince  int      // records appended since that snapshot
@@ -98,9 +100,9 @@ func (o *Object) activate(ctx context.Context, warm objState, haveWarm bool) err
 	// record: the file still reflects the log.
 	if haveWarm && warm.claim.Node == o.claim.Node && warm.lastSeq != 0 && o.fencedAfter == warm.lastSeq {
 		if _, err := os.Stat(o.path); err == nil {
-			claim, last := o.claim, o.lastSeq
+			claim, last, at := o.claim, o.lastSeq, o.lastAt
 			o.objState = warm
-			o.claim, o.lastSeq = claim, last
+			o.claim, o.lastSeq, o.lastAt = claim, last, at
 			return nil
 		}
 	}
@@ -115,19 +117,33 @@ func (o *Object) fence(ctx context.Context) error {
 		if err := backoff(ctx, attempt); err != nil {
 			return err
 		}
-		seq, epoch, err := o.log.tail(ctx)
+		seq, tail, err := o.log.last(ctx)
 		if err != nil {
 			return err
+		}
+		epoch := tail.epoch
+		if seq == 0 {
+			epoch = 0
 		}
 		switch {
 		case epoch > o.claim.Epoch:
 			return fmt.Errorf("%w: the log has epoch %d, this claim %d", ErrFenced, epoch, o.claim.Epoch)
 		case epoch == o.claim.Epoch && seq != 0:
-			o.lastSeq, o.fencedAfter = seq, 0
+			if o.base, err = o.log.start(ctx, seq, tail); err != nil {
+				return err
+			}
+			o.lastSeq, o.lastAt, o.fencedAfter = seq, tail.at, 0
 			return nil
 		}
+		var base uint64
+		if seq != 0 {
+			if base, err = o.log.start(ctx, seq, tail); err != nil {
+				return err
+			}
+		}
+		m := meta{at: max(o.n.now(), tail.at), base: base}
 		actx, cancel := context.WithTimeout(ctx, writeAttempt)
-		s, err := o.log.append(actx, encodeEpoch(o.claim.Epoch, o.claim.Node), seq, false)
+		s, err := o.log.append(actx, encodeEpoch(o.claim.Epoch, o.claim.Node, m), seq, false)
 		cancel()
 		if errors.Is(err, ErrFenced) {
 			continue // the previous owner squeezed in a last record: read the tail again
@@ -138,7 +154,7 @@ func (o *Object) fence(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		o.lastSeq, o.fencedAfter = s, seq
+		o.lastSeq, o.lastAt, o.base, o.fencedAfter = s, m.at, base, seq
 		return nil
 	}
 	return fmt.Errorf("cluster: fence %s: the log kept moving", o.log.subject)
@@ -184,7 +200,7 @@ func (o *Object) Commit(ctx context.Context, commit func() error) error {
 	if ps.empty() {
 		return nil // a read-only batch
 	}
-	if err := o.appendPages(ctx, ps); err != nil {
+	if err := o.appendPages(ctx, ps, o.needBase); err != nil {
 		o.broken = err
 		return err
 	}
@@ -221,8 +237,10 @@ func (o *Object) Close() {
 // appendPages appends one batch's pages after the last record: inline as a FRAMES
 // record when it fits in a message, else as a blob in the object store and a BLOB
 // record pointing at it (a blob whose record is rejected is an orphan nobody reads).
-func (o *Object) appendPages(ctx context.Context, ps *pageSet) error {
-	rec := encodeFrames(o.claim.Epoch, ps)
+// full: ps is the whole database (a restore starts from it).
+func (o *Object) appendPages(ctx context.Context, ps *pageSet, full bool) error {
+	m := meta{at: o.now(), base: o.base, full: full}
+	rec := encodeFrames(o.claim.Epoch, ps, m)
 	size := int64(len(rec))
 	var blobName string
 	if len(rec) > o.n.maxRecord {
@@ -231,7 +249,7 @@ func (o *Object) appendPages(ctx context.Context, ps *pageSet) error {
 		if err != nil {
 			return fmt.Errorf("cluster: store a %d-byte batch: %w", len(rec), err)
 		}
-		rec = encodeBlob(kindBlob, o.claim.Epoch, ref)
+		rec = encodeBlob(kindBlob, o.claim.Epoch, ref, m)
 	}
 	seq, err := o.log.append(ctx, rec, o.lastSeq, false)
 	if err != nil {
@@ -240,7 +258,10 @@ func (o *Object) appendPages(ctx context.Context, ps *pageSet) error {
 		}
 		return err
 	}
-	o.lastSeq = seq
+	o.lastSeq, o.lastAt = seq, m.at
+	if full {
+		o.base = seq
+	}
 	o.sinceSnap += size
 	o.recsSince++
 	if blobName != "" {
@@ -248,3 +269,7 @@ func (o *Object) appendPages(ctx context.Context, ps *pageSet) error {
 	}
 	return nil
 }
+
+// now is the commit time of the next record: the node's wall clock, never before the
+// log's last record.
+func (o *Object) now() int64 { return max(o.n.now(), o.lastAt) }

@@ -66,7 +66,7 @@ func logRecords(t testing.TB, n *Node, namespace, id string) []byte {
 		t.Fatal(err)
 	}
 	var kinds []byte
-	err = l.replay(testContext(t), last, func(_ uint64, data []byte) error {
+	err = l.replay(testContext(t), 1, last, func(_ uint64, data []byte) error {
 		r, err := decodeRecord(data)
 		kinds = append(kinds, r.kind)
 		return err

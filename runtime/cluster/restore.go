@@ -13,26 +13,66 @@ import (
 )
 
 // restore rebuilds the object's database file from its log, up to the record at
-// o.lastSeq: the snapshot the log starts from, then every FRAMES and BLOB record
-// after it, applied in order. The result is written under a temporary name, synced
-// and checked with PRAGMA integrity_check before it replaces the file at o.path (its
-// stale -wal and -shm files removed first); a failed restore replaces nothing. A log
-// with no database in it (only EPOCH records) leaves no file at o.path.
+// o.lastSeq: the latest snapshot before it (or the first commit's whole image: the
+// record o.base names), then every FRAMES and BLOB record after it, applied in
+// order; the records before that base (the history kept, history.go) are not read.
+// The result is written under a temporary name, synced and checked with PRAGMA
+// integrity_check before it replaces the file at o.path (its stale -wal and -shm
+// files removed first); a failed restore replaces nothing. A log with no database in
+// it (only EPOCH records) leaves no file at o.path.
 func (o *Object) restore(ctx context.Context) error {
 	if err := os.MkdirAll(filepath.Dir(o.path), 0o755); err != nil {
 		return err
 	}
+	st := objState{claim: o.claim, lastSeq: o.lastSeq, lastAt: o.lastAt, base: o.base}
+	if o.base == 0 {
+		o.objState, o.needBase = st, true
+		return removeDatabase(o.path)
+	}
 	tmp := o.path + ".restore"
-	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+	defer os.Remove(tmp)
+	b, err := o.n.build(ctx, o.log, o.base, o.lastSeq, tmp)
 	if err != nil {
+		return fmt.Errorf("cluster: restore %s: %w", o.key, err)
+	}
+	st.snap, st.batchBlobs, st.sinceSnap, st.recsSince = b.snap, b.batchBlobs, b.sinceSnap, b.recsSince
+	if err := removeDatabase(o.path); err != nil {
 		return err
 	}
-	defer os.Remove(tmp)
+	if err := os.Rename(tmp, o.path); err != nil {
+		return err
+	}
+	if err := durable.SyncDir(filepath.Dir(o.path)); err != nil {
+		return err
+	}
+	o.objState = st
+	return nil
+}
+
+// built is what build read of a log.
+type built struct {
+	snap       blobRef
+	batchBlobs []string
+	sinceSnap  int64
+	recsSince  int
+}
+
+// build writes to a new file at path the database as it is after the log's record
+// at upto, from the record at from (where a restore of that state starts, not 0):
+// the whole database there, then every FRAMES and BLOB record after it, applied in
+// order. The file is synced and checked with PRAGMA integrity_check. A record that
+// is missing (purged), malformed or out of order fails with ErrCorrupt or an error
+// naming it.
+func (n *Node) build(ctx context.Context, log objectLog, from, upto uint64, path string) (built, error) {
+	var st built
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return st, err
+	}
 	defer f.Close()
-	st := objState{claim: o.claim, lastSeq: o.lastSeq}
 	haveDB := false
 	var lastEpoch uint64
-	err = o.log.replay(ctx, o.lastSeq, func(seq uint64, data []byte) error {
+	err = log.replay(ctx, from, upto, func(seq uint64, data []byte) error {
 		r, err := decodeRecord(data)
 		if err != nil {
 			return fmt.Errorf("%w: record %d: %v", ErrCorrupt, seq, err)
@@ -41,9 +81,15 @@ func (o *Object) restore(ctx context.Context) error {
 			return fmt.Errorf("%w: record %d has epoch %d after epoch %d", ErrCorrupt, seq, r.epoch, lastEpoch)
 		}
 		lastEpoch = r.epoch
+		if !haveDB && seq == from && r.kind == kindEpoch {
+			return fmt.Errorf("%w: record %d, where the database should start, is an EPOCH record", ErrCorrupt, seq)
+		}
+		if !haveDB && r.kind != kindEpoch && seq != from {
+			return fmt.Errorf("%w: record %d, where the database should start, is missing", ErrCorrupt, from)
+		}
 		switch r.kind {
 		case kindSnap:
-			if err := o.n.fetchBlob(ctx, r.blob, func() (io.Writer, error) {
+			if err := n.fetchBlob(ctx, r.blob, func() (io.Writer, error) {
 				if _, err := f.Seek(0, io.SeekStart); err != nil {
 					return nil, err
 				}
@@ -51,7 +97,7 @@ func (o *Object) restore(ctx context.Context) error {
 			}); err != nil {
 				return err
 			}
-			st.snap, st.batchBlobs, st.sinceSnap, st.recsSince = r.blob, nil, 0, 0
+			st = built{snap: r.blob}
 			haveDB = true
 		case kindFrames:
 			st.sinceSnap += int64(len(data))
@@ -60,7 +106,7 @@ func (o *Object) restore(ctx context.Context) error {
 			return r.pages.apply(f)
 		case kindBlob:
 			var buf bytes.Buffer
-			if err := o.n.fetchBlob(ctx, r.blob, func() (io.Writer, error) {
+			if err := n.fetchBlob(ctx, r.blob, func() (io.Writer, error) {
 				buf.Reset()
 				return &buf, nil
 			}); err != nil {
@@ -79,29 +125,18 @@ func (o *Object) restore(ctx context.Context) error {
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("cluster: restore %s: %w", o.key, err)
+		return st, err
 	}
 	if !haveDB {
-		o.objState, o.needBase = st, true
-		return removeDatabase(o.path)
+		return st, fmt.Errorf("%w: no database in records %d to %d", ErrCorrupt, from, upto)
 	}
 	if err := f.Sync(); err != nil {
-		return err
+		return st, err
 	}
-	if err := integrityCheck(ctx, tmp); err != nil {
-		return fmt.Errorf("cluster: restore %s: %w", o.key, err)
+	if err := integrityCheck(ctx, path); err != nil {
+		return st, err
 	}
-	if err := removeDatabase(o.path); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, o.path); err != nil {
-		return err
-	}
-	if err := durable.SyncDir(filepath.Dir(o.path)); err != nil {
-		return err
-	}
-	o.objState = st
-	return nil
+	return st, nil
 }
 
 // removeDatabase deletes a database file and its -wal and -shm files. The log goes

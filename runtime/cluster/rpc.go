@@ -55,6 +55,10 @@ type rpcRequest struct {
 	TimeoutMS int64 `json:"timeout_ms"`
 	// Chain is object.CallChain of the caller: the objects waiting for this call.
 	Chain []string `json:"chain,omitempty"`
+	// Op, when set, is an operator's request rather than a method call
+	// (opRestoreBookmark: Arg is the bookmark), sent through Hops nodes so far.
+	Op   string `json:"op,omitempty"`
+	Hops int    `json:"hops,omitempty"`
 }
 
 type rpcReply struct {
@@ -89,6 +93,7 @@ var sentinels = []struct {
 	{"timeout", object.ErrTimeout},
 	{"closed", object.ErrClosed},
 	{"too_large", object.ErrTooLarge},
+	{"invalid_argument", object.ErrInvalidArgument},
 	{"deadline", context.DeadlineExceeded},
 	{"canceled", context.Canceled},
 }
@@ -169,6 +174,11 @@ func (h *host) serveRPC(m *nats.Msg) {
 	}
 	ctx, cancel := context.WithTimeout(object.WithCallChain(context.Background(), req.Chain), timeout)
 	defer cancel()
+	if req.Op == opRestoreBookmark {
+		res, err := h.serveRestore(ctx, req)
+		h.reply(m, res, err)
+		return
+	}
 	res, err := h.rt.InvokeHere(ctx, req.Namespace, req.ID, req.Name, req.Named, req.Method, req.Arg)
 	h.reply(m, res, err)
 }

@@ -8,10 +8,12 @@ import (
 )
 
 // Snapshot stores the whole database in the object store and appends a SNAP record
-// pointing at it, with a rollup: the log then starts at the snapshot, so a restore
-// replays only what came after it. The SNAP append is fenced like every other (a
-// replaced owner's snapshot is rejected and its blob deleted). Blobs the rolled-up
-// records pointed at are deleted afterwards.
+// pointing at it: a restore starts from it and replays only what came after it. The
+// records and blobs before it stay, as the object's history, until the retention
+// sweep purges them (history.go); without history (HistoryRetention negative) the
+// SNAP is appended with a rollup, so the log starts at it, and the blobs the
+// rolled-up records pointed at are deleted afterwards. The SNAP append is fenced like
+// every other (a replaced owner's snapshot is rejected and its blob deleted).
 //
 // It must run between batches, with the object's own connection idle: it
 // checkpoints the log into the database file (and truncates the log) on a connection
@@ -46,7 +48,8 @@ func (o *Object) Snapshot(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("cluster: store snapshot: %w", err)
 	}
-	seq, err := o.log.append(ctx, encodeBlob(kindSnap, o.claim.Epoch, ref), o.lastSeq, true)
+	at := o.now()
+	seq, err := o.log.append(ctx, encodeBlob(kindSnap, o.claim.Epoch, ref, meta{at: at, base: o.base}), o.lastSeq, !o.n.keepsHistory())
 	if err != nil {
 		if errors.Is(err, ErrFenced) || errors.Is(err, ErrIndeterminate) {
 			o.broken = err // replaced, or the log's tail is unknown
@@ -60,7 +63,9 @@ func (o *Object) Snapshot(ctx context.Context) error {
 	if o.snap.name != "" {
 		garbage = append(garbage, o.snap.name)
 	}
-	o.lastSeq, o.snap, o.batchBlobs, o.sinceSnap, o.recsSince = seq, ref, nil, 0, 0
-	o.n.deleteBlobs(garbage...)
+	o.lastSeq, o.lastAt, o.base, o.snap, o.batchBlobs, o.sinceSnap, o.recsSince = seq, at, seq, ref, nil, 0, 0
+	if !o.n.keepsHistory() {
+		o.n.deleteBlobs(garbage...)
+	}
 	return nil
 }

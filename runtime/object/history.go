@@ -16,7 +16,9 @@ import (
 // (the default): no history is kept. With a History, the runtime checkpoints an
 // object's log only through it (wal_autocheckpoint is 0 on the object's connection),
 // so that every commit is archived before it leaves the log. Not in cluster mode,
-// where the object's fenced log is its history.
+// where the object's fenced log is its history: there a Cluster that implements
+// History (package cluster's does) serves the same calls, and its Open is never
+// called.
 type History interface {
 	// Open is called once an object's database opened, before its first turn, with
 	// the connection idle; checkpoint checkpoints its log (RESTART) on that
@@ -77,12 +79,27 @@ func (rt *Runtime) openHistory(ctx context.Context, ns string, id ID, path strin
 	return oh
 }
 
-// history returns the runtime's History, or an error saying there is none.
+// history returns the runtime's History (in cluster mode, the Cluster's), or an
+// error saying there is none.
 func (rt *Runtime) history() (History, error) {
-	if rt.cfg.History == nil || rt.cfg.Cluster != nil {
+	if rt.cfg.Cluster != nil {
+		if h, ok := rt.cfg.Cluster.(History); ok {
+			return h, nil
+		}
+		return nil, fmt.Errorf("%w: point-in-time recovery is off (the cluster keeps no history)", ErrInvalidArgument)
+	}
+	if rt.cfg.History == nil {
 		return nil, fmt.Errorf("%w: point-in-time recovery is off (no history is kept)", ErrInvalidArgument)
 	}
 	return rt.cfg.History, nil
+}
+
+// RestoreElsewhere is what a Cluster that keeps history implements so that an
+// operator's restore of an object another node serves runs on that node (which
+// holds the object, closes its sockets and commits the restored state): it sends
+// RestoreBookmark there and returns its undo bookmark.
+type RestoreElsewhere interface {
+	RestoreBookmarkOn(ctx context.Context, to *ElsewhereError, namespace string, id ID, bookmark string) (string, error)
 }
 
 // historyObject checks an operator's reference to an object with history.
@@ -140,10 +157,18 @@ func (rt *Runtime) RestoreBookmark(ctx context.Context, ns string, id ID, bookma
 	if err != nil {
 		return "", err
 	}
-	if _, err := os.Lstat(dst); errors.Is(err, fs.ErrNotExist) {
+	if cl := rt.cfg.Cluster; cl != nil {
+		if !cl.Exists(ns, id) {
+			return "", fmt.Errorf("%w: object %s/%s has no database", ErrNotFound, ns, id)
+		}
+	} else if _, err := os.Lstat(dst); errors.Is(err, fs.ErrNotExist) {
 		return "", fmt.Errorf("%w: object %s/%s has no database", ErrNotFound, ns, id)
 	}
 	_, release, err := rt.hold(ctx, c, id)
+	var elsewhere *ElsewhereError
+	if re, ok := rt.cfg.Cluster.(RestoreElsewhere); ok && errors.As(err, &elsewhere) {
+		return re.RestoreBookmarkOn(ctx, elsewhere, ns, id, bookmark)
+	}
 	if err != nil {
 		return "", err
 	}

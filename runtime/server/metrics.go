@@ -83,8 +83,11 @@ func (s *Server) metrics() []Metric {
 		g("warren_connections_open", "TCP connections open (HTTP and WebSocket).", func() float64 { return float64(s.connStats().open) }),
 		c("warren_connections_refused_total", "TCP connections refused by the per-address limit.", func() float64 { return float64(s.connStats().refused) }),
 	}
-	if h, ok := s.rt.Config().History.(interface{ Bytes() int64 }); ok {
+	if h, ok := s.rt.Config().History.(interface{ Bytes() int64 }); ok && s.rt.Config().Cluster == nil {
 		out = append(out, g("warren_history_bytes", "Bytes the point-in-time history (-history) takes on disk, as of its last retention sweep and the writes since.", func() float64 { return float64(h.Bytes()) }))
+	}
+	if h, ok := s.rt.Config().Cluster.(interface{ HistoryBytes() int64 }); ok {
+		out = append(out, g("warren_history_bytes", "Bytes the cluster's point-in-time history takes (objects' logs and snapshots, one replica), as of the node's last read (every 30 s).", func() float64 { return float64(h.HistoryBytes()) }))
 	}
 	if s.route != nil {
 		out = append(out,
