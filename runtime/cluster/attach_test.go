@@ -499,9 +499,9 @@ func TestRuntimeSnapshotsAndExists(t *testing.T) {
 		}
 	}
 	id := r.ns.IDFromName("s")
-	kinds := logRecords(t, r.n, "ledger", id.String())
+	kinds := restoreRecords(t, r.n, "ledger", id.String())
 	if kinds[0] != kindSnap || len(kinds) > 5 {
-		t.Fatalf("log %q after 12 commits with SnapshotRecords 5: want a SNAP first, at most 4 records after it", kinds)
+		t.Fatalf("restore reads %q after 12 commits with SnapshotRecords 5: want a SNAP first, at most 4 records after it", kinds)
 	}
 	if !other.ns.Exists("s") || other.ns.Exists("never-made") {
 		t.Fatal("Exists on a node that never had the object")

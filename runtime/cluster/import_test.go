@@ -36,8 +36,8 @@ func TestImport(t *testing.T) {
 	if err != nil || !imported {
 		t.Fatalf("Import: %v, %v", imported, err)
 	}
-	if kinds := logRecords(t, n, "imp", "one"); string(kinds) != string([]byte{kindSnap}) {
-		t.Fatalf("log after the import: %q, want one SNAP", kinds)
+	if kinds := restoreRecords(t, n, "imp", "one"); string(kinds) != string([]byte{kindSnap}) {
+		t.Fatalf("a restore after the import reads %q, want one SNAP", kinds)
 	}
 	e, err := n.a.alarms.Get(ctx, objectKey("imp", "one"))
 	var entry alarmEntry

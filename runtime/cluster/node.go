@@ -151,6 +151,7 @@ type Node struct {
 	// every renewal does while the nodes bucket has no leader); counts them
 	failRenew    atomic.Bool
 	failedRenews atomic.Int32
+	replayed     atomic.Int64 // records read to build a database (restore.go), for tests
 	closeOnce    sync.Once
 	closeErr     error
 

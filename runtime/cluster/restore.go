@@ -73,6 +73,7 @@ func (n *Node) build(ctx context.Context, log objectLog, from, upto uint64, path
 	haveDB := false
 	var lastEpoch uint64
 	err = log.replay(ctx, from, upto, func(seq uint64, data []byte) error {
+		n.replayed.Add(1)
 		r, err := decodeRecord(data)
 		if err != nil {
 			return fmt.Errorf("%w: record %d: %v", ErrCorrupt, seq, err)
