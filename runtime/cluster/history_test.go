@@ -78,6 +78,7 @@ func TestHistoryRestoreToMoments(t *testing.T) {
 	b := startRuntime(t, c, 1, cfg("hist-b"))
 	ctx := testContext(t)
 	const turns = 1000
+	startTurns := time.Now()
 	t0 := wall.Now()
 	at := func(i int) time.Time { return t0.Add(time.Duration(i) * time.Second) }
 	for i := range turns {
@@ -86,6 +87,7 @@ func TestHistoryRestoreToMoments(t *testing.T) {
 			t.Fatalf("turn %d: %v", i, err)
 		}
 	}
+	t.Logf("%d turns in %v", turns, time.Since(startTurns))
 	wall.Set(at(turns + 100)) // restores commit after every moment asked for
 	id := a.ns.IDFromName("h")
 	key := objectKey("ledger", id.String())
@@ -115,6 +117,8 @@ func TestHistoryRestoreToMoments(t *testing.T) {
 		t.Fatalf("history usage: %d, %v", used, err)
 	}
 
+	startRestores := time.Now()
+	defer func() { t.Logf("restores in %v", time.Since(startRestores)) }()
 	rng := rand.New(rand.NewPCG(21, 3))
 	var undo string
 	var last, previous int
