@@ -20,21 +20,36 @@ func (h *handler) routes() {
 	m.HandleFunc("POST "+Prefix+"login", h.handleLogin)
 	m.HandleFunc("POST "+Prefix+"logout", h.handleLogout)
 	api := Prefix + "api/"
+	// In cluster mode a node's files are copies of the objects' logs: the routes that
+	// read or change them answer 501 (nodeOnly); history (bookmarks, restores), which
+	// works on the logs from any node, and this node's namespaces and stats are served.
 	m.HandleFunc("GET "+api+"namespaces", h.authed(h.handleNamespaces))
-	m.HandleFunc("GET "+api+"objects/{ns}", h.authed(h.handleList))
-	m.HandleFunc("GET "+api+"objects/{ns}/{ref}", h.authed(h.handleInspect))
-	m.HandleFunc("DELETE "+api+"objects/{ns}/{ref}", h.authed(h.handleDelete))
-	m.HandleFunc("GET "+api+"objects/{ns}/{ref}/kv", h.authed(h.handleKV))
-	m.HandleFunc("POST "+api+"objects/{ns}/{ref}/sql", h.authed(h.handleSQL))
-	m.HandleFunc("GET "+api+"objects/{ns}/{ref}/export", h.authed(h.handleExport))
+	m.HandleFunc("GET "+api+"objects/{ns}", h.authed(h.nodeOnly(h.handleList)))
+	m.HandleFunc("GET "+api+"objects/{ns}/{ref}", h.authed(h.nodeOnly(h.handleInspect)))
+	m.HandleFunc("DELETE "+api+"objects/{ns}/{ref}", h.authed(h.nodeOnly(h.handleDelete)))
+	m.HandleFunc("GET "+api+"objects/{ns}/{ref}/kv", h.authed(h.nodeOnly(h.handleKV)))
+	m.HandleFunc("POST "+api+"objects/{ns}/{ref}/sql", h.authed(h.nodeOnly(h.handleSQL)))
+	m.HandleFunc("GET "+api+"objects/{ns}/{ref}/export", h.authed(h.nodeOnly(h.handleExport)))
 	m.HandleFunc("GET "+api+"objects/{ns}/{ref}/bookmark", h.authed(h.handleBookmark))
 	m.HandleFunc("POST "+api+"objects/{ns}/{ref}/restore-bookmark", h.authed(h.handleRestoreBookmark))
-	m.HandleFunc("POST "+api+"backup", h.authed(h.handleBackup))
-	m.HandleFunc("POST "+api+"restore", h.authed(h.handleRestore))
+	m.HandleFunc("POST "+api+"backup", h.authed(h.nodeOnly(h.handleBackup)))
+	m.HandleFunc("POST "+api+"restore", h.authed(h.nodeOnly(h.handleRestore)))
 	m.HandleFunc("GET "+api+"stats", h.authed(h.handleStats))
 	m.HandleFunc(api, h.authed(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such admin API route: "+r.Method+" "+r.URL.Path)
 	}))
+}
+
+// nodeOnly refuses a route in cluster mode with 501: it works on this node's copy
+// of an object (a cache of its log there, stale or absent on a node that does not
+// own it), so it would answer or change the wrong thing.
+func (h *handler) nodeOnly(next http.HandlerFunc) http.HandlerFunc {
+	if h.rt.Config().Cluster == nil {
+		return next
+	}
+	return func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotImplemented, "not available in cluster mode: this operation works on one node's copy of an object; bookmarks and restore-bookmark work from any node")
+	}
 }
 
 // maxRequestBody bounds a JSON request body of the API.

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -377,6 +378,9 @@ func (n *Node) SweepHistory(ctx context.Context) (int, error) {
 	}
 	cutoff := n.now() - n.cfg.HistoryRetention.Nanoseconds()
 	live := n.members.live()
+	if !slices.Contains(live, n.cfg.Name) { // the cache may not show this node yet
+		live = append(live, n.cfg.Name)
+	}
 	total := 0
 	var firstErr error
 	for shard, st := range n.a.logs {

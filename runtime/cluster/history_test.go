@@ -4,7 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -14,6 +17,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/warrenhq/warren/runtime/admin"
 	"github.com/warrenhq/warren/runtime/object"
 )
 
@@ -213,6 +217,7 @@ func joinAbrupt(t testing.TB, c *testCluster, i int, cfg Config) (*Node, func())
 // restorable exactly, on the new owner; the log's history is consistent (every
 // record decodes, epochs never go back, times never go back).
 func TestHistoryRestoreAfterOwnerLoss(t *testing.T) {
+	t.Parallel() // waits for a lease to run out, as TestRuntimeZombieCommitRefused does
 	c := sharedCluster(t)
 	wall := newWallClock()
 	cfg := func(name string) Config {
@@ -410,5 +415,150 @@ func TestHistoryPurge(t *testing.T) {
 	got, _ := os.ReadFile(path)
 	if !slices.Equal(got, want) {
 		t.Fatal("restore after the purges differs from the committed state")
+	}
+}
+
+// A log written before records carried times and bases (version 1, rolled up at its
+// snapshot) still restores: the new owner reads it from its start, and the records
+// it appends after it (version 2) name that start, so later restores find it.
+func TestHistoryVersion1Log(t *testing.T) {
+	c := sharedCluster(t)
+	n := join(t, c, 0, testConfig("hist-v1"))
+	ctx := testContext(t)
+	// The old owner's records: its EPOCH, then its first commit's whole image.
+	src := filepath.Join(t.TempDir(), "old.sqlite")
+	db := openObjectDB(t, src)
+	mustExec(t, db, `CREATE TABLE kv (k INTEGER PRIMARY KEY, v TEXT)`)
+	mustExec(t, db, `INSERT INTO kv VALUES (1, 'old')`)
+	db.Close()
+	if done, err := checkpointTruncate(ctx, src); err != nil || !done {
+		t.Fatal(done, err)
+	}
+	var cur walCursor
+	image, err := cur.fullImage(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := n.objectLog(objectKey("v1", "obj"))
+	s1, err := l.append(ctx, toV1(encodeEpoch(1, "old", meta{})), 0, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s2, err := l.append(ctx, toV1(encodeFrames(1, image, meta{})), s1, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := activate(t, n, "v1", "obj")
+	if a.obj.base != s2 {
+		t.Fatalf("the restore of a version 1 log starts at %d, want its FRAMES record %d", a.obj.base, s2)
+	}
+	if err := a.commitSQL(t, `INSERT INTO kv VALUES (2, 'new')`); err != nil {
+		t.Fatal(err)
+	}
+	a.close(t)
+	n.mu.Lock()
+	delete(n.warm, objectKey("v1", "obj"))
+	n.mu.Unlock()
+	b := activate(t, n, "v1", "obj")
+	defer b.close(t)
+	var k int
+	if err := b.db.QueryRow(`SELECT count(*) FROM kv`).Scan(&k); err != nil || k != 2 {
+		t.Fatalf("restored %d rows (%v), want the old and the new", k, err)
+	}
+	if _, err := n.CurrentBookmark(ctx, "v1", "obj"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The retention sweep purges the history past HistoryRetention of the objects this
+// node is the preferred node of.
+func TestHistorySweep(t *testing.T) {
+	c := sharedCluster(t)
+	// Times far before every other test's, so that this node's sweep purges no one
+	// else's log.
+	wall := &wallClock{now: time.Unix(1_000_000_000, 0)}
+	cfg := testConfig("hist-sweep")
+	cfg.Now, cfg.HistoryRetention = wall.Now, time.Hour
+	n := join(t, c, 2, cfg)
+	waitFor(t, 10*time.Second, "the node in its member cache", func() bool { return slices.Contains(n.members.live(), n.Name()) })
+	live := n.members.live()
+	id := ""
+	for i := 0; id == "" && i < 10000; i++ {
+		if k := fmt.Sprintf("obj-%d", i); preferredNode(objectKey("sweep", k), live) == n.Name() {
+			id = k
+		}
+	}
+	a := activate(t, n, "sweep", id)
+	mustExec(t, a.db, `CREATE TABLE kv (k INTEGER PRIMARY KEY)`)
+	t0 := wall.Now()
+	for i := range 6 {
+		wall.Set(t0.Add(time.Duration(i) * time.Minute))
+		if err := a.commitSQL(t, fmt.Sprintf(`INSERT INTO kv VALUES (%d)`, i)); err != nil {
+			t.Fatal(err)
+		}
+		if i == 3 {
+			if err := a.obj.Snapshot(testContext(t)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	a.close(t)
+	ctx := testContext(t)
+	before := firstRecord(t, n, "sweep", id)
+	wall.Set(t0.Add(time.Hour + 4*time.Minute)) // the snapshot (3 min) is past retention
+	if _, err := n.SweepHistory(ctx); err != nil {
+		t.Fatal(err)
+	}
+	after := firstRecord(t, n, "sweep", id)
+	if start := restoreStart(t, n, "sweep", id); after != start || after == before {
+		t.Fatalf("after the sweep the log starts at %d (was %d), want the snapshot at %d", after, before, start)
+	}
+}
+
+// The operator's path (admin API, as the warren CLI uses it) works on a node that
+// does not own the object: the bookmark is read from the log there, the restore is
+// sent to the owner; the routes that work on one node's copy answer 501.
+func TestHistoryAdminFromAnyNode(t *testing.T) {
+	c := sharedCluster(t)
+	wall := newWallClock()
+	cfg := func(name string) Config {
+		cfg := testConfig(name)
+		cfg.Now = wall.Now
+		return cfg
+	}
+	a := startRuntime(t, c, 1, cfg("hist-adm-a"))
+	b := startRuntime(t, c, 2, cfg("hist-adm-b"))
+	ctx := testContext(t)
+	t0 := wall.Now()
+	for i := range 5 {
+		wall.Set(t0.Add(time.Duration(i) * time.Second))
+		if _, err := a.add(ctx, "adm", i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wall.Set(t0.Add(time.Minute))
+	const token = "0123456789abcdef0123"
+	h, err := admin.New(b.rt, admin.Config{Token: token})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	cl := &admin.Client{BaseURL: srv.URL, Token: token}
+	id := a.ns.IDFromName("adm").String()
+	bm, err := cl.Bookmark(ctx, "ledger", id, t0.Add(2500*time.Millisecond))
+	if err != nil || bm.HistoryBytes <= 0 {
+		t.Fatalf("bookmark through the admin API of a node that does not own the object: %+v, %v", bm, err)
+	}
+	res, err := cl.RestoreBookmark(ctx, "ledger", id, bm.Bookmark)
+	if err != nil || res.Undo == "" {
+		t.Fatalf("restore through the admin API of a node that does not own the object: %+v, %v", res, err)
+	}
+	if got := b.entries(t, "adm"); !slices.Equal(got, upTo(2)) {
+		t.Fatalf("after the restore: %v, want turns 0 to 2", got)
+	}
+	var apiErr *admin.APIError
+	if _, err := cl.List(ctx, "ledger", object.ObjectListOptions{}); !errors.As(err, &apiErr) || apiErr.Status != http.StatusNotImplemented {
+		t.Fatalf("listing in cluster mode: %v, want 501", err)
 	}
 }

@@ -144,9 +144,6 @@ func joinCluster(ctx context.Context, app *App, f ClusterFlags, ln net.Addr, log
 	if err := f.check(ln, app.Runtime.DataDir); err != nil {
 		return nil, fmt.Errorf("%w: %v", errUsage, err)
 	}
-	if app.Server.Admin.Token != "" {
-		return nil, fmt.Errorf("%w: the admin API (-admin-token-file, WARREN_ADMIN_TOKEN) is not available in cluster mode yet: its deletes and restores do not go through the cluster", errUsage)
-	}
 	r, leave, err := app.Cluster.Join(ctx, f, &app.Runtime, log)
 	if err != nil {
 		return nil, fmt.Errorf("cluster: %w", err)
