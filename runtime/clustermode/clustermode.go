@@ -95,7 +95,7 @@ func (c Cluster) joinNode(ctx context.Context, f server.ClusterFlags, log *slog.
 	if nc, stopNATS, err = connect(f, log); err != nil {
 		return nil, nil, nil, err
 	}
-	cfg := cluster.Config{Name: f.Node, Addr: f.Advertise, Region: f.Region, LeaseTTL: c.LeaseTTL, Logger: log}
+	cfg := cluster.Config{Name: f.Node, Addr: f.Advertise, Region: f.Region, LeaseTTL: c.LeaseTTL, HistoryRetention: f.History, Logger: log}
 	for {
 		node, err = clusterJoin(jctx, nc, cfg)
 		if err == nil || errors.Is(err, cluster.ErrInvalidConfig) || errors.Is(err, cluster.ErrConfigMismatch) || jctx.Err() != nil {

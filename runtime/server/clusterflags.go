@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"time"
 
 	"github.com/warrenhq/warren/runtime/object"
 )
@@ -32,6 +33,10 @@ type ClusterFlags struct {
 	// Dir (-cluster-dir) is the embedded NATS server's store. Default: the data
 	// directory's path with -nats appended.
 	Dir string
+	// History (-history) is how long the objects' logs keep their history for
+	// point-in-time recovery: 0 for the cluster's default (7 days), negative for
+	// none.
+	History time.Duration
 }
 
 // Cluster starts cluster mode for Run; package clustermode implements it. A binary

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/warrenhq/warren/runtime/object"
 	"github.com/warrenhq/warren/runtime/server"
@@ -61,7 +62,19 @@ func TestRunClusterFlags(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "cluster: unexpected EOF") {
 		t.Fatalf("join error: %v", err)
 	}
-	if len(got.Peers) != 2 || got.Node != "n2" || got.Region != "eu" || got.Dir != data+"-nats" || !strings.HasPrefix(got.Advertise, "127.0.0.1:") || strings.HasSuffix(got.Advertise, ":0") {
+	if len(got.Peers) != 2 || got.Node != "n2" || got.Region != "eu" || got.Dir != data+"-nats" || !strings.HasPrefix(got.Advertise, "127.0.0.1:") || strings.HasSuffix(got.Advertise, ":0") || got.History != 0 {
 		t.Fatalf("flags reached Join as %+v", got)
+	}
+	// -history sets the retention of the cluster's history; off keeps none.
+	for in, want := range map[string]time.Duration{"3d": 72 * time.Hour, "off": -1} {
+		if err := run(clustered, "-nats-url", "nats://x", "-node", "n1", "-history", in); err == nil || !strings.Contains(err.Error(), "cluster: unexpected EOF") {
+			t.Fatalf("-history %s: %v", in, err)
+		}
+		if got.History != want {
+			t.Errorf("-history %s reached Join as %v, want %v", in, got.History, want)
+		}
+	}
+	if err := run(clustered, "-nats-url", "nats://x", "-node", "n1", "-history", "forever"); err == nil || !strings.HasPrefix(err.Error(), "usage") {
+		t.Errorf("-history forever in cluster mode: %v, want a usage error", err)
 	}
 }

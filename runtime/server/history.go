@@ -29,6 +29,19 @@ func openHistory(value, dataDir string, clustered bool, log *slog.Logger) (*hist
 	return history.New(history.Config{Dir: filepath.Join(dataDir, historyDir), Retention: retention, Logger: log})
 }
 
+// clusterRetention reads -history in cluster mode, where the objects' logs are their
+// history: "" is the cluster's default (ClusterFlags.History 0: 7 days), "0" and
+// "off" keep none (-1: a snapshot rolls the log up), else the retention.
+func clusterRetention(s string) (time.Duration, error) {
+	switch strings.TrimSpace(s) {
+	case "":
+		return 0, nil
+	case "0", "off":
+		return -1, nil
+	}
+	return parseRetention(s)
+}
+
 // parseRetention reads -history: a Go duration (36h) or a number of days (7d); "",
 // "0" and "off" are off.
 func parseRetention(s string) (time.Duration, error) {

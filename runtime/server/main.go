@@ -122,7 +122,7 @@ func Run(ctx context.Context, app App, args []string, stderr io.Writer) error {
 	adminRemote := fl.Bool("admin-remote", os.Getenv("WARREN_ADMIN_REMOTE") == "1", "serve the admin API to clients that are not on loopback (env WARREN_ADMIN_REMOTE=1)")
 	pprofAddr := fl.String("pprof", os.Getenv("WARREN_PPROF"), "serve Go's profiler (/debug/pprof/) on this loopback `address`, e.g. 127.0.0.1:6060 (env WARREN_PPROF; off by default)")
 	backupDir := fl.String("backup-dir", os.Getenv("WARREN_BACKUP_DIR"), "`directory` of the backups the admin API writes and restores (env WARREN_BACKUP_DIR;\ndefault: the data directory's path with -backups appended)")
-	historyFlag := fl.String("history", os.Getenv("WARREN_HISTORY"), "keep every object's committed states this `long` for point-in-time recovery (bookmarks),\ne.g. 7d or 36h (env WARREN_HISTORY; off by default; not in cluster mode)")
+	historyFlag := fl.String("history", os.Getenv("WARREN_HISTORY"), "keep every object's committed states this `long` for point-in-time recovery (bookmarks),\ne.g. 7d or 36h (env WARREN_HISTORY; off by default; in cluster mode 7d by default, off rolls the log up)")
 	clusterFlags := clusterFlagSet(fl)
 	fl.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: %s [flags]\n       %[1]s [cluster flags] cluster import DATA_DIR\n\nServes the %s app: objects at /parties/<namespace>/<name> (HTTP and WebSocket),\n/healthz, /metrics and the web front end.\n\nFlags:\n", app.Name, app.Name)
@@ -176,6 +176,9 @@ func Run(ctx context.Context, app App, args []string, stderr io.Writer) error {
 	if cf := clusterFlags(); cf.Enabled() {
 		// A cluster node listens first: the others must learn the address it serves at.
 		var err error
+		if cf.History, err = clusterRetention(*historyFlag); err != nil {
+			return fmt.Errorf("%w: %v", errUsage, err)
+		}
 		if ln, err = listen(*addr); err != nil {
 			return err
 		}
@@ -186,7 +189,7 @@ func Run(ctx context.Context, app App, args []string, stderr io.Writer) error {
 		}
 		defer leave() // after the runtime closed (defers run last first)
 	}
-	if app.Runtime.History == nil {
+	if app.Runtime.History == nil && !clusterFlags().Enabled() {
 		hist, err := openHistory(*historyFlag, app.Runtime.DataDir, clusterFlags().Enabled(), log)
 		if err != nil {
 			return fmt.Errorf("%w: %v", errUsage, err)
