@@ -72,7 +72,13 @@ func TestDecodeRecord(t *testing.T) {
 	if err != nil || r.Kind != KindEpoch || r.Epoch != 7 || r.Node != "n2" || r.Seq != 3 {
 		t.Fatalf("%+v %v", r, err)
 	}
-	for _, bad := range [][]byte{nil, {2, 'E', 0, 0, 0, 0, 0, 0, 0, 7}, {1, 'E', 0, 0, 0, 0, 0, 0, 0, 7, 0, 9, 'n'}, {1, 'X', 0, 0, 0, 0, 0, 0, 0, 7}} {
+	// The same in version 2: commit time, base and flags (17 bytes) before the name.
+	v2 := append([]byte{2, 'E', 0, 0, 0, 0, 0, 0, 0, 7}, make([]byte, 17)...)
+	r, err = DecodeRecord("k", 3, at(0), append(v2, 0, 2, 'n', '2'))
+	if err != nil || r.Kind != KindEpoch || r.Epoch != 7 || r.Node != "n2" {
+		t.Fatalf("version 2: %+v %v", r, err)
+	}
+	for _, bad := range [][]byte{nil, {2, 'E', 0, 0, 0, 0, 0, 0, 0, 7}, {3, 'E', 0, 0, 0, 0, 0, 0, 0, 7}, {1, 'E', 0, 0, 0, 0, 0, 0, 0, 7, 0, 9, 'n'}, {1, 'X', 0, 0, 0, 0, 0, 0, 0, 7}} {
 		if _, err := DecodeRecord("k", 1, at(0), bad); err == nil {
 			t.Errorf("%v decoded", bad)
 		}

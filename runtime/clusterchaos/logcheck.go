@@ -9,8 +9,9 @@ import (
 )
 
 // LogRecord is one record of an object's log as read from JetStream: the header
-// every record starts with (version 1, kind, writer's epoch) and, for an EPOCH
-// record, the owner's node name.
+// every record starts with (version, kind, writer's epoch; version 2 then carries
+// its commit time, base and flags, 17 bytes) and, for an EPOCH record, the owner's
+// node name.
 type LogRecord struct {
 	Key   string // the object's key: the log subject's last token
 	Seq   uint64 // stream sequence
@@ -28,16 +29,23 @@ const (
 
 // DecodeRecord reads the header of one log record's data.
 func DecodeRecord(key string, seq uint64, t time.Time, data []byte) (LogRecord, error) {
-	if len(data) < 10 || data[0] != 1 {
-		return LogRecord{}, errors.New("clusterchaos: not a version 1 log record")
+	header := 0
+	switch {
+	case len(data) >= 10 && data[0] == 1:
+		header = 10
+	case len(data) >= 27 && data[0] == 2:
+		header = 27
+	default:
+		return LogRecord{}, errors.New("clusterchaos: not a version 1 or 2 log record")
 	}
 	r := LogRecord{Key: key, Seq: seq, Kind: data[1], Epoch: binary.BigEndian.Uint64(data[2:10]), Time: t}
 	switch r.Kind {
 	case KindEpoch:
-		if len(data) < 12 || len(data) < 12+int(binary.BigEndian.Uint16(data[10:])) {
+		name := data[header:]
+		if len(name) < 2 || len(name) < 2+int(binary.BigEndian.Uint16(name)) {
 			return LogRecord{}, errors.New("clusterchaos: short EPOCH record")
 		}
-		r.Node = string(data[12 : 12+int(binary.BigEndian.Uint16(data[10:]))])
+		r.Node = string(name[2 : 2+int(binary.BigEndian.Uint16(name))])
 	case 'F', 'B', KindSnap:
 	default:
 		return LogRecord{}, fmt.Errorf("clusterchaos: unknown record kind %q", r.Kind)
