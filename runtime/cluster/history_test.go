@@ -557,6 +557,14 @@ func TestHistoryAdminFromAnyNode(t *testing.T) {
 	if got := b.entries(t, "adm"); !slices.Equal(got, upTo(2)) {
 		t.Fatalf("after the restore: %v, want turns 0 to 2", got)
 	}
+	// warren_history_bytes: the runtime's Cluster reports the cluster's history size.
+	// (what it reads every 30 s).
+	if _, ok := b.rt.Config().Cluster.(interface{ HistoryBytes() int64 }); !ok {
+		t.Fatal("the cluster seam reports no history size")
+	}
+	if got, err := b.n.HistoryBytes(ctx); err != nil || got < bm.HistoryBytes {
+		t.Fatalf("cluster history %d bytes (%v), less than one object's %d", got, err, bm.HistoryBytes)
+	}
 	var apiErr *admin.APIError
 	if _, err := cl.List(ctx, "ledger", object.ObjectListOptions{}); !errors.As(err, &apiErr) || apiErr.Status != http.StatusNotImplemented {
 		t.Fatalf("listing in cluster mode: %v, want 501", err)
