@@ -165,3 +165,39 @@ func BenchmarkHistory(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkRuntimeDurableTurns64History is BenchmarkRuntimeDurableTurns64 on the
+// three-server cluster with the history off (HistoryRetention negative: each
+// snapshot rolls the log up and deletes the blobs before it) and on (the default:
+// the log and snapshots are kept), one after the other, a snapshot every 100
+// records: the history's cost on the turn path (run with -count to alternate them).
+func BenchmarkRuntimeDurableTurns64History(b *testing.B) {
+	for _, mode := range []struct {
+		name      string
+		retention time.Duration
+	}{{"off", -1}, {"on", 0}} {
+		b.Run("history="+mode.name, func(b *testing.B) {
+			cfg := testConfig(fmt.Sprintf("bench%d", benchNodes.Add(1)))
+			cfg.HistoryRetention = mode.retention
+			cfg.SnapshotRecords = 100 // a snapshot about every half second: its cost shows
+			r := attachRuntime(b, join(b, sharedCluster(b), 0, cfg))
+			stub := r.ns.GetByName("hot-" + r.n.Name())
+			if _, err := ledgerAdd.Call(context.Background(), stub, -1); err != nil {
+				b.Fatal(err)
+			}
+			var seq atomic.Int64
+			b.SetParallelism((64 + 1) / 2)
+			b.ResetTimer()
+			start := time.Now()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if _, err := ledgerPut.Call(context.Background(), stub, int(seq.Add(1))); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "turns/s")
+		})
+	}
+}
