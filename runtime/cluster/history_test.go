@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -568,5 +569,41 @@ func TestHistoryAdminFromAnyNode(t *testing.T) {
 	var apiErr *admin.APIError
 	if _, err := cl.List(ctx, "ledger", object.ObjectListOptions{}); !errors.As(err, &apiErr) || apiErr.Status != http.StatusNotImplemented {
 		t.Fatalf("listing in cluster mode: %v, want 501", err)
+	}
+}
+
+// A restore records the restored state's earliest alarm in the alarms bucket, so
+// that after a failover another node wakes the object for it, even when the state it
+// replaced had no alarm entry.
+func TestHistoryRestoreRecordsAlarm(t *testing.T) {
+	c := sharedCluster(t)
+	a := startRuntime(t, c, 0, testConfig("hist-alarm"))
+	ctx := testContext(t)
+	stub := a.ns.GetByName("al")
+	if _, err := ledgerSetAlarm.Call(ctx, stub, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	id := a.ns.IDFromName("al")
+	bm, err := a.rt.CurrentBookmark(ctx, "ledger", id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := objectKey("ledger", id.String())
+	if err := a.n.a.alarms.Delete(ctx, key); err != nil { // as if the state after had none
+		t.Fatal(err)
+	}
+	if _, err := a.add(ctx, "al", 1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.rt.RestoreBookmark(ctx, "ledger", id, bm); err != nil {
+		t.Fatal(err)
+	}
+	e, err := a.n.a.alarms.Get(ctx, key)
+	if err != nil {
+		t.Fatalf("the restored state's alarm is not in the alarms bucket: %v", err)
+	}
+	var entry alarmEntry
+	if err := json.Unmarshal(e.Value(), &entry); err != nil || entry.Due > time.Now().Add(time.Hour).UnixNano() {
+		t.Fatalf("alarm entry %+v (%v), want due within the hour", entry, err)
 	}
 }

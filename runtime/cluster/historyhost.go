@@ -76,15 +76,21 @@ func (h *host) Prepare(namespace string, id object.ID, _, bookmark, dst string) 
 	return encodeBookmark(namespace+"/"+id.String(), a.obj.lastSeq, a.obj.lastAt), nil
 }
 
-// Replaced commits the restored file as a SNAP at the log's head.
-func (h *host) Replaced(namespace string, id object.ID, _ string) error {
+// Replaced commits the restored file as a SNAP at the log's head, then records its
+// earliest alarm in the alarms bucket (an entry may be early, never late: one the
+// restored state has no alarm for only costs a wake that finds nothing due).
+func (h *host) Replaced(namespace string, id object.ID, path string) error {
 	a, err := h.held(namespace, id)
 	if err != nil {
 		return err
 	}
 	ctx, cancel := h.historyTimeout()
 	defer cancel()
-	return a.obj.commitRestored(ctx)
+	if err := a.obj.commitRestored(ctx); err != nil {
+		return err
+	}
+	a.alarmKnown = false
+	return h.n.importAlarm(ctx, namespace, id.String(), path)
 }
 
 func (h *host) Usage(namespace string, id object.ID) (int64, error) {
