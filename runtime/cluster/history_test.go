@@ -598,10 +598,12 @@ func TestHistoryRestoreRecordsAlarm(t *testing.T) {
 	if _, err := a.rt.RestoreBookmark(ctx, "ledger", id, bm); err != nil {
 		t.Fatal(err)
 	}
-	e, err := a.n.a.alarms.Get(ctx, key)
-	if err != nil {
-		t.Fatalf("the restored state's alarm is not in the alarms bucket: %v", err)
-	}
+	// The bucket's reads may be served by a replica a moment behind the write.
+	var e jetstream.KeyValueEntry
+	waitFor(t, 5*time.Second, "the restored state's alarm in the alarms bucket", func() bool {
+		e, err = a.n.a.alarms.Get(ctx, key)
+		return err == nil
+	})
 	var entry alarmEntry
 	if err := json.Unmarshal(e.Value(), &entry); err != nil || entry.Due > time.Now().Add(time.Hour).UnixNano() {
 		t.Fatalf("alarm entry %+v (%v), want due within the hour", entry, err)
