@@ -11,6 +11,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/warrenhq/warren/runtime/object"
 )
@@ -284,27 +285,64 @@ func (o *Object) commitRestored(ctx context.Context) error {
 	return nil
 }
 
-// scanBelow calls fn for every record of the log from sequence from (the first at
-// or after it) to before sequence before.
-func (l objectLog) scanBelow(ctx context.Context, from, before uint64, fn func(seq uint64, data []byte) error) error {
-	for next := max(from, 1); next < before; {
-		m, err := l.next(ctx, next)
-		if errors.Is(err, jetstream.ErrMsgNotFound) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if m.Sequence >= before {
-			return nil
-		}
-		if err := fn(m.Sequence, m.Data); err != nil {
-			return err
-		}
-		next = m.Sequence + 1
+// scan calls fn for every record of the log from sequence from (the first at or
+// after it) to before sequence before, read by an ordered consumer: a batch of
+// records per request, not one each. It is for purges and usage, which read the
+// history, not the tail: a consumer whose server is a moment behind the stream
+// leader still has every record older than the last few (a purge reads records older
+// than its cutoff), and a scan that ends early misses only a blob to delete or a few
+// bytes of usage. It ends at before, at the subject's last record, or after a fetch
+// that brought nothing for scanWait.
+func (l objectLog) scan(ctx context.Context, from, before uint64, fn func(seq uint64, data []byte) error) error {
+	if from >= before {
+		return nil
 	}
-	return nil
+	cons, err := l.stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
+		FilterSubjects:    []string{l.subject},
+		DeliverPolicy:     jetstream.DeliverByStartSequencePolicy,
+		OptStartSeq:       max(from, 1),
+		InactiveThreshold: time.Minute,
+	})
+	if err != nil {
+		return fmt.Errorf("cluster: scan %s from %d: %w", l.subject, from, err)
+	}
+	for {
+		batch, err := cons.Fetch(scanBatch, jetstream.FetchMaxWait(scanWait))
+		if err != nil {
+			return fmt.Errorf("cluster: scan %s: %w", l.subject, err)
+		}
+		got := 0
+		for m := range batch.Messages() {
+			got++
+			md, err := m.Metadata()
+			if err != nil {
+				return fmt.Errorf("cluster: scan %s: %w", l.subject, err)
+			}
+			seq := md.Sequence.Stream
+			if seq >= before {
+				return nil
+			}
+			if err := fn(seq, m.Data()); err != nil {
+				return err
+			}
+			if md.NumPending == 0 {
+				return nil
+			}
+		}
+		if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) && !errors.Is(err, nats.ErrTimeout) {
+			return fmt.Errorf("cluster: scan %s: %w", l.subject, err)
+		}
+		if got == 0 {
+			return ctx.Err()
+		}
+	}
 }
+
+// scanBatch and scanWait shape a scan's fetches.
+const (
+	scanBatch = 512
+	scanWait  = 2 * time.Second
+)
 
 // PurgeHistory purges the object's log before its latest snapshot committed at or
 // before cutoff (the start of the state at cutoff), then the blobs the purged
@@ -332,7 +370,7 @@ func (n *Node) purgeLog(ctx context.Context, l objectLog, cutoff int64) (int, er
 	}
 	var blobs []string
 	count := 0
-	err = l.scanBelow(ctx, 1, start, func(s uint64, data []byte) error {
+	err = l.scan(ctx, 1, start, func(s uint64, data []byte) error {
 		count++
 		rec, err := decodeRecord(data)
 		if err == nil && (rec.kind == kindBlob || rec.kind == kindSnap) {
@@ -359,7 +397,7 @@ func (n *Node) HistoryUsage(ctx context.Context, namespace, id string) (int64, e
 		return 0, err
 	}
 	var total int64
-	err = l.scanBelow(ctx, 1, tail+1, func(s uint64, data []byte) error {
+	err = l.scan(ctx, 1, tail+1, func(s uint64, data []byte) error {
 		total += int64(len(data))
 		if rec, err := decodeRecord(data); err == nil && (rec.kind == kindBlob || rec.kind == kindSnap) {
 			total += int64(rec.blob.size)

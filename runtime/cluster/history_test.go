@@ -368,6 +368,26 @@ func TestHistoryPurge(t *testing.T) {
 	if got := count(2.5); got != 2 {
 		t.Fatalf("before any purge, the state at 2.5h has %d rows, want 2", got)
 	}
+	// Usage: every record's bytes and the blobs they point at, read record by record.
+	l := n.objectLog(objectKey("purge", "obj"))
+	tail, _, err := l.tail(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var usage int64
+	if err := l.replay(ctx, 1, tail, func(_ uint64, data []byte) error {
+		r, err := decodeRecord(data)
+		usage += int64(len(data))
+		if r.kind == kindBlob || r.kind == kindSnap {
+			usage += int64(r.blob.size)
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if used, err := n.HistoryUsage(ctx, "purge", "obj"); err != nil || used != usage || usage < 100000 {
+		t.Fatalf("history usage %d (%v), want %d", used, err, usage)
+	}
 	// Cutoff 5.5h: the state then starts from snapshot 1; everything before it goes.
 	purged, err := n.PurgeHistory(ctx, "purge", "obj", hour(5.5))
 	if err != nil || purged < 4 {
