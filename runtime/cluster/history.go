@@ -292,48 +292,74 @@ func (o *Object) commitRestored(ctx context.Context) error {
 // leader still has every record older than the last few (a purge reads records older
 // than its cutoff), and a scan that ends early misses only a blob to delete or a few
 // bytes of usage. It ends at before, at the subject's last record, or after a fetch
-// that brought nothing for scanWait.
+// that brought nothing for scanWait. A consumer that JetStream stops answering (no
+// responders while a stream elects its leader) is created again, from the record
+// after the last one seen, up to scanAttempts times.
 func (l objectLog) scan(ctx context.Context, from, before uint64, fn func(seq uint64, data []byte) error) error {
-	if from >= before {
-		return nil
+	next := max(from, 1)
+	var last error
+	for attempt := range scanAttempts {
+		if err := backoff(ctx, attempt); err != nil {
+			return fmt.Errorf("cluster: scan %s: %w (%v)", l.subject, err, last)
+		}
+		done, err := l.scanOnce(ctx, &next, before, fn)
+		if done || err == nil {
+			return err
+		}
+		// JetStream did not answer (a stream electing its leader, a consumer lost with
+		// its server): scan again from the record after the last one seen.
+		last = err
+	}
+	return fmt.Errorf("cluster: scan %s: %w", l.subject, last)
+}
+
+// scanAttempts bounds the consumers a scan creates.
+const scanAttempts = 20 // about 9 s of backoff: a stream leader's election takes up to that
+
+// scanOnce is one consumer of scan, from *next on, which it advances past every
+// record fn was called for. done reports an error that must not be retried (fn's).
+func (l objectLog) scanOnce(ctx context.Context, next *uint64, before uint64, fn func(seq uint64, data []byte) error) (done bool, err error) {
+	if *next >= before {
+		return true, nil
 	}
 	cons, err := l.stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
 		FilterSubjects:    []string{l.subject},
 		DeliverPolicy:     jetstream.DeliverByStartSequencePolicy,
-		OptStartSeq:       max(from, 1),
+		OptStartSeq:       *next,
 		InactiveThreshold: time.Minute,
 	})
 	if err != nil {
-		return fmt.Errorf("cluster: scan %s from %d: %w", l.subject, from, err)
+		return false, err
 	}
 	for {
 		batch, err := cons.Fetch(scanBatch, jetstream.FetchMaxWait(scanWait))
 		if err != nil {
-			return fmt.Errorf("cluster: scan %s: %w", l.subject, err)
+			return false, err
 		}
 		got := 0
 		for m := range batch.Messages() {
 			got++
 			md, err := m.Metadata()
 			if err != nil {
-				return fmt.Errorf("cluster: scan %s: %w", l.subject, err)
+				return false, err
 			}
 			seq := md.Sequence.Stream
 			if seq >= before {
-				return nil
+				return true, nil
 			}
 			if err := fn(seq, m.Data()); err != nil {
-				return err
+				return true, err
 			}
+			*next = seq + 1
 			if md.NumPending == 0 {
-				return nil
+				return true, nil
 			}
 		}
 		if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) && !errors.Is(err, nats.ErrTimeout) {
-			return fmt.Errorf("cluster: scan %s: %w", l.subject, err)
+			return false, err
 		}
 		if got == 0 {
-			return ctx.Err()
+			return true, ctx.Err()
 		}
 	}
 }
