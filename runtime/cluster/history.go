@@ -314,7 +314,7 @@ func (l objectLog) scan(ctx context.Context, from, before uint64, fn func(seq ui
 }
 
 // scanAttempts bounds the consumers a scan creates.
-const scanAttempts = 20 // about 9 s of backoff: a stream leader's election takes up to that
+const scanAttempts = 20 // about 8 s of backoff in all: a stream leader's election can take that long
 
 // scanOnce is one consumer of scan, from *next on, which it advances past every
 // record fn was called for. done reports an error that must not be retried (fn's).
