@@ -6,8 +6,10 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // Import: a single-node file (commits still in its -wal) becomes the object's first
@@ -39,9 +41,14 @@ func TestImport(t *testing.T) {
 	if kinds := restoreRecords(t, n, "imp", "one"); string(kinds) != string([]byte{kindSnap}) {
 		t.Fatalf("a restore after the import reads %q, want one SNAP", kinds)
 	}
-	e, err := n.a.alarms.Get(ctx, objectKey("imp", "one"))
+	// The bucket's reads may be served by a replica a moment behind the write.
+	var e jetstream.KeyValueEntry
+	waitFor(t, 5*time.Second, "the imported object's alarm in the alarms bucket", func() bool {
+		e, err = n.a.alarms.Get(ctx, objectKey("imp", "one"))
+		return err == nil
+	})
 	var entry alarmEntry
-	if err != nil || json.Unmarshal(e.Value(), &entry) != nil || entry != (alarmEntry{Namespace: "imp", ID: "one", Due: 7000}) {
+	if json.Unmarshal(e.Value(), &entry) != nil || entry != (alarmEntry{Namespace: "imp", ID: "one", Due: 7000}) {
 		t.Fatalf("alarm entry after the import: %+v (%v), want due 7000", entry, err)
 	}
 	imported, err = n.Import(ctx, "imp", "one", src, t.TempDir())
