@@ -178,3 +178,63 @@ func (c *Capture) Stop() {
 	}
 	c.nc.Close()
 }
+
+// Streams whose leaders a fault's log line names (Leaders): the nodes' lease bucket,
+// the owners' bucket and the snapshot store (runtime/cluster assets.go).
+var bucketStreams = []string{"KV_warren_nodes", "KV_warren_owners", "OBJ_warren_snap"}
+
+// Leaders describes which server leads the buckets' streams and how many of the
+// log streams each leads, for a fault's log line: "KV_warren_nodes=n1 ... logs n1:3 n2:3 n3:2".
+func (c *Capture) Leaders(ctx context.Context) string {
+	var b strings.Builder
+	for _, st := range bucketStreams {
+		l, err := c.Leader(ctx, st)
+		if err != nil {
+			l = "?"
+		}
+		fmt.Fprintf(&b, "%s=%s ", st, l)
+	}
+	logs := map[string]int{}
+	for _, st := range c.streams {
+		l, err := c.Leader(ctx, st)
+		if err != nil {
+			l = "?"
+		}
+		logs[l]++
+	}
+	names := make([]string, 0, len(logs))
+	for n := range logs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	b.WriteString("logs")
+	for _, n := range names {
+		fmt.Fprintf(&b, " %s:%d", n, logs[n])
+	}
+	return b.String()
+}
+
+// Reelected polls the buckets' streams from start until each has a leader other
+// than gone (or until limit) and returns, per stream, how long after start that
+// was: a stream gone led was leaderless (electing) that long. A stream another
+// server led all along reads as about 0.
+func (c *Capture) Reelected(gone string, start time.Time, limit time.Duration) string {
+	var b strings.Builder
+	for _, st := range bucketStreams {
+		for {
+			ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+			l, err := c.Leader(ctx, st)
+			cancel()
+			if err == nil && l != gone {
+				fmt.Fprintf(&b, "%s=%s after %v ", st, l, time.Since(start).Round(100*time.Millisecond))
+				break
+			}
+			if time.Since(start) > limit {
+				fmt.Fprintf(&b, "%s=none within %v ", st, limit)
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	return strings.TrimSpace(b.String())
+}

@@ -350,11 +350,24 @@ func (m *nemesis) fault(kind string, i int) (Fault, bool) {
 			n = m.leadsNoBucket(n)
 		}
 	}
+	var leaders string
+	if kind == "kill" || kind == "leader" {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		leaders = m.capture.Leaders(ctx)
+		cancel()
+	}
 	f := Fault{Kind: kind, Node: m.names[n], PID: m.nodes[n].PID(), Start: time.Now()}
 	switch kind {
 	case "kill", "leader":
 		m.nodes[n].Kill()
-		time.Sleep(downTime)
+		// Which streams the killed server led, and how long their elections took
+		// (issue 19: a failover's time depends on them).
+		after := "(not polled: the node is down 2 s or less)"
+		if downTime > 2*time.Second {
+			after = m.capture.Reelected(m.names[n], f.Start, downTime-time.Second)
+		}
+		m.t.Logf("fault %d: killing %s; leaders before: %s; after: %s", i, m.names[n], leaders, after)
+		time.Sleep(downTime - time.Since(f.Start))
 		// A node that cannot rejoin is an availability failure, not a reason to
 		// drop the run's history: it is counted, retried, and the checks still run.
 		for try := 1; ; try++ {
@@ -642,8 +655,11 @@ func runCluster(t *testing.T, run clusterRun) Report {
 	t.Logf("linearizability: %d segments (at most %d operations), %d indeterminate adds seen by a read, %d seen by none; %d violations, %d undecided, checked in %v",
 		rep.Lin.Segments, rep.Lin.Longest, rep.Lin.Seen, rep.Lin.Dropped, len(rep.Lin.Violations), len(rep.Lin.Unknown), time.Since(lstart).Round(time.Millisecond))
 	rep.Failover = map[string][]time.Duration{}
-	for _, f := range h.Faults() {
-		rep.Failover[f.Kind] = append(rep.Failover[f.Kind], Failovers(ops, []Fault{f})...)
+	for i, f := range h.Faults() {
+		fo := Failovers(ops, []Fault{f})
+		rep.Failover[f.Kind] = append(rep.Failover[f.Kind], fo...)
+		slices.Sort(fo)
+		t.Logf("failovers of fault %d (%s %s at %s): %v", i+1, f.Kind, f.Node, f.Start.Format("15:04:05.000"), roundAll(fo))
 	}
 
 	// The logs, as captured since the start, once the capture caught up with every
@@ -832,4 +848,13 @@ func finalRead(hc *http.Client, base, name, o string, deadline time.Time) (Op, b
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// roundAll rounds each duration to 10 ms, for a log line.
+func roundAll(ds []time.Duration) []time.Duration {
+	out := make([]time.Duration, len(ds))
+	for i, d := range ds {
+		out[i] = d.Round(10 * time.Millisecond)
+	}
+	return out
 }
