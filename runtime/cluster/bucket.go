@@ -45,40 +45,16 @@ func (b *bucket) latest(ctx context.Context, key string) (kvEntry, bool, error) 
 
 // latestOnce is one request of latest.
 func (b *bucket) latestOnce(ctx context.Context, key string) (e kvEntry, found bool, err error) {
-	req, err := json.Marshal(map[string]string{"last_by_subj": "$KV." + b.name + "." + key})
-	if err != nil {
+	m, found, err := leaderGet(ctx, b.js, "KV_"+b.name, map[string]any{"last_by_subj": "$KV." + b.name + "." + key})
+	if err != nil || !found {
+		if err != nil {
+			err = fmt.Errorf("cluster: read %s/%s: %w", b.name, key, err)
+		}
 		return kvEntry{}, false, err
 	}
-	msg, err := b.js.Conn().RequestWithContext(ctx, "$JS.API.STREAM.MSG.GET.KV_"+b.name, req)
-	if err != nil {
-		return kvEntry{}, false, fmt.Errorf("cluster: read %s/%s: %w", b.name, key, err)
-	}
-	var resp struct {
-		Message *struct {
-			Seq  uint64 `json:"seq"`
-			Hdrs []byte `json:"hdrs"`
-			Data []byte `json:"data"`
-		} `json:"message"`
-		Error *struct {
-			ErrCode     int    `json:"err_code"`
-			Description string `json:"description"`
-		} `json:"error"`
-	}
-	if err := json.Unmarshal(msg.Data, &resp); err != nil {
-		return kvEntry{}, false, fmt.Errorf("cluster: read %s/%s: %w", b.name, key, err)
-	}
-	switch {
-	case resp.Error != nil && resp.Error.ErrCode == int(jetstream.JSErrCodeMessageNotFound):
-		return kvEntry{}, false, nil
-	case resp.Error != nil:
-		return kvEntry{}, false, fmt.Errorf("cluster: read %s/%s: %w", b.name, key,
-			&jetstream.APIError{ErrorCode: jetstream.ErrorCode(resp.Error.ErrCode), Description: resp.Error.Description})
-	case resp.Message == nil:
-		return kvEntry{}, false, fmt.Errorf("cluster: read %s/%s: empty answer", b.name, key)
-	}
-	e = kvEntry{value: resp.Message.Data, revision: resp.Message.Seq}
-	if len(resp.Message.Hdrs) > 0 {
-		h, err := nats.DecodeHeadersMsg(resp.Message.Hdrs)
+	e = kvEntry{value: m.Data, revision: m.Seq}
+	if len(m.Hdrs) > 0 {
+		h, err := nats.DecodeHeadersMsg(m.Hdrs)
 		if err != nil {
 			return kvEntry{}, false, fmt.Errorf("cluster: read %s/%s: %w", b.name, key, err)
 		}
@@ -116,4 +92,45 @@ func (b *bucket) create(ctx context.Context, key string, value []byte) (uint64, 
 		return 0, fmt.Errorf("%w: %s/%s", jetstream.ErrKeyExists, b.name, key) // written meanwhile
 	}
 	return rev, err
+}
+
+// storedMsg is a stream's message as the stream's leader answers a get.
+type storedMsg struct {
+	Seq  uint64 `json:"seq"`
+	Hdrs []byte `json:"hdrs"`
+	Data []byte `json:"data"`
+}
+
+// leaderGet sends one message get (req: "last_by_subj", or "seq" with
+// "next_by_subj") to stream's leader; found is false when no message matches. It
+// needs nothing but that leader: no consumer (whose creation goes through the
+// JetStream meta leader), no replica that may lag.
+func leaderGet(ctx context.Context, js jetstream.JetStream, stream string, req map[string]any) (storedMsg, bool, error) {
+	body, err := json.Marshal(req)
+	if err != nil {
+		return storedMsg{}, false, err
+	}
+	msg, err := js.Conn().RequestWithContext(ctx, "$JS.API.STREAM.MSG.GET."+stream, body)
+	if err != nil {
+		return storedMsg{}, false, err
+	}
+	var resp struct {
+		Message *storedMsg `json:"message"`
+		Error   *struct {
+			ErrCode     int    `json:"err_code"`
+			Description string `json:"description"`
+		} `json:"error"`
+	}
+	if err := json.Unmarshal(msg.Data, &resp); err != nil {
+		return storedMsg{}, false, err
+	}
+	switch {
+	case resp.Error != nil && resp.Error.ErrCode == int(jetstream.JSErrCodeMessageNotFound):
+		return storedMsg{}, false, nil
+	case resp.Error != nil:
+		return storedMsg{}, false, &jetstream.APIError{ErrorCode: jetstream.ErrorCode(resp.Error.ErrCode), Description: resp.Error.Description}
+	case resp.Message == nil:
+		return storedMsg{}, false, errors.New("empty answer")
+	}
+	return *resp.Message, true, nil
 }

@@ -22,10 +22,16 @@ import (
 // take seconds), the first answer wins.
 
 // rereadEvery is how long a read waits for an answer before another copy is sent;
-// rereadCopies bounds the copies in flight at once.
+// rereadCopies bounds the copies in flight at once, and each copy waits for its answer
+// at most rereadCopies × rereadEvery (8 s: under load an answer can take seconds), so
+// that copies lost in a stream without a leader never stop new ones from going out.
+// An election ends at a random moment: a caller waiting on a read (every Locate and
+// claim behind a stream whose leader was killed) gets its answer within rereadEvery
+// of the new leader; it was up to a second (issue 19: failovers are the elections
+// plus what comes after them).
 const (
-	rereadEvery  = time.Second
-	rereadCopies = 4
+	rereadEvery  = 250 * time.Millisecond
+	rereadCopies = 32
 )
 
 // jsClusterNotAvailable is JetStream's answer to a request for a stream whose group
@@ -53,7 +59,9 @@ func reread[T any](ctx context.Context, timeout time.Duration, read func(context
 	send := func() {
 		inFlight++
 		go func() {
-			v, err := read(ctx)
+			cctx, cancel := context.WithTimeout(ctx, rereadCopies*rereadEvery)
+			defer cancel()
+			v, err := read(cctx)
 			results <- result{v, err}
 		}()
 	}

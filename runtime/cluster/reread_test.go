@@ -56,26 +56,63 @@ func TestLostReadIsSentAgain(t *testing.T) {
 	}
 }
 
-// losingStore is the node's object store with its first Get lost: the proxy the node
-// connects through holds the Get's request, then loses it with its connection (the
-// client reconnects), as a Get is lost with a killed server that was serving it.
+// A read sent while a stream elects a leader is dropped without an answer (the
+// requests of the election's seconds are lost); once the new leader is there, the
+// reader gets its answer within about rereadEvery. Failovers are the elections of
+// the killed server's streams plus what comes after them, and every Locate and
+// claim waiting on such a read waited up to a second more (issue 19). Copies lost
+// silently never stop new ones from going out.
+func TestReadIsAnsweredSoonAfterAnElection(t *testing.T) {
+	const election = 2100 * time.Millisecond
+	start := time.Now()
+	var sent atomic.Int32
+	v, err := reread(context.Background(), 30*time.Second, func(ctx context.Context) (int, error) {
+		sent.Add(1)
+		if time.Since(start) < election {
+			<-ctx.Done() // dropped: no answer ever comes
+			return 0, ctx.Err()
+		}
+		return 7, nil
+	})
+	late := time.Since(start) - election
+	t.Logf("answered %v after the election, %d copies sent", late.Round(time.Millisecond), sent.Load())
+	if err != nil || v != 7 {
+		t.Fatalf("got %d, %v", v, err)
+	}
+	if late > 400*time.Millisecond {
+		t.Fatalf("answered %v after the new leader came, want within 400 ms", late.Round(time.Millisecond))
+	}
+}
+
+// losingStore is the node's object store with the first request of a blob's read
+// (its metadata) lost: the proxy the node connects through holds the request, then
+// loses it with its connection (the client reconnects), as a request is lost with a
+// killed server that was serving it. Its Get (a consumer on the chunks) never
+// answers, as while the JetStream meta leader, which creates consumers, is elected.
 type losingStore struct {
 	jetstream.ObjectStore
 	proxy *pausingProxy
 	gets  atomic.Int32
 }
 
-func (s *losingStore) Get(ctx context.Context, name string, opts ...jetstream.GetObjectOpt) (jetstream.ObjectResult, error) {
+func (s *losingStore) GetInfo(ctx context.Context, name string, opts ...jetstream.GetObjectInfoOpt) (*jetstream.ObjectInfo, error) {
 	if s.gets.Add(1) == 1 {
 		s.proxy.setPaused(true)
 		time.AfterFunc(200*time.Millisecond, s.proxy.cut)
 	}
-	return s.ObjectStore.Get(ctx, name, opts...)
+	return s.ObjectStore.GetInfo(ctx, name, opts...)
 }
 
-// A restore whose snapshot Get was lost sends the Get again once no chunk came for
-// blobStall, instead of waiting out its context (the activation's bound: 30 s by
-// default, which failovers waited), and the restored database is the original.
+func (s *losingStore) Get(ctx context.Context, name string, opts ...jetstream.GetObjectOpt) (jetstream.ObjectResult, error) {
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+// A restore whose snapshot read was lost sends it again instead of waiting out its
+// context (the activation's bound: 30 s by default, which failovers waited), and the
+// restored database is the original. It needs no consumer (the object store's Get):
+// a consumer is created by the JetStream meta leader, and with the meta leader's
+// server killed restores waited for the meta group's election (issue 19).
 func TestLostBlobReadIsSentAgain(t *testing.T) {
 	t.Parallel() // waits seconds, as TestLostReadIsSentAgain does
 	c := sharedCluster(t)
@@ -124,15 +161,15 @@ func TestLostBlobReadIsSentAgain(t *testing.T) {
 	select {
 	case o := <-done:
 		if o.err != nil {
-			t.Fatalf("activation after its snapshot's Get was lost: %v", o.err)
+			t.Fatalf("activation after its snapshot's read was lost: %v", o.err)
 		}
 		defer o.obj.Close()
-		t.Logf("restored %v after the first Get, in %d Gets", time.Since(start).Round(time.Millisecond), store.gets.Load())
+		t.Logf("restored %v after the first read, in %d metadata reads", time.Since(start).Round(time.Millisecond), store.gets.Load())
 	case <-time.After(10 * time.Second):
-		t.Fatal("restore still waiting 10 s after its snapshot's Get was lost")
+		t.Fatal("restore still waiting 10 s after its snapshot's read was lost")
 	}
 	if n := store.gets.Load(); n < 2 {
-		t.Fatalf("%d Gets: the lost one was not sent again", n)
+		t.Fatalf("%d metadata reads: the lost one was not sent again", n)
 	}
 	if got := tableDump(t, path); !cmp.Equal(got, want) {
 		t.Fatal(cmp.Diff(want, got))
