@@ -683,6 +683,41 @@ func runCluster(t *testing.T, run clusterRun) Report {
 		served = append(served, s...)
 	}
 	rep.Serve = CheckServed(served, recs, h.Faults())
+	if rep.Serve.First != "" { // the log of the first object served twice, around it
+		// Its EPOCH and snapshot records, and the others within 2 s of one of those
+		// or of the batch.
+		key, at := rep.Serve.First, rep.Serve.FirstStart
+		marks := []time.Time{at}
+		for _, rec := range recs {
+			if rec.Key == key && rec.Kind != 'F' && rec.Kind != 'B' {
+				marks = append(marks, rec.Time)
+			}
+		}
+		near := func(t time.Time) bool {
+			for _, m := range marks {
+				if d := t.Sub(m); d > -2*time.Second && d < 2*time.Second {
+					return true
+				}
+			}
+			return false
+		}
+		var around []string
+		for _, rec := range recs {
+			if rec.Key == key && rec.Time.After(at.Add(-90*time.Second)) && rec.Time.Before(at.Add(5*time.Second)) &&
+				(rec.Kind == KindEpoch || rec.Kind == KindSnap || near(rec.Time)) {
+				around = append(around, fmt.Sprintf("%d %c e%d %s %s", rec.Seq, rec.Kind, rec.Epoch, rec.Node, rec.Time.Format("15:04:05.000")))
+			}
+		}
+		t.Logf("log of %.8s from 90 s before its first batch served twice (%s): %q", rep.Serve.First,
+			rep.Serve.FirstStart.Format("15:04:05.000"), compactLog(around))
+		var first []string
+		for _, s := range served {
+			if s.Key == rep.Serve.First && s.Start.After(rep.Serve.FirstStart.Add(-90*time.Second)) && s.Start.Before(rep.Serve.FirstStart.Add(2*time.Second)) {
+				first = append(first, s.Node+" "+s.Start.Format("15:04:05.000"))
+			}
+		}
+		t.Logf("batches of %.8s served then: %q", rep.Serve.First, compactLog(first))
+	}
 
 	// Every node at once, as a cluster is shut down: stopped one after the other, the
 	// last one's leave waits out its request timeout, its NATS server alone without a
@@ -857,4 +892,12 @@ func roundAll(ds []time.Duration) []time.Duration {
 		out[i] = d.Round(10 * time.Millisecond)
 	}
 	return out
+}
+
+// compactLog keeps the first and last 40 lines of ls, for a log line.
+func compactLog(ls []string) []string {
+	if len(ls) <= 80 {
+		return ls
+	}
+	return append(append(slices.Clone(ls[:40]), fmt.Sprintf("... %d more ...", len(ls)-80)), ls[len(ls)-40:]...)
 }

@@ -128,6 +128,10 @@ type ServeResult struct {
 	// the object (plus Slack): two instances serving one object at once.
 	Violations int
 	Examples   []string
+	// First is the first violation found: the object's key, and when its batch
+	// started (for a look at that log around it).
+	First      string
+	FirstStart time.Time
 }
 
 // Slack is the clock slack of [CheckServed]: every time comes from one host's
@@ -174,6 +178,9 @@ func CheckServed(served []Served, recs []LogRecord, faults []Fault) ServeResult 
 		switch {
 		case b.Start.After(next.Time.Add(Slack)):
 			r.Violations++
+			if r.First == "" {
+				r.First, r.FirstStart = b.Key, b.Start
+			}
 			example("%s served %.8s from %s, after %s's epoch %d began at %s (its own epoch %d)", b.Node, b.Key,
 				b.Start.Format(time.StampMicro), next.Node, next.Epoch, next.Time.Format(time.StampMicro), es[own].Epoch)
 		case b.End.After(next.Time.Add(Slack)):
