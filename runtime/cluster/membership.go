@@ -271,7 +271,7 @@ func confirmDead(ctx context.Context, nodes *bucket, node string, val []byte) (b
 		if err != nil {
 			return false, err
 		}
-		wctx, cancel := context.WithTimeout(ctx, writeAttempt)
+		wctx, cancel := context.WithTimeout(ctx, writeWithin(attempt))
 		if !found {
 			_, err = nodes.create(wctx, node, val)
 		} else if m, derr := decodeMember(cur); derr != nil {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"time"
 )
 
 // Object is one activation of an object on this node: it owns the object (a claim
@@ -80,13 +81,28 @@ func (n *Node) Open(ctx context.Context, namespace, id, path string) (*Object, e
 	return o, nil
 }
 
-func (o *Object) activate(ctx context.Context, warm objState, haveWarm bool) error {
+// slowActivation: an activation that took longer is logged with the time of each
+// of its steps (where a failover's time goes).
+const slowActivation = 2 * time.Second
+
+func (o *Object) activate(ctx context.Context, warm objState, haveWarm bool) (err error) {
+	start := time.Now()
+	var claimed, fenced time.Duration
+	defer func() {
+		if d := time.Since(start); d > slowActivation {
+			o.n.cfg.Logger.Warn("cluster: slow activation", "key", o.key[:8], "took", d.Round(time.Millisecond),
+				"claim", claimed.Round(time.Millisecond), "fence", fenced.Round(time.Millisecond), "err", err)
+		}
+	}()
 	claim, err := claimObject(ctx, o.n.a.owners, o.n.a.nodes, o.key, Claim{Node: o.n.cfg.Name, Incarnation: o.inc})
+	claimed = time.Since(start)
 	if err != nil {
 		return err
 	}
 	o.claim = claim
-	if err := o.fence(ctx); err != nil {
+	err = o.fence(ctx)
+	fenced = time.Since(start) - claimed
+	if err != nil {
 		return err
 	}
 	if haveWarm && warm.claim == o.claim && warm.lastSeq == o.lastSeq {
@@ -142,7 +158,7 @@ func (o *Object) fence(ctx context.Context) error {
 			}
 		}
 		m := meta{at: max(o.n.now(), tail.at), base: base}
-		actx, cancel := context.WithTimeout(ctx, writeAttempt)
+		actx, cancel := context.WithTimeout(ctx, writeWithin(attempt))
 		s, err := o.log.append(actx, encodeEpoch(o.claim.Epoch, o.claim.Node, m), seq, false)
 		cancel()
 		if errors.Is(err, ErrFenced) {

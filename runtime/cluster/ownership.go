@@ -38,11 +38,23 @@ type Claim struct {
 // (about 2 s of backoff).
 const claimAttempts = 8
 
-// writeAttempt bounds one compare-and-set write of a claim or a fence. A write to a
+// writeAttempt bounds one compare-and-set write of a claim or a fence: the first
+// one writeFirst, doubling with every attempt up to writeAttempt. A write to a
 // stream whose leader died goes unanswered until a new leader is elected (see
-// reread.go); the round after a write without an answer reads first, which tells
-// whether it landed, so writing again is safe.
-const writeAttempt = 2 * time.Second
+// reread.go), and one sent as the new leader takes over can go unanswered too (a
+// fence's append was seen to wait out its whole bound, then land at once when sent
+// again: 2 s of a failover, issue 19); the round after a write without an answer
+// reads first, which tells whether it landed, so writing again is safe. Under load a
+// write may need longer than writeFirst: the later attempts wait longer.
+const (
+	writeFirst   = 500 * time.Millisecond
+	writeAttempt = 2 * time.Second
+)
+
+// writeWithin is the bound of write attempt (0 for the first).
+func writeWithin(attempt int) time.Duration {
+	return min(writeFirst<<min(attempt, 8), writeAttempt)
+}
 
 // backoff waits before attempt (none before the first): 10 ms, doubling, at most
 // 500 ms. A write that lost a compare-and-set may have lost to one still on its way
@@ -80,7 +92,7 @@ func claimObject(ctx context.Context, owners, nodes *bucket, key string, self Cl
 			return cur, nil // ours already
 		}
 		if rev != 0 {
-			wctx, cancel := context.WithTimeout(ctx, writeAttempt)
+			wctx, cancel := context.WithTimeout(ctx, writeWithin(attempt))
 			dead, owner, err := ownerDead(wctx, nodes, cur, self.Node)
 			cancel()
 			if unanswered(err) && ctx.Err() == nil {
@@ -94,7 +106,7 @@ func claimObject(ctx context.Context, owners, nodes *bucket, key string, self Cl
 			}
 		}
 		var newRev uint64
-		wctx, cancel := context.WithTimeout(ctx, writeAttempt)
+		wctx, cancel := context.WithTimeout(ctx, writeWithin(attempt))
 		if rev == 0 {
 			newRev, err = owners.create(wctx, key, val)
 		} else {

@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"slices"
+	"time"
 
 	"github.com/warrenhq/warren/runtime/object"
 )
@@ -55,7 +56,13 @@ func (n *Node) liveIn(region string) []string {
 // owner's lease from the buckets' leaders on every call (no cache), so a retry after
 // a 421 sees the newest owner. Activating the object (Acquire) decides for certain:
 // it claims, or refuses with an ElsewhereError.
-func (n *Node) Locate(ctx context.Context, namespace string, id object.ID) error {
+func (n *Node) Locate(ctx context.Context, namespace string, id object.ID) (err error) {
+	start := time.Now()
+	defer func() {
+		if d := time.Since(start); d > slowActivation/2 {
+			n.cfg.Logger.Warn("cluster: slow locate", "key", objectKey(namespace, id.String())[:8], "took", d.Round(time.Millisecond), "err", err)
+		}
+	}()
 	if !n.Serving() {
 		return ErrLeaseExpired
 	}

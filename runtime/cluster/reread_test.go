@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -266,5 +267,47 @@ func TestLostAlarmReadIsSentAgain(t *testing.T) {
 		t.Logf("answered %v after the first request", time.Since(start).Round(time.Millisecond))
 	case <-time.After(10 * time.Second):
 		t.Fatal("alarm read still unanswered 10 s after its request was lost")
+	}
+}
+
+// losingJS is a node's JetStream handle whose first append to an object log is lost:
+// it is never answered, as an append sent while a log stream's new leader takes over
+// was seen to be (the fence waited out its whole 2 s bound, then landed at once when
+// sent again).
+type losingJS struct {
+	jetstream.JetStream
+	appends atomic.Int32
+}
+
+func (j *losingJS) PublishMsg(ctx context.Context, m *nats.Msg, opts ...jetstream.PublishOpt) (*jetstream.PubAck, error) {
+	if strings.HasPrefix(m.Subject, logSubjectPre) && j.appends.Add(1) == 1 {
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
+	return j.JetStream.PublishMsg(ctx, m, opts...)
+}
+
+// A fence whose EPOCH append goes unanswered sends it again (after reading the tail)
+// within writeFirst, instead of waiting out writeAttempt: an activation after a
+// failover, whose log stream has just elected a leader, came 2 s later than the
+// stream could serve it (issue 19).
+func TestUnansweredFenceIsSentAgainSoon(t *testing.T) {
+	c := sharedCluster(t)
+	n := join(t, c, 1, testConfig("lost-fence"))
+	js := &losingJS{JetStream: n.js}
+	n.js = js
+	start := time.Now()
+	a := activate(t, n, "lostfence", "doc")
+	took := time.Since(start)
+	defer a.close(t)
+	t.Logf("activated in %v, %d appends", took.Round(time.Millisecond), js.appends.Load())
+	if js.appends.Load() < 2 {
+		t.Fatalf("%d appends: the lost one was not sent again", js.appends.Load())
+	}
+	if took > 1500*time.Millisecond {
+		t.Fatalf("activation took %v after its EPOCH append went unanswered, want within 1.5 s", took.Round(time.Millisecond))
+	}
+	if err := a.commitSQL(t, "CREATE TABLE t (x)"); err != nil {
+		t.Fatalf("commit after the fence was sent again: %v", err)
 	}
 }

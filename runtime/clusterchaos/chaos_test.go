@@ -742,6 +742,13 @@ func runCluster(t *testing.T, run clusterRun) Report {
 			n.Stop()
 		}
 	}
+	if dir := os.Getenv("WARREN_CHAOS_NODELOGS"); dir != "" { // every node's output, to read after a run
+		for i, n := range nodes {
+			if err := os.WriteFile(filepath.Join(dir, names[i]+".log"), []byte(n.Output()), 0o644); err != nil {
+				t.Logf("node log: %v", err)
+			}
+		}
+	}
 	for _, n := range nodes {
 		dbs, bad := chaostest.IntegrityCheck(n.DataDir)
 		rep.Databases += dbs
