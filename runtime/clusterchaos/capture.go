@@ -238,3 +238,24 @@ func (c *Capture) Reelected(gone string, start time.Time, limit time.Duration) s
 	}
 	return strings.TrimSpace(b.String())
 }
+
+// Lag returns the log streams whose capture is behind the stream's last record
+// now, with how many sequences behind ("warren_log_03:12"); "" when none is.
+func (c *Capture) Lag(ctx context.Context) string {
+	var b strings.Builder
+	for _, name := range c.streams {
+		st, err := c.js.Stream(ctx, name)
+		if err != nil {
+			fmt.Fprintf(&b, "%s:? ", name)
+			continue
+		}
+		last := st.CachedInfo().State.LastSeq
+		c.mu.Lock()
+		got := c.last[name]
+		c.mu.Unlock()
+		if got < last {
+			fmt.Fprintf(&b, "%s:%d ", name, last-got)
+		}
+	}
+	return strings.TrimSpace(b.String())
+}

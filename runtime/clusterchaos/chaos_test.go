@@ -367,7 +367,19 @@ func (m *nemesis) fault(kind string, i int) (Fault, bool) {
 			after = m.capture.Reelected(m.names[n], f.Start, downTime-time.Second)
 		}
 		m.t.Logf("fault %d: killing %s; leaders before: %s; after: %s", i, m.names[n], leaders, after)
+		if downTime > 2*time.Second {
+			// The log capture's lag behind each stream, once the elections are over: a
+			// capture that is behind when a new owner rolls a log up misses records.
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			m.t.Logf("fault %d: log capture behind %v after the kill: %q", i, time.Since(f.Start).Round(100*time.Millisecond), m.capture.Lag(ctx))
+			cancel()
+		}
 		time.Sleep(downTime - time.Since(f.Start))
+		if downTime > 2*time.Second {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			m.t.Logf("fault %d: log capture behind %v after the kill: %q", i, time.Since(f.Start).Round(100*time.Millisecond), m.capture.Lag(ctx))
+			cancel()
+		}
 		// A node that cannot rejoin is an availability failure, not a reason to
 		// drop the run's history: it is counted, retried, and the checks still run.
 		for try := 1; ; try++ {
