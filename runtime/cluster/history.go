@@ -2,17 +2,15 @@ package cluster
 
 import (
 	"context"
-	"encoding/binary"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"os"
 	"slices"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/warrenhq/warren/runtime/internal/bookmark"
 	"github.com/warrenhq/warren/runtime/object"
 )
 
@@ -38,51 +36,16 @@ import (
 //     reads what a purge removes (it starts from the latest snapshot); a bookmark
 //     before the purge point fails with object.ErrNotFound.
 
-// bookmarkCastagnoli is the CRC-32C table bookmarks are checked with.
-var bookmarkCastagnoli = crc32.MakeTable(crc32.Castagnoli)
-
-const bookmarkLen = 40
-
 // errBadBookmark: a malformed bookmark, or one of another object.
 var errBadBookmark = fmt.Errorf("%w: bad bookmark", object.ErrInvalidArgument)
 
-func bookmarkCheck(obj string, seq uint64, at int64) uint32 {
-	var b [16]byte
-	binary.BigEndian.PutUint64(b[0:], seq)
-	binary.BigEndian.PutUint64(b[8:], uint64(at))
-	return crc32.Update(crc32.Checksum([]byte(obj), bookmarkCastagnoli), bookmarkCastagnoli, b[:])
-}
-
 // encodeBookmark returns the bookmark of record seq (committed at at) of obj
-// ("namespace/id").
-func encodeBookmark(obj string, seq uint64, at int64) string {
-	var b [20]byte
-	binary.BigEndian.PutUint64(b[0:], seq)
-	binary.BigEndian.PutUint64(b[8:], uint64(at))
-	binary.BigEndian.PutUint32(b[16:], bookmarkCheck(obj, seq, at))
-	return hex.EncodeToString(b[:])
-}
+// ("namespace/id"), in the form of a single node's (package internal/bookmark).
+func encodeBookmark(obj string, seq uint64, at int64) string { return bookmark.Encode(obj, seq, at) }
 
 // parseBookmark validates a bookmark of obj and returns its record.
 func parseBookmark(obj, s string) (seq uint64, at int64, err error) {
-	if len(s) != bookmarkLen {
-		return 0, 0, fmt.Errorf("%w: %d characters, want %d hex digits", errBadBookmark, len(s), bookmarkLen)
-	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
-			return 0, 0, fmt.Errorf("%w: character %d is not a lowercase hex digit", errBadBookmark, i+1)
-		}
-	}
-	b, err := hex.DecodeString(s)
-	if err != nil {
-		return 0, 0, fmt.Errorf("%w: %v", errBadBookmark, err)
-	}
-	seq = binary.BigEndian.Uint64(b[0:])
-	at = int64(binary.BigEndian.Uint64(b[8:]))
-	if binary.BigEndian.Uint32(b[16:]) != bookmarkCheck(obj, seq, at) {
-		return 0, 0, fmt.Errorf("%w: its check does not match (mistyped, or a bookmark of another object)", errBadBookmark)
-	}
-	return seq, at, nil
+	return bookmark.Parse(obj, s, errBadBookmark)
 }
 
 // recordAt reads the record at seq exactly: object.ErrNotFound when it is not on the
