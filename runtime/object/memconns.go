@@ -30,13 +30,11 @@ type memConn struct {
 	changes int64
 }
 
-// maxPooledConns bounds memConns; maxPooledPages bounds the database a pooled
-// connection keeps (the size of an image that inMemoryStart loads).
+// maxPooledConns bounds memConns; a pooled connection keeps a database of at most
+// maxLoadBytes (the largest image inMemoryStart loads).
 const maxPooledConns = 16
 
-var maxPooledPages = maxLoadBytes / 4096
-
-// memPragmas are the pragmas of an in-memory database: foreign_keys and
+// memConnPragmas and memDBPragma are the pragmas of an in-memory database: foreign_keys and
 // trusted_schema are the connection's, max_page_count is the database's, set again
 // after each Deserialize.
 var (
@@ -109,8 +107,8 @@ func (p *memConns) take() (memConn, bool) {
 // the connection's total_changes() or -1 when not known.
 func (p *memConns) put(db *sql.DB, conn *sql.Conn, g *sqlGuard, changes int64) {
 	if !g.temp {
-		var pages int
-		if err := conn.QueryRowContext(context.Background(), "PRAGMA page_count").Scan(&pages); err == nil && pages <= maxPooledPages {
+		var size int
+		if err := conn.QueryRowContext(context.Background(), "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()").Scan(&size); err == nil && size <= maxLoadBytes {
 			p.mu.Lock()
 			if p.free != nil && len(p.free) < maxPooledConns {
 				p.free = append(p.free, memConn{db, conn, g, changes})

@@ -2,6 +2,7 @@ package object
 
 import (
 	"context"
+	"database/sql"
 	"encoding/binary"
 	"errors"
 	"testing"
@@ -89,5 +90,44 @@ func TestNewObjectOutgrowsMemory(t *testing.T) {
 	}
 	if _, err := put.Call(context.Background(), stub, 220<<10); err != nil {
 		t.Fatalf("the retry on the file: %v", err)
+	}
+}
+
+// TestMemConnsKeepOnlySmallCleanConnections: memConns keeps a connection whose
+// database is small and whose user SQL left nothing in the temp database, and closes
+// one that holds more than maxLoadBytes (it would keep that memory) or touched temp.
+func TestMemConnsKeepOnlySmallCleanConnections(t *testing.T) {
+	tpl, err := newTemplate(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	var p memConns
+	p.start()
+	defer p.closeAll()
+	kept := func(setup func(conn *sql.Conn, g *sqlGuard)) bool {
+		t.Helper()
+		db, conn, g, err := p.open(ctx, tpl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g.committing = true // the runtime's commits only (sqlGuard)
+		setup(conn, g)
+		before := len(p.free)
+		p.put(db, conn, g, -1)
+		return len(p.free) > before
+	}
+	if !kept(func(*sql.Conn, *sqlGuard) {}) {
+		t.Fatal("a connection with the template's database was not kept")
+	}
+	if kept(func(conn *sql.Conn, _ *sqlGuard) {
+		if _, err := conn.ExecContext(ctx, "CREATE TABLE big (b); INSERT INTO big VALUES (zeroblob(?))", maxLoadBytes); err != nil {
+			t.Fatal(err)
+		}
+	}) {
+		t.Fatalf("a connection holding more than %d bytes was kept", maxLoadBytes)
+	}
+	if kept(func(_ *sql.Conn, g *sqlGuard) { g.temp = true }) {
+		t.Fatal("a connection whose user SQL touched the temp database was kept")
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"container/list"
 	"context"
 	"fmt"
-	"github.com/warrenhq/warren/runtime/internal/durable"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -12,6 +11,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/warrenhq/warren/runtime/internal/durable"
 )
 
 // Config configures a Runtime. The zero value of every field but DataDir is usable.
