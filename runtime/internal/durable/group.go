@@ -99,7 +99,7 @@ func (g *GroupCreator) Create(path string, data []byte) (renamed bool, err error
 func (g *GroupCreator) syncingSlowly() bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	return !g.slowUntil.IsZero() && time.Now().Before(g.slowUntil)
+	return time.Now().Before(g.slowUntil)
 }
 
 // Close lets the files waiting finish and stops the goroutine; Create calls after it
