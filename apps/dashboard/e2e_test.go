@@ -5,8 +5,10 @@ package main
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -82,11 +84,20 @@ func TestLiveChartInTwoViewers(t *testing.T) {
 	_, err := carol.Goto("/s/e2e?range=15m")
 	must(t, err)
 	must(t, h.Expect.Locator(panel(carol, "checkout_ms").Locator(".total")).ToHaveText("5"))
-	// Pause: the URL says so (shareable), and new events do not move the chart.
+	// Pause: the URL says so (shareable), and new events do not move the chart. Its
+	// end is past every event already shown: the query's end is excluded, so a pause
+	// at the second of the last events must end after that second (a shared view
+	// once showed no data when the events and the pause fell in one second).
+	shown := time.Now().Unix()
 	must(t, carol.Locator("#live").Click())
 	must(t, h.Expect.Locator(carol.Locator("#live")).ToHaveText("❚❚ paused"))
 	if !strings.Contains(carol.URL(), "to=") || !strings.Contains(carol.URL(), "range=15m") {
 		t.Errorf("paused URL %s", carol.URL())
+	}
+	if u, err := url.Parse(carol.URL()); err != nil {
+		t.Errorf("paused URL %s: %v", carol.URL(), err)
+	} else if to, err := strconv.ParseInt(u.Query().Get("to"), 10, 64); err != nil || to <= shown {
+		t.Errorf("paused URL %s ends at %d (%v); want after %d, the second of the events shown", carol.URL(), to, err, shown)
 	}
 	must(t, h.Expect.Locator(panel(carol, "checkout_ms").Locator(".total")).ToHaveText("5"))
 	postEvents(t, h, "e2e", events("checkout_ms", 1, 42))

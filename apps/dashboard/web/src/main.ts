@@ -55,7 +55,9 @@ for (const r of Object.keys(RANGES)) {
 }
 const liveBtn = $<HTMLButtonElement>("live");
 liveBtn.addEventListener("click", () => {
-  pausedAt = pausedAt === null ? Math.floor(Date.now() / 1000) : null;
+  // The paused window ends where the live one did (windowBounds: the end of the
+  // current second, excluded), so it holds every event shown when paused.
+  pausedAt = pausedAt === null ? Math.floor(Date.now() / 1000) + 1 : null;
   reload();
 });
 $<HTMLFormElement>("stream-form").addEventListener("submit", (e) => {
