@@ -94,12 +94,16 @@ func TestLiveChartInTwoViewers(t *testing.T) {
 	if !strings.Contains(carol.URL(), "to=") || !strings.Contains(carol.URL(), "range=15m") {
 		t.Errorf("paused URL %s", carol.URL())
 	}
-	if u, err := url.Parse(carol.URL()); err != nil {
-		t.Errorf("paused URL %s: %v", carol.URL(), err)
-	} else if to, err := strconv.ParseInt(u.Query().Get("to"), 10, 64); err != nil || to <= shown {
-		t.Errorf("paused URL %s ends at %d (%v); want after %d, the second of the events shown", carol.URL(), to, err, shown)
+	u, err := url.Parse(carol.URL())
+	must(t, err)
+	to, err := strconv.ParseInt(u.Query().Get("to"), 10, 64)
+	if err != nil || to <= shown {
+		t.Fatalf("paused URL %s ends at %d (%v); want after %d, the second of the events shown", carol.URL(), to, err, shown)
 	}
 	must(t, h.Expect.Locator(panel(carol, "checkout_ms").Locator(".total")).ToHaveText("5"))
+	// The window is whole seconds: an event of the pause's last second would be in
+	// it. The next one is sent after that second.
+	time.Sleep(time.Until(time.Unix(to, 0)))
 	postEvents(t, h, "e2e", events("checkout_ms", 1, 42))
 	must(t, h.Expect.Locator(panel(alice, "checkout_ms").Locator(".total")).ToHaveText("6"))
 	must(t, h.Expect.Locator(panel(carol, "checkout_ms").Locator(".total")).ToHaveText("5"))
