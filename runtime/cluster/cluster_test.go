@@ -32,6 +32,9 @@ var shared struct {
 }
 
 func TestMain(m *testing.M) {
+	if spec := os.Getenv(childServerEnv); spec != "" {
+		runChildServer(spec) // elections_test.go
+	}
 	code := m.Run()
 	if shared.c != nil {
 		shared.c.shutdown()
