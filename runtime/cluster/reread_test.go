@@ -21,7 +21,7 @@ import (
 // A read whose request was lost is sent again after rereadEvery instead of waiting
 // out the request timeout (30 s here). Here the request is lost with the TCP
 // connection it was in; a stream whose leader was killed drops requests the same
-// way until its followers elect another one, 4 to 9 s later, and every claim and
+// way until its followers elect another one, seconds later (elections.go), and every claim and
 // Locate behind such a read waited for its timeout (failovers of 30 s and more).
 func TestLostReadIsSentAgain(t *testing.T) {
 	t.Parallel() // waits seconds, as TestRuntimeZombieCommitRefused does
