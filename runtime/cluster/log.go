@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -117,6 +118,56 @@ func (l objectLog) append(ctx context.Context, rec []byte, after uint64, rollup 
 	default:
 		return 0, fmt.Errorf("%w: %s: %v", ErrIndeterminate, l.subject, err)
 	}
+}
+
+// appendRetrying appends rec as append does (never a rollup), and sends it again
+// when it goes unanswered: a stream whose leader died drops every append until its
+// followers elect another leader, and a commit sent then waited out its whole
+// timeout (10 s) while the election took 2-5 s (a failover of 11.6 s, issue 19).
+// Every copy is the same record on the same condition (the last record at after),
+// so at most one of them lands; a copy refused for a wrong last sequence after an
+// unanswered one may have lost to that one, so the record after `after` decides:
+// this record (appended) or another writer's (ErrFenced). Without a deadline in ctx
+// the whole is bounded by the request timeout, as one append was.
+func (l objectLog) appendRetrying(ctx context.Context, rec []byte, after uint64) (uint64, error) {
+	if unfenced {
+		return l.append(ctx, rec, after, false)
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, l.js.Options().DefaultTimeout)
+		defer cancel()
+	}
+	for attempt := 0; ; attempt++ {
+		actx, cancel := context.WithTimeout(ctx, writeWithin(attempt))
+		seq, err := l.append(actx, rec, after, false)
+		cancel()
+		switch {
+		case err == nil:
+			return seq, nil
+		case errors.Is(err, ErrFenced) && attempt > 0:
+			return l.landed(ctx, rec, after, err)
+		case (errors.Is(err, ErrIndeterminate) || unanswered(err)) && ctx.Err() == nil:
+			continue
+		case attempt > 0 && !errors.Is(err, ErrIndeterminate):
+			// refused now, but an earlier copy may have landed
+			return 0, fmt.Errorf("%w: %s: an earlier copy went unanswered: %v", ErrIndeterminate, l.subject, err)
+		}
+		return 0, err
+	}
+}
+
+// landed returns the sequence of rec if it is the record after `after` on the
+// subject, else refused (ErrFenced: another writer's record is there).
+func (l objectLog) landed(ctx context.Context, rec []byte, after uint64, refused error) (uint64, error) {
+	m, err := l.next(ctx, after+1)
+	switch {
+	case err == nil && bytes.Equal(m.Data, rec):
+		return m.Sequence, nil
+	case err == nil:
+		return 0, refused
+	}
+	return 0, fmt.Errorf("%w: %s: an earlier copy went unanswered and the log cannot be read: %v", ErrIndeterminate, l.subject, err)
 }
 
 // isWrongLastSequence reports whether err is JetStream's answer to an append whose

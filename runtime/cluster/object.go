@@ -267,7 +267,7 @@ func (o *Object) appendPages(ctx context.Context, ps *pageSet, full bool) error 
 		}
 		rec = encodeBlob(kindBlob, o.claim.Epoch, ref, m)
 	}
-	seq, err := o.log.append(ctx, rec, o.lastSeq, false)
+	seq, err := o.log.appendRetrying(ctx, rec, o.lastSeq)
 	if err != nil {
 		if blobName != "" && !errors.Is(err, ErrIndeterminate) {
 			o.n.deleteBlobs(blobName) // refused for certain: no record points at it

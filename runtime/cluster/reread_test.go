@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"path/filepath"
@@ -270,19 +271,31 @@ func TestLostAlarmReadIsSentAgain(t *testing.T) {
 	}
 }
 
-// losingJS is a node's JetStream handle whose first append to an object log is lost:
-// it is never answered, as an append sent while a log stream's new leader takes over
-// was seen to be (the fence waited out its whole 2 s bound, then landed at once when
-// sent again).
+// losingJS is a node's JetStream handle whose first append to an object log (or
+// its lose-th) is lost: it is never answered, as an append sent while a log stream's
+// new leader takes over was seen to be (the fence waited out its whole 2 s bound,
+// then landed at once when sent again). With stored, the append is stored and only
+// its answer is lost.
 type losingJS struct {
 	jetstream.JetStream
+	lose    int32
+	stored  bool
 	appends atomic.Int32
 }
 
 func (j *losingJS) PublishMsg(ctx context.Context, m *nats.Msg, opts ...jetstream.PublishOpt) (*jetstream.PubAck, error) {
-	if strings.HasPrefix(m.Subject, logSubjectPre) && j.appends.Add(1) == 1 {
-		<-ctx.Done()
-		return nil, ctx.Err()
+	if strings.HasPrefix(m.Subject, logSubjectPre) && j.appends.Add(1) == max(j.lose, 1) {
+		if j.stored {
+			if _, err := j.JetStream.PublishMsg(ctx, m, opts...); err != nil {
+				return nil, err
+			}
+		}
+		select { // as a real request: its context, else the default timeout
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(j.Options().DefaultTimeout):
+			return nil, context.DeadlineExceeded
+		}
 	}
 	return j.JetStream.PublishMsg(ctx, m, opts...)
 }
@@ -309,5 +322,51 @@ func TestUnansweredFenceIsSentAgainSoon(t *testing.T) {
 	}
 	if err := a.commitSQL(t, "CREATE TABLE t (x)"); err != nil {
 		t.Fatalf("commit after the fence was sent again: %v", err)
+	}
+}
+
+// A commit whose append goes unanswered sends it again within writeFirst instead of
+// waiting out the request timeout (30 s here, 10 s by default): a commit sent to a
+// log stream whose leader was killed waited 10 s while the election took 2-5 s (a
+// failover of 11.6 s, issue 19). When the lost copy was stored (its answer lost),
+// the copy sent again is refused and the log shows the record is this one: the
+// commit succeeds once, and the next commit follows it.
+func TestUnansweredCommitIsSentAgain(t *testing.T) {
+	c := sharedCluster(t)
+	for _, stored := range []bool{false, true} {
+		t.Run(fmt.Sprintf("stored=%v", stored), func(t *testing.T) {
+			n := join(t, c, 1, testConfig(fmt.Sprintf("lost-commit-%v", stored)))
+			js := &losingJS{JetStream: n.js, lose: 2, stored: stored} // 1 is the fence's EPOCH
+			n.js = js
+			a := activate(t, n, "lostcommit", fmt.Sprint(stored))
+			defer a.close(t)
+			start := time.Now()
+			err := a.commitSQL(t, "CREATE TABLE t (x)")
+			took := time.Since(start)
+			t.Logf("committed in %v, %d appends", took.Round(time.Millisecond), js.appends.Load())
+			if err != nil {
+				t.Fatalf("commit whose append went unanswered: %v", err)
+			}
+			if took > 1500*time.Millisecond {
+				t.Fatalf("commit took %v after its append went unanswered, want within 1.5 s", took.Round(time.Millisecond))
+			}
+			if err := a.commitSQL(t, "INSERT INTO t VALUES (1)"); err != nil {
+				t.Fatalf("the next commit: %v", err)
+			}
+			var records []uint64
+			for seq := uint64(1); ; seq++ {
+				m, err := a.obj.log.next(testContext(t), seq)
+				if errors.Is(err, jetstream.ErrMsgNotFound) {
+					break
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				records, seq = append(records, m.Sequence), m.Sequence
+			}
+			if len(records) != 3 || records[2] != a.obj.lastSeq {
+				t.Fatalf("log records %v, want the EPOCH and the two commits, the last at %d", records, a.obj.lastSeq)
+			}
+		})
 	}
 }
