@@ -3,8 +3,10 @@ package object
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -92,6 +94,53 @@ func unixNano(t time.Time) int64 {
 
 func fromUnixNano(n int64) time.Time { return time.Unix(0, n).UTC() }
 
+// alarmSchema is the table of alarms and schedules (the empty name is the single
+// alarm; times are Unix ns) and its index. The first write of an alarm or schedule
+// creates them (upsertAlarmRow), in its own transaction, not the object's file: most
+// objects never set one, and they were two of a new file's five pages. A database
+// without the table has no alarms, and every reader says so (noAlarmTable); files
+// made before have it.
+//
+// Nothing in memory says whether the table exists: the batch that created it may roll
+// back (a failed handler or commit, a transaction SQLite ended, an abort), undoing the
+// CREATE, and only SQLite's schema knows. On a database with the table the statements
+// run as before; without it a read fails to prepare and reads as empty.
+var alarmSchema = []string{
+	`CREATE TABLE IF NOT EXISTS _warren_alarms (name TEXT PRIMARY KEY, spec TEXT NOT NULL, payload BLOB, due INTEGER NOT NULL, scheduled INTEGER NOT NULL, retries INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID`,
+	`CREATE INDEX IF NOT EXISTS _warren_alarms_due ON _warren_alarms (due)`,
+}
+
+// noAlarmTable reports whether err is SQLite's for a statement on _warren_alarms in a
+// database without that table: it has no alarms.
+func noAlarmTable(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "no such table: _warren_alarms")
+}
+
+// orNoAlarms maps the error of a DELETE or UPDATE of _warren_alarms on a database
+// without the table to a change of no row.
+func orNoAlarms(r sql.Result, err error) (sql.Result, error) {
+	if noAlarmTable(err) {
+		return driver.RowsAffected(0), nil
+	}
+	return r, err
+}
+
+// upsertAlarmRow sets the alarm or schedule row name (due and scheduled at due, no
+// retries), creating the table first in a database without it (alarmSchema).
+func (s *Storage) upsertAlarmRow(name, spec string, payload []byte, due int64) error {
+	_, err := s.execAny(upsertAlarm, name, spec, payload, due, due)
+	if !noAlarmTable(err) {
+		return err
+	}
+	for _, q := range alarmSchema {
+		if _, err := s.conn.ExecContext(context.Background(), q); err != nil {
+			return err
+		}
+	}
+	_, err = s.execAny(upsertAlarm, name, spec, payload, due, due)
+	return err
+}
+
 const upsertAlarm = `INSERT INTO _warren_alarms (name, spec, payload, due, scheduled, retries) VALUES (?, ?, ?, ?, ?, 0)
 ON CONFLICT (name) DO UPDATE SET spec = excluded.spec, payload = excluded.payload, due = excluded.due, scheduled = excluded.scheduled, retries = 0`
 
@@ -105,7 +154,11 @@ func (st *State) SetAlarm(t time.Time) error {
 	if t.After(MaxScheduleTime) {
 		return fmt.Errorf("%w: alarm time %v is after %v", ErrBadSpec, t, MaxScheduleTime)
 	}
-	if _, err := (*Storage)(st).exec(upsertAlarm, "", "", nil, unixNano(t), unixNano(t)); err != nil {
+	s := (*Storage)(st)
+	if _, err := s.st(); err != nil {
+		return fmt.Errorf("object: set alarm: %w", err)
+	}
+	if err := s.upsertAlarmRow("", "", nil, unixNano(t)); err != nil {
 		return fmt.Errorf("object: set alarm: %w", err)
 	}
 	st.alarmWrite("")
@@ -141,13 +194,12 @@ func (st *State) GetAlarm() (time.Time, bool, error) {
 	if err != nil {
 		return time.Time{}, false, err
 	}
-	stmt, err := st2.stmt(`SELECT scheduled FROM _warren_alarms WHERE name = ''`)
-	if err != nil {
-		return time.Time{}, false, err
-	}
 	var n int64
-	err = stmt.QueryRowContext(context.Background()).Scan(&n)
-	if errors.Is(err, sql.ErrNoRows) {
+	stmt, err := st2.stmt(`SELECT scheduled FROM _warren_alarms WHERE name = ''`)
+	if err == nil {
+		err = stmt.QueryRowContext(context.Background()).Scan(&n)
+	}
+	if errors.Is(err, sql.ErrNoRows) || noAlarmTable(err) {
 		return time.Time{}, false, nil
 	}
 	if err != nil {
@@ -159,7 +211,7 @@ func (st *State) GetAlarm() (time.Time, bool, error) {
 // DeleteAlarm removes the alarm, if any. Called from the Alarm handler it also
 // cancels the retry of the running alarm if the handler succeeds.
 func (st *State) DeleteAlarm() error {
-	if _, err := (*Storage)(st).exec(`DELETE FROM _warren_alarms WHERE name = ''`); err != nil {
+	if _, err := orNoAlarms((*Storage)(st).exec(`DELETE FROM _warren_alarms WHERE name = ''`)); err != nil {
 		return fmt.Errorf("object: delete alarm: %w", err)
 	}
 	st.alarmWrite("")
@@ -200,7 +252,11 @@ func (st *State) Schedule(name string, spec Spec, payload []byte) error {
 	if payload == nil {
 		payload = []byte{}
 	}
-	if _, err := (*Storage)(st).exec(upsertAlarm, name, text, payload, unixNano(due), unixNano(due)); err != nil {
+	s := (*Storage)(st)
+	if _, err := s.st(); err != nil {
+		return fmt.Errorf("object: schedule %q: %w", name, err)
+	}
+	if err := s.upsertAlarmRow(name, text, payload, unixNano(due)); err != nil {
 		return fmt.Errorf("object: schedule %q: %w", name, err)
 	}
 	st.alarmWrite(name)
@@ -212,7 +268,7 @@ func (st *State) Unschedule(name string) (bool, error) {
 	if name == "" {
 		return false, nil
 	}
-	r, err := (*Storage)(st).exec(`DELETE FROM _warren_alarms WHERE name = ?`, name)
+	r, err := orNoAlarms((*Storage)(st).exec(`DELETE FROM _warren_alarms WHERE name = ?`, name))
 	if err != nil {
 		return false, fmt.Errorf("object: unschedule %q: %w", name, err)
 	}
@@ -228,11 +284,14 @@ func (st *State) Schedules() ([]ScheduleInfo, error) {
 	if err != nil {
 		return nil, err
 	}
+	var rows *sql.Rows
 	stmt, err := st2.stmt(`SELECT name, spec, payload, due, retries FROM _warren_alarms WHERE name <> '' ORDER BY name`)
-	if err != nil {
-		return nil, err
+	if err == nil {
+		rows, err = stmt.QueryContext(context.Background())
 	}
-	rows, err := stmt.QueryContext(context.Background())
+	if noAlarmTable(err) {
+		return nil, nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("object: schedules: %w", err)
 	}
@@ -277,11 +336,14 @@ func (e *entity) wakeTurn(ctx context.Context, inst any) error {
 	st := e.state
 	st.alarmsUnknown()
 	now := e.rt.cfg.Clock.Now()
+	var rows *sql.Rows
 	stmt, err := st.stmt(`SELECT name FROM _warren_alarms WHERE due <= ? ORDER BY due, name LIMIT ?`)
-	if err != nil {
-		return err
+	if err == nil {
+		rows, err = stmt.QueryContext(context.Background(), unixNano(now), maxFiringsPerTurn)
 	}
-	rows, err := stmt.QueryContext(context.Background(), unixNano(now), maxFiringsPerTurn)
+	if noAlarmTable(err) {
+		return nil // nothing due
+	}
 	if err != nil {
 		return err
 	}
@@ -316,14 +378,13 @@ func (e *entity) wakeTurn(ctx context.Context, inst any) error {
 
 // dueAlarm reads the named occurrence if it is still due at now.
 func (e *entity) dueAlarm(name string, now time.Time) (alarmRow, bool, error) {
-	stmt, err := e.state.stmt(`SELECT spec, payload, scheduled, retries FROM _warren_alarms WHERE name = ? AND due <= ?`)
-	if err != nil {
-		return alarmRow{}, false, err
-	}
 	r := alarmRow{name: name}
 	var sch int64
-	err = stmt.QueryRowContext(context.Background(), name, unixNano(now)).Scan(&r.spec, &r.payload, &sch, &r.retries)
-	if errors.Is(err, sql.ErrNoRows) {
+	stmt, err := e.state.stmt(`SELECT spec, payload, scheduled, retries FROM _warren_alarms WHERE name = ? AND due <= ?`)
+	if err == nil {
+		err = stmt.QueryRowContext(context.Background(), name, unixNano(now)).Scan(&r.spec, &r.payload, &sch, &r.retries)
+	}
+	if errors.Is(err, sql.ErrNoRows) || noAlarmTable(err) {
 		return alarmRow{}, false, nil
 	}
 	if err != nil {
@@ -396,11 +457,11 @@ func (e *entity) fire(ctx context.Context, inst any, r alarmRow) (failed bool, e
 	case r.name == "" && setTo != nil:
 		// Durable Objects semantics: a handler that set a new alarm is not retried.
 		log.Warn("object: alarm handler failed; the alarm it set replaces the retry")
-		_, err = (*Storage)(st).execAny(upsertAlarm, "", "", nil, unixNano(*setTo), unixNano(*setTo))
+		err = (*Storage)(st).upsertAlarmRow("", "", nil, unixNano(*setTo))
 	case r.retries < limit:
 		at := rt.cfg.Clock.Now().Add(rt.alarmBackoff(r.retries))
 		log.Warn("object: alarm handler failed; will retry", "at", at)
-		_, err = (*Storage)(st).execAny(`UPDATE _warren_alarms SET retries = retries + 1, due = ? WHERE name = ?`, unixNano(at), r.name)
+		_, err = orNoAlarms((*Storage)(st).execAny(`UPDATE _warren_alarms SET retries = retries + 1, due = ? WHERE name = ?`, unixNano(at), r.name))
 	default:
 		log.Error("object: alarm handler failed; giving up after its retries")
 		err = e.completeAlarm(r)
@@ -438,14 +499,14 @@ func (e *entity) completeAlarm(r alarmRow) error {
 		if err == nil && spec.Repeats() {
 			next, err := spec.next(r.scheduled, e.rt.cfg.Clock.Now())
 			if err == nil {
-				_, err = s.execAny(`UPDATE _warren_alarms SET due = ?, scheduled = ?, retries = 0 WHERE name = ? AND spec = ? AND scheduled = ?`,
-					unixNano(next), unixNano(next), r.name, r.spec, unixNano(r.scheduled))
+				_, err = orNoAlarms(s.execAny(`UPDATE _warren_alarms SET due = ?, scheduled = ?, retries = 0 WHERE name = ? AND spec = ? AND scheduled = ?`,
+					unixNano(next), unixNano(next), r.name, r.spec, unixNano(r.scheduled)))
 				return err
 			}
 			e.rt.cfg.Logger.Error("object: schedule has no next occurrence; deleting it", "namespace", e.ns.name, "id", e.id.String(), "schedule", r.name, "err", err)
 		}
 	}
-	_, err := s.execAny(`DELETE FROM _warren_alarms WHERE name = ? AND spec = ? AND scheduled = ?`, r.name, r.spec, unixNano(r.scheduled))
+	_, err := orNoAlarms(s.execAny(`DELETE FROM _warren_alarms WHERE name = ? AND spec = ? AND scheduled = ?`, r.name, r.spec, unixNano(r.scheduled)))
 	return err
 }
 
@@ -518,11 +579,15 @@ func (st *State) earliestAlarm(ctx context.Context) error {
 		}
 		return nil
 	}
+	var rows *sql.Rows
 	stmt, err := st.stmt(`SELECT name, due FROM _warren_alarms ORDER BY due LIMIT 2`)
-	if err != nil {
-		return err
+	if err == nil {
+		rows, err = stmt.QueryContext(ctx)
 	}
-	rows, err := stmt.QueryContext(ctx)
+	if noAlarmTable(err) {
+		a.has, a.exact, a.restHas = false, true, false // no table: no alarm
+		return nil
+	}
 	if err != nil {
 		return err
 	}

@@ -423,7 +423,9 @@ func earliestAlarm(path string) (time.Time, bool, error) {
 	}
 	defer db.Close()
 	var due *int64
-	if err := db.QueryRow(`SELECT min(due) FROM _warren_alarms`).Scan(&due); err != nil {
+	if err := db.QueryRow(`SELECT min(due) FROM _warren_alarms`).Scan(&due); noAlarmTable(err) {
+		return time.Time{}, false, nil
+	} else if err != nil {
 		return time.Time{}, false, err
 	}
 	if due == nil {

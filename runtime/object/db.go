@@ -24,9 +24,8 @@ const reservedPrefix = "_warren_"
 var schema = []string{
 	`CREATE TABLE IF NOT EXISTS _warren_kv (key TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID`,
 	`CREATE TABLE IF NOT EXISTS _warren_meta (key TEXT PRIMARY KEY, value BLOB) WITHOUT ROWID`,
-	// alarms and schedules (alarm.go): name '' is the single alarm; times are Unix ns
-	`CREATE TABLE IF NOT EXISTS _warren_alarms (name TEXT PRIMARY KEY, spec TEXT NOT NULL, payload BLOB, due INTEGER NOT NULL, scheduled INTEGER NOT NULL, retries INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID`,
-	`CREATE INDEX IF NOT EXISTS _warren_alarms_due ON _warren_alarms (due)`,
+	// The alarm table and its index (alarmSchema) are created by the first alarm or
+	// schedule; files of objects made before have them.
 }
 
 // storageError is the sentinel for a storage failure: ErrCorrupt when SQLite says the

@@ -106,11 +106,29 @@ func (rt *Runtime) ExportJSON(ctx context.Context, ns string, id ID, w io.Writer
 		}
 	}
 	bw.WriteString(`},"alarms":`)
-	if err := writeTableJSON(ctx, tx, bw, `SELECT name, spec, payload, due, scheduled, retries FROM _warren_alarms ORDER BY due`); err != nil {
+	alarms := `SELECT name, spec, payload, due, scheduled, retries FROM _warren_alarms ORDER BY due`
+	if !hasAlarmTable(ctx, tx) {
+		alarms = noAlarmRows // the same columns
+	}
+	if err := writeTableJSON(ctx, tx, bw, alarms); err != nil {
 		return err
 	}
 	bw.WriteString("}\n")
 	return bw.Flush()
+}
+
+// noAlarmRows has the columns of _warren_alarms and no row: the alarms of a database
+// without the table (alarmSchema).
+const noAlarmRows = `SELECT '' AS name, '' AS spec, NULL AS payload, 0 AS due, 0 AS scheduled, 0 AS retries WHERE 0`
+
+// hasAlarmTable reports whether the database q reads has the table of alarms.
+func hasAlarmTable(ctx context.Context, q querier) bool {
+	rows, err := q.QueryContext(ctx, `SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = '_warren_alarms'`)
+	if err != nil {
+		return true // the query of the table says what is wrong
+	}
+	defer rows.Close()
+	return rows.Next()
 }
 
 // existingDB returns an object's database path, or ErrNotFound.

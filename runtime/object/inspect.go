@@ -75,20 +75,23 @@ func (rt *Runtime) Inspect(ctx context.Context, ns string, id ID) (ObjectDetails
 		d.Tables = append(d.Tables, ti)
 	}
 	rows, err := tx.QueryContext(ctx, `SELECT name, spec, due, retries FROM _warren_alarms ORDER BY due`)
-	if err != nil {
+	switch {
+	case noAlarmTable(err): // no alarm or schedule was ever set
+	case err != nil:
 		return ObjectDetails{}, err
-	}
-	for rows.Next() {
-		var a StoredAlarm
-		var due int64
-		if err := rows.Scan(&a.Name, &a.Spec, &due, &a.Retries); err != nil {
-			rows.Close()
-			return ObjectDetails{}, err
+	default:
+		for rows.Next() {
+			var a StoredAlarm
+			var due int64
+			if err := rows.Scan(&a.Name, &a.Spec, &due, &a.Retries); err != nil {
+				rows.Close()
+				return ObjectDetails{}, err
+			}
+			a.Due = fromUnixNano(due)
+			d.Alarms = append(d.Alarms, a)
 		}
-		a.Due = fromUnixNano(due)
-		d.Alarms = append(d.Alarms, a)
+		rows.Close()
 	}
-	rows.Close()
 	d.SocketList = rt.socketInfos(ns, id)
 	if m, recent, ok := rt.objectMetricsOf(wakeKey{ns, id.raw}); ok {
 		m.Sockets = len(d.SocketList)

@@ -256,7 +256,7 @@ func (s *Storage) DeleteAll() error {
 	rows.Close()
 	st.guard.wrote = true
 	for _, q := range append(drops, deleteAllReserved...) {
-		if _, err := st.conn.ExecContext(ctx, q); err != nil {
+		if _, err := orNoAlarms(st.conn.ExecContext(ctx, q)); err != nil {
 			return fmt.Errorf("object: delete all: %s: %w", q, err)
 		}
 	}
