@@ -6,10 +6,12 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/warrenhq/warren/runtime/history"
 	"github.com/warrenhq/warren/runtime/object"
 	"github.com/warrenhq/warren/runtime/objecttest"
 )
@@ -274,4 +276,47 @@ func TestWakeForNothingWithoutAlarmTable(t *testing.T) {
 	if strings.Contains(logs.String(), "wake turn failed") {
 		t.Fatalf("the wake failed:\n%s", logs.String())
 	}
+}
+
+// A point-in-time restore to before an object's first alarm gives it back a file
+// without the alarm table (no alarm fires), and undoing the restore brings the table
+// and its alarm back (it fires).
+func TestPointInTimeRestoreAcrossTheAlarmTable(t *testing.T) {
+	dir := t.TempDir()
+	hist, err := history.New(history.Config{Dir: filepath.Join(dir, ".history"), SweepInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(hist.Close) // after the runtime's Close
+	rt := objecttest.New(t, object.Config{DataDir: dir, History: hist})
+	rec := &recorder{}
+	ns := registerTimer(t, rt.Runtime, rec)
+	ctx := context.Background()
+	id := ns.GetByName("h").ID()
+	run(t, ns, "h", func(st *object.State) error { return st.Storage().Put("k", []byte("v")) })
+	bm, err := rt.CurrentBookmark(ctx, "timer", id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, ns, "h", func(st *object.State) error { return st.SetAlarm(st.Now().Add(time.Minute)) })
+	undo, err := rt.RestoreBookmark(ctx, "timer", id, bm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, ns, "h", func(st *object.State) error {
+		if _, ok, err := st.GetAlarm(); ok || err != nil {
+			return errors.Join(errors.New("an alarm after the restore to before it"), err)
+		}
+		return nil
+	})
+	rt.Clock.Advance(time.Minute)
+	settle(t, rt)
+	if n := len(rec.firings()); n != 0 {
+		t.Fatalf("%d firings of an alarm restored away", n)
+	}
+	if _, err := rt.RestoreBookmark(ctx, "timer", id, undo); err != nil {
+		t.Fatal(err)
+	}
+	rt.Clock.Advance(time.Second)
+	eventually(t, "the alarm brought back", func() bool { return len(rec.firings()) == 1 })
 }
