@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"modernc.org/sqlite"
@@ -24,8 +25,17 @@ import (
 // files are the truth: after a crash (the catalogue was not closed cleanly) a scan of
 // the sharded folders reconciles it, opening only the files it did not know, to read
 // their names; a file that is gone drops its row.
+//
+// The map is bounded (catalogPendingMax): when commits outrun the flusher (its
+// writes miss the page cache, the disk is busy), a commit of an object not yet in
+// the map waits until a flush takes the map, so the catalogue holds at most two
+// maps' worth of objects in memory and commits go at its pace.
 
 const catalogFlushEvery = time.Second
+
+// catalogPendingMax is the most objects the pending map holds (about 100 bytes
+// each); a flush is started as soon as it is full.
+var catalogPendingMax = 1 << 16
 
 type catalog struct {
 	rt *Runtime
@@ -33,6 +43,10 @@ type catalog struct {
 
 	mu      sync.Mutex
 	pending map[wakeKey]catalogTouch // objects committed since the last flush
+	taken   *sync.Cond               // on mu: broadcast when a flush takes pending
+	closed  bool                     // close has begun: touch no longer waits
+	waits   atomic.Int64             // touches that waited for a flush (Stats.CatalogWaits)
+	kick    chan struct{}            // a full map asks the flusher to flush now
 
 	flushMu sync.Mutex    // one flush at a time
 	ready   chan struct{} // closed when the startup reconcile has finished
@@ -79,7 +93,8 @@ func openCatalog(rt *Runtime) (*catalog, error) {
 	if err := setCatalogClean(db, false); err != nil {
 		return fail(err)
 	}
-	c := &catalog{rt: rt, db: db, pending: map[wakeKey]catalogTouch{}, ready: make(chan struct{}), stop: make(chan struct{})}
+	c := &catalog{rt: rt, db: db, pending: map[wakeKey]catalogTouch{}, kick: make(chan struct{}, 1), ready: make(chan struct{}), stop: make(chan struct{})}
+	c.taken = sync.NewCond(&c.mu)
 	c.done.Add(2)
 	go func() {
 		defer c.done.Done()
@@ -115,9 +130,20 @@ func setCatalogClean(db *sql.DB, clean bool) error {
 	return nil
 }
 
-// touch records that key committed now; it costs a map write.
+// touch records that key committed now; it costs a map write, unless the map is
+// full and key not in it: then it waits for a flush to take the map.
 func (c *catalog) touch(key wakeKey, name string, now time.Time) {
 	c.mu.Lock()
+	if _, ok := c.pending[key]; !ok && len(c.pending) >= catalogPendingMax && !c.closed {
+		c.waits.Add(1)
+		for len(c.pending) >= catalogPendingMax && !c.closed {
+			select {
+			case c.kick <- struct{}{}:
+			default: // a flush is already asked for
+			}
+			c.taken.Wait()
+		}
+	}
 	c.pending[key] = catalogTouch{name: name, active: now.UnixNano()}
 	c.mu.Unlock()
 }
@@ -128,6 +154,7 @@ func (c *catalog) forget(key wakeKey) error {
 	defer c.flushMu.Unlock()
 	c.mu.Lock()
 	delete(c.pending, key)
+	c.taken.Broadcast()
 	c.mu.Unlock()
 	_, err := c.db.Exec(`DELETE FROM objects WHERE ns = ? AND id = ?`, key.ns, key.id[:])
 	return err
@@ -142,9 +169,10 @@ func (c *catalog) flushLoop() {
 		case <-c.stop:
 			return
 		case <-t.C:
-			if err := c.flush(); err != nil {
-				c.rt.cfg.Logger.Warn("object: catalogue flush failed", "err", err)
-			}
+		case <-c.kick:
+		}
+		if err := c.flush(); err != nil {
+			c.rt.cfg.Logger.Warn("object: catalogue flush failed", "err", err)
 		}
 	}
 }
@@ -161,6 +189,7 @@ func (c *catalog) flush() error {
 		return nil
 	}
 	c.pending = map[wakeKey]catalogTouch{}
+	c.taken.Broadcast()
 	c.mu.Unlock()
 	keys := make([]wakeKey, 0, len(batch))
 	for key := range batch {
@@ -279,6 +308,10 @@ func objectFileSize(path string) (size int64, ok bool) {
 
 // close stops the flusher, writes what is pending and marks the catalogue clean.
 func (c *catalog) close() error {
+	c.mu.Lock()
+	c.closed = true
+	c.taken.Broadcast()
+	c.mu.Unlock()
 	close(c.stop)
 	c.done.Wait()
 	err := c.flush()

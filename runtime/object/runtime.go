@@ -496,6 +496,7 @@ type Stats struct {
 	Panics         int64 // panics recovered (handlers, constructors, OnCommit callbacks, State.Go work); each reset its object
 	Timeouts       int64 // user calls (handlers, constructors, callbacks) that ran past Config.TurnTimeout
 	Abandoned      int64 // of those, the ones still running after the grace period: their object was restarted
+	CatalogWaits   int64 // commits that waited for the catalogue's flusher, which was 65,536 objects behind
 }
 
 // Stats returns the current counters.
@@ -522,6 +523,7 @@ func (rt *Runtime) Stats() Stats {
 		Panics:         rt.stats.panics.Load(),
 		Timeouts:       rt.stats.timeouts.Load(),
 		Abandoned:      rt.stats.abandoned.Load(),
+		CatalogWaits:   rt.ops.catalog.waits.Load(),
 	}
 }
 

@@ -64,6 +64,7 @@ func (s *Server) metrics() []Metric {
 		c("warren_turn_timeouts_total", "Turns (handlers, constructors, callbacks) that ran past the turn time limit.", func() float64 { return float64(rt.Stats().Timeouts) }),
 		c("warren_abandoned_turns_total", "Turns still running after their limit and grace period, abandoned (their object restarted).", func() float64 { return float64(rt.Stats().Abandoned) }),
 		c("warren_alarm_failures_total", "Alarm and schedule handler runs that failed.", func() float64 { return float64(rt.Stats().AlarmFailures) }),
+		c("warren_catalog_waits_total", "Commits that waited for the catalogue (the namespace listing's index) to write, because it was 65,536 objects behind.", func() float64 { return float64(rt.Stats().CatalogWaits) }),
 		g("warren_objects_active", "Objects in memory.", func() float64 { return float64(rt.Stats().Objects) }),
 		g("warren_open_databases", "Open SQLite databases.", func() float64 { return float64(rt.Stats().OpenDatabases) }),
 		g("warren_queue_depth", "Events waiting for their turn.", func() float64 { return float64(rt.Stats().QueueDepth) }),

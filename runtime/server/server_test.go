@@ -441,7 +441,7 @@ func TestHTTPRoutes(t *testing.T) {
 	resp.Body.Close()
 	for _, m := range []string{"warren_turns_total", "warren_commits_total", "warren_objects_active", "warren_evictions_total",
 		"warren_sockets_open", "warren_socket_messages_in_total", "warren_socket_messages_out_total", "warren_socket_slow_consumers_total", "warren_hibernated_objects",
-		"warren_alarm_runs_total", "warren_alarm_retries_total", "warren_alarm_failures_total", "warren_panics_total", "warren_turn_timeouts_total", "warren_abandoned_turns_total"} {
+		"warren_alarm_runs_total", "warren_alarm_retries_total", "warren_alarm_failures_total", "warren_panics_total", "warren_turn_timeouts_total", "warren_abandoned_turns_total", "warren_catalog_waits_total"} {
 		if !strings.Contains(string(b), "\n"+m+" ") || !strings.Contains(string(b), "# TYPE "+m+" ") {
 			t.Errorf("/metrics lacks %s", m)
 		}
