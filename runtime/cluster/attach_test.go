@@ -551,6 +551,12 @@ func TestRPCToADeadOwnerWaitsForItsLease(t *testing.T) {
 	}
 	a.rt.Close()       // its RPC subscription ends: calls to it get "no responders"
 	pauseRenewals(a.n) // and it never says goodbye
+	// The subscription's end reaches b's server on its own. A call sent before that is
+	// delivered to a's server and dropped there, and waits out its context: the clean-
+	// clone CI failed so once, after 29.6 s, under load.
+	waitFor(t, 10*time.Second, "b's server to see a's RPC subscription gone", func() bool {
+		return !c.servers[1].ns.GlobalAccount().SubscriptionInterest(rpcSubjectPre + "rpc-dead-a")
+	})
 	start := time.Now()
 	if _, err := b.add(ctx, "orphan", 2); err != nil {
 		t.Fatalf("call to an object whose owner died, %v after: %v", time.Since(start).Round(time.Millisecond), err)
