@@ -570,6 +570,54 @@ func TestRPCToADeadOwnerWaitsForItsLease(t *testing.T) {
 	}
 }
 
+// A call delivered to an owner that is then killed (no answer will ever come) ends
+// about a lease after the kill, as indeterminate (it may have run), instead of
+// waiting out the caller's context (2 minutes without a deadline): the caller can
+// retry on the object's next owner.
+func TestRPCToAnOwnerKilledDuringTheCallEnds(t *testing.T) {
+	t.Parallel() // waits for a lease to run out
+	c := sharedCluster(t)
+	a := startRuntime(t, c, 0, testConfig("rpc-killed-a"))
+	b := startRuntime(t, c, 1, testConfig("rpc-killed-b"))
+	ctx := testContext(t) // 30 s
+	if _, err := a.add(ctx, "midcall", 1); err != nil {
+		t.Fatal(err)
+	}
+	gate := &holdGate{entered: make(chan struct{}), release: make(chan struct{})}
+	holdGates.Store("midcall", gate)
+	t.Cleanup(func() { holdGates.Delete("midcall"); close(gate.release) })
+	ended := make(chan error, 1)
+	go func() {
+		_, err := ledgerHold.Call(ctx, b.ns.GetByName("midcall"), "midcall") // through b: an RPC to a
+		ended <- err
+	}()
+	select {
+	case <-gate.entered:
+	case <-ctx.Done():
+		t.Fatal("the call did not reach a's turn")
+	}
+	pauseRenewals(a.n)
+	a.n.js.Conn().Close() // killed: its answer can never be sent, its lease runs out
+	killed := time.Now()
+	var err error
+	select {
+	case err = <-ended:
+	case <-ctx.Done():
+		t.Fatalf("the call still unanswered %v after its owner was killed (lease %v)", time.Since(killed).Round(time.Millisecond), testLeaseTTL)
+	}
+	took := time.Since(killed)
+	t.Logf("ended %v after the kill: %v", took.Round(time.Millisecond), err)
+	if !errors.Is(err, object.ErrIndeterminate) {
+		t.Fatalf("the call ended with %v, want ErrIndeterminate", err)
+	}
+	if limit := 3 * testLeaseTTL; took > limit {
+		t.Fatalf("the call ended %v after the kill, past %v", took.Round(time.Millisecond), limit)
+	}
+	if got := b.entries(t, "midcall"); !slices.Equal(got, []int{1}) { // the next owner serves it
+		t.Fatalf("entries on the new owner: %v", got)
+	}
+}
+
 // A node's lease can be visible before its RPC subscription has reached the other
 // servers (route interest travels on its own): a call sent to it in that window got
 // "no responders" and failed at once with ErrRetryable (seen in CI under load). While

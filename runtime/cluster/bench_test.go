@@ -201,3 +201,43 @@ func BenchmarkRuntimeDurableTurns64History(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkRPCAcrossNodes measures a call made on one node to an object owned by
+// another of the shared three-server cluster: a read turn (the entries of a
+// one-row ledger), so the figure is the RPC's own cost, one caller at a time and
+// 64 at once.
+func BenchmarkRPCAcrossNodes(b *testing.B) {
+	c := sharedCluster(b)
+	id := benchNodes.Add(1)
+	owner := startRuntime(b, c, 0, testConfig(fmt.Sprintf("bench-rpc-owner%d", id)))
+	caller := startRuntime(b, c, 1, testConfig(fmt.Sprintf("bench-rpc-caller%d", id)))
+	name := fmt.Sprintf("rpc-%d", id)
+	if _, err := owner.add(context.Background(), name, 1); err != nil {
+		b.Fatal(err)
+	}
+	stub := caller.ns.GetByName(name)
+	for _, callers := range []int{1, 64} {
+		b.Run(fmt.Sprintf("callers=%d", callers), func(b *testing.B) {
+			call := func() bool {
+				_, err := ledgerEntries.Call(context.Background(), stub)
+				if err != nil {
+					b.Error(err)
+				}
+				return err == nil
+			}
+			if callers == 1 {
+				for range b.N {
+					if !call() {
+						return
+					}
+				}
+				return
+			}
+			b.SetParallelism((callers + 1) / 2) // GOMAXPROCS 2 on the reference machine
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() && call() {
+				}
+			})
+		})
+	}
+}

@@ -32,7 +32,9 @@ import (
 //     the call fails only when its context ends first. A node killed without leaving
 //     holds its objects until its lease runs out, as for an HTTP request.
 //   - A call whose request went unanswered (the owner died, the network failed
-//     after the request was sent) fails with ErrIndeterminate: it may have run.
+//     after the request was sent) fails with ErrIndeterminate: it may have run. One
+//     whose owner's lease ends while it waits fails so at once (about a lease after
+//     a kill), not when its context ends.
 
 const (
 	rpcSubjectPre = "warren.rpc." // + node name
@@ -266,7 +268,7 @@ func (h *host) Invoke(ctx context.Context, to *object.ElsewhereError, namespace 
 func (h *host) request(ctx context.Context, node string, b []byte) (*nats.Msg, error) {
 	wait := 10 * time.Millisecond
 	for {
-		m, err := h.n.js.Conn().RequestWithContext(ctx, rpcSubjectPre+node, b)
+		m, err := h.requestWhileAlive(ctx, node, b)
 		if !errors.Is(err, nats.ErrNoResponders) {
 			return m, err
 		}
@@ -279,5 +281,74 @@ func (h *host) request(ctx context.Context, node string, b []byte) (*nats.Msg, e
 		case <-time.After(wait):
 		}
 		wait = min(2*wait, 200*time.Millisecond)
+	}
+}
+
+// errDiedDuringCall is requestWhileAlive's error for a call whose node's lease ended
+// (or whose node registered again) before it answered.
+var errDiedDuringCall = errors.New("its lease ended with the call unanswered (it may have run)")
+
+// requestWhileAlive sends one request to node's subject and waits for its answer while
+// the node lives: every LeaseTTL/4 of waiting, the node's lease is read from the nodes
+// bucket's leader (beside the wait: an answer is never held up by a read), and once
+// it is gone, tombstoned, or another incarnation's than at the first read, the call
+// ends with errDiedDuringCall. A call delivered to a node that was then killed gets no
+// answer ever; it used to wait out its context (2 minutes without a deadline), and now
+// ends about a lease after the kill. A read that fails (the bucket's leader away)
+// decides nothing: the call waits on.
+func (h *host) requestWhileAlive(ctx context.Context, node string, b []byte) (*nats.Msg, error) {
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel() // ends the request or the read still under way
+	type answer struct {
+		m   *nats.Msg
+		err error
+	}
+	answered := make(chan answer, 1)
+	go func() {
+		m, err := h.n.js.Conn().RequestWithContext(rctx, rpcSubjectPre+node, b)
+		answered <- answer{m, err}
+	}()
+	type seen struct {
+		mem member
+		ok  bool
+		err error
+	}
+	read := make(chan seen, 1)
+	reading := false
+	every := h.n.cfg.LeaseTTL / 4
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	incarnation := "" // the node's, at the first read
+	for {
+		select {
+		case a := <-answered:
+			return a.m, a.err
+		case <-tick.C:
+			if !reading {
+				reading = true
+				go func() {
+					lctx, lcancel := context.WithTimeout(rctx, every)
+					defer lcancel()
+					mem, ok, err := lookupMember(lctx, h.n.a.nodes, node)
+					read <- seen{mem, ok, err}
+				}()
+			}
+		case l := <-read:
+			reading = false
+			switch {
+			case l.err != nil:
+				continue
+			case incarnation == "" && l.ok && l.mem.alive():
+				incarnation = l.mem.Incarnation
+				continue
+			case l.ok && l.mem.alive() && l.mem.Incarnation == incarnation:
+				continue
+			}
+			cancel()
+			if a := <-answered; a.err == nil {
+				return a.m, nil // the answer came as the lease ended
+			}
+			return nil, errDiedDuringCall
+		}
 	}
 }
