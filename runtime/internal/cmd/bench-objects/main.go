@@ -122,8 +122,8 @@ func main() {
 		writeHeapProfile(*memProfile)
 	}
 	st := rt.Stats()
-	fmt.Printf("objects %d  workers %d  synchronous %s  time %.1fs  objects/s %.0f  CPU per object %v  peak RSS %d MB  open databases %d  evictions %d  GOMAXPROCS %d\n",
-		*n, *workers, *syncMode, el.Seconds(), float64(*n)/el.Seconds(), cpu/time.Duration(max(*n, 1)), peak.Load()>>20, st.OpenDatabases, st.Evictions, runtime.GOMAXPROCS(0))
+	fmt.Printf("objects %d  workers %d  synchronous %s  time %.1fs  objects/s %.0f  CPU per object %v  peak RSS %d MB  open databases %d  evictions %d  catalogue waits %d  GOMAXPROCS %d\n",
+		*n, *workers, *syncMode, el.Seconds(), float64(*n)/el.Seconds(), cpu/time.Duration(max(*n, 1)), peak.Load()>>20, st.OpenDatabases, st.Evictions, st.CatalogWaits, runtime.GOMAXPROCS(0))
 	if *cold > 0 {
 		stopProfile := startCPUProfile(*coldProfile)
 		coldActivations(rt, ns, get, *from+*n, *cold)
