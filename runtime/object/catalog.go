@@ -29,7 +29,10 @@ import (
 // The map is bounded (catalogPendingMax): when commits outrun the flusher (its
 // writes miss the page cache, the disk is busy), a commit of an object not yet in
 // the map waits until a flush takes the map, so the catalogue holds at most two
-// maps' worth of objects in memory and commits go at its pace.
+// maps' worth of objects in memory and commits go at its pace. Not while the startup
+// scan after an unclean stop runs (reconcile): nothing can flush then, and waiting
+// would stop the commits of every object not in the map until the scan of the whole
+// data directory ended; the map grows for the scan's length instead.
 
 const catalogFlushEvery = time.Second
 
@@ -131,10 +134,11 @@ func setCatalogClean(db *sql.DB, clean bool) error {
 }
 
 // touch records that key committed now; it costs a map write, unless the map is
-// full and key not in it: then it waits for a flush to take the map.
+// full and key not in it (and the startup scan is over): then it waits for a flush
+// to take the map.
 func (c *catalog) touch(key wakeKey, name string, now time.Time) {
 	c.mu.Lock()
-	if _, ok := c.pending[key]; !ok && len(c.pending) >= catalogPendingMax && !c.closed {
+	if _, ok := c.pending[key]; !ok && len(c.pending) >= catalogPendingMax && !c.closed && c.scanned() {
 		c.waits.Add(1)
 		for len(c.pending) >= catalogPendingMax && !c.closed {
 			select {
@@ -146,6 +150,16 @@ func (c *catalog) touch(key wakeKey, name string, now time.Time) {
 	}
 	c.pending[key] = catalogTouch{name: name, active: now.UnixNano()}
 	c.mu.Unlock()
+}
+
+// scanned reports whether the startup scan (reconcile) is over.
+func (c *catalog) scanned() bool {
+	select {
+	case <-c.ready:
+		return true
+	default:
+		return false
+	}
 }
 
 // forget drops key's row and anything pending for it (the object was deleted).
