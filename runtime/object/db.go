@@ -291,7 +291,7 @@ func (e *entity) dropConn() {
 		if !e.state.guard.wrote {
 			changes = e.state.usage.changesSeen // nothing written since the count
 		}
-		e.rt.memConns.put(e.db, e.conn, e.state.guard, changes)
+		e.rt.memConns.put(e.db, e.conn, e.state.guard, changes, e.memBytes)
 		return
 	}
 	e.conn.Close()

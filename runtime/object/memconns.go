@@ -104,11 +104,16 @@ func (p *memConns) take() (memConn, bool) {
 
 // put closes an in-memory database's connection, or keeps it for the next object
 // when it may be kept (see memConns). The caller closed its statements; changes is
-// the connection's total_changes() or -1 when not known.
-func (p *memConns) put(db *sql.DB, conn *sql.Conn, g *sqlGuard, changes int64) {
+// the connection's total_changes() or -1 when not known, size the database's bytes
+// or -1 when not known (then put asks SQLite: a statement parsed for it was a sixth
+// of a new object's CPU).
+func (p *memConns) put(db *sql.DB, conn *sql.Conn, g *sqlGuard, changes, size int64) {
 	if !g.temp {
-		var size int
-		if err := conn.QueryRowContext(context.Background(), "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()").Scan(&size); err == nil && size <= maxLoadBytes {
+		var err error
+		if size < 0 {
+			err = conn.QueryRowContext(context.Background(), "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()").Scan(&size)
+		}
+		if err == nil && size <= maxLoadBytes {
 			p.mu.Lock()
 			if p.free != nil && len(p.free) < maxPooledConns {
 				p.free = append(p.free, memConn{db, conn, g, changes})

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"testing"
 )
 
@@ -105,7 +106,7 @@ func TestMemConnsKeepOnlySmallCleanConnections(t *testing.T) {
 	var p memConns
 	p.start()
 	defer p.closeAll()
-	kept := func(setup func(conn *sql.Conn, g *sqlGuard)) bool {
+	keptSized := func(size int64, setup func(conn *sql.Conn, g *sqlGuard)) bool {
 		t.Helper()
 		db, conn, g, err := p.open(ctx, tpl)
 		if err != nil {
@@ -114,9 +115,10 @@ func TestMemConnsKeepOnlySmallCleanConnections(t *testing.T) {
 		g.committing = true // the runtime's commits only (sqlGuard)
 		setup(conn, g)
 		before := len(p.free)
-		p.put(db, conn, g, -1)
+		p.put(db, conn, g, -1, size)
 		return len(p.free) > before
 	}
+	kept := func(setup func(conn *sql.Conn, g *sqlGuard)) bool { return keptSized(-1, setup) }
 	if !kept(func(*sql.Conn, *sqlGuard) {}) {
 		t.Fatal("a connection with the template's database was not kept")
 	}
@@ -127,7 +129,54 @@ func TestMemConnsKeepOnlySmallCleanConnections(t *testing.T) {
 	}) {
 		t.Fatalf("a connection holding more than %d bytes was kept", maxLoadBytes)
 	}
+	if keptSized(maxLoadBytes+1, func(*sql.Conn, *sqlGuard) {}) {
+		t.Fatalf("a connection whose database its object measured at more than %d bytes was kept", maxLoadBytes)
+	}
+	if !keptSized(int64(len(tpl)), func(*sql.Conn, *sqlGuard) {}) {
+		t.Fatal("a connection whose database its object measured at the template's size was not kept")
+	}
 	if kept(func(_ *sql.Conn, g *sqlGuard) { g.temp = true }) {
 		t.Fatal("a connection whose user SQL touched the temp database was kept")
+	}
+}
+
+// TestNewObjectsConnectionPooledOnlyWhenSmall: a new object's in-memory connection
+// goes back to memConns when its first commit left a small database, and is closed
+// when that commit left more than maxLoadBytes (the size its commit serialized, with
+// no statement asked: persist measures it).
+func TestNewObjectsConnectionPooledOnlyWhenSmall(t *testing.T) {
+	rt, err := New(Config{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Close()
+	type blob struct{ st *State }
+	put := NewMethod("put", func(b *blob, ctx context.Context, n int) (int, error) {
+		return n, b.st.Storage().Put("v", make([]byte, n))
+	})
+	ns, err := Register(rt, "blob", func(ctx context.Context, st *State) (*blob, error) { return &blob{st}, nil }, Methods(put))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pooled := func() int {
+		rt.memConns.mu.Lock()
+		defer rt.memConns.mu.Unlock()
+		return len(rt.memConns.free)
+	}
+	for i, c := range []struct {
+		bytes int
+		kept  bool
+	}{{100, true}, {maxLoadBytes + 4096, false}, {1000, true}, {2 * maxLoadBytes, false}} {
+		before := pooled()
+		if _, err := put.Call(context.Background(), ns.GetByName(fmt.Sprint("o", i)), c.bytes); err != nil {
+			t.Fatal(err)
+		}
+		rt.WaitIdle()
+		if rt.EvictIdle(0) != 1 {
+			t.Fatalf("object %d was not evicted", i)
+		}
+		if kept := pooled() > before; kept != c.kept {
+			t.Fatalf("a new object of %d bytes: connection pooled = %v, want %v", c.bytes, kept, c.kept)
+		}
 	}
 }
