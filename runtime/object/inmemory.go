@@ -22,8 +22,9 @@ import (
 // database is a copy of the file, read whole. The batch runs there:
 //
 //   - a new object's commit writes the whole database as the object's file
-//     (Runtime.newFiles: a temporary file, a rename, and the file system's syncs
-//     shared with every new object committing at the same time): one file creation
+//     (Runtime.newFiles: a file without a name linked into place, or a temporary
+//     file renamed, and the file system's syncs shared with every new object
+//     committing at the same time): one file creation
 //     and no fsync of its own instead of SQLite's WAL and shared-memory files, their
 //     removal and seven fsyncs; a reader beside the object finds no file (nothing
 //     committed yet) or the whole first commit;
@@ -186,6 +187,7 @@ func (e *entity) persist() error {
 		return fmt.Errorf("object: serialized database of %d bytes", len(img))
 	}
 	counter := binary.BigEndian.Uint32(img[24:28])
+	e.memBytes = int64(len(img))
 	path := e.rt.dbPath(e.ns.name, e.id)
 	if e.memory != memNew {
 		if counter == e.persistedCounter {

@@ -16,6 +16,23 @@ const testPattern = ".new-*.tmp"
 // in directories not made yet, and checks each is whole under its name and that no
 // temporary file is left.
 func TestGroupCreatorCreatesWholeFiles(t *testing.T) {
+	bothWays(t, testCreatesWholeFiles)
+}
+
+// bothWays runs test with files made without a name and, where that is the default,
+// again with temporary names (the fallback of file systems without O_TMPFILE).
+func bothWays(t *testing.T, test func(t *testing.T)) {
+	t.Run("default", test)
+	if unnamedSupported {
+		t.Run("temporary names", func(t *testing.T) {
+			defer func(u bool) { unnamedSupported = u }(unnamedSupported)
+			unnamedSupported = false
+			test(t)
+		})
+	}
+}
+
+func testCreatesWholeFiles(t *testing.T) {
 	dir := t.TempDir()
 	g := NewGroupCreator(testPattern)
 	defer g.Close()
@@ -49,9 +66,64 @@ func TestGroupCreatorCreatesWholeFiles(t *testing.T) {
 	}
 }
 
+// TestGroupCreatorNamesOnlyDurableData: until the syncfs that makes a file's data
+// durable has returned, its directory holds no entry for it, not even a temporary
+// one: a crash then leaves nothing to clean up. Where the file system cannot make a
+// file without a name, a temporary file stands in until the rename.
+func TestGroupCreatorNamesOnlyDurableData(t *testing.T) {
+	if !syncFSSupported || !unnamedSupported {
+		t.Skip("no syncfs or no O_TMPFILE here: files are created under temporary names")
+	}
+	for _, unnamed := range []bool{true, false} {
+		t.Run(fmt.Sprintf("unnamed=%v", unnamed), func(t *testing.T) {
+			defer func(u bool, f func(*os.File) error) { unnamedSupported, syncFileSystem = u, f }(unnamedSupported, syncFileSystem)
+			unnamedSupported = unnamed
+			syncing, release := make(chan struct{}, 1), make(chan struct{})
+			syncFileSystem = func(f *os.File) error {
+				select {
+				case syncing <- struct{}{}:
+					<-release // the first syncfs waits for the test
+				default:
+				}
+				return syncFS(f)
+			}
+			dir := t.TempDir()
+			g := NewGroupCreator(testPattern)
+			defer g.Close()
+			created := make(chan error, 1)
+			go func() {
+				_, err := g.Create(filepath.Join(dir, "f"), content(1))
+				created <- err
+			}()
+			<-syncing
+			entries, err := os.ReadDir(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := map[bool]int{true: 0, false: 1}[unnamed]; len(entries) != want {
+				t.Errorf("before the data's syncfs returned, the directory holds %d entries (%v); want %d", len(entries), entries, want)
+			}
+			close(release)
+			if err := <-created; err != nil {
+				t.Fatal(err)
+			}
+			if got, err := os.ReadFile(filepath.Join(dir, "f")); err != nil || !bytes.Equal(got, content(1)) {
+				t.Fatalf("f: %d bytes, %v; want %d bytes", len(got), err, len(content(1)))
+			}
+			if left, _ := filepath.Glob(filepath.Join(dir, testPattern)); len(left) != 0 {
+				t.Fatalf("temporary files left: %v", left)
+			}
+		})
+	}
+}
+
 // TestGroupCreatorFailsCleanly checks that a file that cannot be created is an error,
 // not renamed, with nothing left behind, and that files after it are created.
 func TestGroupCreatorFailsCleanly(t *testing.T) {
+	bothWays(t, testFailsCleanly)
+}
+
+func testFailsCleanly(t *testing.T) {
 	dir := t.TempDir()
 	blocker := filepath.Join(dir, "file")
 	if err := os.WriteFile(blocker, nil, 0o644); err != nil {
@@ -152,7 +224,8 @@ func TestGroupCreatorSlowSyncFallsBack(t *testing.T) {
 func content(i int) []byte { return bytes.Repeat([]byte{byte(i)}, 1000+i*37) }
 
 // BenchmarkCreate compares creating 20 KB files (the size of a new object's
-// database) one fsync each (CreateFile) with GroupCreator, from 64 goroutines.
+// database) one fsync each (CreateFile) with GroupCreator, from 64 goroutines, its
+// files made without a name (the default here) and under temporary names.
 func BenchmarkCreate(b *testing.B) {
 	data := bytes.Repeat([]byte("w"), 20<<10)
 	for _, bc := range []struct {
@@ -161,8 +234,11 @@ func BenchmarkCreate(b *testing.B) {
 	}{
 		{"CreateFile", func(_ *GroupCreator, path string) error { _, err := CreateFile(path, data, testPattern); return err }},
 		{"GroupCreator", func(g *GroupCreator, path string) error { _, err := g.Create(path, data); return err }},
+		{"GroupCreatorTemporaryNames", func(g *GroupCreator, path string) error { _, err := g.Create(path, data); return err }},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
+			defer func(u bool) { unnamedSupported = u }(unnamedSupported)
+			unnamedSupported = unnamedSupported && bc.name != "GroupCreatorTemporaryNames"
 			dir := b.TempDir()
 			g := NewGroupCreator(testPattern)
 			defer g.Close()
