@@ -332,7 +332,7 @@ func (rt *Runtime) replaceObjectFile(ns string, id ID, tmp string) error {
 	rt.wake.settle(key, next, has)
 	name, _ := readStoredName(dst)
 	rt.ops.metrics.forget(key)
-	rt.ops.catalog.touch(key, name, rt.cfg.Clock.Now())
+	rt.ops.catalog.touch(key, name, rt.cfg.Clock.Now(), -1)
 	return nil
 }
 

@@ -61,6 +61,7 @@ type catalog struct {
 type catalogTouch struct {
 	name   string // "" when the object has no known name
 	active int64  // Unix ns of the commit
+	size   int64  // the object's bytes on disk when the commit knew them, else -1
 }
 
 var catalogSchema = []string{
@@ -133,10 +134,11 @@ func setCatalogClean(db *sql.DB, clean bool) error {
 	return nil
 }
 
-// touch records that key committed now; it costs a map write, unless the map is
-// full and key not in it (and the startup scan is over): then it waits for a flush
-// to take the map.
-func (c *catalog) touch(key wakeKey, name string, now time.Time) {
+// touch records that key committed now, leaving size bytes on disk (-1: not known;
+// the flush reads the files' sizes); it costs a map write, unless the map is full and
+// key not in it (and the startup scan is over): then it waits for a flush to take
+// the map.
+func (c *catalog) touch(key wakeKey, name string, now time.Time, size int64) {
 	c.mu.Lock()
 	if _, ok := c.pending[key]; !ok && len(c.pending) >= catalogPendingMax && !c.closed && c.scanned() {
 		c.waits.Add(1)
@@ -148,7 +150,7 @@ func (c *catalog) touch(key wakeKey, name string, now time.Time) {
 			c.taken.Wait()
 		}
 	}
-	c.pending[key] = catalogTouch{name: name, active: now.UnixNano()}
+	c.pending[key] = catalogTouch{name: name, active: now.UnixNano(), size: size}
 	c.mu.Unlock()
 }
 
@@ -191,8 +193,10 @@ func (c *catalog) flushLoop() {
 	}
 }
 
-// flush writes the pending touches: each object's size is taken from its files now;
-// an object whose file is gone loses its row.
+// flush writes the pending touches: each object's size is the one its commit knew
+// (a new object's first: no stat calls), else taken
+// from its files now; an object whose file is gone loses its row. A later commit or
+// a deletion (forget) replaces a touch, so a size it carries is still the file's.
 func (c *catalog) flush() error {
 	c.flushMu.Lock()
 	defer c.flushMu.Unlock()
@@ -224,7 +228,10 @@ func (c *catalog) flush() error {
 	defer remove.Close()
 	return c.inChunks(len(keys), func(tx *sql.Tx, i int) error {
 		key, t := keys[i], batch[keys[i]]
-		size, ok := objectFileSize(c.rt.dbPath(key.ns, ID{raw: key.id}))
+		size, ok := t.size, t.size >= 0
+		if !ok {
+			size, ok = objectFileSize(c.rt.dbPath(key.ns, ID{raw: key.id}))
+		}
 		if !ok {
 			_, err := tx.Stmt(remove).Exec(key.ns, key.id[:])
 			return err

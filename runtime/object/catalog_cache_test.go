@@ -58,7 +58,7 @@ func TestCatalogCacheBounded(t *testing.T) {
 	for i := range rows {
 		var id [32]byte
 		copy(id[:], fmt.Sprintf("%032d", i))
-		c.touch(wakeKey{"counter", id}, "", time.Now())
+		c.touch(wakeKey{"counter", id}, "", time.Now(), -1)
 		if i%10 == 0 {
 			churn()
 		}

@@ -157,7 +157,7 @@ func (rt *Runtime) writeQuery(ctx context.Context, c *nsCore, id ID, path, query
 	}
 	n, _ := res.RowsAffected()
 	name, _ := id.Name()
-	rt.ops.catalog.touch(wakeKey{c.name, id.raw}, name, rt.cfg.Clock.Now())
+	rt.ops.catalog.touch(wakeKey{c.name, id.raw}, name, rt.cfg.Clock.Now(), -1)
 	return QueryResult{Columns: []string{}, Rows: [][]any{}, RowsWritten: n}, nil
 }
 

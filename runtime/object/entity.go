@@ -55,6 +55,9 @@ type entity struct {
 	// memBytes: the in-memory database's size when this batch's commit serialized it
 	// (persist); -1 while a batch runs and when not known
 	memBytes int64
+	// bornBytes: the size of the file this batch's commit created (a new object's
+	// first, written whole by persist, with no log beside it); -1 otherwise
+	bornBytes int64
 	noMemory         bool // a first batch outgrew memory: the next activation starts on a file
 
 	state *State
@@ -105,7 +108,7 @@ type event struct {
 }
 
 func newEntity(rt *Runtime, ns *nsCore, id ID) *entity {
-	e := &entity{rt: rt, ns: ns, key: objectKey{ns, id.raw}, id: id, gen: rt.gens.Add(1), memBytes: -1}
+	e := &entity{rt: rt, ns: ns, key: objectKey{ns, id.raw}, id: id, gen: rt.gens.Add(1), memBytes: -1, bornBytes: -1}
 	e.cond = sync.NewCond(&e.mu)
 	return e
 }
@@ -234,7 +237,7 @@ func (e *entity) runBatch(batch []*event) bool {
 		return true
 	}
 	e.batch, e.out = batch, out // until deliver: what the watchdog fails if it abandons the runner
-	e.memBytes = -1
+	e.memBytes, e.bornBytes = -1, -1
 	ctx := context.Background()
 	e.state.guard.txLost = false
 	if err := e.exec(ctx, "BEGIN"); err != nil {

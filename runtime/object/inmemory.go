@@ -203,6 +203,7 @@ func (e *entity) persist() error {
 	renamed, err := e.rt.newFiles.Create(path, img)
 	if renamed {
 		e.memory, e.persistedCounter = memPersisted, counter
+		e.bornBytes = int64(len(img))
 	}
 	if err != nil && renamed {
 		return fmt.Errorf("%w: %v", ErrIndeterminate, err)

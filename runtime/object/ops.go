@@ -52,7 +52,7 @@ func (rt *Runtime) noteCommit(e *entity, batch []*event, out []outcome, turns in
 	e.mu.Unlock()
 	key := wakeKey{e.ns.name, id.raw}
 	now := rt.cfg.Clock.Now()
-	rt.ops.catalog.touch(key, id.name, now)
+	rt.ops.catalog.touch(key, id.name, now, e.bornBytes)
 	b := batchUsage{turns: turns, commit: commit, rows: e.takeRowUsage()}
 	for _, ev := range batch {
 		if ev.message {

@@ -151,6 +151,44 @@ func TestListObjectsPagesSearchesAndSorts(t *testing.T) {
 	}
 }
 
+// TestListedSizeIsTheFiles: the size a listing gives is the bytes of the object's
+// files on disk, whether its commit created the file (a new object's first, whose
+// size the commit hands the catalogue) or wrote to it after (read from the files).
+func TestListedSizeIsTheFiles(t *testing.T) {
+	rt := objecttest.New(t, object.Config{})
+	nb := registerNotebook(t, rt.Runtime, "notebook")
+	ctx := context.Background()
+	onDisk := func(id string) int64 {
+		var n int64
+		for _, suffix := range []string{"", "-wal"} {
+			if fi, err := os.Stat(filepath.Join(rt.Dir, "notebook", id[:2], id+".sqlite"+suffix)); err == nil {
+				n += fi.Size()
+			}
+		}
+		return n
+	}
+	check := func(when string) {
+		t.Helper()
+		all := listAll(t, rt.Runtime, "notebook", object.ObjectListOptions{})
+		if len(all) != 6 {
+			t.Fatalf("%s: listed %d objects, want 6", when, len(all))
+		}
+		for _, o := range all {
+			if want := onDisk(o.ID); o.Size != want || want == 0 {
+				t.Errorf("%s: %s is listed at %d bytes; its files hold %d", when, o.Name, o.Size, want)
+			}
+		}
+	}
+	for i := range 6 {
+		must(nb.add.Call(ctx, nb.ns.GetByName(fmt.Sprintf("n%d", i)), strings.Repeat("x", 5000*i)))
+	}
+	check("created")
+	for i := range 6 {
+		must(nb.add.Call(ctx, nb.ns.GetByName(fmt.Sprintf("n%d", i)), strings.Repeat("y", 7000)))
+	}
+	check("written again")
+}
+
 // The catalogue is a hint: a crash that loses it (here: the file is deleted while the
 // runtime is down, and the clean flag with it) is repaired by a scan at startup,
 // which reads the names from the objects' own files.
