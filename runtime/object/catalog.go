@@ -1,6 +1,7 @@
 package object
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/hex"
@@ -9,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -213,6 +215,15 @@ func (c *catalog) flush() error {
 	for key := range batch {
 		keys = append(keys, key)
 	}
+	// In the table's order: each upsert finds its leaf next to the last one's, in
+	// pages the previous upserts just read, instead of a random page of a B-tree
+	// that outgrows its cache.
+	slices.SortFunc(keys, func(a, b wakeKey) int {
+		if c := strings.Compare(a.ns, b.ns); c != 0 {
+			return c
+		}
+		return bytes.Compare(a.id[:], b.id[:])
+	})
 	// Prepared once per flush: parsing the upsert for every object cost more than
 	// running it.
 	upsert, err := c.db.Prepare(`INSERT INTO objects (ns, id, name, size, active) VALUES (?, ?, ?, ?, ?)
